@@ -1,0 +1,102 @@
+/* The records that cross threads, through rings (common/ring.h):
+ *   scheduler -> sender:     struct probe_req
+ *   sender    -> scheduler:  struct send_report
+ *   capture   -> scheduler:  struct capture_rec
+ *   scheduler -> store:      struct probe_result
+ * Plain data, fixed size, no pointers. Times: *_real_ns are CLOCK_REALTIME
+ * nanoseconds (comparable with pcap stamps), *_mono_ns CLOCK_MONOTONIC. */
+#ifndef SW_PROBE_H
+#define SW_PROBE_H
+
+#include <stdint.h>
+
+#include "common/addr.h"
+
+/* Highest attempt number a probe can carry (retries <= PROBE_MAX_ATTEMPT). */
+#define PROBE_MAX_ATTEMPT 15
+
+/* One SYN to send. */
+struct probe_req {
+	struct sw_addr src;  /* our source address (from the route lookup) */
+	struct sw_addr dst;  /* the target */
+	uint64_t seq;        /* request number, +1 per request, echoed in send_report */
+	uint32_t target;     /* target index, opaque to the sender */
+	uint16_t sport;      /* our source port, inside the reserved range */
+	uint16_t dport;      /* the target port */
+	uint8_t attempt;     /* 0 for the first SYN of a check, +1 per retransmission */
+	uint8_t pad[7];
+};
+
+enum send_report_kind {
+	SEND_REPORT_SENT,   /* requests [seq, seq + count) left the socket at the stamps */
+	SEND_REPORT_FAILED, /* request seq could not be sent: err */
+};
+
+/* Sender's account of what it did, one record per sendmmsg batch (and one
+ * per failed request), so the scheduler learns real send times without a
+ * record per packet. */
+struct send_report {
+	uint64_t seq;         /* first request number covered */
+	int64_t ts_real_ns;   /* CLOCK_REALTIME just before the batch was handed to the kernel */
+	uint64_t ts_mono_ns;  /* CLOCK_MONOTONIC, same instant */
+	uint32_t count;       /* SENT: how many consecutive requests */
+	int32_t err;          /* FAILED: positive errno (ENETUNREACH, EPERM, ...) */
+	uint8_t kind;         /* enum send_report_kind */
+	uint8_t pad[7];
+};
+
+enum capture_kind {
+	CAPTURE_SYN_OUT,      /* our own SYN seen leaving: its wire timestamp */
+	CAPTURE_SYNACK,       /* SYN-ACK acknowledging our SYN: port open */
+	CAPTURE_RST,          /* RST-ACK acknowledging our SYN: port closed */
+	CAPTURE_UNREACH,      /* ICMP(v6) destination unreachable quoting our SYN */
+};
+
+/* A packet the capture parsed and whose cookie it verified. Records whose
+ * cookie failed never leave capture/ (they are only counted). */
+struct capture_rec {
+	int64_t ts_real_ns;     /* pcap timestamp (CLOCK_REALTIME, ns) */
+	struct sw_addr local;   /* our address: the probe's source */
+	struct sw_addr remote;  /* the target: the probe's destination */
+	struct sw_addr from;    /* UNREACH: who sent the ICMP (a router, or the target) */
+	uint16_t local_port;    /* the probe's source port */
+	uint16_t remote_port;   /* the probe's destination port */
+	uint8_t kind;           /* enum capture_kind */
+	uint8_t attempt;        /* decoded from the cookie */
+	uint8_t ttl;            /* TTL / hop limit of the reply (0 for SYN_OUT) */
+	uint8_t icmp_type;      /* UNREACH: ICMP type (3, or 1 for ICMPv6) */
+	uint8_t icmp_code;      /* UNREACH: ICMP code */
+	uint8_t pad[3];
+	uint32_t tcp_window;    /* SYNACK/RST: the reply's window, for fingerprinting */
+};
+
+enum probe_state {
+	PROBE_OPEN,        /* SYN-ACK */
+	PROBE_CLOSED,      /* RST */
+	PROBE_UNREACHABLE, /* ICMP destination unreachable (icmp_code says which) */
+	PROBE_FILTERED,    /* no answer after the timeout and every retry */
+	PROBE_ERROR,       /* could not be sent (err says why) */
+	PROBE_STATE_COUNT,
+};
+
+/* One finished check of one target. */
+struct probe_result {
+	int64_t ts_real_ns;    /* when the answer arrived, or when the check gave up */
+	int64_t rtt_ns;        /* reply stamp - send stamp of the answered attempt; -1 if none */
+	struct sw_addr from;   /* UNREACH: sender of the ICMP; else unset */
+	uint32_t target;       /* target index */
+	int32_t err;           /* ERROR: positive errno */
+	uint8_t state;         /* enum probe_state */
+	uint8_t attempt;       /* the attempt answered (or the last one sent) */
+	uint8_t ttl;           /* reply TTL / hop limit; 0 without a reply */
+	uint8_t icmp_type;     /* UNREACHABLE: ICMP type */
+	uint8_t icmp_code;     /* UNREACHABLE: ICMP code */
+	uint8_t rtt_approx;    /* 1: our SYN was not seen on the wire, the send
+	                          stamp is the sender's (see docs/timestamps.md) */
+	uint8_t pad[2];
+};
+
+/* "open", "closed", ... */
+const char *probe_state_name(enum probe_state s);
+
+#endif

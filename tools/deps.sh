@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages synwatch needs, only those that are missing.
+# Usage: tools/deps.sh [build|test|bench|demo|all]   (default: test)
+# Idempotent and quiet when nothing is missing; needs root (or sudo) to install.
+set -eu
+
+build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
+ libsodium-dev libcyaml-dev libyaml-dev"
+test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server
+ tcpdump hping3 python3 procps"
+bench="$test zmap masscan nmap gnuplot-nox time"
+demo="$test"
+
+case "${1:-test}" in
+build) want=$build ;;
+test) want=$test ;;
+bench) want=$bench ;;
+demo) want=$demo ;;
+all) want="$bench $demo" ;;
+*) echo "deps.sh: unknown set '$1' (expected build, test, bench, demo or all)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2
