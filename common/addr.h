@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 
 /* Big enough for any address text, IPv6 with a zone excluded. */
@@ -33,8 +34,9 @@ void addr_from_v4(struct sw_addr *out, uint32_t be_addr);
 
 static inline bool addr_equal(const struct sw_addr *a, const struct sw_addr *b)
 {
-	const uint64_t *x = (const uint64_t *)a->u.b, *y = (const uint64_t *)b->u.b;
-	return a->family == b->family && x[0] == y[0] && x[1] == y[1];
+	/* memcmp of a constant 16 compiles to two 8-byte compares, without
+	 * the alignment the union does not have */
+	return a->family == b->family && memcmp(a->u.b, b->u.b, 16) == 0;
 }
 
 /* A fast non-cryptographic 64-bit hash of the address and a port, for hash

@@ -1,0 +1,516 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/ring.h"
+#include "scheduler/sched.h"
+
+#define SLOT_PENDING UINT32_MAX       /* not released yet */
+#define SLOT_DONE (UINT32_MAX - 1)    /* has its result (or was skipped) */
+#define INDEX_EMPTY UINT32_MAX
+
+/* A check in flight. Stamps per attempt live in s->stamps. */
+struct inflight {
+	uint32_t target;
+	uint8_t attempt;       /* the latest attempt released */
+	uint8_t reported;      /* the latest attempt's SENT report arrived */
+	uint16_t pad;
+	int64_t released_real; /* fallback stamp for an unreported attempt */
+};
+
+struct stamps {
+	int64_t user;  /* sender's CLOCK_REALTIME before sendmmsg; 0 if not reported */
+	int64_t wire;  /* pcap stamp of our SYN leaving; 0 if not seen */
+};
+
+struct timeout_entry {
+	uint64_t deadline;
+	uint32_t target;
+	uint8_t attempt;
+};
+
+struct released_entry {
+	uint32_t target;
+	uint8_t attempt;
+};
+
+/* growable FIFO of fixed-size entries */
+struct fifo {
+	unsigned char *v;
+	size_t elem, cap, head, len; /* cap is a power of two */
+};
+
+struct sched {
+	struct sched_config cfg;
+	const struct target_list *tl;
+	const struct sched_source *sources;
+	const uint16_t *src_of;
+	uint32_t n_targets;
+	uint32_t n_ports;
+
+	uint32_t *slot_of;            /* per target: slot index, SLOT_PENDING or SLOT_DONE */
+	struct inflight *slots;
+	struct stamps *stamps;        /* slots * attempts */
+	uint32_t *free_slots;
+	size_t n_slots, n_free, attempts;
+
+	uint32_t *index;              /* open addressing: (addr, port) -> target */
+	size_t index_mask;
+
+	/* order of first release: a stride permutation of 0..n-1 */
+	uint64_t next_pos, stride;
+	bool stop_new;
+
+	struct released_entry *released; /* by request seq & released_mask */
+	size_t released_mask;
+	uint64_t next_seq, reported_seq;
+
+	struct fifo timeouts; /* struct timeout_entry, deadline order */
+	struct fifo retrans;  /* uint32_t target */
+
+	struct sched_stats st;
+};
+
+static int fifo_init(struct fifo *f, size_t elem)
+{
+	f->elem = elem;
+	f->cap = 1024;
+	f->head = f->len = 0;
+	f->v = malloc(f->cap * elem);
+	return f->v ? 0 : -ENOMEM;
+}
+
+static int fifo_push(struct fifo *f, const void *e)
+{
+	if (f->len == f->cap) {
+		unsigned char *nv = malloc(f->cap * 2 * f->elem);
+		if (!nv)
+			return -ENOMEM;
+		for (size_t i = 0; i < f->len; i++)
+			memcpy(nv + i * f->elem, f->v + ((f->head + i) & (f->cap - 1)) * f->elem, f->elem);
+		free(f->v);
+		f->v = nv;
+		f->head = 0;
+		f->cap *= 2;
+	}
+	memcpy(f->v + ((f->head + f->len) & (f->cap - 1)) * f->elem, e, f->elem);
+	f->len++;
+	return 0;
+}
+
+static void *fifo_front(struct fifo *f)
+{
+	return f->len ? f->v + f->head * f->elem : NULL;
+}
+
+static void fifo_pop(struct fifo *f)
+{
+	f->head = (f->head + 1) & (f->cap - 1);
+	f->len--;
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static const struct target *tgt(const struct sched *s, uint32_t t)
+{
+	return &s->tl->v[t];
+}
+
+static int index_build(struct sched *s)
+{
+	size_t cap = 16;
+
+	while (cap < (size_t)s->n_targets * 2)
+		cap <<= 1;
+	s->index = malloc(cap * sizeof(*s->index));
+	if (!s->index)
+		return -ENOMEM;
+	memset(s->index, 0xff, cap * sizeof(*s->index));
+	s->index_mask = cap - 1;
+	for (uint32_t t = 0; t < s->n_targets; t++) {
+		size_t i = addr_port_hash(&tgt(s, t)->addr, tgt(s, t)->port) & s->index_mask;
+		while (s->index[i] != INDEX_EMPTY)
+			i = (i + 1) & s->index_mask;
+		s->index[i] = t;
+	}
+	return 0;
+}
+
+static uint32_t index_find(const struct sched *s, const struct sw_addr *a, uint16_t port)
+{
+	size_t i = addr_port_hash(a, port) & s->index_mask;
+
+	for (;;) {
+		uint32_t t = s->index[i];
+		if (t == INDEX_EMPTY)
+			return INDEX_EMPTY;
+		if (tgt(s, t)->port == port && addr_equal(&tgt(s, t)->addr, a))
+			return t;
+		i = (i + 1) & s->index_mask;
+	}
+}
+
+uint16_t sched_sport(const struct sched *s, uint32_t target, uint8_t attempt)
+{
+	const struct target *t = tgt(s, target);
+	uint64_t h = addr_port_hash(&t->addr, t->port);
+	return (uint16_t)(s->cfg.port_lo + (h + attempt) % s->n_ports);
+}
+
+int sched_new(struct sched **out, const struct sched_config *cfg, const struct target_list *tl,
+	      const struct sched_source *sources, const uint16_t *src_of)
+{
+	struct sched *s;
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (cfg->port_hi < cfg->port_lo || cfg->retries > PROBE_MAX_ATTEMPT || cfg->timeout_ns <= 0 ||
+	    !cfg->emit || tl->n >= SLOT_DONE)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	if (s->cfg.max_lookahead == 0)
+		s->cfg.max_lookahead = 4096;
+	s->tl = tl;
+	s->sources = sources;
+	s->src_of = src_of;
+	s->n_targets = (uint32_t)tl->n;
+	s->n_ports = (uint32_t)cfg->port_hi - cfg->port_lo + 1;
+	s->attempts = (size_t)cfg->retries + 1;
+
+	s->slot_of = malloc(((size_t)s->n_targets + 1) * sizeof(*s->slot_of));
+	if (!s->slot_of)
+		goto out;
+	for (uint32_t t = 0; t < s->n_targets; t++)
+		s->slot_of[t] = SLOT_PENDING;
+	if ((r = index_build(s)) < 0)
+		goto out;
+
+	size_t rcap = 1;
+	while (rcap < s->cfg.max_lookahead * 2)
+		rcap <<= 1;
+	s->released = calloc(rcap, sizeof(*s->released));
+	s->released_mask = rcap - 1;
+	r = -ENOMEM;
+	if (!s->released || fifo_init(&s->timeouts, sizeof(struct timeout_entry)) < 0 ||
+	    fifo_init(&s->retrans, sizeof(uint32_t)) < 0)
+		goto out;
+
+	/* a stride coprime with n visits every target once; with a seed the
+	 * probing order jumps across the list instead of walking one subnet */
+	s->stride = 1;
+	if (cfg->order_seed && s->n_targets > 2) {
+		uint64_t st = (cfg->order_seed % s->n_targets) | 1;
+		while (gcd64(st, s->n_targets) != 1)
+			st = (st + 2) % s->n_targets;
+		s->stride = st ? st : 1;
+	}
+	s->st.pending = s->n_targets;
+	*out = s;
+	return 0;
+out:
+	sched_free(s);
+	return r;
+}
+
+void sched_free(struct sched *s)
+{
+	if (!s)
+		return;
+	free(s->slot_of);
+	free(s->slots);
+	free(s->stamps);
+	free(s->free_slots);
+	free(s->index);
+	free(s->released);
+	free(s->timeouts.v);
+	free(s->retrans.v);
+	free(s);
+}
+
+static int slot_alloc(struct sched *s, uint32_t *out)
+{
+	if (s->n_free == 0) {
+		size_t n = s->n_slots ? s->n_slots * 2 : 1024;
+		struct inflight *ns = realloc(s->slots, n * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		s->slots = ns;
+		struct stamps *nst = realloc(s->stamps, n * s->attempts * sizeof(*nst));
+		if (!nst)
+			return -ENOMEM;
+		s->stamps = nst;
+		uint32_t *nf = realloc(s->free_slots, n * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		s->free_slots = nf;
+		for (size_t i = n; i > s->n_slots; i--)
+			s->free_slots[s->n_free++] = (uint32_t)(i - 1);
+		s->n_slots = n;
+	}
+	*out = s->free_slots[--s->n_free];
+	return 0;
+}
+
+static struct stamps *stamp(struct sched *s, uint32_t slot, uint8_t attempt)
+{
+	return &s->stamps[(size_t)slot * s->attempts + attempt];
+}
+
+static void finish(struct sched *s, uint32_t t, struct probe_result *res)
+{
+	uint32_t slot = s->slot_of[t];
+
+	res->target = t;
+	s->st.results[res->state]++;
+	s->cfg.emit(s->cfg.emit_ctx, res);
+	if (slot < SLOT_DONE) {
+		s->free_slots[s->n_free++] = slot;
+		s->st.in_flight--;
+	}
+	s->slot_of[t] = SLOT_DONE;
+}
+
+static void finish_error(struct sched *s, uint32_t t, uint8_t attempt, int err, int64_t now_real)
+{
+	struct probe_result res = {
+		.ts_real_ns = now_real, .rtt_ns = -1, .state = PROBE_ERROR, .err = err, .attempt = attempt,
+	};
+	finish(s, t, &res);
+}
+
+/* Queues one attempt of target t; false if the ring is full. */
+static bool release_one(struct sched *s, struct ring *reqs, uint32_t t, uint8_t attempt, int64_t now_real)
+{
+	const struct sched_source *src = &s->sources[s->src_of[t]];
+	struct probe_req req = {
+		.src = src->addr,
+		.dst = tgt(s, t)->addr,
+		.seq = s->next_seq,
+		.target = t,
+		.sport = sched_sport(s, t, attempt),
+		.dport = tgt(s, t)->port,
+		.attempt = attempt,
+	};
+
+	if (ring_push(reqs, &req, 1) != 1)
+		return false;
+	s->released[s->next_seq & s->released_mask] = (struct released_entry){ .target = t, .attempt = attempt };
+	s->next_seq++;
+	s->st.released++;
+	struct inflight *in = &s->slots[s->slot_of[t]];
+	in->attempt = attempt;
+	in->reported = 0;
+	in->released_real = now_real;
+	*stamp(s, s->slot_of[t], attempt) = (struct stamps){ 0, 0 };
+	return true;
+}
+
+size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int64_t now_real)
+{
+	size_t n = 0;
+
+	(void)now_mono;
+	while (s->next_seq - s->reported_seq < s->cfg.max_lookahead) {
+		uint32_t *rt = fifo_front(&s->retrans);
+		if (rt) {
+			uint32_t t = *rt;
+			uint32_t slot = s->slot_of[t];
+			if (!release_one(s, reqs, t, (uint8_t)(s->slots[slot].attempt + 1), now_real))
+				break;
+			fifo_pop(&s->retrans);
+			s->st.retransmits++;
+			n++;
+			continue;
+		}
+		if (s->stop_new || s->next_pos >= s->n_targets)
+			break;
+		uint32_t t = (uint32_t)((s->next_pos * s->stride) % s->n_targets);
+		const struct sched_source *src = &s->sources[s->src_of[t]];
+		if (src->err) {
+			s->next_pos++;
+			s->st.pending--;
+			finish_error(s, t, 0, src->err, now_real);
+			continue;
+		}
+		uint32_t slot;
+		if (slot_alloc(s, &slot) < 0)
+			break; /* out of memory: try again later rather than lose the target */
+		s->slot_of[t] = slot;
+		s->slots[slot] = (struct inflight){ .target = t };
+		if (!release_one(s, reqs, t, 0, now_real)) {
+			s->slot_of[t] = SLOT_PENDING;
+			s->free_slots[s->n_free++] = slot;
+			break;
+		}
+		s->next_pos++;
+		s->st.pending--;
+		s->st.in_flight++;
+		n++;
+	}
+	return n;
+}
+
+/* The released entry for seq, if its check is still in flight at that attempt. */
+static bool released_live(struct sched *s, uint64_t seq, uint32_t *t, uint8_t *attempt)
+{
+	struct released_entry *e = &s->released[seq & s->released_mask];
+	uint32_t slot = s->slot_of[e->target];
+
+	*t = e->target;
+	*attempt = e->attempt;
+	return slot < SLOT_DONE && s->slots[slot].attempt == e->attempt;
+}
+
+void sched_on_report(struct sched *s, const struct send_report *r)
+{
+	uint32_t t;
+	uint8_t attempt;
+
+	if (r->kind == SEND_REPORT_FAILED) {
+		if (released_live(s, r->seq, &t, &attempt))
+			finish_error(s, t, attempt, r->err, r->ts_real_ns);
+		if (r->seq + 1 > s->reported_seq)
+			s->reported_seq = r->seq + 1;
+		return;
+	}
+	for (uint64_t seq = r->seq; seq < r->seq + r->count; seq++) {
+		if (!released_live(s, seq, &t, &attempt))
+			continue;
+		uint32_t slot = s->slot_of[t];
+		stamp(s, slot, attempt)->user = r->ts_real_ns;
+		s->slots[slot].reported = 1;
+		struct timeout_entry te = {
+			.deadline = r->ts_mono_ns + (uint64_t)s->cfg.timeout_ns, .target = t, .attempt = attempt,
+		};
+		if (fifo_push(&s->timeouts, &te) < 0) {
+			/* cannot track its timeout: better an honest error than a hang */
+			finish_error(s, t, attempt, ENOMEM, r->ts_real_ns);
+		}
+	}
+	if (r->seq + r->count > s->reported_seq)
+		s->reported_seq = r->seq + r->count;
+}
+
+void sched_on_capture(struct sched *s, const struct capture_rec *c)
+{
+	uint32_t t = index_find(s, &c->remote, c->remote_port);
+
+	if (t == INDEX_EMPTY) {
+		s->st.unknown++;
+		return;
+	}
+	uint32_t slot = s->slot_of[t];
+	if (slot >= SLOT_DONE) {
+		if (c->kind != CAPTURE_SYN_OUT)
+			s->st.duplicate++;
+		return;
+	}
+	struct inflight *in = &s->slots[slot];
+	if (c->attempt > in->attempt || c->local_port != sched_sport(s, t, c->attempt) ||
+	    !addr_equal(&c->local, &s->sources[s->src_of[t]].addr)) {
+		s->st.stale++;
+		return;
+	}
+	struct stamps *sp = stamp(s, slot, c->attempt);
+	if (c->kind == CAPTURE_SYN_OUT) {
+		if (!sp->wire)
+			sp->wire = c->ts_real_ns;
+		s->st.syn_seen++;
+		return;
+	}
+
+	struct probe_result res = {
+		.ts_real_ns = c->ts_real_ns,
+		.attempt = c->attempt,
+		.ttl = c->ttl,
+	};
+	int64_t sent = sp->wire;
+	if (!sent) {
+		sent = sp->user ? sp->user : in->released_real;
+		res.rtt_approx = 1;
+		s->st.rtt_approx++;
+	}
+	res.rtt_ns = c->ts_real_ns - sent;
+	if (res.rtt_ns < 0)
+		res.rtt_ns = 0; /* only possible with the approximate stamp */
+	switch (c->kind) {
+	case CAPTURE_SYNACK:
+		res.state = PROBE_OPEN;
+		break;
+	case CAPTURE_RST:
+		res.state = PROBE_CLOSED;
+		break;
+	default:
+		res.state = PROBE_UNREACHABLE;
+		res.icmp_type = c->icmp_type;
+		res.icmp_code = c->icmp_code;
+		res.from = c->from;
+		break;
+	}
+	s->st.replies++;
+	finish(s, t, &res);
+}
+
+void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real)
+{
+	struct timeout_entry *te;
+
+	while ((te = fifo_front(&s->timeouts)) && te->deadline <= now_mono) {
+		uint32_t t = te->target;
+		uint8_t attempt = te->attempt;
+		fifo_pop(&s->timeouts);
+		uint32_t slot = s->slot_of[t];
+		if (slot >= SLOT_DONE || s->slots[slot].attempt != attempt)
+			continue; /* answered, or a later attempt is out */
+		if (attempt < s->cfg.retries && !s->stop_new) {
+			s->slots[slot].reported = 0;
+			s->slots[slot].attempt = attempt; /* release_one bumps it */
+			if (fifo_push(&s->retrans, &t) < 0)
+				finish_error(s, t, attempt, ENOMEM, now_real);
+			continue;
+		}
+		struct probe_result res = {
+			.ts_real_ns = now_real, .rtt_ns = -1, .state = PROBE_FILTERED, .attempt = attempt,
+		};
+		finish(s, t, &res);
+	}
+}
+
+void sched_stop_new(struct sched *s)
+{
+	s->stop_new = true;
+	/* queued retransmissions will not go out: their checks end as filtered
+	 * when the last attempt sent times out, which already happened */
+	while (fifo_front(&s->retrans)) {
+		uint32_t t = *(uint32_t *)fifo_front(&s->retrans);
+		fifo_pop(&s->retrans);
+		uint32_t slot = s->slot_of[t];
+		struct probe_result res = {
+			.ts_real_ns = clock_real_ns(), .rtt_ns = -1, .state = PROBE_FILTERED,
+			.attempt = s->slots[slot].attempt,
+		};
+		finish(s, t, &res);
+	}
+}
+
+bool sched_done(const struct sched *s)
+{
+	return s->st.in_flight == 0 && (s->stop_new || s->next_pos >= s->n_targets);
+}
+
+void sched_get_stats(const struct sched *s, struct sched_stats *out)
+{
+	*out = s->st;
+}

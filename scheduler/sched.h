@@ -1,0 +1,75 @@
+/* The scheduler: which probe goes out next, which replies answer which
+ * probe, timeouts and retries, and the result of each check. Main thread
+ * only; it never touches a socket: probes leave through the request ring,
+ * replies come in as records (common/probe.h).
+ *
+ * Matching: a reply is looked up by (target address, target port) in a hash
+ * index, then must carry the source port of an attempt of the check in
+ * flight; anything else is stale (an earlier check) or a duplicate (the
+ * check already has its result) and is counted, never reported. */
+#ifndef SW_SCHED_H
+#define SW_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/probe.h"
+#include "scheduler/targets.h"
+
+struct ring;
+struct sched;
+
+/* Where a target's probes come from: the route lookup's answer. */
+struct sched_source {
+	struct sw_addr addr; /* our source address; unset (family 0) when err != 0 */
+	int err;             /* positive errno when there is no usable route */
+};
+
+struct sched_config {
+	uint16_t port_lo, port_hi;   /* our source-port range */
+	uint8_t retries;             /* retransmissions after the first SYN, <= PROBE_MAX_ATTEMPT */
+	int64_t timeout_ns;          /* per attempt */
+	size_t max_lookahead;        /* requests released but not yet reported sent */
+	uint64_t order_seed;         /* permutes the probing order (0: in list order) */
+	/* called for each finished check, in the order checks finish */
+	void (*emit)(void *ctx, const struct probe_result *r);
+	void *emit_ctx;
+};
+
+struct sched_stats {
+	uint64_t released;      /* requests handed to the sender */
+	uint64_t retransmits;   /* of which retransmissions */
+	uint64_t results[PROBE_STATE_COUNT];
+	uint64_t replies;       /* replies that gave a result */
+	uint64_t syn_seen;      /* our SYNs seen on the wire */
+	uint64_t stale;         /* verified replies to an attempt not in flight */
+	uint64_t duplicate;     /* verified replies to a check that already has its result */
+	uint64_t unknown;       /* verified replies for no known target (should stay 0) */
+	uint64_t rtt_approx;    /* results whose send stamp was not seen on the wire */
+	size_t in_flight;
+	size_t pending;         /* targets not yet probed */
+};
+
+/* One-shot: every target of tl is checked once. tl and the source table must
+ * outlive the scheduler. src_of[i] indexes sources for target i.
+ * Returns 0 and sets *out (free with sched_free), or a negative errno. */
+int sched_new(struct sched **out, const struct sched_config *cfg, const struct target_list *tl,
+	      const struct sched_source *sources, const uint16_t *src_of);
+void sched_free(struct sched *s);
+
+/* Pushes due probes into reqs (the sender's ring), up to the lookahead. */
+size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int64_t now_real);
+void sched_on_report(struct sched *s, const struct send_report *r);
+void sched_on_capture(struct sched *s, const struct capture_rec *r);
+/* Handles attempts whose timeout passed: retransmit or report filtered. */
+void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real);
+/* Releases nothing new from now on (SIGINT); checks in flight still finish. */
+void sched_stop_new(struct sched *s);
+/* Every check has its result (or was never started after sched_stop_new). */
+bool sched_done(const struct sched *s);
+void sched_get_stats(const struct sched *s, struct sched_stats *out);
+/* Source port of a target's attempt: deterministic, spread over the range. */
+uint16_t sched_sport(const struct sched *s, uint32_t target, uint8_t attempt);
+
+#endif

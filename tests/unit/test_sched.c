@@ -1,0 +1,340 @@
+/* The scheduler on a virtual clock: no sockets, no sleeping. Requests are
+ * read from the ring as the sender would, reports and captured records are
+ * made up by the test. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/ring.h"
+#include "scheduler/sched.h"
+
+#define MAX_RESULTS 4096
+
+struct fixture {
+	struct target_list tl;
+	struct sched_source sources[2];
+	uint16_t *src_of;
+	struct ring *reqs;
+	struct sched *s;
+	struct probe_result results[MAX_RESULTS];
+	size_t n_results;
+};
+
+static void collect(void *ctx, const struct probe_result *r)
+{
+	struct fixture *f = ctx;
+	assert_true(f->n_results < MAX_RESULTS);
+	f->results[f->n_results++] = *r;
+}
+
+static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, uint64_t seed)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->tl.v = calloc(n, sizeof(*f->tl.v));
+	f->tl.n = f->tl.cap = n;
+	for (size_t i = 0; i < n; i++) {
+		/* 198.18.x.y, port 80 */
+		addr_from_v4(&f->tl.v[i].addr, htonl(0xc6120000u + (uint32_t)i));
+		f->tl.v[i].port = 80;
+		f->tl.v[i].name = TARGET_NO_NAME;
+	}
+	assert_int_equal(addr_parse(&f->sources[0].addr, "198.19.255.1"), 0);
+	f->sources[1].err = ENETUNREACH;
+	f->src_of = calloc(n, sizeof(*f->src_of));
+	assert_int_equal(ring_new(&f->reqs, sizeof(struct probe_req), 8192), 0);
+	struct sched_config cfg = {
+		.port_lo = 61000,
+		.port_hi = 61999,
+		.retries = retries,
+		.timeout_ns = NSEC_PER_SEC,
+		.max_lookahead = lookahead,
+		.order_seed = seed,
+		.emit = collect,
+		.emit_ctx = f,
+	};
+	assert_int_equal(sched_new(&f->s, &cfg, &f->tl, f->sources, f->src_of), 0);
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	sched_free(f->s);
+	ring_free(f->reqs);
+	free(f->src_of);
+	free(f->tl.v);
+	free(f);
+}
+
+static size_t take_reqs(struct fixture *f, struct probe_req *out, size_t max)
+{
+	return ring_pop(f->reqs, out, max);
+}
+
+static void report_sent(struct fixture *f, uint64_t seq, uint32_t count, uint64_t mono, int64_t real)
+{
+	struct send_report r = { .kind = SEND_REPORT_SENT, .seq = seq, .count = count, .ts_mono_ns = mono,
+				 .ts_real_ns = real };
+	sched_on_report(f->s, &r);
+}
+
+static struct capture_rec rec_for(const struct fixture *f, const struct probe_req *q, enum capture_kind kind,
+				  int64_t ts)
+{
+	struct capture_rec c = {
+		.ts_real_ns = ts,
+		.local = f->sources[0].addr,
+		.remote = q->dst,
+		.local_port = q->sport,
+		.remote_port = q->dport,
+		.kind = (uint8_t)kind,
+		.attempt = q->attempt,
+		.ttl = kind == CAPTURE_SYN_OUT ? 0 : 61,
+	};
+	return c;
+}
+
+static const struct probe_result *result_of(const struct fixture *f, uint32_t target)
+{
+	for (size_t i = 0; i < f->n_results; i++)
+		if (f->results[i].target == target)
+			return &f->results[i];
+	return NULL;
+}
+
+static void test_open_closed_filtered(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(3, 1, 64, 0);
+	struct probe_req q[8];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 3);
+	assert_int_equal(take_reqs(f, q, 8), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(q[i].seq, (uint64_t)i);
+		assert_int_equal(q[i].target, (uint32_t)i);
+		assert_int_equal(q[i].attempt, 0);
+		assert_true(q[i].sport >= 61000 && q[i].sport <= 61999);
+		assert_int_equal(q[i].sport, sched_sport(f->s, (uint32_t)i, 0));
+	}
+	report_sent(f, 0, 3, 1000, T0 + 1000);
+
+	/* target 0: SYN seen on the wire, then SYN-ACK: exact RTT */
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
+	sched_on_capture(f->s, &c);
+	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 123456);
+	sched_on_capture(f->s, &c);
+	const struct probe_result *r = result_of(f, 0);
+	assert_non_null(r);
+	assert_int_equal(r->state, PROBE_OPEN);
+	assert_int_equal(r->rtt_ns, 123456);
+	assert_int_equal(r->rtt_approx, 0);
+	assert_int_equal(r->ttl, 61);
+
+	/* a second SYN-ACK for the same check is a duplicate, not a result */
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 1);
+
+	/* target 1: RST without our SYN seen: RTT from the sender's stamp, flagged */
+	c = rec_for(f, &q[1], CAPTURE_RST, T0 + 1000 + 5000);
+	sched_on_capture(f->s, &c);
+	r = result_of(f, 1);
+	assert_non_null(r);
+	assert_int_equal(r->state, PROBE_CLOSED);
+	assert_int_equal(r->rtt_ns, 5000);
+	assert_int_equal(r->rtt_approx, 1);
+
+	/* target 2: nothing; after the timeout a retransmission on another port */
+	sched_expire(f->s, 1000 + NSEC_PER_SEC - 1, T0);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
+	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q + 3, 1), 1);
+	assert_int_equal(q[3].target, 2);
+	assert_int_equal(q[3].attempt, 1);
+	assert_int_equal(q[3].seq, 3);
+	assert_int_not_equal(q[3].sport, q[2].sport);
+	report_sent(f, 3, 1, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC);
+	assert_null(result_of(f, 2));
+	sched_expire(f->s, 3 * NSEC_PER_SEC, T0 + 3 * NSEC_PER_SEC);
+	r = result_of(f, 2);
+	assert_non_null(r);
+	assert_int_equal(r->state, PROBE_FILTERED);
+	assert_int_equal(r->attempt, 1);
+	assert_int_equal(r->rtt_ns, -1);
+	assert_true(sched_done(f->s));
+
+	struct sched_stats st;
+	sched_get_stats(f->s, &st);
+	assert_int_equal(st.duplicate, 1);
+	assert_int_equal(st.retransmits, 1);
+	assert_int_equal(st.results[PROBE_OPEN], 1);
+	assert_int_equal(st.results[PROBE_CLOSED], 1);
+	assert_int_equal(st.results[PROBE_FILTERED], 1);
+	fixture_free(f);
+}
+
+static void test_late_reply_to_first_attempt(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1, 2, 64, 0);
+	struct probe_req q[4];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	sched_release(f->s, f->reqs, 0, T0);
+	take_reqs(f, q, 1);
+	report_sent(f, 0, 1, 0, T0);
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 10);
+	sched_on_capture(f->s, &c);
+	sched_expire(f->s, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
+	sched_release(f->s, f->reqs, 0, T0);
+	take_reqs(f, q + 1, 1);
+	assert_int_equal(q[1].attempt, 1);
+	/* the answer to attempt 0 arrives after attempt 1 left: the RTT is
+	 * attempt 0's, measured from attempt 0's stamp */
+	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 10 + 1200 * NSEC_PER_MSEC);
+	sched_on_capture(f->s, &c);
+	const struct probe_result *r = result_of(f, 0);
+	assert_non_null(r);
+	assert_int_equal(r->attempt, 0);
+	assert_int_equal(r->rtt_ns, 1200 * NSEC_PER_MSEC);
+	/* the report for attempt 1 arriving afterwards changes nothing */
+	report_sent(f, 1, 1, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
+	sched_expire(f->s, 10 * NSEC_PER_SEC, T0);
+	assert_int_equal(f->n_results, 1);
+	assert_true(sched_done(f->s));
+	fixture_free(f);
+}
+
+static void test_stale_and_foreign_replies(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(2, 1, 64, 0);
+	struct probe_req q[2];
+
+	sched_release(f->s, f->reqs, 0, 0);
+	take_reqs(f, q, 2);
+	report_sent(f, 0, 2, 0, 0);
+	/* wrong source port for the attempt: stale */
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYNACK, 100);
+	c.local_port = (uint16_t)(q[0].sport == 61999 ? 61000 : q[0].sport + 1);
+	sched_on_capture(f->s, &c);
+	/* an attempt not sent yet: stale */
+	c = rec_for(f, &q[0], CAPTURE_SYNACK, 100);
+	c.attempt = 1;
+	sched_on_capture(f->s, &c);
+	/* an address we never probed */
+	c = rec_for(f, &q[1], CAPTURE_RST, 100);
+	addr_parse(&c.remote, "198.18.200.1");
+	sched_on_capture(f->s, &c);
+	/* a different local address than the route's */
+	c = rec_for(f, &q[1], CAPTURE_RST, 100);
+	addr_parse(&c.local, "198.19.255.9");
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 0);
+	struct sched_stats st;
+	sched_get_stats(f->s, &st);
+	assert_int_equal(st.stale, 3);
+	assert_int_equal(st.unknown, 1);
+	fixture_free(f);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(3, 1, 64, 0);
+	struct probe_req q[4];
+
+	f->src_of[1] = 1; /* no route */
+	assert_int_equal(sched_release(f->s, f->reqs, 0, 0), 2);
+	take_reqs(f, q, 4);
+	const struct probe_result *r = result_of(f, 1);
+	assert_non_null(r);
+	assert_int_equal(r->state, PROBE_ERROR);
+	assert_int_equal(r->err, ENETUNREACH);
+	/* the sender could not send request 1 (target 2) */
+	report_sent(f, 0, 1, 0, 0);
+	struct send_report fr = { .kind = SEND_REPORT_FAILED, .seq = 1, .err = EPERM };
+	sched_on_report(f->s, &fr);
+	r = result_of(f, 2);
+	assert_non_null(r);
+	assert_int_equal(r->state, PROBE_ERROR);
+	assert_int_equal(r->err, EPERM);
+	fixture_free(f);
+}
+
+static void test_lookahead_and_order(void **state)
+{
+	(void)state;
+	enum { N = 1000 };
+	struct fixture *f = fixture_new(N, 0, 100, 12345);
+	static struct probe_req q[N];
+	static unsigned char seen[N];
+	size_t got = 0;
+	uint64_t seq = 0;
+
+	while (got < N) {
+		size_t n = sched_release(f->s, f->reqs, 0, 0);
+		assert_true(n <= 100);
+		size_t k = take_reqs(f, q, N);
+		assert_int_equal(k, n);
+		/* nothing more until reported */
+		assert_int_equal(sched_release(f->s, f->reqs, 0, 0), 0);
+		for (size_t i = 0; i < k; i++) {
+			assert_int_equal(q[i].seq, seq + i);
+			assert_int_equal(seen[q[i].target], 0);
+			seen[q[i].target] = 1;
+		}
+		report_sent(f, seq, (uint32_t)k, 0, 0);
+		seq += k;
+		got += k;
+	}
+	/* a permutation, not list order */
+	assert_int_not_equal(q[1].target, q[0].target + 1);
+	sched_expire(f->s, 2 * NSEC_PER_SEC, 0);
+	assert_int_equal(f->n_results, N);
+	assert_true(sched_done(f->s));
+	fixture_free(f);
+}
+
+static void test_stop_new(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(10, 1, 4, 0);
+	struct probe_req q[10];
+
+	assert_int_equal(sched_release(f->s, f->reqs, 0, 0), 4);
+	take_reqs(f, q, 10);
+	report_sent(f, 0, 4, 0, 0);
+	sched_stop_new(f->s);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, 0), 0);
+	assert_false(sched_done(f->s));
+	/* in-flight checks still end: no retransmission after stop */
+	sched_expire(f->s, NSEC_PER_SEC, 0);
+	assert_int_equal(f->n_results, 4);
+	assert_true(sched_done(f->s));
+	struct sched_stats st;
+	sched_get_stats(f->s, &st);
+	assert_int_equal(st.pending, 6);
+	fixture_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_closed_filtered),
+		cmocka_unit_test(test_late_reply_to_first_attempt),
+		cmocka_unit_test(test_stale_and_foreign_replies),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_lookahead_and_order),
+		cmocka_unit_test(test_stop_new),
+	};
+	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
+}
