@@ -1,0 +1,115 @@
+/* The timing wheel on a virtual clock. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "scheduler/wheel.h"
+
+#define MS NSEC_PER_MSEC
+
+static void test_basic_order(void **state)
+{
+	(void)state;
+	struct wheel *w;
+	uint32_t out[16];
+
+	assert_int_equal(wheel_new(&w, 8, MS, 0, 0), -EINVAL);
+	assert_int_equal(wheel_new(&w, 8, MS, 16, 1000 * MS), 0);
+	wheel_insert(w, 3, 1005 * MS);
+	wheel_insert(w, 1, 1002 * MS);
+	wheel_insert(w, 2, 1002 * MS + 500);
+	wheel_insert(w, 4, 1000 * MS + 40 * MS); /* beyond one turn (16 slots) */
+	assert_int_equal(wheel_count(w), 4);
+	assert_true(wheel_contains(w, 4));
+	assert_int_equal(wheel_advance(w, 1001 * MS, out, 16), 0);
+	assert_int_equal(wheel_advance(w, 1002 * MS, out, 16), 1);
+	assert_int_equal(out[0], 1);
+	/* same tick, 500 ns later: due times are exact, not rounded to ticks */
+	assert_int_equal(wheel_advance(w, 1002 * MS + 499, out, 16), 0);
+	assert_int_equal(wheel_advance(w, 1002 * MS + 500, out, 16), 1);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(wheel_advance(w, 1004 * MS, out, 16), 0);
+	assert_int_equal(wheel_advance(w, 1030 * MS, out, 16), 1);
+	assert_int_equal(out[0], 3);
+	/* id 4 passed its slot twice without being due */
+	assert_int_equal(wheel_advance(w, 1039 * MS, out, 16), 0);
+	assert_int_equal(wheel_advance(w, 1040 * MS, out, 16), 1);
+	assert_int_equal(out[0], 4);
+	assert_int_equal(wheel_count(w), 0);
+	wheel_free(w);
+}
+
+static void test_overdue_and_remove(void **state)
+{
+	(void)state;
+	struct wheel *w;
+	uint32_t out[4];
+
+	assert_int_equal(wheel_new(&w, 4, MS, 8, 100 * MS), 0);
+	assert_int_equal(wheel_advance(w, 200 * MS, out, 4), 0);
+	wheel_insert(w, 0, 50 * MS); /* in the past */
+	wheel_insert(w, 1, 300 * MS);
+	assert_true(wheel_remove(w, 1));
+	assert_false(wheel_remove(w, 1));
+	assert_false(wheel_contains(w, 1));
+	assert_int_equal(wheel_advance(w, 200 * MS, out, 4), 1);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(wheel_due(w, 0), 50 * MS);
+	assert_int_equal(wheel_advance(w, 400 * MS, out, 4), 0);
+	/* remove an overdue one before it fires */
+	wheel_insert(w, 2, 10 * MS);
+	assert_true(wheel_remove(w, 2));
+	assert_int_equal(wheel_count(w), 0);
+	wheel_free(w);
+}
+
+/* Many periodic ids: each fires exactly once per period, never early, and
+ * no later than one tick after its due time when advanced every tick. */
+static void test_periodic(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	struct wheel *w;
+	static uint32_t out[N];
+	static uint32_t fired[N];
+	const uint64_t period = 10 * NSEC_PER_SEC;
+
+	assert_int_equal(wheel_new(&w, N, MS, 4096, 0), 0);
+	for (uint32_t i = 0; i < N; i++)
+		wheel_insert(w, i, (uint64_t)i * period / N + 1);
+	for (uint64_t now = 0; now <= 3 * period; now += MS) {
+		size_t n;
+		while ((n = wheel_advance(w, now, out, 997)) > 0) {
+			for (size_t k = 0; k < n; k++) {
+				uint32_t id = out[k];
+				uint64_t due = wheel_due(w, id);
+				assert_true(due <= now);
+				assert_true(now - due < MS + 1);
+				fired[id]++;
+				wheel_insert(w, id, due + period);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(fired[i], 3);
+	assert_int_equal(wheel_count(w), N);
+	assert_int_equal(wheel_grow(w, N * 2), 0);
+	assert_false(wheel_contains(w, N + 5));
+	wheel_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic_order),
+		cmocka_unit_test(test_overdue_and_remove),
+		cmocka_unit_test(test_periodic),
+	};
+	return cmocka_run_group_tests_name("wheel", tests, NULL, NULL);
+}
