@@ -1,0 +1,153 @@
+#include <string.h>
+
+#include "common/clock.h"
+#include "scheduler/state.h"
+
+const char *target_state_name(enum target_state s)
+{
+	static const char *const names[TARGET_STATE_COUNT] = {
+		[TARGET_UNKNOWN] = "unknown", [TARGET_UP] = "up",         [TARGET_DEGRADED] = "degraded",
+		[TARGET_DOWN] = "down",       [TARGET_FLAPPING] = "flapping",
+	};
+	return (unsigned)s < TARGET_STATE_COUNT ? names[s] : "invalid";
+}
+
+const char *state_reason_name(enum state_reason r)
+{
+	static const char *const names[] = {
+		[REASON_NONE] = "none",       [REASON_OPEN] = "open",         [REASON_REFUSED] = "refused",
+		[REASON_TIMEOUT] = "timeout", [REASON_UNREACHABLE] = "unreachable", [REASON_ERROR] = "error",
+		[REASON_SLOW] = "slow",       [REASON_SLOW_CRIT] = "slow_critical", [REASON_FLAPPING] = "flapping",
+		[REASON_SETTLED] = "settled",
+	};
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "invalid";
+}
+
+void state_init(struct target_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->last_rtt_ns = -1;
+	st->last_ok = 2;
+	st->state = st->held = TARGET_UNKNOWN;
+}
+
+static enum state_reason failure_reason(uint8_t probe_state)
+{
+	switch (probe_state) {
+	case PROBE_CLOSED: return REASON_REFUSED;
+	case PROBE_FILTERED: return REASON_TIMEOUT;
+	case PROBE_UNREACHABLE: return REASON_UNREACHABLE;
+	default: return REASON_ERROR;
+	}
+}
+
+/* Counts up/down changes within the flap window (including this one). */
+static unsigned flap_record(struct target_status *st, const struct state_params *p, uint32_t now_s, bool changed)
+{
+	unsigned cap = (unsigned)p->flap_changes + 1;
+
+	if (changed) {
+		st->flap_times[st->flap_head] = now_s;
+		st->flap_head = (uint8_t)((st->flap_head + 1) % cap);
+		if (st->flap_count < cap)
+			st->flap_count++;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < st->flap_count; i++)
+		if (now_s - st->flap_times[i] < p->flap_window_s)
+			n++;
+	return n;
+}
+
+static unsigned popcount_window(uint32_t bits, uint8_t window)
+{
+	uint32_t mask = window >= 32 ? UINT32_MAX : ((1u << window) - 1);
+	return (unsigned)__builtin_popcount(bits & mask);
+}
+
+bool state_update(struct target_status *st, const struct state_params *p, const struct probe_result *r,
+		  uint8_t *from)
+{
+	bool ok = r->state == PROBE_OPEN;
+	uint8_t want; /* the state the evidence points to, before flap damping */
+	uint8_t reason;
+	uint32_t now_s = (uint32_t)(r->ts_real_ns / NSEC_PER_SEC);
+
+	st->last_state = r->state;
+	st->last_rtt_ns = r->rtt_ns;
+	bool changed = st->last_ok != 2 && st->last_ok != (uint8_t)ok;
+	st->last_ok = ok;
+	unsigned flaps = p->flap_changes ? flap_record(st, p, now_s, changed) : 0;
+
+	if (ok) {
+		st->fail_streak = 0;
+		if (st->ok_streak < UINT8_MAX)
+			st->ok_streak++;
+		st->slow_bits <<= 1;
+		st->crit_bits <<= 1;
+		if (p->warn_ns && r->rtt_ns > p->warn_ns)
+			st->slow_bits |= 1;
+		if (p->crit_ns && r->rtt_ns > p->crit_ns)
+			st->crit_bits |= 1;
+		if (st->samples < p->window)
+			st->samples++;
+	} else {
+		st->ok_streak = 0;
+		if (st->fail_streak < UINT8_MAX)
+			st->fail_streak++;
+	}
+
+	/* the confirmed state the evidence supports, or the current one */
+	uint8_t base = st->state == TARGET_FLAPPING ? st->held : st->state;
+	want = base;
+	reason = st->reason;
+	if (ok) {
+		bool degraded = p->warn_ns && p->window && popcount_window(st->slow_bits, p->window) >= p->over;
+		bool crit = degraded && p->crit_ns && popcount_window(st->crit_bits, p->window) >= p->over;
+		uint8_t up_state = degraded ? TARGET_DEGRADED : TARGET_UP;
+		if (base == TARGET_UP || base == TARGET_DEGRADED) {
+			/* already up: latency alone moves it between up and degraded */
+			if (up_state != base || (degraded && (crit ? REASON_SLOW_CRIT : REASON_SLOW) != st->reason)) {
+				want = up_state;
+				reason = degraded ? (crit ? REASON_SLOW_CRIT : REASON_SLOW) : REASON_OPEN;
+			}
+		} else if (base == TARGET_UNKNOWN || st->ok_streak >= p->successes) {
+			want = up_state;
+			reason = degraded ? (crit ? REASON_SLOW_CRIT : REASON_SLOW) : REASON_OPEN;
+		}
+	} else if (base != TARGET_DOWN && (base == TARGET_UNKNOWN || st->fail_streak >= p->failures)) {
+		/* unknown goes down at the first failure only if failures == 1;
+		 * otherwise it too needs the confirming streak */
+		if (st->fail_streak >= p->failures) {
+			want = TARGET_DOWN;
+			reason = failure_reason(r->state);
+			st->slow_bits = st->crit_bits = 0;
+			st->samples = 0;
+		}
+	}
+
+	uint8_t prev = st->state;
+	uint8_t next;
+	if (p->flap_changes && flaps > p->flap_changes) {
+		next = TARGET_FLAPPING;
+		st->held = want;
+		if (prev != TARGET_FLAPPING)
+			reason = REASON_FLAPPING;
+		else
+			reason = st->reason;
+	} else if (prev == TARGET_FLAPPING) {
+		next = want;
+		reason = REASON_SETTLED;
+		st->held = want;
+	} else {
+		next = want;
+		st->held = want;
+	}
+	if (next == prev && !(next == TARGET_DEGRADED && reason != st->reason))
+		return false;
+	*from = prev;
+	st->state = next;
+	st->reason = reason;
+	st->since_ns = r->ts_real_ns;
+	return true;
+}

@@ -1,0 +1,188 @@
+/* The state machine, as tables: a sequence of results and the transition
+ * (if any) each one must cause. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "scheduler/state.h"
+
+#define MS NSEC_PER_MSEC
+#define NONE 255
+
+struct step {
+	char result;     /* o open, c closed, f filtered, u unreachable */
+	int rtt_ms;
+	uint8_t expect;  /* the new state, or NONE for no transition */
+	uint8_t reason;  /* checked when expect != NONE */
+};
+
+static void run(const struct state_params *p, const struct step *steps, size_t n, int64_t step_ns)
+{
+	struct target_status st;
+	state_init(&st);
+	for (size_t i = 0; i < n; i++) {
+		struct probe_result r = { .ts_real_ns = 1700000000LL * NSEC_PER_SEC + (int64_t)i * step_ns };
+		switch (steps[i].result) {
+		case 'o': r.state = PROBE_OPEN; r.rtt_ns = steps[i].rtt_ms * MS; break;
+		case 'c': r.state = PROBE_CLOSED; r.rtt_ns = MS; break;
+		case 'f': r.state = PROBE_FILTERED; r.rtt_ns = -1; break;
+		default: r.state = PROBE_UNREACHABLE; r.rtt_ns = MS; break;
+		}
+		uint8_t from = NONE, prev = st.state;
+		bool changed = state_update(&st, p, &r, &from);
+		if (steps[i].expect == NONE) {
+			if (changed)
+				fail_msg("step %zu: unexpected transition %s -> %s", i, target_state_name(from),
+					 target_state_name(st.state));
+			continue;
+		}
+		if (!changed)
+			fail_msg("step %zu: expected a transition to %s, state stays %s", i,
+				 target_state_name(steps[i].expect), target_state_name(st.state));
+		assert_int_equal(from, prev);
+		assert_int_equal(st.state, steps[i].expect);
+		if (st.reason != steps[i].reason)
+			fail_msg("step %zu: reason %s, want %s", i, state_reason_name(st.reason),
+				 state_reason_name(steps[i].reason));
+		assert_int_equal(st.since_ns, r.ts_real_ns);
+	}
+}
+
+static const struct state_params defaults = { .failures = 2, .successes = 1 };
+
+static void test_down_up(void **state)
+{
+	(void)state;
+	const struct step s[] = {
+		{ 'o', 1, TARGET_UP, REASON_OPEN },
+		{ 'o', 1, NONE, 0 },
+		{ 'c', 0, NONE, 0 },              /* one failure is not enough */
+		{ 'o', 1, NONE, 0 },
+		{ 'f', 0, NONE, 0 },
+		{ 'f', 0, TARGET_DOWN, REASON_TIMEOUT },
+		{ 'c', 0, NONE, 0 },              /* still down: no new event */
+		{ 'o', 1, TARGET_UP, REASON_OPEN },
+	};
+	run(&defaults, s, sizeof(s) / sizeof(s[0]), NSEC_PER_SEC);
+}
+
+static void test_unknown_needs_streak(void **state)
+{
+	(void)state;
+	const struct step s[] = {
+		{ 'u', 0, NONE, 0 },
+		{ 'u', 0, TARGET_DOWN, REASON_UNREACHABLE },
+	};
+	run(&defaults, s, 2, NSEC_PER_SEC);
+	const struct state_params one = { .failures = 1, .successes = 1 };
+	const struct step t[] = { { 'c', 0, TARGET_DOWN, REASON_REFUSED } };
+	run(&one, t, 1, NSEC_PER_SEC);
+}
+
+static void test_recovery_needs_successes(void **state)
+{
+	(void)state;
+	const struct state_params p = { .failures = 1, .successes = 3 };
+	const struct step s[] = {
+		{ 'o', 1, TARGET_UP, REASON_OPEN },
+		{ 'f', 0, TARGET_DOWN, REASON_TIMEOUT },
+		{ 'o', 1, NONE, 0 },
+		{ 'o', 1, NONE, 0 },
+		{ 'f', 0, NONE, 0 },  /* streak broken */
+		{ 'o', 1, NONE, 0 },
+		{ 'o', 1, NONE, 0 },
+		{ 'o', 1, TARGET_UP, REASON_OPEN },
+	};
+	run(&p, s, sizeof(s) / sizeof(s[0]), NSEC_PER_SEC);
+}
+
+static void test_degraded(void **state)
+{
+	(void)state;
+	const struct state_params p = {
+		.failures = 2, .successes = 1, .warn_ns = 100 * MS, .crit_ns = 500 * MS, .window = 5, .over = 3,
+	};
+	const struct step s[] = {
+		{ 'o', 50, TARGET_UP, REASON_OPEN },
+		{ 'o', 150, NONE, 0 },
+		{ 'o', 150, NONE, 0 },
+		{ 'o', 150, TARGET_DEGRADED, REASON_SLOW },   /* 3 of the last 5 over warn */
+		{ 'o', 600, NONE, 0 },
+		{ 'o', 600, NONE, 0 },
+		{ 'o', 600, TARGET_DEGRADED, REASON_SLOW_CRIT }, /* 3 of 5 over crit */
+		{ 'o', 50, NONE, 0 },
+		{ 'o', 50, NONE, 0 },                         /* still 3 of the last 5 over crit */
+		{ 'o', 150, TARGET_DEGRADED, REASON_SLOW },  /* crit 2 of 5, warn 3 of 5 */
+		{ 'o', 50, TARGET_UP, REASON_OPEN },         /* warn 2 of 5 */
+		{ 'f', 0, NONE, 0 },
+		{ 'f', 0, TARGET_DOWN, REASON_TIMEOUT },
+		/* after down, old slow samples are forgotten */
+		{ 'o', 150, TARGET_UP, REASON_OPEN },
+	};
+	run(&p, s, sizeof(s) / sizeof(s[0]), NSEC_PER_SEC);
+}
+
+static void test_flapping(void **state)
+{
+	(void)state;
+	const struct state_params p = { .failures = 1, .successes = 1, .flap_changes = 3, .flap_window_s = 60 };
+	const struct step s[] = {
+		{ 'o', 1, TARGET_UP, REASON_OPEN },
+		{ 'c', 0, TARGET_DOWN, REASON_REFUSED },  /* change 1 */
+		{ 'o', 1, TARGET_UP, REASON_OPEN },       /* 2 */
+		{ 'c', 0, TARGET_DOWN, REASON_REFUSED },  /* 3 */
+		{ 'o', 1, TARGET_FLAPPING, REASON_FLAPPING }, /* 4 > 3 within 60 s */
+		{ 'c', 0, NONE, 0 },                       /* flapping holds alerts */
+		{ 'o', 1, NONE, 0 },
+	};
+	run(&p, s, sizeof(s) / sizeof(s[0]), NSEC_PER_SEC);
+
+	/* with results every 10 s, changes age out of the window and it settles */
+	struct target_status st;
+	state_init(&st);
+	uint8_t from;
+	int64_t t = 1700000000LL * NSEC_PER_SEC;
+	const char seq[] = "ococo";
+	for (int i = 0; seq[i]; i++, t += NSEC_PER_SEC) {
+		struct probe_result r = { .ts_real_ns = t, .state = seq[i] == 'o' ? PROBE_OPEN : PROBE_CLOSED,
+					  .rtt_ns = MS };
+		state_update(&st, &p, &r, &from);
+	}
+	assert_int_equal(st.state, TARGET_FLAPPING);
+	bool settled = false;
+	for (int i = 0; i < 10 && !settled; i++) {
+		t += 10 * NSEC_PER_SEC;
+		struct probe_result r = { .ts_real_ns = t, .state = PROBE_OPEN, .rtt_ns = MS };
+		if (state_update(&st, &p, &r, &from)) {
+			assert_int_equal(from, TARGET_FLAPPING);
+			assert_int_equal(st.state, TARGET_UP);
+			assert_int_equal(st.reason, REASON_SETTLED);
+			settled = true;
+		}
+	}
+	assert_true(settled);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(target_state_name(TARGET_DOWN), "down");
+	assert_string_equal(target_state_name(TARGET_STATE_COUNT), "invalid");
+	assert_string_equal(state_reason_name(REASON_REFUSED), "refused");
+	assert_true(sizeof(struct target_status) <= 96);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_down_up),      cmocka_unit_test(test_unknown_needs_streak),
+		cmocka_unit_test(test_recovery_needs_successes), cmocka_unit_test(test_degraded),
+		cmocka_unit_test(test_flapping),     cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
