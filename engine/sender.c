@@ -1,0 +1,404 @@
+/* The sender thread: pops probe requests, builds SYNs from the template and
+ * hands them to a raw socket in sendmmsg batches, paced by the rate limiter.
+ * Everything a batch needs (packets, iovecs, addresses, message headers) is
+ * allocated once in sender_new; the loop itself allocates nothing and makes
+ * no syscall but sendmmsg and the sleeps that keep low rates off the CPU.
+ * Every request popped ends in exactly one report (SENT or FAILED), in
+ * request order, so the scheduler can account for each probe. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/probe.h"
+#include "common/ring.h"
+#include "engine/engine.h"
+
+#define SENDER_DEFAULT_BATCH 64
+#define SENDER_MAX_BATCH 1024
+/* nothing to send: poll the request ring this often (the scheduler's
+ * lookahead is ~10 ms, so 150 us of latency costs nothing and a sleeping
+ * thread costs no core) */
+#define SENDER_IDLE_NS (150 * NSEC_PER_USEC)
+/* kernel queue full (ENOBUFS): give the qdisc this long to drain */
+#define SENDER_RETRY_NS (50 * NSEC_PER_USEC)
+/* waits are cut into slices this long so that sender_stop is prompt at
+ * rates below 100 pps */
+#define SENDER_MAX_SLEEP_NS (10 * NSEC_PER_MSEC)
+#define RAWSOCK_SNDBUF (8 << 20)
+
+struct sender {
+	struct cookie_key key;
+	uint64_t rate_pps;
+	unsigned batch;
+	FILE *dry_run;
+	int fd4;
+	struct ring *reqs, *reports;
+	struct syn_template t4, t6;
+	uint32_t ts_offset; /* added to TSval: does not reveal our uptime */
+
+	/* per batch slot, allocated once */
+	struct probe_req *req;
+	uint8_t (*pkt)[PACKET_SYN_MAX];
+	int *err;            /* positive errno when slot i cannot be sent */
+	struct iovec *iov;
+	struct sockaddr_in *sin;
+	struct mmsghdr *msg;
+
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	_Atomic uint64_t sent, failed, batches, enobufs;
+};
+
+static void stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* one writer: relaxed is enough, readers only want a recent value */
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static bool stopping(struct sender *s)
+{
+	return atomic_load_explicit(&s->stop, memory_order_relaxed);
+}
+
+int rawsock_open_v4(void)
+{
+	int fd, one = 1, size = RAWSOCK_SNDBUF, r;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0)
+		return -errno;
+	/* implied by IPPROTO_RAW, but an explicit request fails loudly on a
+	 * kernel that would otherwise prepend its own header */
+	if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* A deep send buffer absorbs bursts without ENOBUFS retries. FORCE
+	 * passes net.core.wmem_max with CAP_NET_ADMIN; otherwise the plain
+	 * request is silently capped there, which still works. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+static void push_report(struct sender *s, const struct send_report *rep)
+{
+	/* Reports are never dropped while the scheduler listens: it counts
+	 * on one per request. Once stop is asked nobody drains the ring, so
+	 * waiting for room would hang sender_stop. */
+	while (ring_push(s->reports, rep, 1) != 1) {
+		if (stopping(s))
+			return;
+		clock_sleep_until(clock_mono_ns() + SENDER_RETRY_NS);
+	}
+}
+
+static void report_failed(struct sender *s, const struct probe_req *q, int err)
+{
+	struct send_report rep = {
+		.seq = q->seq,
+		.ts_real_ns = clock_real_ns(),
+		.ts_mono_ns = clock_mono_ns(),
+		.count = 1,
+		.err = err,
+		.kind = SEND_REPORT_FAILED,
+	};
+
+	push_report(s, &rep);
+	stat_add(&s->failed, 1);
+}
+
+static void report_sent(struct sender *s, const struct probe_req *q, uint32_t n, int64_t real, uint64_t mono)
+{
+	struct send_report rep = {
+		.seq = q->seq,
+		.ts_real_ns = real,
+		.ts_mono_ns = mono,
+		.count = n,
+		.kind = SEND_REPORT_SENT,
+	};
+
+	push_report(s, &rep);
+	stat_add(&s->sent, n);
+}
+
+static void print_packet(struct sender *s, size_t i)
+{
+	static const char hex[] = "0123456789abcdef";
+	const struct probe_req *q = &s->req[i];
+	char addr[ADDR_STRLEN], line[2 * PACKET_SYN_MAX + 1];
+	size_t len = s->iov[i].iov_len;
+
+	for (size_t k = 0; k < len; k++) {
+		line[2 * k] = hex[s->pkt[i][k] >> 4];
+		line[2 * k + 1] = hex[s->pkt[i][k] & 15];
+	}
+	line[2 * len] = '\0';
+	addr_format(&q->dst, addr, sizeof(addr));
+	fprintf(s->dry_run, q->dst.family == AF_INET6 ? "[%s]:%u %u %u %s\n" : "%s:%u %u %u %s\n", addr, q->dport,
+		q->sport, q->attempt, line);
+}
+
+/* Hands slots [i, i + n) to the kernel (or prints them). Returns how many
+ * were accepted, at least 1, or the negative errno of slot i. */
+static int transmit(struct sender *s, size_t i, size_t n, int64_t *real, uint64_t *mono)
+{
+	int r;
+
+	/* as close to the kernel as user space gets; the wire stamp comes
+	 * from capture, this one is the fallback (docs/timestamps.md) */
+	*real = clock_real_ns();
+	*mono = clock_mono_ns();
+	stat_add(&s->batches, 1);
+	if (s->dry_run) {
+		for (size_t k = i; k < i + n; k++)
+			print_packet(s, k);
+		fflush(s->dry_run);
+		return (int)n;
+	}
+	r = sendmmsg(s->fd4, s->msg + i, (unsigned)n, 0);
+	if (r < 0)
+		return -errno;
+	return r > 0 ? r : -EIO;
+}
+
+static int check_req(const struct sender *s, const struct probe_req *q)
+{
+	if (q->dst.family != q->src.family)
+		return EAFNOSUPPORT;
+	if (q->dst.family == AF_INET6 ? !s->dry_run : q->dst.family != AF_INET)
+		return EAFNOSUPPORT; /* no IPv6 raw socket yet */
+	if (q->attempt > PROBE_MAX_ATTEMPT)
+		return EINVAL;
+	return 0;
+}
+
+static void build(struct sender *s, size_t n)
+{
+	uint32_t ts_val = (uint32_t)(clock_mono_ns() / NSEC_PER_MSEC) + s->ts_offset;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct probe_req *q = &s->req[i];
+		const struct syn_template *t = q->dst.family == AF_INET6 ? &s->t6 : &s->t4;
+		size_t len = 0;
+
+		s->err[i] = check_req(s, q);
+		if (!s->err[i]) {
+			uint32_t isn = cookie_isn(&s->key, &q->src, &q->dst, q->sport, q->dport, q->attempt);
+			/* Linux starts each connection's IP ID at a random
+			 * value; a fixed ID (zmap's 54321) marks a scanner.
+			 * A multiplicative hash of the ISN varies per probe
+			 * and does not repeat the sequence number's bits. */
+			uint16_t ip_id = (uint16_t)((isn * 0x9e3779b1u) >> 16);
+			len = packet_build_syn(t, s->pkt[i], &q->src, &q->dst, q->sport, q->dport, isn, ip_id,
+					       ts_val);
+			if (len == 0)
+				s->err[i] = EAFNOSUPPORT;
+		}
+		s->iov[i].iov_len = len;
+		s->sin[i].sin_addr = q->dst.u.v4;
+	}
+}
+
+/* Sends the n requests in s->req, reporting each. Returns how many were sent. */
+static uint32_t send_batch(struct sender *s, size_t n)
+{
+	uint32_t total = 0;
+	size_t i = 0;
+
+	build(s, n);
+	while (i < n) {
+		if (s->err[i]) {
+			report_failed(s, &s->req[i], s->err[i]);
+			i++;
+			continue;
+		}
+		/* a run of sendable, consecutive requests: one SENT report
+		 * can then cover what the kernel takes of it */
+		size_t j = i + 1;
+		while (j < n && !s->err[j] && s->req[j].seq == s->req[j - 1].seq + 1)
+			j++;
+		int64_t real;
+		uint64_t mono;
+		int r = transmit(s, i, j - i, &real, &mono);
+		if (r > 0) {
+			report_sent(s, &s->req[i], (uint32_t)r, real, mono);
+			total += (uint32_t)r;
+			i += (size_t)r;
+			continue;
+		}
+		if (r == -ENOBUFS || r == -EAGAIN || r == -EINTR) {
+			/* the kernel's queue is full: the request is not
+			 * failed, only early; it goes again after a pause */
+			if (r != -EINTR)
+				stat_add(&s->enobufs, 1);
+			if (!stopping(s)) {
+				clock_sleep_until(clock_mono_ns() + SENDER_RETRY_NS);
+				continue;
+			}
+		}
+		/* sendmmsg reports the first failing message alone: that
+		 * request fails, the rest of the batch still goes */
+		report_failed(s, &s->req[i], -r);
+		i++;
+	}
+	return total;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct rate_limiter rl;
+	bool was_idle = false;
+
+	rate_init(&rl, s->rate_pps, clock_mono_ns());
+	while (!stopping(s)) {
+		uint64_t now = clock_mono_ns();
+
+		/* requests that arrive after an idle spell start a fresh
+		 * schedule: the time spent polling an empty ring is no debt */
+		if (was_idle)
+			rate_idle(&rl, now);
+		uint32_t n = rate_due(&rl, now, s->batch);
+		if (n == 0) {
+			uint64_t until = rate_next_ns(&rl);
+			if (until > now + SENDER_MAX_SLEEP_NS)
+				until = now + SENDER_MAX_SLEEP_NS;
+			clock_sleep_until(until);
+			continue;
+		}
+		size_t got = ring_pop(s->reqs, s->req, n);
+		if (got == 0) {
+			rate_idle(&rl, now);
+			was_idle = true;
+			clock_sleep_until(now + SENDER_IDLE_NS);
+			continue;
+		}
+		was_idle = false;
+		rate_take(&rl, send_batch(s, got));
+	}
+	return NULL;
+}
+
+void sender_free(struct sender *s)
+{
+	if (!s)
+		return;
+	sender_stop(s);
+	if (s->fd4 >= 0)
+		close(s->fd4);
+	free(s->req);
+	free(s->pkt);
+	free(s->err);
+	free(s->iov);
+	free(s->sin);
+	free(s->msg);
+	free(s);
+}
+
+int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, struct ring *reqs,
+	       struct ring *reports)
+{
+	struct sender *s = NULL;
+	unsigned batch;
+	int r;
+
+	*out = NULL;
+	if (!cfg || !cfg->key || !reqs || !reports)
+		return -EINVAL;
+	batch = cfg->batch ? cfg->batch : SENDER_DEFAULT_BATCH;
+	if (batch > SENDER_MAX_BATCH)
+		return -EINVAL;
+	if (fd4 < 0 && !cfg->dry_run)
+		return -EBADF;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fd4 = -1; /* adopted only on success: on failure the caller keeps it */
+	s->key = *cfg->key;
+	s->rate_pps = cfg->rate_pps;
+	s->batch = batch;
+	s->dry_run = cfg->dry_run;
+	s->reqs = reqs;
+	s->reports = reports;
+	atomic_init(&s->stop, false);
+	atomic_init(&s->sent, 0);
+	atomic_init(&s->failed, 0);
+	atomic_init(&s->batches, 0);
+	atomic_init(&s->enobufs, 0);
+	uint8_t ttl = cfg->ttl ? cfg->ttl : PACKET_DEFAULT_TTL;
+	packet_syn_template_init(&s->t4, AF_INET, ttl);
+	packet_syn_template_init(&s->t6, AF_INET6, ttl);
+	/* RFC 7323 7.1: a per-host random TSval offset, so that timestamps
+	 * do not tell the probe host's uptime; keyed, so fixed per run */
+	static const char ts_label[] = "synwatch tsval offset";
+	s->ts_offset = (uint32_t)siphash24(&s->key, ts_label, sizeof(ts_label) - 1);
+
+	s->req = calloc(batch, sizeof(*s->req));
+	s->pkt = calloc(batch, sizeof(*s->pkt));
+	s->err = calloc(batch, sizeof(*s->err));
+	s->iov = calloc(batch, sizeof(*s->iov));
+	s->sin = calloc(batch, sizeof(*s->sin));
+	s->msg = calloc(batch, sizeof(*s->msg));
+	if (!s->req || !s->pkt || !s->err || !s->iov || !s->sin || !s->msg) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* the constant part of every message: slot i always points at its
+	 * own packet buffer and address */
+	for (unsigned i = 0; i < batch; i++) {
+		s->iov[i].iov_base = s->pkt[i];
+		s->sin[i].sin_family = AF_INET;
+		s->msg[i].msg_hdr.msg_name = &s->sin[i];
+		s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin[i]);
+		s->msg[i].msg_hdr.msg_iov = &s->iov[i];
+		s->msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	s->fd4 = fd4;
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	sender_free(s);
+	return r;
+}
+
+int sender_start(struct sender *s)
+{
+	int r;
+
+	if (s->running)
+		return -EALREADY;
+	atomic_store(&s->stop, false);
+	r = pthread_create(&s->thread, NULL, sender_main, s);
+	if (r)
+		return -r;
+	s->running = true;
+	return 0;
+}
+
+void sender_stop(struct sender *s)
+{
+	if (!s || !s->running)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	s->running = false;
+}
+
+void sender_get_stats(const struct sender *s, struct sender_stats *out)
+{
+	out->sent = atomic_load_explicit(&s->sent, memory_order_relaxed);
+	out->failed = atomic_load_explicit(&s->failed, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
+	out->enobufs = atomic_load_explicit(&s->enobufs, memory_order_relaxed);
+}
