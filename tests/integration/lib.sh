@@ -1,0 +1,175 @@
+# Shared helpers for tests/integration/test_*.sh; source it first:
+#   . "$(dirname "$0")/lib.sh"
+# Tests run under bash with 'set -u'. run.sh exports SW_BIN (the binaries
+# under test) and SW_TOP (the repository); a test started by hand gets
+# defaults (build/test if it exists, else build).
+#
+# Cleanup: every resource a test creates (namespace, fleet, process, temp
+# dir) is registered with sw_cleanup_add right after it exists, or before it
+# is made when a half-made one can be left (a fleet). The commands run in
+# reverse order from one EXIT trap, also after sw_fail, a failed command or a
+# signal. Call sw_cleanup_add, sw_tmpdir and sw_fleet_up from the test's own
+# shell, not inside $(...) or a pipeline: a subshell's registrations are lost.
+#
+# Traffic rule: tests send only to 198.18.0.0/15 addresses inside namespaces
+# they created, or to 127.0.0.0/8.
+
+SW_TEST=$(basename "$0" .sh)
+SW_TOP=${SW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+if [ -z "${SW_BIN:-}" ]; then
+	if [ -d "$SW_TOP/build/test" ]; then SW_BIN=$SW_TOP/build/test; else SW_BIN=$SW_TOP/build; fi
+fi
+# Debian's python3: scapy and friends belong to it, not to another python3 on PATH
+SW_PY=${SW_PY:-/usr/bin/python3}
+export SW_TOP SW_BIN SW_PY
+
+SW_CLEANUP=()
+SW_CLEANUP_DONE=0
+
+# Runs the registered commands, newest first, once; keeps the exit status.
+sw_cleanup_run() {
+	local rc=$? i
+	[ "$SW_CLEANUP_DONE" -eq 1 ] && return "$rc"
+	SW_CLEANUP_DONE=1
+	for ((i = ${#SW_CLEANUP[@]} - 1; i >= 0; i--)); do
+		if [ "${SW_VERBOSE:-0}" = 1 ]; then
+			echo "cleanup: ${SW_CLEANUP[i]}" >&2
+			eval "${SW_CLEANUP[i]}"
+		else
+			eval "${SW_CLEANUP[i]}" > /dev/null 2>&1
+		fi
+	done
+	return "$rc"
+}
+trap 'sw_cleanup_run' EXIT
+# a signal becomes an exit, so that the EXIT trap cleans up
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# sw_cleanup_add "CMD": runs CMD (through eval) when the test exits.
+sw_cleanup_add() {
+	SW_CLEANUP+=("$1")
+}
+
+# sw_fail MSG: "FAIL: test-name: MSG" on stderr, exit 1 (cleanup runs).
+sw_fail() {
+	echo "FAIL: $SW_TEST: $*" >&2
+	exit 1
+}
+
+# sw_pass MSG: "ok: MSG".
+sw_pass() {
+	echo "ok: $*"
+}
+
+# sw_info MSG: progress on stderr, "  test-name: MSG".
+sw_info() {
+	echo "  $SW_TEST: $*" >&2
+}
+
+# sw_require_root: fails (does not skip) without root; CI runs as root.
+sw_require_root() {
+	[ "$(id -u)" -eq 0 ] ||
+		sw_fail "needs root (network namespaces, raw sockets, nftables); run as root, as CI does"
+}
+
+# sw_require_cmd CMD...: fails naming the first missing program.
+sw_require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" > /dev/null 2>&1 ||
+			sw_fail "'$c' is not installed; install the test packages with: tools/deps.sh test"
+	done
+}
+
+# sw_unique PREFIX: prints PREFIX and 5 characters of [0-9a-z], different for
+# every call and every concurrent run, and not in use as (part of) a
+# namespace or interface name. Interface names hold 15 characters: keep
+# PREFIX to 3 or fewer ("swt-$id", "swf${id}p" must fit). The first 3
+# characters come from the test's pid, the last 2 from the calling
+# (sub)shell's pid and $RANDOM.
+sw_unique() {
+	local prefix=${1:-} digits=0123456789abcdefghijklmnopqrstuvwxyz
+	local n id i dev used
+	for _ in 1 2 3 4 5 6 7 8; do
+		n=$(( ($$ % 46656) * 1296 + (BASHPID + RANDOM) % 1296 ))
+		id=
+		for i in 1 2 3 4 5; do
+			id=${digits:n % 36:1}$id
+			n=$((n / 36))
+		done
+		id=$prefix$id
+		used=0
+		ip netns list 2> /dev/null | grep -q -- "$id" && used=1
+		for dev in /sys/class/net/*"$id"*; do
+			[ -e "$dev" ] && used=1
+		done
+		if [ $used -eq 0 ]; then
+			echo "$id"
+			return 0
+		fi
+	done
+	sw_fail "sw_unique: no free name for prefix '$prefix'"
+}
+
+# sw_tmpdir VAR: makes a temporary directory, removed on exit, into $VAR.
+sw_tmpdir() {
+	local _sw_d
+	_sw_d=$(mktemp -d "${TMPDIR:-/tmp}/sw-$SW_TEST.XXXXXX") || sw_fail "cannot create a temporary directory"
+	sw_cleanup_add "rm -rf '$_sw_d'"
+	printf -v "$1" '%s' "$_sw_d"
+}
+
+# sw_wait_for TIMEOUT CMD...: runs CMD every 50 ms until it succeeds; returns
+# 1 if it has not within TIMEOUT seconds (fractions allowed).
+sw_wait_for() {
+	local timeout=$1
+	shift
+	local deadline
+	deadline=$(($(date +%s%3N) + $(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1000 }')))
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%3N)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# sw_now_ms: CLOCK_REALTIME in milliseconds.
+sw_now_ms() {
+	date +%s%3N
+}
+
+# sw_pid_alive PID: true if PID runs (a zombie does not count: nobody may
+# reap orphans in a container).
+sw_pid_alive() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# sw_ns_add NAME: creates namespace NAME with lo up, removed on exit.
+sw_ns_add() {
+	sw_cleanup_add "ip netns pids '$1' 2>/dev/null | xargs -r kill -9; ip netns del '$1'"
+	ip netns add "$1" || sw_fail "cannot create namespace '$1'"
+	ip -n "$1" link set lo up || sw_fail "cannot bring up lo in namespace '$1'"
+}
+
+# sw_fleet ARGS...: tools/fleet with Debian's python and the responder built
+# next to the binaries under test (build/test/fleet-responder for make test).
+sw_fleet() {
+	SW_FLEET_RESPONDER=${SW_FLEET_RESPONDER:-$SW_BIN/fleet-responder} \
+		"$SW_PY" "$SW_TOP/tools/fleet" "$@"
+}
+
+# sw_fleet_up NAME ARGS...: 'fleet up --name NAME ARGS...', with 'fleet down'
+# registered first, so that a half-made fleet is removed too. Fails the
+# test if the fleet does not come up.
+sw_fleet_up() {
+	local name=$1
+	shift
+	[ -x "${SW_FLEET_RESPONDER:-$SW_BIN/fleet-responder}" ] ||
+		sw_fail "no fleet-responder in '$SW_BIN'; build it with: make $SW_BIN/fleet-responder"
+	sw_cleanup_add "sw_fleet down --name '$name'"
+	sw_fleet up --name "$name" "$@" || sw_fail "fleet '$name' did not come up (spec: $*)"
+}
