@@ -1,0 +1,29 @@
+#!/bin/bash
+# One-shot scan of a namespace fleet of a few thousand endpoints of every
+# kernel kind (open, closed, filtered, unreachable with several ICMP codes)
+# plus slow ones behind the responder: every endpoint must come out exactly
+# as the fleet was built, slow ones with an RTT of at least their delay.
+set -u
+. "$(dirname "$0")/lib.sh"
+sw_require_root
+name=$(sw_unique sc)
+sw_tmpdir out
+sw_fleet_up "$name" --spec "open=1500,closed=1000,filtered=300,unreach=250@0+1+3+10+13,slow=60@fixed:20ms,ports=22+80+443" \
+	--truth "$out/truth.tsv" --seed 7
+pns=swf-$name-p # the fleet's prober namespace (docs/fleet.md)
+# every endpoint of the truth, plus as many again that the fleet leaves closed
+awk 'NR > 1 { print $1 ":" $2 }' "$out/truth.tsv" > "$out/targets.txt"
+n=$(wc -l < "$out/targets.txt")
+sw_info "$n endpoints in fleet '$name'"
+
+ip netns exec "$pns" "$SW_BIN/synwatch" --once --rate 20000 --timeout 500ms --retries 1 -T "$out/targets.txt" \
+	> "$out/results.ndjson" 2> "$out/stderr.txt"
+rc=$?
+cat "$out/stderr.txt" >&2
+[ $rc -eq 0 ] || sw_fail "synwatch exited $rc"
+[ "$(wc -l < "$out/results.ndjson")" -eq "$n" ] || sw_fail "$(wc -l < "$out/results.ndjson") results for $n endpoints"
+"$SW_TOP/tests/integration/check_results.py" "$out/truth.tsv" "$out/results.ndjson" || sw_fail "wrong results"
+grep -q '"rtt_approx"' "$out/results.ndjson" && sw_fail "approximate RTTs: our SYNs were not all seen on the wire"
+grep -q 'bad cookie 0, stale 0, duplicate 0, malformed 0' "$out/stderr.txt" || sw_fail "unexpected rejected replies"
+grep -q 'dropped 0, interface drops 0' "$out/stderr.txt" || sw_fail "pcap dropped packets"
+sw_pass "scan: $n fleet endpoints classified exactly"
