@@ -115,14 +115,14 @@ $(T)/%: $(T)/tools/%.o $(T)/libsynwatch.a
 # fuzz build: clang + libFuzzer
 $(F)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(BASE_CFLAGS) -c -o $@ $<
+	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(BASE_CFLAGS) -c -o $@ $<
 
 $(F)/libsynwatch.a: $(FLIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(F)/fuzz_%: $(F)/tests/fuzz/fuzz_%.o $(F)/libsynwatch.a
-	$(CLANG) -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+	$(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
