@@ -6,8 +6,11 @@
 #include "common/ring.h"
 #include "scheduler/sched.h"
 
-#define SLOT_PENDING UINT32_MAX       /* not released yet */
+#define SLOT_PENDING UINT32_MAX       /* not released yet (continuous: idle between checks) */
 #define SLOT_DONE (UINT32_MAX - 1)    /* has its result (or was skipped) */
+#define SLOT_QUEUED (UINT32_MAX - 2)  /* continuous: started, waiting for the lookahead */
+#define IN_FLIGHT(slot) ((slot) < SLOT_QUEUED)
+#define SCHED_MAX_TQUEUES 32
 #define INDEX_EMPTY UINT32_MAX
 
 /* A check in flight. Stamps per attempt live in s->stamps. */
@@ -49,7 +52,8 @@ struct sched {
 	uint32_t n_targets;
 	uint32_t n_ports;
 
-	uint32_t *slot_of;            /* per target: slot index, SLOT_PENDING or SLOT_DONE */
+	uint32_t *slot_of;            /* per target: slot index, or SLOT_PENDING / SLOT_QUEUED / SLOT_DONE */
+	size_t slot_of_cap;
 	struct inflight *slots;
 	struct stamps *stamps;        /* slots * attempts */
 	uint32_t *free_slots;
@@ -66,8 +70,15 @@ struct sched {
 	size_t released_mask;
 	uint64_t next_seq, reported_seq;
 
-	struct fifo timeouts; /* struct timeout_entry, deadline order */
+	/* struct timeout_entry in deadline order: one queue per distinct
+	 * timeout, since entries of one timeout are pushed in send order */
+	struct tqueue {
+		int64_t timeout_ns;
+		struct fifo f;
+	} tq[SCHED_MAX_TQUEUES];
+	size_t n_tq;
 	struct fifo retrans;  /* uint32_t target */
+	struct fifo starts;   /* continuous: uint32_t target, in sched_start order */
 
 	struct sched_stats st;
 };
@@ -131,9 +142,11 @@ static int index_build(struct sched *s)
 
 	while (cap < (size_t)s->n_targets * 2)
 		cap <<= 1;
-	s->index = malloc(cap * sizeof(*s->index));
-	if (!s->index)
+	uint32_t *ix = malloc(cap * sizeof(*ix));
+	if (!ix)
 		return -ENOMEM;
+	free(s->index);
+	s->index = ix;
 	memset(s->index, 0xff, cap * sizeof(*s->index));
 	s->index_mask = cap - 1;
 	for (uint32_t t = 0; t < s->n_targets; t++) {
@@ -142,6 +155,57 @@ static int index_build(struct sched *s)
 			i = (i + 1) & s->index_mask;
 		s->index[i] = t;
 	}
+	return 0;
+}
+
+/* The timeout queue for timeout_ns (created on first use). When more
+ * distinct timeouts are in use than queues, the longest queue's neighbour
+ * takes them: their timeouts may then fire late, never early. */
+static struct fifo *tqueue_for(struct sched *s, int64_t timeout_ns)
+{
+	size_t best = 0;
+
+	for (size_t i = 0; i < s->n_tq; i++) {
+		if (s->tq[i].timeout_ns == timeout_ns)
+			return &s->tq[i].f;
+		if (s->tq[i].timeout_ns >= timeout_ns &&
+		    (s->tq[best].timeout_ns < timeout_ns || s->tq[i].timeout_ns < s->tq[best].timeout_ns))
+			best = i;
+	}
+	if (s->n_tq < SCHED_MAX_TQUEUES && fifo_init(&s->tq[s->n_tq].f, sizeof(struct timeout_entry)) == 0) {
+		s->tq[s->n_tq].timeout_ns = timeout_ns;
+		return &s->tq[s->n_tq++].f;
+	}
+	return &s->tq[best].f;
+}
+
+static void target_params(const struct sched *s, uint32_t t, int64_t *timeout_ns, uint8_t *retries)
+{
+	*timeout_ns = s->cfg.timeout_ns;
+	*retries = s->cfg.retries;
+	if (s->cfg.params) {
+		s->cfg.params(s->cfg.params_ctx, t, timeout_ns, retries);
+		if (*retries > s->cfg.retries)
+			*retries = s->cfg.retries; /* the stamps hold no more attempts */
+		if (*timeout_ns <= 0)
+			*timeout_ns = s->cfg.timeout_ns;
+	}
+}
+
+static int slot_of_grow(struct sched *s, size_t n)
+{
+	if (n + 1 > s->slot_of_cap) {
+		size_t cap = s->slot_of_cap ? s->slot_of_cap : 1024;
+		while (cap < n + 1)
+			cap *= 2;
+		uint32_t *ns = realloc(s->slot_of, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		s->slot_of = ns;
+		s->slot_of_cap = cap;
+	}
+	for (size_t t = s->n_targets; t < n; t++)
+		s->slot_of[t] = SLOT_PENDING;
 	return 0;
 }
 
@@ -189,11 +253,10 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 	s->n_ports = (uint32_t)cfg->port_hi - cfg->port_lo + 1;
 	s->attempts = (size_t)cfg->retries + 1;
 
-	s->slot_of = malloc(((size_t)s->n_targets + 1) * sizeof(*s->slot_of));
-	if (!s->slot_of)
+	s->n_targets = 0;
+	if (slot_of_grow(s, tl->n) < 0)
 		goto out;
-	for (uint32_t t = 0; t < s->n_targets; t++)
-		s->slot_of[t] = SLOT_PENDING;
+	s->n_targets = (uint32_t)tl->n;
 	if ((r = index_build(s)) < 0)
 		goto out;
 
@@ -203,9 +266,11 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 	s->released = calloc(rcap, sizeof(*s->released));
 	s->released_mask = rcap - 1;
 	r = -ENOMEM;
-	if (!s->released || fifo_init(&s->timeouts, sizeof(struct timeout_entry)) < 0 ||
-	    fifo_init(&s->retrans, sizeof(uint32_t)) < 0)
+	if (!s->released || fifo_init(&s->retrans, sizeof(uint32_t)) < 0 ||
+	    fifo_init(&s->starts, sizeof(uint32_t)) < 0)
 		goto out;
+	if (cfg->continuous)
+		s->next_pos = UINT64_MAX; /* nothing is released but what sched_start asks */
 
 	/* a stride coprime with n visits every target once; with a seed the
 	 * probing order jumps across the list instead of walking one subnet */
@@ -216,7 +281,7 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 			st = (st + 2) % s->n_targets;
 		s->stride = st ? st : 1;
 	}
-	s->st.pending = s->n_targets;
+	s->st.pending = cfg->continuous ? 0 : s->n_targets;
 	*out = s;
 	return 0;
 out:
@@ -234,8 +299,10 @@ void sched_free(struct sched *s)
 	free(s->free_slots);
 	free(s->index);
 	free(s->released);
-	free(s->timeouts.v);
+	for (size_t i = 0; i < s->n_tq; i++)
+		free(s->tq[i].f.v);
 	free(s->retrans.v);
+	free(s->starts.v);
 	free(s);
 }
 
@@ -275,11 +342,11 @@ static void finish(struct sched *s, uint32_t t, struct probe_result *res)
 	res->target = t;
 	s->st.results[res->state]++;
 	s->cfg.emit(s->cfg.emit_ctx, res);
-	if (slot < SLOT_DONE) {
+	if (IN_FLIGHT(slot)) {
 		s->free_slots[s->n_free++] = slot;
 		s->st.in_flight--;
 	}
-	s->slot_of[t] = SLOT_DONE;
+	s->slot_of[t] = s->cfg.continuous ? SLOT_PENDING : SLOT_DONE;
 }
 
 static void finish_error(struct sched *s, uint32_t t, uint8_t attempt, int err, int64_t now_real)
@@ -317,6 +384,48 @@ static bool release_one(struct sched *s, struct ring *reqs, uint32_t t, uint8_t 
 	return true;
 }
 
+/* The target just taken leaves the pending order. */
+static void next_start(struct sched *s)
+{
+	if (s->cfg.continuous)
+		fifo_pop(&s->starts);
+	else
+		s->next_pos++;
+	s->st.pending--;
+}
+
+bool sched_start(struct sched *s, uint32_t t)
+{
+	if (t >= s->n_targets || s->slot_of[t] != SLOT_PENDING || s->stop_new)
+		return false;
+	if (fifo_push(&s->starts, &t) < 0)
+		return false;
+	s->slot_of[t] = SLOT_QUEUED;
+	s->st.pending++;
+	return true;
+}
+
+bool sched_busy(const struct sched *s, uint32_t t)
+{
+	return t < s->n_targets && s->slot_of[t] != SLOT_PENDING && s->slot_of[t] != SLOT_DONE;
+}
+
+int sched_set_targets(struct sched *s, const struct target_list *tl, const struct sched_source *sources,
+		      const uint16_t *src_of)
+{
+	int r;
+
+	if (!s->cfg.continuous || tl->n < s->n_targets || tl->n >= SLOT_QUEUED)
+		return -EINVAL;
+	if ((r = slot_of_grow(s, tl->n)) < 0)
+		return r;
+	s->tl = tl;
+	s->sources = sources;
+	s->src_of = src_of;
+	s->n_targets = (uint32_t)tl->n;
+	return index_build(s);
+}
+
 size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int64_t now_real)
 {
 	size_t n = 0;
@@ -334,28 +443,36 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 			n++;
 			continue;
 		}
-		if (s->stop_new || s->next_pos >= s->n_targets)
+		if (s->stop_new)
 			break;
-		uint32_t t = (uint32_t)((s->next_pos * s->stride) % s->n_targets);
+		uint32_t t;
+		if (s->cfg.continuous) {
+			uint32_t *st = fifo_front(&s->starts);
+			if (!st)
+				break;
+			t = *st;
+		} else if (s->next_pos < s->n_targets) {
+			t = (uint32_t)((s->next_pos * s->stride) % s->n_targets);
+		} else {
+			break;
+		}
 		const struct sched_source *src = &s->sources[s->src_of[t]];
 		if (src->err) {
-			s->next_pos++;
-			s->st.pending--;
+			next_start(s);
 			finish_error(s, t, 0, src->err, now_real);
 			continue;
 		}
-		uint32_t slot;
+		uint32_t slot, before = s->slot_of[t];
 		if (slot_alloc(s, &slot) < 0)
 			break; /* out of memory: try again later rather than lose the target */
 		s->slot_of[t] = slot;
 		s->slots[slot] = (struct inflight){ .target = t };
 		if (!release_one(s, reqs, t, 0, now_real)) {
-			s->slot_of[t] = SLOT_PENDING;
+			s->slot_of[t] = before;
 			s->free_slots[s->n_free++] = slot;
 			break;
 		}
-		s->next_pos++;
-		s->st.pending--;
+		next_start(s);
 		s->st.in_flight++;
 		n++;
 	}
@@ -370,7 +487,7 @@ static bool released_live(struct sched *s, uint64_t seq, uint32_t *t, uint8_t *a
 
 	*t = e->target;
 	*attempt = e->attempt;
-	return slot < SLOT_DONE && s->slots[slot].attempt == e->attempt;
+	return IN_FLIGHT(slot) && s->slots[slot].attempt == e->attempt;
 }
 
 void sched_on_report(struct sched *s, const struct send_report *r)
@@ -391,10 +508,13 @@ void sched_on_report(struct sched *s, const struct send_report *r)
 		uint32_t slot = s->slot_of[t];
 		stamp(s, slot, attempt)->user = r->ts_real_ns;
 		s->slots[slot].reported = 1;
+		int64_t timeout_ns;
+		uint8_t retries;
+		target_params(s, t, &timeout_ns, &retries);
 		struct timeout_entry te = {
-			.deadline = r->ts_mono_ns + (uint64_t)s->cfg.timeout_ns, .target = t, .attempt = attempt,
+			.deadline = r->ts_mono_ns + (uint64_t)timeout_ns, .target = t, .attempt = attempt,
 		};
-		if (fifo_push(&s->timeouts, &te) < 0) {
+		if (fifo_push(tqueue_for(s, timeout_ns), &te) < 0) {
 			/* cannot track its timeout: better an honest error than a hang */
 			finish_error(s, t, attempt, ENOMEM, r->ts_real_ns);
 		}
@@ -412,7 +532,7 @@ void sched_on_capture(struct sched *s, const struct capture_rec *c)
 		return;
 	}
 	uint32_t slot = s->slot_of[t];
-	if (slot >= SLOT_DONE) {
+	if (!IN_FLIGHT(slot)) {
 		if (c->kind != CAPTURE_SYN_OUT)
 			s->st.duplicate++;
 		return;
@@ -463,18 +583,21 @@ void sched_on_capture(struct sched *s, const struct capture_rec *c)
 	finish(s, t, &res);
 }
 
-void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real)
+static void expire_queue(struct sched *s, struct fifo *q, uint64_t now_mono, int64_t now_real)
 {
 	struct timeout_entry *te;
 
-	while ((te = fifo_front(&s->timeouts)) && te->deadline <= now_mono) {
+	while ((te = fifo_front(q)) && te->deadline <= now_mono) {
 		uint32_t t = te->target;
 		uint8_t attempt = te->attempt;
-		fifo_pop(&s->timeouts);
+		fifo_pop(q);
 		uint32_t slot = s->slot_of[t];
-		if (slot >= SLOT_DONE || s->slots[slot].attempt != attempt)
+		if (!IN_FLIGHT(slot) || s->slots[slot].attempt != attempt)
 			continue; /* answered, or a later attempt is out */
-		if (attempt < s->cfg.retries && !s->stop_new) {
+		int64_t timeout_ns;
+		uint8_t retries;
+		target_params(s, t, &timeout_ns, &retries);
+		if (attempt < retries && !s->stop_new) {
 			s->slots[slot].reported = 0;
 			s->slots[slot].attempt = attempt; /* release_one bumps it */
 			if (fifo_push(&s->retrans, &t) < 0)
@@ -488,9 +611,22 @@ void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real)
 	}
 }
 
+void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real)
+{
+	for (size_t i = 0; i < s->n_tq; i++)
+		expire_queue(s, &s->tq[i].f, now_mono, now_real);
+}
+
 void sched_stop_new(struct sched *s)
 {
+	uint32_t *q;
+
 	s->stop_new = true;
+	while ((q = fifo_front(&s->starts))) {
+		s->slot_of[*q] = SLOT_PENDING;
+		fifo_pop(&s->starts);
+		s->st.pending--;
+	}
 	/* queued retransmissions will not go out: their checks end as filtered
 	 * when the last attempt sent times out, which already happened */
 	while (fifo_front(&s->retrans)) {
@@ -507,6 +643,8 @@ void sched_stop_new(struct sched *s)
 
 bool sched_done(const struct sched *s)
 {
+	if (s->cfg.continuous)
+		return s->st.in_flight == 0 && s->stop_new;
 	return s->st.in_flight == 0 && (s->stop_new || s->next_pos >= s->n_targets);
 }
 

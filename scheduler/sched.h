@@ -35,6 +35,13 @@ struct sched_config {
 	/* called for each finished check, in the order checks finish */
 	void (*emit)(void *ctx, const struct probe_result *r);
 	void *emit_ctx;
+	/* continuous mode: nothing is released but what sched_start asks, and
+	 * a target whose check finished can be started again */
+	bool continuous;
+	/* optional: target t's timeout and retries (retries are capped at
+	 * .retries, which sizes the per-attempt stamps) */
+	void (*params)(void *ctx, uint32_t target, int64_t *timeout_ns, uint8_t *retries);
+	void *params_ctx;
 };
 
 struct sched_stats {
@@ -57,6 +64,19 @@ struct sched_stats {
 int sched_new(struct sched **out, const struct sched_config *cfg, const struct target_list *tl,
 	      const struct sched_source *sources, const uint16_t *src_of);
 void sched_free(struct sched *s);
+
+/* Continuous mode: queues a check of target t (released within the
+ * lookahead, in sched_start order). Returns false if t's previous check is
+ * still queued or in flight (the caller counts an overrun) or after
+ * sched_stop_new. */
+bool sched_start(struct sched *s, uint32_t t);
+/* t has a check queued or in flight. */
+bool sched_busy(const struct sched *s, uint32_t t);
+/* Continuous mode, after a reload: the target list grew (ids are stable,
+ * never fewer), with the sources of every target. Checks in flight go on.
+ * Returns 0 or a negative errno (the old lists stay in use then). */
+int sched_set_targets(struct sched *s, const struct target_list *tl, const struct sched_source *sources,
+		      const uint16_t *src_of);
 
 /* Pushes due probes into reqs (the sender's ring), up to the lookahead. */
 size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int64_t now_real);

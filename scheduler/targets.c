@@ -481,10 +481,7 @@ static int gai_errno(int gai)
 	}
 }
 
-/* Every address of host in an allowed family, each as a full-length block,
- * in the resolver's order without repeats. *out is to be freed. */
-static int resolve(const struct target_list *tl, const char *spec, const char *host, struct sw_cidr **out,
-		   size_t *n, char *err, size_t errlen)
+int target_resolve(const char *host, uint8_t families, struct sw_addr **out, size_t *n, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
 	size_t count = 0, other = 0;
@@ -503,48 +500,76 @@ static int resolve(const struct target_list *tl, const char *spec, const char *h
 	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out) {
 		r = -ENOMEM;
-		set_err(err, errlen, "'%s': out of memory", spec);
+		set_err(err, errlen, "'%s': out of memory", host);
 		goto out;
 	}
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		struct sw_cidr c = { 0 };
+		struct sw_addr a = { 0 };
 		if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(struct sockaddr_in)) {
 			struct sockaddr_in sin;
 			memcpy(&sin, ai->ai_addr, sizeof(sin));
-			addr_from_v4(&c.base, sin.sin_addr.s_addr);
+			addr_from_v4(&a, sin.sin_addr.s_addr);
 		} else if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(struct sockaddr_in6)) {
 			struct sockaddr_in6 sin6;
 			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
-			c.base.family = AF_INET6;
-			memcpy(c.base.u.b, &sin6.sin6_addr, 16);
+			a.family = AF_INET6;
+			memcpy(a.u.b, &sin6.sin6_addr, 16);
 		} else {
 			continue;
 		}
-		if (!family_allowed(tl, c.base.family)) {
+		if (!(families & (a.family == AF_INET ? TARGET_FAMILY_V4 : TARGET_FAMILY_V6))) {
 			other++;
 			continue;
 		}
-		c.prefix = (uint8_t)family_bits(c.base.family);
 		size_t i = 0;
-		while (i < *n && !addr_equal(&(*out)[i].base, &c.base))
+		while (i < *n && !addr_equal(&(*out)[i], &a))
 			i++;
 		if (i == *n)
-			(*out)[(*n)++] = c;
+			(*out)[(*n)++] = a;
 	}
 	r = 0;
 	if (*n == 0) {
 		r = -EAFNOSUPPORT;
 		if (other)
 			set_err(err, errlen, "'%s' has no %s address (%s)", host,
-				tl->families & TARGET_FAMILY_V4 ? "IPv4" : "IPv6",
-				tl->families & TARGET_FAMILY_V4 ? "IPv6 is not supported yet"
-								: "IPv4 is not enabled");
+				families & TARGET_FAMILY_V4 ? "IPv4" : "IPv6",
+				families & TARGET_FAMILY_V4 ? "IPv6 is not supported yet" : "IPv4 is not enabled");
 		else
 			set_err(err, errlen, "cannot resolve '%s': no address", host);
 	}
 out:
 	freeaddrinfo(res);
+	if (r < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
 	return r;
+}
+
+/* Every address of host, each as a full-length block; *out is to be freed. */
+static int resolve(const struct target_list *tl, const char *host, struct sw_cidr **out, size_t *n, char *err,
+		   size_t errlen)
+{
+	struct sw_addr *addrs = NULL;
+	int r = tl->resolver ? tl->resolver(tl->resolver_ctx, host, tl->families, &addrs, n, err, errlen)
+			     : target_resolve(host, tl->families, &addrs, n, err, errlen);
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	if (!*out) {
+		free(addrs);
+		set_err(err, errlen, "'%s': out of memory", host);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		(*out)[i].base = addrs[i];
+		(*out)[i].prefix = (uint8_t)family_bits(addrs[i].family);
+	}
+	free(addrs);
+	return 0;
 }
 
 /* The number of addresses in a block, UINT64_MAX when it does not fit. */
@@ -723,7 +748,7 @@ static int add_spec(struct target_list *tl, const char *spec, const struct portl
 	/* every mistake the user can fix without DNS is reported before it is asked */
 	if ((r = spec_ports(spec, port_text, ports, &port, &pv, &nports, err, errlen)) < 0)
 		return r;
-	if (is_name && (r = resolve(tl, spec, host, &resolved, &nblocks, err, errlen)) < 0)
+	if (is_name && (r = resolve(tl, host, &resolved, &nblocks, err, errlen)) < 0)
 		goto out;
 	r = add_blocks(tl, spec, is_name ? resolved : &one, nblocks, pv, nports, name, name_len, ex, err,
 		       errlen);

@@ -55,6 +55,12 @@ struct target_list {
 	size_t excluded;      /* endpoints skipped because the exclude list matched */
 	size_t max_targets;   /* adding beyond this fails with -E2BIG; 0 = no limit */
 	uint8_t families;     /* bit 1 << 0: IPv4 allowed, 1 << 1: IPv6 allowed */
+	/* Optional: resolves hostnames instead of target_resolve (the daemon
+	 * records what each name resolved to, and keeps the last good answer
+	 * when DNS fails on a reload). Same contract as target_resolve. */
+	int (*resolver)(void *ctx, const char *host, uint8_t families, struct sw_addr **out, size_t *n, char *err,
+			size_t errlen);
+	void *resolver_ctx;
 };
 
 #define TARGET_FAMILY_V4 1
@@ -82,6 +88,12 @@ int target_list_add_line(struct target_list *tl, const char *line, const struct 
 /* Reads a whole -T file; errors are "FILE:LINE: message". "-" is stdin. */
 int target_list_load_file(struct target_list *tl, const char *path, const struct portlist *ports,
 			  const struct exclude_list *ex, char *err, size_t errlen);
+
+/* Resolves host (getaddrinfo) to its addresses of the allowed families, in
+ * the resolver's order without repeats. Returns 0 and sets *out (free()) and
+ * *n >= 1, or a negative errno with "cannot resolve 'HOST': ..." in err
+ * (-EAFNOSUPPORT when it has addresses of other families only). */
+int target_resolve(const char *host, uint8_t families, struct sw_addr **out, size_t *n, char *err, size_t errlen);
 
 /* Removes repeated (address, port) pairs, keeping the first (and its name).
  * Order of the survivors is preserved. Returns how many were removed. */

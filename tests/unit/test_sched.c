@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,19 @@ static void collect(void *ctx, const struct probe_result *r)
 	f->results[f->n_results++] = *r;
 }
 
+/* per-target parameters for continuous mode: odd targets time out after
+ * 300 ms with no retry, even ones after 1 s with the fixture's retries */
+static void params_odd_fast(void *ctx, uint32_t t, int64_t *timeout_ns, uint8_t *retries)
+{
+	(void)ctx;
+	if (t % 2) {
+		*timeout_ns = 300 * NSEC_PER_MSEC;
+		*retries = 0;
+	}
+}
+
+static bool fixture_continuous;
+
 static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, uint64_t seed)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -58,6 +72,8 @@ static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, 
 		.order_seed = seed,
 		.emit = collect,
 		.emit_ctx = f,
+		.continuous = fixture_continuous,
+		.params = fixture_continuous ? params_odd_fast : NULL,
 	};
 	assert_int_equal(sched_new(&f->s, &cfg, &f->tl, f->sources, f->src_of), 0);
 	return f;
@@ -326,6 +342,87 @@ static void test_stop_new(void **state)
 	fixture_free(f);
 }
 
+/* Continuous mode: nothing goes out unless started; a finished target can
+ * be started again; per-target timeouts and retries; a busy target refuses
+ * a second start; the target list grows. */
+static void test_continuous(void **state)
+{
+	(void)state;
+	fixture_continuous = true;
+	struct fixture *f = fixture_new(4, 1, 64, 0);
+	fixture_continuous = false;
+	struct probe_req q[8];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
+	assert_false(sched_done(f->s));
+	assert_true(sched_start(f->s, 1));
+	assert_true(sched_start(f->s, 2));
+	assert_true(sched_busy(f->s, 1));
+	assert_false(sched_start(f->s, 1)); /* queued already: an overrun */
+	assert_false(sched_busy(f->s, 3));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 2);
+	assert_int_equal(take_reqs(f, q, 8), 2);
+	assert_int_equal(q[0].target, 1);
+	assert_int_equal(q[1].target, 2);
+	report_sent(f, 0, 2, 1000, T0);
+	assert_false(sched_start(f->s, 2)); /* in flight */
+	/* target 1 (odd): 300 ms, no retry -> filtered; target 2: still waiting */
+	sched_expire(f->s, 1000 + 300 * NSEC_PER_MSEC, T0);
+	assert_int_equal(f->n_results, 1);
+	assert_int_equal(f->results[0].target, 1);
+	assert_int_equal(f->results[0].state, PROBE_FILTERED);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
+	/* target 2 (even): 1 s, then a retransmission */
+	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q, 8), 1);
+	assert_int_equal(q[0].target, 2);
+	assert_int_equal(q[0].attempt, 1);
+	report_sent(f, 2, 1, 2000, T0);
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 777);
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 2);
+	assert_int_equal(f->results[1].state, PROBE_OPEN);
+	assert_int_equal(f->results[1].attempt, 1);
+	/* both idle again: they start again, from attempt 0 */
+	assert_false(sched_busy(f->s, 2));
+	assert_true(sched_start(f->s, 2));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q, 8), 1);
+	assert_int_equal(q[0].attempt, 0);
+
+	/* the list grows: the new target can start, the old check goes on */
+	struct target *nv = realloc(f->tl.v, 6 * sizeof(*nv));
+	assert_non_null(nv);
+	f->tl.v = nv;
+	for (size_t i = 4; i < 6; i++) {
+		addr_from_v4(&f->tl.v[i].addr, htonl(0xc6130000u + (uint32_t)i));
+		f->tl.v[i].port = 443;
+		f->tl.v[i].name = TARGET_NO_NAME;
+	}
+	f->tl.n = f->tl.cap = 6;
+	uint16_t *so = calloc(6, sizeof(*so));
+	free(f->src_of);
+	f->src_of = so;
+	assert_int_equal(sched_set_targets(f->s, &f->tl, f->sources, f->src_of), 0);
+	assert_true(sched_start(f->s, 5));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q, 8), 1);
+	assert_int_equal(q[0].target, 5);
+	assert_int_equal(q[0].dport, 443);
+	/* stopping: queued starts are dropped, in-flight ones finish */
+	assert_true(sched_start(f->s, 0));
+	sched_stop_new(f->s);
+	assert_false(sched_start(f->s, 3));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
+	assert_false(sched_done(f->s)); /* 2 and 5 are in flight */
+	report_sent(f, 3, 2, 3000, T0);
+	sched_expire(f->s, UINT64_MAX / 2, T0);
+	assert_true(sched_done(f->s));
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_lookahead_and_order),
 		cmocka_unit_test(test_stop_new),
+		cmocka_unit_test(test_continuous),
 	};
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }
