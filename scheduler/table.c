@@ -1,0 +1,501 @@
+/* The target table and its generations (scheduler/table.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler/table.h"
+
+#define TABLE_MAX_TARGETS (1u << 24)
+#define SLOT_EMPTY UINT32_MAX
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void group_release(struct table_group *g)
+{
+	free(g->name);
+	for (size_t i = 0; i < g->n_labels; i++) {
+		free(g->labels[i].key);
+		free(g->labels[i].value);
+	}
+	free(g->labels);
+}
+
+static int group_copy(struct table_group *dst, const struct table_group *src)
+{
+	*dst = *src;
+	dst->name = xstrdup(src->name);
+	dst->labels = src->n_labels ? calloc(src->n_labels, sizeof(*dst->labels)) : NULL;
+	if ((src->name && !dst->name) || (src->n_labels && !dst->labels)) {
+		dst->n_labels = 0;
+		group_release(dst);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < src->n_labels; i++) {
+		dst->labels[i].key = xstrdup(src->labels[i].key);
+		dst->labels[i].value = xstrdup(src->labels[i].value);
+		if (!dst->labels[i].key || !dst->labels[i].value) {
+			group_release(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int group_from_config(struct table_group *dst, const struct config_group *g)
+{
+	struct table_group tg = {
+		.name = g->name,
+		.labels = g->labels,
+		.n_labels = g->n_labels,
+		.interval_ns = g->interval_ns,
+		.timeout_ns = g->timeout_ns,
+		.retries = g->retries,
+		.priority = g->priority,
+		.state = g->state,
+	};
+	return group_copy(dst, &tg);
+}
+
+static void hostname_release(struct table_hostname *h)
+{
+	free(h->name);
+	free(h->addrs);
+}
+
+static void table_free_one(struct table *t)
+{
+	target_list_release(&t->tl);
+	free(t->group_of);
+	free(t->dead);
+	for (size_t i = 0; i < t->n_groups; i++)
+		group_release(&t->groups[i]);
+	free(t->groups);
+	for (size_t i = 0; i < t->n_hostnames; i++)
+		hostname_release(&t->hostnames[i]);
+	free(t->hostnames);
+	free(t->location);
+	free(t);
+}
+
+void table_free(struct table *t)
+{
+	while (t) {
+		struct table *older = t->older;
+		table_free_one(t);
+		t = older;
+	}
+}
+
+static const struct table_hostname *hostname_find(const struct table *t, const char *name)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->n_hostnames; i++)
+		if (strcmp(t->hostnames[i].name, name) == 0)
+			return &t->hostnames[i];
+	return NULL;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	const struct sw_addr *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->u.b, y->u.b, 16);
+}
+
+struct build {
+	struct table *t;
+	const struct table *prev;
+};
+
+/* The resolver the target lists use while a table is built: each name is
+ * asked once per build (for both families; groups filter), and a name that
+ * fails on a rebuild keeps the addresses it had. */
+static int build_resolver(void *ctx, const char *host, uint8_t families, struct sw_addr **out, size_t *n, char *err,
+			  size_t errlen)
+{
+	struct build *b = ctx;
+	const struct table_hostname *h = hostname_find(b->t, host);
+
+	if (!h) {
+		struct table_hostname nh = { .name = strdup(host) };
+		struct table_hostname *v = realloc(b->t->hostnames, (b->t->n_hostnames + 1) * sizeof(*v));
+		if (!nh.name || !v) {
+			free(nh.name);
+			if (v)
+				b->t->hostnames = v;
+			return -ENOMEM;
+		}
+		b->t->hostnames = v;
+		int r = target_resolve(host, TARGET_FAMILY_V4 | TARGET_FAMILY_V6, &nh.addrs, &nh.n_addrs, err, errlen);
+		if (r < 0) {
+			const struct table_hostname *old = hostname_find(b->prev, host);
+			if (!old || old->n_addrs == 0) {
+				free(nh.name);
+				return r;
+			}
+			nh.err = -r;
+			nh.addrs = malloc(old->n_addrs * sizeof(*nh.addrs));
+			if (!nh.addrs) {
+				free(nh.name);
+				return -ENOMEM;
+			}
+			memcpy(nh.addrs, old->addrs, old->n_addrs * sizeof(*nh.addrs));
+			nh.n_addrs = old->n_addrs;
+		}
+		qsort(nh.addrs, nh.n_addrs, sizeof(*nh.addrs), addr_cmp);
+		b->t->hostnames[b->t->n_hostnames++] = nh;
+		h = &b->t->hostnames[b->t->n_hostnames - 1];
+	}
+	*out = malloc((h->n_addrs ? h->n_addrs : 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	*n = 0;
+	for (size_t i = 0; i < h->n_addrs; i++)
+		if (families & (h->addrs[i].family == AF_INET ? TARGET_FAMILY_V4 : TARGET_FAMILY_V6))
+			(*out)[(*n)++] = h->addrs[i];
+	if (*n == 0) {
+		free(*out);
+		*out = NULL;
+		set_err(err, errlen, "'%s' has no address of the family asked for", host);
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+/* Open addressing over ids keyed by (address, port). */
+struct id_index {
+	uint32_t *slot;
+	size_t mask;
+};
+
+static int index_init(struct id_index *ix, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap <<= 1;
+	ix->slot = malloc(cap * sizeof(*ix->slot));
+	if (!ix->slot)
+		return -ENOMEM;
+	memset(ix->slot, 0xff, cap * sizeof(*ix->slot));
+	ix->mask = cap - 1;
+	return 0;
+}
+
+/* The id of (a, port) in tl, or SLOT_EMPTY; *pos is where it would go. */
+static uint32_t index_find(const struct id_index *ix, const struct target_list *tl, const struct sw_addr *a,
+			   uint16_t port, size_t *pos)
+{
+	size_t i = addr_port_hash(a, port) & ix->mask;
+
+	while (ix->slot[i] != SLOT_EMPTY) {
+		const struct target *t = &tl->v[ix->slot[i]];
+		if (t->port == port && addr_equal(&t->addr, a))
+			break;
+		i = (i + 1) & ix->mask;
+	}
+	*pos = i;
+	return ix->slot[i];
+}
+
+/* Appends a copy of name to tl's names; returns its offset or TARGET_NO_NAME. */
+static int name_put(struct target_list *tl, const char *name, uint32_t *off)
+{
+	*off = TARGET_NO_NAME;
+	if (!name)
+		return 0;
+	size_t len = strlen(name) + 1;
+	if (tl->names_len + len > UINT32_MAX - 1)
+		return -E2BIG;
+	if (tl->names_len + len > tl->names_cap) {
+		size_t cap = tl->names_cap ? tl->names_cap : 4096;
+		while (cap < tl->names_len + len)
+			cap *= 2;
+		char *nn = realloc(tl->names, cap);
+		if (!nn)
+			return -ENOMEM;
+		tl->names = nn;
+		tl->names_cap = cap;
+	}
+	memcpy(tl->names + tl->names_len, name, len);
+	*off = (uint32_t)tl->names_len;
+	tl->names_len += len;
+	return 0;
+}
+
+static int push_target(struct table *t, const struct target *src, const char *name, uint16_t group, uint8_t dead)
+{
+	struct target_list *tl = &t->tl;
+
+	if (tl->n == tl->cap) {
+		size_t cap = tl->cap ? tl->cap * 2 : 1024;
+		struct target *nv = realloc(tl->v, cap * sizeof(*nv));
+		uint16_t *ng = realloc(t->group_of, cap * sizeof(*ng));
+		if (ng)
+			t->group_of = ng;
+		if (nv)
+			tl->v = nv;
+		uint8_t *nd = ng && nv ? realloc(t->dead, cap) : NULL;
+		if (!nd)
+			return -ENOMEM;
+		t->dead = nd;
+		tl->cap = cap;
+	}
+	struct target *d = &tl->v[tl->n];
+	*d = *src;
+	int r = name_put(tl, name, &d->name);
+	if (r < 0)
+		return r;
+	t->group_of[tl->n] = group;
+	t->dead[tl->n] = dead;
+	if (!dead)
+		t->n_live++;
+	tl->n++;
+	return 0;
+}
+
+/* "[v6]:port" or "v4:port" for a named endpoint of a group. */
+static void named_spec(char *buf, size_t len, const struct config_named *nm)
+{
+	if (strchr(nm->host, ':'))
+		snprintf(buf, len, "[%s]:%u", nm->host, nm->port);
+	else
+		snprintf(buf, len, "%s:%u", nm->host, nm->port);
+}
+
+/* Every endpoint of group g, in config order, into gl. */
+static int expand_group(struct build *b, const struct config_group *g, const struct exclude_list *ex,
+			struct target_list *gl, char *err, size_t errlen)
+{
+	char msg[512], spec[600];
+	int r = 0;
+
+	target_list_init(gl, TABLE_MAX_TARGETS, g->families ? g->families : TARGET_FAMILY_V4);
+	gl->resolver = build_resolver;
+	gl->resolver_ctx = b;
+	for (size_t i = 0; i < g->n_named && r >= 0; i++) {
+		named_spec(spec, sizeof(spec), &g->named[i]);
+		r = target_list_add_spec(gl, spec, NULL, g->named[i].name, ex, msg, sizeof(msg));
+	}
+	for (size_t i = 0; i < g->n_hosts && r >= 0; i++)
+		r = target_list_add_spec(gl, g->hosts[i], &g->ports, NULL, ex, msg, sizeof(msg));
+	if (r < 0)
+		set_err(err, errlen, "group '%s': %s", g->name, msg);
+	return r < 0 ? r : 0;
+}
+
+static int table_alloc(struct table **out, const struct table *prev, const char *location)
+{
+	struct table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->gen = prev ? prev->gen + 1 : 1;
+	t->location = xstrdup(location);
+	if (location && !t->location) {
+		free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+		const struct table *prev, char *err, size_t errlen)
+{
+	struct table *t = NULL;
+	struct target_list gl = { 0 };
+	struct id_index ix = { 0 };
+	struct build b = { .prev = prev };
+	size_t total = prev ? prev->tl.n : 0;
+	int r;
+
+	*out = NULL;
+	if (cfg->n_groups > TABLE_MAX_GROUPS) {
+		set_err(err, errlen, "%zu groups: at most %d", cfg->n_groups, TABLE_MAX_GROUPS);
+		return -E2BIG;
+	}
+	if ((r = table_alloc(&t, prev, cfg->location)) < 0)
+		goto nomem;
+	b.t = t;
+	t->groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*t->groups));
+	if (!t->groups)
+		goto nomem;
+	for (size_t i = 0; i < cfg->n_groups; i++) {
+		if ((r = group_from_config(&t->groups[i], &cfg->groups[i])) < 0)
+			goto nomem;
+		t->n_groups++;
+	}
+	/* the previous generation's ids first, all dead until a group claims them */
+	for (size_t id = 0; prev && id < prev->tl.n; id++) {
+		const struct target *pt = &prev->tl.v[id];
+		if ((r = push_target(t, pt, target_name(&prev->tl, pt), TABLE_NO_GROUP, 1)) < 0)
+			goto nomem;
+	}
+	t->tl.families = TARGET_FAMILY_V4 | TARGET_FAMILY_V6;
+	if ((r = index_init(&ix, total + 1024)) < 0)
+		goto nomem;
+	for (size_t id = 0; id < t->tl.n; id++) {
+		size_t pos;
+		index_find(&ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
+		ix.slot[pos] = (uint32_t)id;
+	}
+	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+		if ((r = expand_group(&b, &cfg->groups[gi], ex, &gl, err, errlen)) < 0)
+			goto out;
+		/* the index must stay at most half full as targets arrive */
+		if ((t->tl.n + gl.n) * 2 > ix.mask + 1) {
+			free(ix.slot);
+			if ((r = index_init(&ix, (t->tl.n + gl.n) * 2)) < 0)
+				goto nomem;
+			for (size_t id = 0; id < t->tl.n; id++) {
+				size_t pos;
+				index_find(&ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
+				ix.slot[pos] = (uint32_t)id;
+			}
+		}
+		for (size_t k = 0; k < gl.n; k++) {
+			const struct target *gt = &gl.v[k];
+			size_t pos;
+			uint32_t id = index_find(&ix, &t->tl, &gt->addr, gt->port, &pos);
+			const char *name = target_name(&gl, gt);
+			if (id == SLOT_EMPTY) {
+				if (t->tl.n >= TABLE_MAX_TARGETS) {
+					set_err(err, errlen, "more than %u targets", TABLE_MAX_TARGETS);
+					r = -E2BIG;
+					goto out;
+				}
+				if ((r = push_target(t, gt, name, (uint16_t)gi, 0)) < 0)
+					goto nomem;
+				ix.slot[pos] = (uint32_t)(t->tl.n - 1);
+			} else if (t->dead[id]) {
+				/* back to life (kept from prev, or claimed first by this group) */
+				t->dead[id] = 0;
+				t->n_live++;
+				t->group_of[id] = (uint16_t)gi;
+				if (name && (r = name_put(&t->tl, name, &t->tl.v[id].name)) < 0)
+					goto nomem;
+				else if (!name)
+					t->tl.v[id].name = TARGET_NO_NAME;
+			}
+			/* else: an endpoint of an earlier group; the first group keeps it */
+		}
+		t->tl.excluded += gl.excluded;
+		target_list_release(&gl);
+	}
+	*out = t;
+	t = NULL;
+	r = 0;
+	goto out;
+nomem:
+	r = r < 0 ? r : -ENOMEM;
+	set_err(err, errlen, "cannot build the target table: %s", strerror(-r));
+out:
+	target_list_release(&gl);
+	free(ix.slot);
+	table_free(t);
+	return r;
+}
+
+int table_from_list(struct table **out, struct target_list *tl, const struct table_group *g, const char *location)
+{
+	struct table *t = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = table_alloc(&t, NULL, location)) < 0)
+		return r;
+	t->tl = *tl;
+	memset(tl, 0, sizeof(*tl));
+	t->group_of = malloc((t->tl.n ? t->tl.n : 1) * sizeof(*t->group_of));
+	t->dead = calloc(t->tl.n ? t->tl.n : 1, 1);
+	if (!t->group_of || !t->dead)
+		goto nomem;
+	if (g) {
+		t->groups = calloc(1, sizeof(*t->groups));
+		if (!t->groups || group_copy(&t->groups[0], g) < 0)
+			goto nomem;
+		t->n_groups = 1;
+	}
+	for (size_t i = 0; i < t->tl.n; i++)
+		t->group_of[i] = g ? 0 : TABLE_NO_GROUP;
+	t->n_live = (uint32_t)t->tl.n;
+	*out = t;
+	return 0;
+nomem:
+	table_free(t);
+	return -ENOMEM;
+}
+
+void table_diff(const struct table *prev, const struct table *next, void (*fn)(void *ctx, uint32_t id, bool added),
+		void *ctx)
+{
+	for (size_t id = 0; id < next->tl.n; id++) {
+		bool was = prev && id < prev->tl.n && !prev->dead[id];
+		bool is = !next->dead[id];
+		if (was != is)
+			fn(ctx, (uint32_t)id, is);
+	}
+}
+
+void table_moved_hostnames(const struct table *prev, const struct table *next,
+			   void (*fn)(void *ctx, const struct table_hostname *before, const struct table_hostname *after),
+			   void *ctx)
+{
+	for (size_t i = 0; i < next->n_hostnames; i++) {
+		const struct table_hostname *after = &next->hostnames[i];
+		const struct table_hostname *before = hostname_find(prev, after->name);
+		if (!before)
+			continue;
+		if (before->n_addrs != after->n_addrs ||
+		    memcmp(before->addrs, after->addrs, after->n_addrs * sizeof(*after->addrs)) != 0)
+			fn(ctx, before, after);
+	}
+}
+
+void table_pub_publish(struct table_pub *p, struct table *t)
+{
+	t->older = atomic_load_explicit(&p->latest, memory_order_relaxed);
+	/* release: the reader that sees t sees it whole */
+	atomic_store_explicit(&p->latest, t, memory_order_release);
+}
+
+const struct table *table_pub_latest(struct table_pub *p)
+{
+	struct table *t = atomic_load_explicit(&p->latest, memory_order_acquire);
+
+	if (t != p->reader_cur) {
+		/* nobody reads the generations older than t any more: the
+		 * publisher only touches the newest, and we are the one reader */
+		table_free(t->older);
+		t->older = NULL;
+		p->reader_cur = t;
+	}
+	return t;
+}
+
+void table_pub_release(struct table_pub *p)
+{
+	table_free(atomic_load(&p->latest));
+	atomic_store(&p->latest, NULL);
+	p->reader_cur = NULL;
+}

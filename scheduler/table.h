@@ -1,0 +1,113 @@
+/* The target table: every target's identity (address, port, name, group)
+ * under an id that never changes while the daemon runs. A reload (SIGHUP,
+ * runtime targets, hostnames resolving elsewhere) builds a new generation
+ * from the old one: every (address, port) that stays keeps its id, new ones
+ * get new ids at the end, removed ones are marked dead and their id is never
+ * reused. So everything indexed by id elsewhere (state, schedule, latency
+ * history) survives a reload without being copied or remapped.
+ *
+ * Generations are immutable once published. The main thread builds and
+ * publishes them; the store thread reads the latest one through
+ * table_pub_latest and, when it moves on, frees the generations older than
+ * the one it adopted (table_pub_latest does it). The main thread never
+ * touches a generation older than the latest it published. */
+#ifndef SW_TABLE_H
+#define SW_TABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/config.h"
+#include "scheduler/state.h"
+#include "scheduler/targets.h"
+
+#define TABLE_NO_GROUP UINT16_MAX
+#define TABLE_MAX_GROUPS 4096
+
+/* What the scheduler and the store need of a group; a deep copy of the
+ * config's group, so that a table outlives the config it came from. */
+struct table_group {
+	char *name;
+	struct label *labels;   /* sorted by key */
+	size_t n_labels;
+	int64_t interval_ns;
+	int64_t timeout_ns;
+	uint8_t retries;
+	uint8_t priority;       /* 0 low .. 3 critical */
+	struct state_params state;
+};
+
+/* A hostname of the config and the addresses it resolved to, to tell when
+ * it moves (an address change is an event). */
+struct table_hostname {
+	char *name;
+	struct sw_addr *addrs;  /* sorted */
+	size_t n_addrs;
+	int err;                /* resolution failed this time: positive EAI-derived errno; addrs kept from before */
+};
+
+struct table {
+	uint32_t gen;               /* 1 for the first table, +1 per rebuild */
+	struct target_list tl;      /* tl.v[id]: address, port, name; dead ids keep their entry */
+	uint16_t *group_of;         /* per id: index into groups, or TABLE_NO_GROUP */
+	uint8_t *dead;              /* per id: 1 if removed (never probed again) */
+	uint32_t n_live;            /* ids not dead */
+	struct table_group *groups;
+	size_t n_groups;
+	struct table_hostname *hostnames;
+	size_t n_hostnames;
+	char *location;
+	struct table *older;        /* the generation this one replaced; see table_pub_latest */
+};
+
+/* Builds a table from a config (NULL prev) or the next generation of prev.
+ * Resolves hostnames (getaddrinfo, blocking: main thread, start-up and
+ * reload). ex: the exclude list (built-in + config + --exclude). A hostname
+ * that fails to resolve on a rebuild keeps its previous addresses (and its
+ * err is set); on the first build it is an error. Returns 0 and sets *out
+ * (free with table_free), or a negative errno with one line in err naming
+ * the group and the host. prev is not changed. */
+int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+		const struct table *prev, char *err, size_t errlen);
+
+/* A table of a plain target list (one-shot mode, or command-line monitoring
+ * with one group g; g may be NULL for no group). Takes the list's contents
+ * (tl is left empty). */
+int table_from_list(struct table **out, struct target_list *tl, const struct table_group *g, const char *location);
+
+/* Frees t and every generation older than it. NULL is a no-op. */
+void table_free(struct table *t);
+
+/* Ids of prev that are dead in next but were live in prev (removed), and
+ * live ids of next that were not live in prev (added): calls fn for each. */
+void table_diff(const struct table *prev, const struct table *next,
+		void (*fn)(void *ctx, uint32_t id, bool added), void *ctx);
+
+/* Hostnames whose addresses differ between prev and next. */
+void table_moved_hostnames(const struct table *prev, const struct table *next,
+			   void (*fn)(void *ctx, const struct table_hostname *before, const struct table_hostname *after),
+			   void *ctx);
+
+/* The group of id, or NULL. */
+static inline const struct table_group *table_group_of(const struct table *t, uint32_t id)
+{
+	uint16_t g = t->group_of[id];
+	return g == TABLE_NO_GROUP ? NULL : &t->groups[g];
+}
+
+/* The hand-over point between the main thread (publisher) and one reader. */
+struct table_pub {
+	_Atomic(struct table *) latest;
+	struct table *reader_cur;   /* reader's side only */
+};
+
+/* Main thread: makes t the latest (t->older must be the previous latest). */
+void table_pub_publish(struct table_pub *p, struct table *t);
+/* Reader thread: the latest table; frees the generations it no longer needs. */
+const struct table *table_pub_latest(struct table_pub *p);
+/* After the reader stopped: frees everything. */
+void table_pub_release(struct table_pub *p);
+
+#endif
