@@ -1,0 +1,85 @@
+/* The monitor: continuous mode's brain, on the main thread. It decides when
+ * each target is due (a timing wheel; phases spread by a hash of the target,
+ * anchored to the wall clock so a restart keeps them), stretches intervals
+ * when the fleet asks for more than the rate cap, turns each check's result
+ * into the target's state (scheduler/state.h), rolls ports up into hosts,
+ * notices when the prober itself is cut off, and emits results and events.
+ * It never touches a socket: due targets go to the tracker (sched_start),
+ * finished checks come back through monitor_on_result. */
+#ifndef SW_MONITOR_H
+#define SW_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/probe.h"
+#include "scheduler/table.h"
+
+struct monitor;
+
+struct monitor_config {
+	uint64_t rate_cap;          /* probes per second the prober may send, > 0 */
+	double isolation_share;     /* isolated when at least this share of the checks of up targets
+	                               failed in the isolation window (0 < x <= 1; 0 means 0.5) */
+	uint32_t isolation_min;     /* ... counting at least this many checks (0 means 20) */
+	const struct sw_addr *canaries; /* optional: with canaries, isolation also needs every canary failing */
+	const uint16_t *canary_ports;
+	size_t n_canaries;
+	void (*emit_result)(void *ctx, const struct probe_result *r);
+	void (*emit_event)(void *ctx, const struct sw_event *e);
+	void *ctx;
+};
+
+struct monitor_stats {
+	uint64_t checks;          /* results fed */
+	uint64_t started;         /* checks handed to the tracker */
+	uint64_t overruns;        /* a target was due while its previous check was still running */
+	uint64_t events;
+	uint64_t held;            /* failures not applied while the prober was isolated */
+	double demand_pps;        /* what the targets' intervals ask for */
+	double stretch[4];        /* interval factor per priority (0 low .. 3 critical); 1 = as configured */
+	bool overloaded;          /* demand exceeds the cap: intervals are stretched */
+	bool isolated;
+	uint32_t targets;         /* live targets */
+	uint32_t by_state[TARGET_STATE_COUNT];
+};
+
+/* Starts monitoring every live target of t: first checks at their phases.
+ * now_*: the current monotonic and wall-clock times (a virtual clock in
+ * tests). Returns 0 and sets *out (free with monitor_free), or -ENOMEM. */
+int monitor_new(struct monitor **out, const struct monitor_config *cfg, const struct table *t, uint64_t now_mono,
+		int64_t now_real);
+void monitor_free(struct monitor *m);
+
+/* A reload: t is the next generation of the current table. Targets that
+ * stay keep their state and their schedule; added ones start at their
+ * phase; removed ones stop (a check in flight still reports). */
+int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mono, int64_t now_real);
+
+/* Ids due at now_mono (at most max) whose checks should start now. The
+ * caller passes each to sched_start and reports a refusal with
+ * monitor_overrun. Call again while it returns max. */
+size_t monitor_due(struct monitor *m, uint64_t now_mono, int64_t now_real, uint32_t *out, size_t max);
+void monitor_overrun(struct monitor *m, uint32_t id);
+
+/* A finished check: emits the result and any events it causes. */
+void monitor_on_result(struct monitor *m, const struct probe_result *r);
+
+/* Emits an event (address changes noticed by the daemon on re-resolution);
+ * fills in its id. */
+void monitor_emit(struct monitor *m, struct sw_event *e);
+
+/* The state of a target (tests, status). */
+const struct target_status *monitor_status(const struct monitor *m, uint32_t id);
+/* Its next due time (monotonic), 0 if not scheduled. */
+uint64_t monitor_next_due(const struct monitor *m, uint32_t id);
+void monitor_get_stats(const struct monitor *m, struct monitor_stats *out);
+
+/* The interval factor per priority for a demand (probes/s per priority
+ * class) under a cap: lower priorities are stretched first, each by at
+ * most MONITOR_MAX_STRETCH, then everyone evenly. Pure; exported for tests. */
+#define MONITOR_MAX_STRETCH 10.0
+void monitor_stretch(const double demand[4], double cap, double factor[4]);
+
+#endif

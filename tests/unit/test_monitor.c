@@ -1,0 +1,428 @@
+/* scheduler/monitor on a virtual clock: intervals and phases, spreading,
+ * overload stretching, state events, host rollup, prober isolation and
+ * reloads. No sleeping, no sockets. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "scheduler/monitor.h"
+
+#define W(s) ((char *)(s))
+#define T0_REAL (1800000000LL * NSEC_PER_SEC)
+#define T0_MONO (1000 * NSEC_PER_SEC)
+#define MAX_EV 4096
+
+struct sink {
+	struct sw_event ev[MAX_EV];
+	size_t n_ev, n_results;
+};
+
+static void on_result(void *ctx, const struct probe_result *r)
+{
+	(void)r;
+	((struct sink *)ctx)->n_results++;
+}
+
+static void on_event(void *ctx, const struct sw_event *e)
+{
+	struct sink *s = ctx;
+	assert_true(s->n_ev < MAX_EV);
+	s->ev[s->n_ev++] = *e;
+}
+
+static struct table_group one_group(int64_t interval_ns, uint8_t failures)
+{
+	struct table_group g = {
+		.name = W("g"),
+		.interval_ns = interval_ns,
+		.timeout_ns = 100 * NSEC_PER_MSEC,
+		.retries = 1,
+		.priority = 1,
+		.state = { .failures = failures, .successes = 1, .window = 5, .over = 3 },
+	};
+	return g;
+}
+
+/* A table of n endpoints: hosts 198.18.x.y with `ports` ports each. */
+static struct table *make_table(size_t hosts, const uint16_t *ports, size_t n_ports, const struct table_group *g)
+{
+	struct target_list tl;
+	struct table *t;
+	char spec[64], err[256];
+
+	target_list_init(&tl, 0, TARGET_FAMILY_V4);
+	for (size_t h = 0; h < hosts; h++)
+		for (size_t p = 0; p < n_ports; p++) {
+			snprintf(spec, sizeof(spec), "198.18.%zu.%zu:%u", h / 250, h % 250 + 1, ports[p]);
+			assert_int_equal(target_list_add_spec(&tl, spec, NULL, NULL, NULL, err, sizeof(err)), 1);
+		}
+	assert_int_equal(table_from_list(&t, &tl, g, "lab"), 0);
+	return t;
+}
+
+static struct monitor *make_monitor(const struct table *t, struct sink *s, uint64_t cap)
+{
+	struct monitor *m;
+	struct monitor_config cfg = {
+		.rate_cap = cap, .emit_result = on_result, .emit_event = on_event, .ctx = s,
+	};
+	assert_int_equal(monitor_new(&m, &cfg, t, T0_MONO, T0_REAL), 0);
+	return m;
+}
+
+static struct probe_result result(uint32_t id, int64_t real, uint8_t state, int64_t rtt)
+{
+	struct probe_result r = { .target = id, .ts_real_ns = real, .state = state, .rtt_ns = rtt };
+	return r;
+}
+
+/* Runs the virtual clock from T0 for secs in 1 ms steps; counts dues per
+ * target and per second. */
+static void run_clock(struct monitor *m, double secs, uint32_t *per_target, uint32_t *per_second)
+{
+	uint32_t ids[4096];
+
+	for (uint64_t ms = 0; ms < (uint64_t)(secs * 1000); ms++) {
+		uint64_t mono = T0_MONO + ms * NSEC_PER_MSEC;
+		int64_t real = T0_REAL + (int64_t)ms * NSEC_PER_MSEC;
+		size_t n;
+		while ((n = monitor_due(m, mono, real, ids, 4096)) > 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (per_target)
+					per_target[ids[i]]++;
+				if (per_second)
+					per_second[ms / 1000]++;
+			}
+			if (n < 4096)
+				break;
+		}
+	}
+}
+
+static void test_intervals_and_phase(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	struct table *t = make_table(200, ports, 1, &g);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	uint32_t per_target[200] = { 0 };
+
+	/* first due within one interval, at the target's phase */
+	for (uint32_t id = 0; id < 200; id++) {
+		uint64_t d = monitor_next_due(m, id);
+		assert_true(d > T0_MONO && d <= T0_MONO + NSEC_PER_SEC);
+	}
+	uint64_t d7 = monitor_next_due(m, 7);
+	run_clock(m, 10.0, per_target, NULL);
+	for (uint32_t id = 0; id < 200; id++)
+		assert_int_equal(per_target[id], 10);
+	/* no drift: still the same phase ten intervals later (1 ms wheel ticks) */
+	assert_int_equal((monitor_next_due(m, 7) - d7) % NSEC_PER_SEC, 0);
+
+	/* a restart 3.7 s later (another monotonic origin) keeps the phase */
+	struct monitor *m2;
+	struct monitor_config cfg = { .rate_cap = 100000, .emit_result = on_result, .emit_event = on_event, .ctx = s };
+	assert_int_equal(monitor_new(&m2, &cfg, t, 5 * NSEC_PER_SEC, T0_REAL + 3700 * NSEC_PER_MSEC), 0);
+	int64_t phase1 = (int64_t)(d7 - T0_MONO) + T0_REAL;
+	int64_t phase2 = (int64_t)(monitor_next_due(m2, 7) - 5 * NSEC_PER_SEC) + T0_REAL + 3700 * NSEC_PER_MSEC;
+	assert_int_equal(phase1 % NSEC_PER_SEC, phase2 % NSEC_PER_SEC);
+	monitor_free(m2);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_spreading(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 22, 80, 443, 8080 };
+	struct table_group g = one_group(10 * NSEC_PER_SEC, 2);
+	struct table *t = make_table(25000, ports, 4, &g); /* 100,000 targets, 10,000 checks/s */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 1000000);
+	uint32_t per_second[30] = { 0 };
+
+	run_clock(m, 30.0, NULL, per_second);
+	for (int sec = 0; sec < 30; sec++) {
+		/* within +-5% of the mean in every 1-second window */
+		assert_true(per_second[sec] >= 9500 && per_second[sec] <= 10500);
+	}
+	struct monitor_stats st;
+	monitor_get_stats(m, &st);
+	assert_false(st.overloaded);
+	assert_true(st.demand_pps > 9999 && st.demand_pps < 10001);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_stretch_table(void **state)
+{
+	(void)state;
+	double f[4];
+	/* fits: nobody stretches */
+	monitor_stretch((double[4]){ 100, 100, 100, 100 }, 400, f);
+	for (int p = 0; p < 4; p++)
+		assert_true(f[p] == 1.0);
+	/* 100 over: the lowest priority halves its rate, the rest keep theirs */
+	monitor_stretch((double[4]){ 200, 100, 100, 100 }, 400, f);
+	assert_true(f[0] > 1.99 && f[0] < 2.01);
+	assert_true(f[1] == 1.0 && f[2] == 1.0 && f[3] == 1.0);
+	/* low gives its most (10x), then normal gives way */
+	monitor_stretch((double[4]){ 1000, 1000, 100, 100 }, 400, f);
+	assert_true(f[0] == MONITOR_MAX_STRETCH);
+	assert_true(f[1] > 1.0 && f[2] == 1.0 && f[3] == 1.0);
+	double load = 1000 / f[0] + 1000 / f[1] + 100 + 100;
+	assert_true(load > 399.9 && load < 400.1);
+	/* critical alone over the cap: everyone stretches, nobody is dropped */
+	monitor_stretch((double[4]){ 10, 10, 10, 1000 }, 100, f);
+	load = 10 / f[0] + 10 / f[1] + 10 / f[2] + 1000 / f[3];
+	assert_true(load > 99.9 && load < 100.1);
+	for (int p = 0; p < 4; p++)
+		assert_true(f[p] >= 1.0);
+}
+
+static void test_overload_stretches(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	struct table *t = make_table(1000, ports, 1, &g); /* 1000 checks/s asked */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 500);   /* 500/s allowed */
+	uint32_t per_second[20] = { 0 };
+	struct monitor_stats st;
+
+	monitor_get_stats(m, &st);
+	assert_true(st.overloaded);
+	assert_true(st.stretch[1] > 2.0 && st.stretch[1] < 2.2);
+	run_clock(m, 20.0, NULL, per_second);
+	uint32_t total = 0;
+	for (int sec = 5; sec < 20; sec++)
+		total += per_second[sec];
+	/* under the cap, and every target still probed */
+	assert_true(total / 15 <= 500);
+	assert_true(total / 15 >= 400);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_states_and_hosts(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 22, 80, 443 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	struct table *t = make_table(40, ports, 3, &g); /* host 0 = ids 0, 1, 2 */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	struct probe_result r;
+	int64_t now = T0_REAL;
+
+	/* everyone up */
+	for (uint32_t id = 0; id < 120; id++) {
+		r = result(id, now, PROBE_OPEN, 500000);
+		monitor_on_result(m, &r);
+	}
+	assert_int_equal(s->n_ev, 120);
+	assert_int_equal(s->ev[0].kind, EVENT_STATE);
+	assert_int_equal(s->ev[0].from, TARGET_UNKNOWN);
+	assert_int_equal(s->ev[0].to, TARGET_UP);
+	s->n_ev = 0;
+	/* host 0: port 22 refused twice -> down (one failure is not enough) */
+	now += NSEC_PER_SEC;
+	r = result(0, now, PROBE_CLOSED, 300000);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 0);
+	now += NSEC_PER_SEC;
+	r = result(0, now, PROBE_CLOSED, 300000);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 1);
+	assert_int_equal(s->ev[0].to, TARGET_DOWN);
+	assert_int_equal(s->ev[0].reason, REASON_REFUSED);
+	assert_int_equal(s->ev[0].since_ns, T0_REAL);
+	assert_int_equal(s->ev[0].host_event, 0);
+	/* ports 80 and 443 time out: the last one takes the host down */
+	for (int k = 0; k < 2; k++) {
+		now += NSEC_PER_SEC;
+		for (uint32_t id = 1; id <= 2; id++) {
+			r = result(id, now, PROBE_FILTERED, -1);
+			monitor_on_result(m, &r);
+		}
+	}
+	assert_int_equal(s->n_ev, 4);
+	assert_int_equal(s->ev[1].kind, EVENT_STATE);
+	assert_int_equal(s->ev[1].reason, REASON_TIMEOUT);
+	assert_int_equal(s->ev[2].kind, EVENT_HOST_DOWN);
+	assert_int_equal(s->ev[2].count, 3);
+	assert_int_equal(s->ev[3].kind, EVENT_STATE);
+	assert_int_equal(s->ev[3].host_event, s->ev[2].id);
+	uint64_t host_ev = s->ev[2].id;
+	/* one port answers again: host_up, then the port's up event */
+	now += NSEC_PER_SEC;
+	r = result(1, now, PROBE_OPEN, 400000);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 6);
+	assert_int_equal(s->ev[4].kind, EVENT_HOST_UP);
+	assert_int_equal(s->ev[5].to, TARGET_UP);
+	assert_int_equal(s->ev[5].host_event, host_ev);
+	/* event ids are unique and increasing */
+	for (size_t i = 1; i < s->n_ev; i++)
+		assert_true(s->ev[i].id > s->ev[i - 1].id);
+	assert_int_equal(s->n_results, 120 + 2 + 4 + 1);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_degraded_reason(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 5432 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	g.state.warn_ns = 500 * NSEC_PER_MSEC;
+	struct table *t = make_table(1, ports, 1, &g);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	int64_t rtts[] = { 100, 812, 900, 700 }; /* ms */
+
+	for (int i = 0; i < 4; i++) {
+		struct probe_result r = result(0, T0_REAL + i * NSEC_PER_SEC, PROBE_OPEN, rtts[i] * NSEC_PER_MSEC);
+		monitor_on_result(m, &r);
+	}
+	/* up, then degraded at the third slow answer of the last five */
+	assert_int_equal(s->n_ev, 2);
+	assert_int_equal(s->ev[1].to, TARGET_DEGRADED);
+	assert_int_equal(s->ev[1].reason, REASON_SLOW);
+	/* the p95 of the recent answers, kept to 1/2048 */
+	assert_true(s->ev[1].rtt_ns <= 900 * NSEC_PER_MSEC && s->ev[1].rtt_ns > 899 * NSEC_PER_MSEC);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_isolation(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	struct table *t = make_table(200, ports, 1, &g);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	struct probe_result r;
+	int64_t now = T0_REAL;
+
+	for (uint32_t id = 0; id < 200; id++) {
+		r = result(id, now, PROBE_OPEN, 100000);
+		monitor_on_result(m, &r);
+	}
+	s->n_ev = 0;
+	/* the uplink goes: every check fails for five intervals */
+	for (int k = 0; k < 5; k++) {
+		now += NSEC_PER_SEC;
+		for (uint32_t id = 0; id < 200; id++) {
+			r = result(id, now + id * 1000, PROBE_FILTERED, -1);
+			monitor_on_result(m, &r);
+		}
+	}
+	/* one prober_isolated, no target down */
+	assert_int_equal(s->n_ev, 1);
+	assert_int_equal(s->ev[0].kind, EVENT_PROBER_ISOLATED);
+	assert_true(s->ev[0].count >= 500);
+	struct monitor_stats st;
+	monitor_get_stats(m, &st);
+	assert_true(st.isolated);
+	assert_int_equal(st.by_state[TARGET_UP], 200);
+	/* the link returns: prober_ok, and no storm of up events */
+	now += NSEC_PER_SEC;
+	for (uint32_t id = 0; id < 200; id++) {
+		r = result(id, now + id * 1000, PROBE_OPEN, 100000);
+		monitor_on_result(m, &r);
+	}
+	now += NSEC_PER_SEC;
+	for (uint32_t id = 0; id < 200; id++) {
+		r = result(id, now + id * 1000, PROBE_OPEN, 100000);
+		monitor_on_result(m, &r);
+	}
+	assert_int_equal(s->n_ev, 2);
+	assert_int_equal(s->ev[1].kind, EVENT_PROBER_OK);
+	monitor_get_stats(m, &st);
+	assert_false(st.isolated);
+	/* a real outage of a few targets still goes down */
+	s->n_ev = 0;
+	for (int k = 0; k < 2; k++) {
+		now += NSEC_PER_SEC;
+		for (uint32_t id = 0; id < 200; id++) {
+			r = result(id, now + id * 1000, id < 5 ? PROBE_CLOSED : PROBE_OPEN, 100000);
+			monitor_on_result(m, &r);
+		}
+	}
+	assert_int_equal(s->n_ev, 5);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
+static void test_reload(void **state)
+{
+	(void)state;
+	char *h1[] = { W("198.18.0.0/29") }, *h2[] = { W("198.18.0.0/30"), W("198.18.9.9") };
+	uint16_t p[] = { 80 };
+	struct config_group cg = {
+		.name = W("web"), .hosts = h1, .n_hosts = 1, .ports = { .ports = p, .n = 1 },
+		.interval_ns = 2 * NSEC_PER_SEC, .timeout_ns = NSEC_PER_SEC / 10, .families = TARGET_FAMILY_V4,
+		.state = { .failures = 2, .successes = 1, .window = 5, .over = 3 },
+	};
+	struct config cfg = { .groups = &cg, .n_groups = 1 };
+	struct exclude_list ex = { 0 };
+	struct table *t1, *t2;
+	char err[256];
+	struct sink *s = calloc(1, sizeof(*s));
+
+	assert_int_equal(table_build(&t1, &cfg, &ex, NULL, err, sizeof(err)), 0);
+	struct monitor *m = make_monitor(t1, s, 100000);
+	struct probe_result r = result(1, T0_REAL, PROBE_OPEN, 1000);
+	monitor_on_result(m, &r);
+	uint64_t due1 = monitor_next_due(m, 1);
+	cg.hosts = h2;
+	cg.n_hosts = 2;
+	assert_int_equal(table_build(&t2, &cfg, &ex, t1, err, sizeof(err)), 0);
+	assert_int_equal(monitor_set_table(m, t2, T0_MONO + 5, T0_REAL + 5), 0);
+	/* kept: same state, same schedule; removed: not scheduled; added: scheduled */
+	assert_int_equal(monitor_status(m, 1)->state, TARGET_UP);
+	assert_int_equal(monitor_next_due(m, 1), due1);
+	assert_int_equal(monitor_next_due(m, 6), 0);
+	assert_true(monitor_next_due(m, 8) > T0_MONO);
+	struct monitor_stats st;
+	monitor_get_stats(m, &st);
+	assert_int_equal(st.targets, 5);
+	monitor_free(m);
+	table_free(t2);
+	table_free(t1);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_intervals_and_phase),
+		cmocka_unit_test(test_spreading),
+		cmocka_unit_test(test_stretch_table),
+		cmocka_unit_test(test_overload_stretches),
+		cmocka_unit_test(test_states_and_hosts),
+		cmocka_unit_test(test_degraded_reason),
+		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_reload),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
