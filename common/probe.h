@@ -99,4 +99,37 @@ struct probe_result {
 /* "open", "closed", ... */
 const char *probe_state_name(enum probe_state s);
 
+enum event_kind {
+	EVENT_STATE,           /* a target changed state (from, to, reason) */
+	EVENT_HOST_DOWN,       /* every watched port of a host is down */
+	EVENT_HOST_UP,         /* a host that was down has a port up again */
+	EVENT_PROBER_ISOLATED, /* this prober lost its own connectivity: down transitions are held */
+	EVENT_PROBER_OK,       /* ... and has it back */
+	EVENT_ADDRESS_CHANGED, /* a hostname resolves to other addresses now */
+	EVENT_KIND_COUNT,
+};
+
+/* One event: scheduler -> store. Ids count up from 1 per prober run; the
+ * store makes them globally unique by prefixing the run id. */
+struct sw_event {
+	int64_t ts_real_ns;     /* when it happened (the deciding result's time) */
+	int64_t since_ns;       /* STATE: when the previous state began (0: unknown);
+	                           HOST_UP / PROBER_OK: when the outage began */
+	int64_t rtt_ns;         /* STATE: the last RTT (-1: none); slow: the window's p95 */
+	uint64_t id;            /* this event */
+	uint64_t host_event;    /* STATE: the id of the HOST_DOWN event its host is in, 0 if none */
+	struct sw_addr addr;    /* HOST_*: the host; ADDRESS_CHANGED: an address it had before */
+	uint32_t target;        /* STATE, ADDRESS_CHANGED: a target id; HOST_*: one of its targets */
+	uint32_t count;         /* HOST_*: watched ports; PROBER_*: failing share in permille */
+	uint8_t kind;           /* enum event_kind */
+	uint8_t from, to;       /* STATE: enum target_state */
+	uint8_t reason;         /* STATE: enum state_reason */
+	uint8_t probe_state;    /* STATE: enum probe_state of the deciding result */
+	uint8_t icmp_code;      /* STATE, reason unreachable: the code */
+	uint8_t pad[2];
+};
+
+/* "state", "host_down", ... */
+const char *event_kind_name(enum event_kind k);
+
 #endif

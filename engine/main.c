@@ -1,7 +1,9 @@
 /* synwatch: wires the stages. Start-up (parse, resolve, route, open sockets)
  * happens here in order; then three threads run (sender, receiver, store)
  * while this thread runs the scheduler: it drains the sender's reports and
- * the receiver's records, expires timeouts and releases due probes. */
+ * the receiver's records, expires timeouts, starts the checks that are due
+ * (continuous mode) and releases probes. Signals are handled here too:
+ * SIGHUP reloads, SIGINT/SIGTERM stop after the probes in flight. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,50 +18,64 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/routing.h"
+#include "scheduler/monitor.h"
 #include "scheduler/sched.h"
+#include "scheduler/table.h"
 #include "scheduler/targets.h"
 #include "store/store.h"
 
-#define SYNWATCH_VERSION "0.1.0"
+#define SYNWATCH_VERSION "0.2.0"
 #define EXIT_USAGE 2
-#define DEFAULT_RATE 10000
-#define DEFAULT_PORT_LO 61000
-#define DEFAULT_PORT_HI 61999
 #define DEFAULT_MAX_TARGETS (1u << 24)
 #define REQ_RING 16384
 #define REPORT_RING 16384
 #define CAPTURE_RING (1u << 18)
-#define RESULT_RING (1u << 18)
+#define STORE_RING (1u << 18)
+#define DUE_BATCH 4096
+#define STATUS_NS (250 * NSEC_PER_MSEC)
 
 struct options {
 	bool once;
 	bool dry_run;
 	bool no_reserve;
 	bool quiet;
+	bool no_latency;
 	int verbose;
+	const char *config;
 	const char *ports;
 	const char *targets_file;
 	const char *exclude_file;
 	const char *interface;
 	const char *source_ip;
+	const char *location;
 	uint64_t rate;
 	int64_t timeout_ns;
+	int64_t interval_ns;
+	int64_t warn_ns, crit_ns;
 	unsigned retries;
+	unsigned failures, successes;
 	uint16_t port_lo, port_hi;
 	unsigned batch;
 	size_t max_targets;
 	enum store_format output;
+	bool output_set, rate_set, ports_range_set;
 	char **specs;
 	int n_specs;
 };
 
 /* how many SIGINT/SIGTERM arrived: the first stops new probes, the second quits */
 static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		got_hup = 1;
+		return;
+	}
 	if (got_signal < 2)
 		got_signal++;
 }
@@ -67,18 +83,26 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: synwatch --once [-p PORTS] [TARGET ...] [-T FILE] [--rate PPS] [--timeout DUR]\n"
-		"                [--retries N] [--exclude FILE] [--interface IF] [--source-ip IP]\n"
-		"                [--source-ports A-B] [--output ndjson|text|none]\n"
+		"usage: synwatch -c FILE [options]                     monitor what the config file lists\n"
+		"       synwatch [-p PORTS] TARGET... [-T FILE] [--interval DUR] [options]   monitor targets\n"
+		"       synwatch --once [-p PORTS] TARGET... [-T FILE] [options]             check each once\n"
 		"\n"
-		"Checks whether TCP endpoints accept connections by sending one SYN each and\n"
-		"reading the answer off the wire: open, closed, unreachable, filtered or error,\n"
-		"with the handshake latency.\n"
+		"Watches whether TCP endpoints accept connections by sending one SYN per check\n"
+		"and reading the answer off the wire: open, closed, unreachable, filtered or\n"
+		"error, with the handshake latency; in monitoring mode also each target's state\n"
+		"(up, degraded, down, flapping) and every change of it as an event.\n"
 		"\n"
 		"  TARGET                 IP, IP:PORT, CIDR, CIDR:PORT, HOSTNAME[:PORT], [IPv6]:PORT\n"
+		"  -c, --config FILE      YAML configuration (docs/config.md); SIGHUP reloads it\n"
 		"  -p, --ports LIST       ports for targets without their own: 22,80,443,8000-8100\n"
 		"  -T, --targets FILE     one target per line, optional name after it, '#' comments\n"
 		"      --once             probe every target once and exit\n"
+		"      --interval DUR     monitoring: time between checks of a target (default 30s)\n"
+		"      --failures N       failed checks in a row before down (default %d)\n"
+		"      --successes N      good checks in a row before up again (default %d)\n"
+		"      --warn DUR, --crit DUR  latency over this is slow (degraded), critically slow\n"
+		"      --location NAME    this prober's location (default: the host name)\n"
+		"      --no-latency       no per-minute latency lines in the output\n"
 		"      --rate PPS         probes per second (default %d)\n"
 		"      --timeout DUR      wait per attempt: 500ms, 1s, 2.5s (default 1s)\n"
 		"      --retries N        retransmissions before 'filtered' (default 1, at most %d)\n"
@@ -90,19 +114,20 @@ static void usage(FILE *f)
 		"      --max-targets N    refuse target lists larger than N endpoints (default %u)\n"
 		"      --batch N          packets per sendmmsg call (default 64)\n"
 		"      --output FMT       ndjson (default), text or none, on stdout\n"
-		"      --dry-run          print the packets instead of sending them (no privileges)\n"
+		"      --dry-run          print the packets instead of sending them (no privileges; --once)\n"
 		"  -q, --quiet            no progress line, no summary\n"
 		"  -v, --verbose          more log output (twice: debug)\n"
 		"  -h, --help             this help;  -V, --version  the version\n"
 		"\n"
 		"Exit: 0 done, 1 runtime failure, 2 bad usage or input. Needs CAP_NET_RAW\n"
 		"(and CAP_NET_ADMIN to reserve the source ports).\n",
-		DEFAULT_RATE, PROBE_MAX_ATTEMPT, DEFAULT_PORT_LO, DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS);
+		CONFIG_DEFAULT_FAILURES, CONFIG_DEFAULT_SUCCESSES, CONFIG_DEFAULT_RATE, PROBE_MAX_ATTEMPT,
+		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS);
 }
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -124,6 +149,15 @@ static uint64_t parse_uint(const char *opt, const char *s, uint64_t min, uint64_
 	return v;
 }
 
+static int64_t parse_dur(const char *opt, const char *s, int64_t min, int64_t max, const char *range)
+{
+	int64_t v;
+
+	if (duration_parse(s, &v) < 0 || v < min || v > max)
+		die_usage("%s '%s': expected a duration from %s, like 500ms or 2s", opt, s, range);
+	return v;
+}
+
 static void parse_port_range(struct options *o, const char *s)
 {
 	unsigned lo, hi;
@@ -133,18 +167,28 @@ static void parse_port_range(struct options *o, const char *s)
 		die_usage("--source-ports '%s': expected A-B with 1024 <= A <= B <= 65535", s);
 	o->port_lo = (uint16_t)lo;
 	o->port_hi = (uint16_t)hi;
+	o->ports_range_set = true;
 }
 
 static void parse_options(struct options *o, int argc, char **argv)
 {
 	enum {
 		OPT_ONCE = 256, OPT_RATE, OPT_TIMEOUT, OPT_RETRIES, OPT_EXCLUDE, OPT_INTERFACE, OPT_SOURCE_IP,
-		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH,
+		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
+		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "config", required_argument, NULL, 'c' },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "targets", required_argument, NULL, 'T' },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "failures", required_argument, NULL, OPT_FAILURES },
+		{ "successes", required_argument, NULL, OPT_SUCCESSES },
+		{ "warn", required_argument, NULL, OPT_WARN },
+		{ "crit", required_argument, NULL, OPT_CRIT },
+		{ "location", required_argument, NULL, OPT_LOCATION },
+		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -166,27 +210,36 @@ static void parse_options(struct options *o, int argc, char **argv)
 	int c;
 
 	*o = (struct options){
-		.rate = DEFAULT_RATE,
-		.timeout_ns = NSEC_PER_SEC,
-		.retries = 1,
-		.port_lo = DEFAULT_PORT_LO,
-		.port_hi = DEFAULT_PORT_HI,
+		.rate = CONFIG_DEFAULT_RATE,
+		.timeout_ns = CONFIG_DEFAULT_TIMEOUT_NS,
+		.interval_ns = CONFIG_DEFAULT_INTERVAL_NS,
+		.retries = CONFIG_DEFAULT_RETRIES,
+		.failures = CONFIG_DEFAULT_FAILURES,
+		.successes = CONFIG_DEFAULT_SUCCESSES,
+		.port_lo = CONFIG_DEFAULT_PORT_LO,
+		.port_hi = CONFIG_DEFAULT_PORT_HI,
 		.batch = 64,
 		.max_targets = DEFAULT_MAX_TARGETS,
 		.output = STORE_NDJSON,
 	};
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:T:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:p:T:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ONCE: o->once = true; break;
+		case 'c': o->config = optarg; break;
 		case 'p': o->ports = optarg; break;
 		case 'T': o->targets_file = optarg; break;
-		case OPT_RATE: o->rate = parse_uint("--rate", optarg, 1, 100000000); break;
-		case OPT_TIMEOUT:
-			if (duration_parse(optarg, &o->timeout_ns) < 0 || o->timeout_ns < NSEC_PER_MSEC ||
-			    o->timeout_ns > 600 * NSEC_PER_SEC)
-				die_usage("--timeout '%s': expected a duration from 1ms to 10m, like 500ms or 2s", optarg);
-			break;
+		case OPT_INTERVAL: o->interval_ns = parse_dur("--interval", optarg, 10 * NSEC_PER_MSEC,
+							      86400 * NSEC_PER_SEC, "10ms to 24h"); break;
+		case OPT_FAILURES: o->failures = (unsigned)parse_uint("--failures", optarg, 1, 50); break;
+		case OPT_SUCCESSES: o->successes = (unsigned)parse_uint("--successes", optarg, 1, 50); break;
+		case OPT_WARN: o->warn_ns = parse_dur("--warn", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
+		case OPT_CRIT: o->crit_ns = parse_dur("--crit", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
+		case OPT_LOCATION: o->location = optarg; break;
+		case OPT_NO_LATENCY: o->no_latency = true; break;
+		case OPT_RATE: o->rate = parse_uint("--rate", optarg, 1, 100000000); o->rate_set = true; break;
+		case OPT_TIMEOUT: o->timeout_ns = parse_dur("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC,
+							    "1ms to 10m"); break;
 		case OPT_RETRIES: o->retries = (unsigned)parse_uint("--retries", optarg, 0, PROBE_MAX_ATTEMPT); break;
 		case OPT_EXCLUDE: o->exclude_file = optarg; break;
 		case OPT_INTERFACE: o->interface = optarg; break;
@@ -198,6 +251,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_OUTPUT:
 			if (store_format_parse(optarg, &o->output) < 0)
 				die_usage("--output '%s': expected ndjson, text or none", optarg);
+			o->output_set = true;
 			break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case 'q': o->quiet = true; break;
@@ -210,23 +264,61 @@ static void parse_options(struct options *o, int argc, char **argv)
 	}
 	o->specs = argv + optind;
 	o->n_specs = argc - optind;
-	if (!o->once)
-		die_usage("continuous monitoring is not available yet: use --once to probe every target once");
-	if (o->n_specs == 0 && !o->targets_file)
-		die_usage("no targets: give TARGET arguments or -T FILE (see --help)");
+	if (o->config && (o->n_specs || o->targets_file || o->ports))
+		die_usage("-c '%s': the targets come from the file; drop the TARGET, -p and -T arguments", o->config);
+	if (o->config && o->once)
+		die_usage("--once goes with targets on the command line, not with -c");
+	if (!o->config && o->n_specs == 0 && !o->targets_file)
+		die_usage("no targets: give TARGET arguments, -T FILE or -c FILE (see --help)");
+	if (o->dry_run && !o->once)
+		die_usage("--dry-run goes with --once");
+	if (!o->once && !o->config &&
+	    o->timeout_ns * ((int64_t)o->retries + 1) >= o->interval_ns)
+		die_usage("--interval %.3gs is not longer than --timeout x (retries + 1) = %.3gs: a check must "
+			  "end before the next one is due",
+			  (double)o->interval_ns / 1e9, (double)o->timeout_ns * (o->retries + 1) / 1e9);
+	if (o->warn_ns && o->crit_ns && o->crit_ns < o->warn_ns)
+		die_usage("--crit must not be below --warn");
 }
 
-/* Every input the user gave, checked before anything touches the network. */
-static void load_targets(const struct options *o, struct target_list *tl, struct exclude_list *ex)
+/* The settings of the run: from the config file, with the command line's
+ * process-wide flags on top, or from the command line alone. */
+struct run {
+	const struct options *o;
+	bool continuous;
+	struct config cfg;          /* config mode only */
+	struct exclude_list ex;
+	uint64_t rate;
+	uint16_t port_lo, port_hi;
+	/* copies: the config they may come from is replaced on reload (a
+	 * new value of these takes a restart) */
+	char *interface, *source_ip, *location;
+	enum store_format output;
+	uint8_t max_retries;
+	int64_t max_timeout_ns;
+	char hostname[256];
+};
+
+static void load_excludes(struct run *run, const struct config *cfg)
 {
-	struct portlist ports = { 0 }, *pp = NULL;
 	char err[512];
 	int r;
 
-	if ((r = exclude_add_builtin(ex)) < 0)
+	if ((r = exclude_add_builtin(&run->ex)) < 0)
 		die_usage("cannot set up the built-in exclude list: %s", strerror(-r));
-	if (o->exclude_file && exclude_load_file(ex, o->exclude_file, err, sizeof(err)) < 0)
+	if (run->o->exclude_file && exclude_load_file(&run->ex, run->o->exclude_file, err, sizeof(err)) < 0)
 		die_usage("%s", err);
+	for (size_t i = 0; cfg && i < cfg->n_exclude; i++)
+		if (exclude_add(&run->ex, cfg->exclude[i], err, sizeof(err)) < 0)
+			die_usage("%s: exclude: %s", cfg->path, err);
+}
+
+/* Command-line targets into a list (one-shot and quick monitoring). */
+static void load_cli_targets(const struct options *o, struct target_list *tl, const struct exclude_list *ex)
+{
+	struct portlist ports = { 0 }, *pp = NULL;
+	char err[512];
+
 	if (o->ports) {
 		if (portlist_parse(&ports, o->ports, err, sizeof(err)) < 0)
 			die_usage("-p: %s", err);
@@ -248,115 +340,283 @@ static void load_targets(const struct options *o, struct target_list *tl, struct
 		log_info("%zu endpoint(s) skipped: excluded", tl->excluded);
 }
 
-/* Distinct sources and interfaces, from the route of every target. */
-struct routing {
-	struct sched_source *sources;
-	size_t n_sources, cap_sources;
-	uint16_t *src_of;
-	char (*ifnames)[IF_NAMESIZE];
-	size_t n_ifnames;
+static char *xstrdup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		die_usage("out of memory");
+	return d;
+}
+
+/* Every input the user gave, checked before anything touches the network.
+ * Returns the first target table. */
+static struct table *load_run(struct run *run, const struct options *o)
+{
+	struct table *t = NULL;
+	char err[1024];
+	int r;
+
+	run->o = o;
+	run->continuous = !o->once;
+	run->rate = o->rate;
+	run->port_lo = o->port_lo;
+	run->port_hi = o->port_hi;
+	run->output = o->output;
+	run->max_retries = (uint8_t)o->retries;
+	run->max_timeout_ns = o->timeout_ns;
+	if (gethostname(run->hostname, sizeof(run->hostname) - 1) < 0)
+		snprintf(run->hostname, sizeof(run->hostname), "unknown");
+
+	if (o->config) {
+		if (config_load(&run->cfg, o->config, err, sizeof(err)) < 0)
+			die_usage("%s", err);
+		const struct config *c = &run->cfg;
+		if (!o->rate_set)
+			run->rate = c->rate;
+		if (!o->ports_range_set) {
+			run->port_lo = c->port_lo;
+			run->port_hi = c->port_hi;
+		}
+		run->interface = xstrdup(o->interface ? o->interface : c->n_interfaces ? c->interfaces[0] : NULL);
+		run->source_ip = xstrdup(o->source_ip ? o->source_ip : c->source_ip);
+		run->location = xstrdup(o->location ? o->location : c->location ? c->location : run->hostname);
+		if (!o->output_set && c->output && store_format_parse(c->output, &run->output) < 0)
+			die_usage("%s: output '%s': expected ndjson, text or none", c->path, c->output);
+		if (!o->output_set && !c->output && c->redis_url)
+			run->output = STORE_NONE;
+		run->max_retries = 0;
+		run->max_timeout_ns = 0;
+		for (size_t i = 0; i < c->n_groups; i++) {
+			if (c->groups[i].retries > run->max_retries)
+				run->max_retries = c->groups[i].retries;
+			if (c->groups[i].timeout_ns > run->max_timeout_ns)
+				run->max_timeout_ns = c->groups[i].timeout_ns;
+		}
+		if (c->redis_url)
+			log_warn("%s: redis '%s' is not written yet by this version; results go to stdout", c->path,
+				 c->redis_url);
+		load_excludes(run, c);
+		if ((r = table_build(&t, c, &run->ex, NULL, err, sizeof(err))) < 0)
+			die_usage("%s: %s", c->path, err);
+		if (t->n_live == 0)
+			die_usage("%s: no endpoints left to probe (%zu excluded by the exclude list)", c->path,
+				  t->tl.excluded);
+		return t;
+	}
+
+	struct target_list tl = { 0 };
+	run->interface = xstrdup(o->interface);
+	run->source_ip = xstrdup(o->source_ip);
+	run->location = xstrdup(o->location ? o->location : run->hostname);
+	load_excludes(run, NULL);
+	load_cli_targets(o, &tl, &run->ex);
+	struct table_group g = {
+		.name = (char *)"cli",
+		.interval_ns = o->interval_ns,
+		.timeout_ns = o->timeout_ns,
+		.retries = (uint8_t)o->retries,
+		.priority = CONFIG_DEFAULT_PRIORITY,
+		.state = {
+			.failures = (uint8_t)o->failures,
+			.successes = (uint8_t)o->successes,
+			.warn_ns = o->warn_ns,
+			.crit_ns = o->crit_ns,
+			.window = CONFIG_DEFAULT_LATENCY_WINDOW,
+			.over = CONFIG_DEFAULT_LATENCY_OVER,
+			.flap_changes = CONFIG_DEFAULT_FLAP_CHANGES,
+			.flap_window_s = CONFIG_DEFAULT_FLAP_WINDOW_S,
+		},
+	};
+	r = table_from_list(&t, &tl, run->continuous ? &g : NULL, run->continuous ? run->location : NULL);
+	target_list_release(&tl);
+	if (r < 0) {
+		log_error("cannot build the target table: %s", strerror(-r));
+		exit(1);
+	}
+	return t;
+}
+
+static void route_or_die(struct routing *rt, const struct run *run, const struct target_list *tl)
+{
+	int r = routing_build(rt, tl, run->interface, run->source_ip);
+
+	if (r == -EINVAL)
+		die_usage("source ip '%s': expected an IPv4 address", run->source_ip);
+	if (r == -ENODEV)
+		die_usage("interface '%s': no such interface", run->interface);
+	if (r == -EADDRNOTAVAIL)
+		die_usage("interface '%s' has no IPv4 address: give --source-ip", run->interface);
+	if (r < 0) {
+		log_error("cannot route the targets: %s", strerror(-r));
+		exit(1);
+	}
+}
+
+/* The running daemon: everything the main loop touches. */
+struct daemon {
+	struct run *run;
+	struct table *table;        /* the latest generation, published */
+	struct table_pub pub;
+	struct routing rt;
+	struct ring *reqs, *reports, *caps, *recs;
+	struct sender *snd;
+	struct capture *cap;
+	struct store *st;
+	struct sched *sc;
+	struct monitor *mon;
+	struct sw_addr *canaries;
+	uint16_t *canary_ports;
+	size_t n_canaries;
+	bool overloaded;
+	bool isolated;
 };
 
-static int source_index(struct routing *rt, const struct sw_addr *a, int err)
+static void push_rec(struct daemon *d, const struct store_rec *rec)
 {
-	for (size_t i = 0; i < rt->n_sources; i++)
-		if (rt->sources[i].err == err && addr_equal(&rt->sources[i].addr, a))
-			return (int)i;
-	if (rt->n_sources == UINT16_MAX)
-		return -E2BIG;
-	if (rt->n_sources == rt->cap_sources) {
-		size_t n = rt->cap_sources ? rt->cap_sources * 2 : 8;
-		struct sched_source *ns = realloc(rt->sources, n * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		rt->sources = ns;
-		rt->cap_sources = n;
-	}
-	rt->sources[rt->n_sources] = (struct sched_source){ .addr = *a, .err = err };
-	return (int)rt->n_sources++;
-}
-
-static int add_ifname(struct routing *rt, const char *name)
-{
-	for (size_t i = 0; i < rt->n_ifnames; i++)
-		if (strcmp(rt->ifnames[i], name) == 0)
-			return 0;
-	char(*n)[IF_NAMESIZE] = realloc(rt->ifnames, (rt->n_ifnames + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	rt->ifnames = n;
-	snprintf(rt->ifnames[rt->n_ifnames++], IF_NAMESIZE, "%s", name);
-	return 0;
-}
-
-static int route_targets(const struct options *o, const struct target_list *tl, struct routing *rt)
-{
-	struct route_table *table = NULL;
-	struct route_info fixed = { 0 }, info = { 0 };
-	struct sw_addr src_override = { 0 }, none = { 0 };
-	bool have_fixed = false;
-	int r, idx = -1;
-
-	if (o->source_ip && addr_parse(&src_override, o->source_ip) < 0)
-		die_usage("--source-ip '%s': expected an IPv4 address", o->source_ip);
-	rt->src_of = malloc(tl->n * sizeof(*rt->src_of));
-	if (!rt->src_of)
-		return -ENOMEM;
-	if ((r = route_table_load(&table)) < 0) {
-		log_error("cannot read the routing table: %s", strerror(-r));
-		return r;
-	}
-	if (o->interface) {
-		r = route_iface(table, o->interface, AF_INET, &fixed);
-		if (r == -ENODEV)
-			die_usage("--interface '%s': no such interface", o->interface);
-		if (r < 0 && !o->source_ip)
-			die_usage("--interface '%s' has no IPv4 address: give --source-ip", o->interface);
-		have_fixed = true;
-	}
-	for (size_t i = 0; i < tl->n; i++) {
-		const struct target *t = &tl->v[i];
-		/* targets of one host sit next to each other: reuse its route */
-		if (i > 0 && idx >= 0 && addr_equal(&t->addr, &tl->v[i - 1].addr)) {
-			rt->src_of[i] = (uint16_t)idx;
-			continue;
-		}
-		int err = 0;
-		if (have_fixed) {
-			info = fixed;
-		} else if ((r = route_lookup(table, &t->addr, &info)) < 0) {
-			err = -r;
-		}
-		if (!err && o->source_ip)
-			info.src = src_override;
-		if (!err && (r = add_ifname(rt, info.ifname)) < 0)
-			goto out;
-		idx = source_index(rt, err ? &none : &info.src, err);
-		if (idx < 0) {
-			r = idx;
-			goto out;
-		}
-		rt->src_of[i] = (uint16_t)idx;
-	}
-	r = 0;
-out:
-	route_table_free(table);
-	return r;
-}
-
-struct emit_ctx {
-	struct ring *results;
-};
-
-static void emit_result(void *arg, const struct probe_result *res)
-{
-	struct emit_ctx *ec = arg;
-
 	/* never drop a measured result: wait for the store thread to make room */
-	while (ring_push(ec->results, res, 1) != 1) {
+	while (ring_push(d->recs, rec, 1) != 1) {
 		struct timespec ts = { 0, 100 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+}
+
+static void emit_result(void *arg, const struct probe_result *res)
+{
+	struct store_rec rec = { .kind = STORE_REC_RESULT, .u.result = *res };
+
+	push_rec(arg, &rec);
+}
+
+static void emit_event(void *arg, const struct sw_event *e)
+{
+	struct store_rec rec = { .kind = STORE_REC_EVENT, .u.event = *e };
+
+	push_rec(arg, &rec);
+}
+
+/* sched -> monitor (continuous) */
+static void on_check(void *arg, const struct probe_result *res)
+{
+	struct daemon *d = arg;
+
+	monitor_on_result(d->mon, res);
+}
+
+static void target_params(void *arg, uint32_t t, int64_t *timeout_ns, uint8_t *retries)
+{
+	const struct daemon *d = arg;
+	const struct table_group *g = table_group_of(d->table, t);
+
+	if (g) {
+		*timeout_ns = g->timeout_ns;
+		*retries = g->retries;
+	}
+}
+
+struct moved_ctx {
+	struct daemon *d;
+	int64_t now;
+};
+
+static void on_moved(void *arg, const struct table_hostname *before, const struct table_hostname *after)
+{
+	struct moved_ctx *mc = arg;
+	const struct table *t = mc->d->table;
+	char was[ADDR_STRLEN], now[ADDR_STRLEN];
+
+	log_info("'%s' moved: %s -> %s%s", after->name, before->n_addrs ? addr_format(&before->addrs[0], was, sizeof(was)) : "-",
+		 after->n_addrs ? addr_format(&after->addrs[0], now, sizeof(now)) : "-", after->n_addrs > 1 ? ", ..." : "");
+	for (size_t id = 0; id < t->tl.n; id++) {
+		if (t->dead[id])
+			continue;
+		for (size_t k = 0; k < after->n_addrs; k++) {
+			if (!addr_equal(&t->tl.v[id].addr, &after->addrs[k]))
+				continue;
+			struct sw_event e = {
+				.ts_real_ns = mc->now, .kind = EVENT_ADDRESS_CHANGED, .target = (uint32_t)id,
+				.addr = before->n_addrs ? before->addrs[0] : (struct sw_addr){ 0 }, .rtt_ns = -1,
+			};
+			monitor_emit(mc->d->mon, &e);
+			return; /* one event per name */
+		}
+	}
+}
+
+/* SIGHUP (reread) or the periodic re-resolution (same config): builds the
+ * next table generation and switches every stage to it. A bad file or a
+ * failed build leaves everything as it was. */
+static void reload(struct daemon *d, bool reread)
+{
+	struct run *run = d->run;
+	struct config nc = { 0 };
+	struct table *nt = NULL;
+	struct routing nrt = { 0 };
+	char err[1024];
+	int r;
+
+	if (!run->o->config) {
+		log_info("SIGHUP: nothing to reload without -c");
+		return;
+	}
+	if (reread && config_load(&nc, run->o->config, err, sizeof(err)) < 0) {
+		log_error("reload rejected, the running configuration stays: %s", err);
+		return;
+	}
+	const struct config *c = reread ? &nc : &run->cfg;
+	if ((r = table_build(&nt, c, &run->ex, d->table, err, sizeof(err))) < 0) {
+		log_error("reload rejected, the running configuration stays: %s: %s", c->path, err);
+		goto out;
+	}
+	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip)) < 0) {
+		log_error("reload rejected: cannot route the targets: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < nrt.n_ifnames; i++) {
+		bool known = false;
+		for (size_t k = 0; k < d->rt.n_ifnames; k++)
+			known |= strcmp(nrt.ifnames[i], d->rt.ifnames[k]) == 0;
+		if (!known)
+			log_warn("reload: targets now leave through '%s', which is not captured: their RTTs are "
+				 "approximate and replies may be missed until a restart",
+				 nrt.ifnames[i]);
+	}
+	if ((r = sched_set_targets(d->sc, &nt->tl, nrt.sources, nrt.src_of)) < 0) {
+		log_error("reload rejected: %s", strerror(-r));
+		goto out;
+	}
+	struct table *old = d->table;
+	/* the params callback reads d->table: switch it with the tracker */
+	d->table = nt;
+	if ((r = monitor_set_table(d->mon, nt, clock_mono_ns(), clock_real_ns())) < 0)
+		log_error("reload: %s; the schedule may be incomplete until the next reload", strerror(-r));
+	uint32_t added = 0, removed = 0;
+	for (size_t id = 0; id < nt->tl.n; id++) {
+		bool was = id < old->tl.n && !old->dead[id];
+		added += !was && !nt->dead[id];
+		removed += was && nt->dead[id];
+	}
+	struct moved_ctx mc = { .d = d, .now = clock_real_ns() };
+	table_moved_hostnames(old, nt, on_moved, &mc);
+	/* from here the store may free old: nobody on this thread uses it */
+	table_pub_publish(&d->pub, nt);
+	nt = NULL;
+	routing_release(&d->rt);
+	d->rt = nrt;
+	memset(&nrt, 0, sizeof(nrt));
+	if (reread) {
+		config_release(&run->cfg);
+		run->cfg = nc;
+		memset(&nc, 0, sizeof(nc));
+		log_info("reloaded '%s': %u targets, %u added, %u removed", run->o->config, d->table->n_live, added,
+			 removed);
+	} else if (added || removed) {
+		log_info("hostnames re-resolved: %u targets added, %u removed", added, removed);
+	}
+out:
+	routing_release(&nrt);
+	table_free(nt);
+	config_release(&nc);
 }
 
 static void progress(const struct sched_stats *ss, const struct sender_stats *snd, size_t total,
@@ -377,6 +637,44 @@ static void progress(const struct sched_stats *ss, const struct sender_stats *sn
 	if (final)
 		fprintf(stderr, "\r\033[K");
 	fflush(stderr);
+}
+
+static void status_line(const struct monitor_stats *ms, double rate)
+{
+	fprintf(stderr,
+		"\r\033[K%u targets: up %u, degraded %u, down %u, flapping %u, unknown %u | %.0f probes/s | %llu "
+		"events%s%s",
+		ms->targets, ms->by_state[TARGET_UP], ms->by_state[TARGET_DEGRADED], ms->by_state[TARGET_DOWN],
+		ms->by_state[TARGET_FLAPPING], ms->by_state[TARGET_UNKNOWN], rate, (unsigned long long)ms->events,
+		ms->overloaded ? " | OVERLOADED" : "", ms->isolated ? " | ISOLATED" : "");
+	fflush(stderr);
+}
+
+/* Logs a change of the overload or isolation state once, not per check. */
+static void watch_health(struct daemon *d, const struct run *run)
+{
+	struct monitor_stats ms;
+
+	monitor_get_stats(d->mon, &ms);
+	if (ms.overloaded != d->overloaded) {
+		d->overloaded = ms.overloaded;
+		if (ms.overloaded)
+			log_warn("overloaded: the targets ask for %.0f probes/s, the cap is %llu: intervals stretched "
+				 "x%.2f (low), x%.2f (normal), x%.2f (high), x%.2f (critical)",
+				 ms.demand_pps, (unsigned long long)run->rate, ms.stretch[0], ms.stretch[1],
+				 ms.stretch[2], ms.stretch[3]);
+		else
+			log_info("no longer overloaded: %.0f probes/s asked, cap %llu", ms.demand_pps,
+				 (unsigned long long)run->rate);
+	}
+	if (ms.isolated != d->isolated) {
+		d->isolated = ms.isolated;
+		if (ms.isolated)
+			log_warn("this prober looks cut off (most checks of up targets fail): holding down "
+				 "transitions until it recovers");
+		else
+			log_info("this prober's network is back: state changes apply again");
+	}
 }
 
 static void summary(const struct sched_stats *ss, const struct sender_stats *snd, const struct capture_stats *cs,
@@ -401,57 +699,84 @@ static void summary(const struct sched_stats *ss, const struct sender_stats *snd
 		(unsigned long long)cs->pcap_ifdrop);
 }
 
-static void reserve_ports(const struct options *o)
+static void reserve_ports(const struct run *run)
 {
 	int r;
 
-	if (o->no_reserve || o->dry_run)
+	if (run->o->no_reserve || run->o->dry_run)
 		return;
-	r = ports_reserve(o->port_lo, o->port_hi);
+	r = ports_reserve(run->port_lo, run->port_hi);
 	if (r == 1)
-		log_info("reserved source ports %u-%u from the kernel (net.ipv4.ip_local_reserved_ports)", o->port_lo,
-			 o->port_hi);
+		log_info("reserved source ports %u-%u from the kernel (net.ipv4.ip_local_reserved_ports)", run->port_lo,
+			 run->port_hi);
 	else if (r < 0)
 		log_warn("cannot reserve source ports %u-%u in net.ipv4.ip_local_reserved_ports: %s; a local "
 			 "program may be given one of them (see docs/operations.md)",
-			 o->port_lo, o->port_hi, strerror(-r));
+			 run->port_lo, run->port_hi, strerror(-r));
+}
+
+/* "IP:PORT" canaries of the config, as addresses. */
+static void parse_canaries(struct daemon *d, const struct config *c)
+{
+	char err[256];
+	struct target_list tl;
+
+	target_list_init(&tl, 16, TARGET_FAMILY_V4 | TARGET_FAMILY_V6);
+	for (size_t i = 0; c && i < c->n_canaries; i++)
+		if (target_list_add_spec(&tl, c->canaries[i], NULL, NULL, NULL, err, sizeof(err)) < 0)
+			die_usage("%s: canaries: %s", c->path, err);
+	d->n_canaries = tl.n;
+	if (tl.n) {
+		d->canaries = calloc(tl.n, sizeof(*d->canaries));
+		d->canary_ports = calloc(tl.n, sizeof(*d->canary_ports));
+		if (!d->canaries || !d->canary_ports)
+			die_usage("out of memory");
+		for (size_t i = 0; i < tl.n; i++) {
+			d->canaries[i] = tl.v[i].addr;
+			d->canary_ports[i] = tl.v[i].port;
+		}
+	}
+	target_list_release(&tl);
+}
+
+static uint64_t random_run_id(void)
+{
+	struct cookie_key k;
+	uint64_t id = 0;
+
+	if (cookie_key_random(&k) == 0)
+		memcpy(&id, k.k, sizeof(id));
+	return id ? id : (uint64_t)clock_real_ns();
 }
 
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct target_list tl = { 0 };
-	struct exclude_list ex = { 0 };
-	struct routing rt = { 0 };
+	struct run run = { 0 };
+	struct daemon d = { .run = &run };
 	struct cookie_key key;
-	struct ring *reqs = NULL, *reports = NULL, *caps = NULL, *results = NULL;
-	struct sender *snd = NULL;
-	struct capture *cap = NULL;
-	struct store *st = NULL;
-	struct sched *sc = NULL;
-	struct emit_ctx ec;
 	int fd = -1, r, rc = 1;
 	bool interrupted = false;
 
 	log_set_program("synwatch");
 	parse_options(&o, argc, argv);
-	log_level_current = o.verbose >= 2 ? LOG_DEBUG : o.verbose ? LOG_INFO : (o.quiet ? LOG_ERROR : LOG_WARN);
-	if (o.verbose == 0 && !o.quiet)
-		log_level_current = LOG_INFO;
+	log_level_current = o.verbose >= 2 ? LOG_DEBUG : o.quiet ? LOG_ERROR : LOG_INFO;
 
-	load_targets(&o, &tl, &ex);
+	d.table = load_run(&run, &o);
+	size_t n_targets = d.table->tl.n;
 	if (o.dry_run) {
 		/* no routes needed: a dry run shows packets from the source given, or 0.0.0.0 */
 		struct sw_addr src = { .family = AF_INET };
 		if (o.source_ip && addr_parse(&src, o.source_ip) < 0)
 			die_usage("--source-ip '%s': expected an IPv4 address", o.source_ip);
-		rt.src_of = calloc(tl.n, sizeof(*rt.src_of));
-		if (!rt.src_of || source_index(&rt, &src, 0) < 0)
+		if (routing_fixed(&d.rt, n_targets, &src) < 0)
 			goto out;
-	} else if ((r = route_targets(&o, &tl, &rt)) < 0) {
-		log_error("cannot route the targets: %s", strerror(-r));
-		goto out;
+	} else {
+		route_or_die(&d.rt, &run, &d.table->tl);
 	}
+	if (run.continuous)
+		parse_canaries(&d, run.o->config ? &run.cfg : NULL);
+	table_pub_publish(&d.pub, d.table);
 	if ((r = cookie_key_random(&key)) < 0) {
 		log_error("cannot draw the cookie secret: %s", strerror(-r));
 		goto out;
@@ -468,29 +793,29 @@ int main(int argc, char **argv)
 				log_error("cannot open a raw socket: %s", strerror(-fd));
 			goto out;
 		}
-		reserve_ports(&o);
+		reserve_ports(&run);
 	}
 
-	if (ring_new(&reqs, sizeof(struct probe_req), REQ_RING) < 0 ||
-	    ring_new(&reports, sizeof(struct send_report), REPORT_RING) < 0 ||
-	    ring_new(&caps, sizeof(struct capture_rec), CAPTURE_RING) < 0 ||
-	    ring_new(&results, sizeof(struct probe_result), RESULT_RING) < 0) {
+	if (ring_new(&d.reqs, sizeof(struct probe_req), REQ_RING) < 0 ||
+	    ring_new(&d.reports, sizeof(struct send_report), REPORT_RING) < 0 ||
+	    ring_new(&d.caps, sizeof(struct capture_rec), CAPTURE_RING) < 0 ||
+	    ring_new(&d.recs, sizeof(struct store_rec), STORE_RING) < 0) {
 		log_error("out of memory for the rings");
 		goto out;
 	}
 
-	if (!o.dry_run && rt.n_ifnames) {
+	if (!o.dry_run && d.rt.n_ifnames) {
 		const char *names[64];
-		size_t n = rt.n_ifnames < 64 ? rt.n_ifnames : 64;
+		size_t n = d.rt.n_ifnames < 64 ? d.rt.n_ifnames : 64;
 		for (size_t i = 0; i < n; i++)
-			names[i] = rt.ifnames[i];
+			names[i] = d.rt.ifnames[i];
 		struct capture_config cc = {
 			.ifnames = names,
 			.n_ifnames = n,
-			.filter = { .port_lo = o.port_lo, .port_hi = o.port_hi, .max_attempt = (uint8_t)o.retries,
+			.filter = { .port_lo = run.port_lo, .port_hi = run.port_hi, .max_attempt = run.max_retries,
 				    .key = &key },
 		};
-		if ((r = capture_open(&cap, &cc)) < 0) {
+		if ((r = capture_open(&d.cap, &cc)) < 0) {
 			if (r == -EPERM)
 				log_error("cannot capture: permission denied; run as root or grant cap_net_raw");
 			goto out;
@@ -498,63 +823,95 @@ int main(int argc, char **argv)
 	}
 
 	struct sender_config sc_cfg = {
-		.rate_pps = o.rate,
+		.rate_pps = run.rate,
 		.batch = o.batch,
 		.key = &key,
 		.dry_run = o.dry_run ? stdout : NULL,
 	};
-	if ((r = sender_new(&snd, &sc_cfg, fd, reqs, reports)) < 0) {
+	if ((r = sender_new(&d.snd, &sc_cfg, fd, d.reqs, d.reports)) < 0) {
 		log_error("cannot set up the sender: %s", strerror(-r));
 		goto out;
 	}
 	fd = -1; /* the sender owns it */
 
 	struct store_config stc = {
-		.format = o.dry_run ? STORE_NONE : o.output,
+		.format = o.dry_run ? STORE_NONE : run.output,
 		.out = stdout,
-		.targets = &tl,
+		.tables = &d.pub,
+		.location = run.continuous ? run.location : NULL,
+		.run_id = random_run_id(),
+		.with_group = run.continuous,
+		.latency_records = run.continuous && !o.no_latency,
 	};
-	if ((r = store_new(&st, &stc, results)) < 0)
+	if ((r = store_new(&d.st, &stc, d.recs)) < 0) {
+		log_error("cannot set up the store: %s", strerror(-r));
 		goto out;
-	ec.results = results;
+	}
 	/* lookahead: about 10 ms of probes, so that a probe's timeout starts
 	 * close to when it really leaves */
-	size_t lookahead = (size_t)(o.rate / 100);
+	size_t lookahead = (size_t)(run.rate / 100);
 	if (lookahead < 2 * o.batch)
 		lookahead = 2 * o.batch;
 	if (lookahead > REQ_RING / 2)
 		lookahead = REQ_RING / 2;
 	struct sched_config schc = {
-		.port_lo = o.port_lo,
-		.port_hi = o.port_hi,
-		.retries = o.dry_run ? 0 : (uint8_t)o.retries,
-		.timeout_ns = o.dry_run ? 1 : o.timeout_ns,
+		.port_lo = run.port_lo,
+		.port_hi = run.port_hi,
+		.retries = o.dry_run ? 0 : run.max_retries,
+		.timeout_ns = o.dry_run ? 1 : run.max_timeout_ns,
 		.max_lookahead = lookahead,
-		.order_seed = tl.n > 1 ? (uint64_t)clock_real_ns() | 1 : 0,
-		.emit = emit_result,
-		.emit_ctx = &ec,
+		.order_seed = !run.continuous && n_targets > 1 ? (uint64_t)clock_real_ns() | 1 : 0,
+		.emit = run.continuous ? on_check : emit_result,
+		.emit_ctx = &d,
+		.continuous = run.continuous,
+		.params = run.continuous ? target_params : NULL,
+		.params_ctx = &d,
 	};
-	if ((r = sched_new(&sc, &schc, &tl, rt.sources, rt.src_of)) < 0) {
+	if ((r = sched_new(&d.sc, &schc, &d.table->tl, d.rt.sources, d.rt.src_of)) < 0) {
 		log_error("cannot set up the scheduler: %s", strerror(-r));
 		goto out;
+	}
+	if (run.continuous) {
+		struct monitor_config mc = {
+			.rate_cap = run.rate,
+			.isolation_share = run.o->config ? run.cfg.isolation_share : 0,
+			.canaries = d.canaries,
+			.canary_ports = d.canary_ports,
+			.n_canaries = d.n_canaries,
+			.emit_result = emit_result,
+			.emit_event = emit_event,
+			.ctx = &d,
+		};
+		if ((r = monitor_new(&d.mon, &mc, d.table, clock_mono_ns(), clock_real_ns())) < 0) {
+			log_error("cannot set up the monitor: %s", strerror(-r));
+			goto out;
+		}
+		watch_health(&d, &run);
+		log_info("monitoring %u targets from '%s' at up to %llu probes/s", d.table->n_live, run.location,
+			 (unsigned long long)run.rate);
 	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((r = store_start(st)) < 0 || (cap && (r = capture_start(cap, caps)) < 0) ||
-	    (r = sender_start(snd)) < 0) {
+	if ((r = store_start(d.st)) < 0 || (d.cap && (r = capture_start(d.cap, d.caps)) < 0) ||
+	    (r = sender_start(d.snd)) < 0) {
 		log_error("cannot start threads: %s", strerror(-r));
 		goto out;
 	}
 
 	bool show_progress = !o.quiet && !o.dry_run && isatty(STDERR_FILENO);
-	uint64_t start = clock_mono_ns(), next_progress = start, idle_ns = 100 * 1000;
+	uint64_t start = clock_mono_ns(), next_status = start, idle_ns = 100 * 1000;
+	uint64_t resolve_every = run.o->config && run.cfg.resolve_interval_ns > 0 ? (uint64_t)run.cfg.resolve_interval_ns : 0;
+	uint64_t next_resolve = start + resolve_every;
+	uint64_t last_sent = 0, last_status = start;
 	struct send_report rbuf[256];
 	struct capture_rec cbuf[256];
+	uint32_t due[DUE_BATCH];
 	struct sched_stats ss;
 	struct sender_stats sst;
 	for (;;) {
@@ -564,34 +921,65 @@ int main(int argc, char **argv)
 
 		if (got_signal && !interrupted) {
 			interrupted = true;
-			sched_stop_new(sc);
+			sched_stop_new(d.sc);
 			log_info("stopping: waiting for replies to the probes in flight (Ctrl-C again to quit now)");
 		}
 		if (got_signal == 2)
 			break;
-		while ((n = ring_pop(reports, rbuf, 256)) > 0) {
+		if (got_hup && !interrupted) {
+			got_hup = 0;
+			reload(&d, true);
+		}
+		if (resolve_every && d.table->n_hostnames && now >= next_resolve && !interrupted) {
+			next_resolve = now + resolve_every;
+			reload(&d, false);
+		}
+		while ((n = ring_pop(d.reports, rbuf, 256)) > 0) {
 			for (size_t i = 0; i < n; i++)
-				sched_on_report(sc, &rbuf[i]);
+				sched_on_report(d.sc, &rbuf[i]);
 			work += n;
 		}
-		while ((n = ring_pop(caps, cbuf, 256)) > 0) {
+		while ((n = ring_pop(d.caps, cbuf, 256)) > 0) {
 			for (size_t i = 0; i < n; i++)
-				sched_on_capture(sc, &cbuf[i]);
+				sched_on_capture(d.sc, &cbuf[i]);
 			work += n;
 		}
-		sched_expire(sc, now, now_real);
-		work += sched_release(sc, reqs, now, now_real);
-		if (sched_done(sc))
+		sched_expire(d.sc, now, now_real);
+		if (d.mon && !interrupted) {
+			while ((n = monitor_due(d.mon, now, now_real, due, DUE_BATCH)) > 0) {
+				for (size_t i = 0; i < n; i++)
+					if (!sched_start(d.sc, due[i]))
+						monitor_overrun(d.mon, due[i]);
+				work += n;
+				if (n < DUE_BATCH)
+					break;
+			}
+		}
+		work += sched_release(d.sc, d.reqs, now, now_real);
+		if (sched_done(d.sc))
 			break;
-		if (show_progress && now >= next_progress) {
-			sched_get_stats(sc, &ss);
-			sender_get_stats(snd, &sst);
-			progress(&ss, &sst, tl.n, now - start, false);
-			next_progress = now + 250 * NSEC_PER_MSEC;
+		if (now >= next_status) {
+			next_status = now + STATUS_NS;
+			if (d.mon) {
+				watch_health(&d, &run);
+				if (show_progress) {
+					struct monitor_stats ms;
+					monitor_get_stats(d.mon, &ms);
+					sender_get_stats(d.snd, &sst);
+					double rate = (double)(sst.sent - last_sent) * 1e9 / (double)(now - last_status + 1);
+					last_sent = sst.sent;
+					last_status = now;
+					status_line(&ms, rate);
+				}
+			} else if (show_progress) {
+				sched_get_stats(d.sc, &ss);
+				sender_get_stats(d.snd, &sst);
+				progress(&ss, &sst, n_targets, now - start, false);
+			}
 		}
 		if (work == 0) {
-			/* nothing to do: back off up to 1 ms (timeouts are
-			 * checked at that granularity) */
+			/* nothing to do: back off up to 1 ms (timeouts and due
+			 * times are checked at that granularity) */
 			clock_sleep_until(now + idle_ns);
 			if (idle_ns < NSEC_PER_MSEC)
 				idle_ns *= 2;
@@ -601,45 +989,53 @@ int main(int argc, char **argv)
 	}
 	uint64_t elapsed = clock_mono_ns() - start;
 
-	sender_stop(snd);
-	if (cap)
-		capture_stop(cap);
+	sender_stop(d.snd);
+	if (d.cap)
+		capture_stop(d.cap);
 	/* replies that raced the stop still give results */
 	size_t n;
-	while ((n = ring_pop(caps, cbuf, 256)) > 0)
+	while ((n = ring_pop(d.caps, cbuf, 256)) > 0)
 		for (size_t i = 0; i < n; i++)
-			sched_on_capture(sc, &cbuf[i]);
-	store_stop(st);
+			sched_on_capture(d.sc, &cbuf[i]);
+	store_stop(d.st);
 
 	struct capture_stats cs = { 0 };
-	sched_get_stats(sc, &ss);
-	sender_get_stats(snd, &sst);
-	if (cap)
-		capture_get_stats(cap, &cs);
+	sched_get_stats(d.sc, &ss);
+	sender_get_stats(d.snd, &sst);
+	if (d.cap)
+		capture_get_stats(d.cap, &cs);
 	if (show_progress)
-		progress(&ss, &sst, tl.n, elapsed, true);
+		fprintf(stderr, "\r\033[K");
 	if (!o.quiet && !o.dry_run)
-		summary(&ss, &sst, &cs, tl.n, elapsed, interrupted);
-	if (store_error(st) && store_error(st) != EPIPE) {
-		log_error("cannot write results: %s", strerror(store_error(st)));
+		summary(&ss, &sst, &cs, d.table->n_live, elapsed, interrupted && !run.continuous);
+	if (store_error(d.st) && store_error(d.st) != EPIPE) {
+		log_error("cannot write results: %s", strerror(store_error(d.st)));
 		goto out;
 	}
 	rc = 0;
 out:
-	sender_free(snd);
-	capture_close(cap);
-	store_free(st);
-	sched_free(sc);
-	ring_free(reqs);
-	ring_free(reports);
-	ring_free(caps);
-	ring_free(results);
+	sender_free(d.snd);
+	capture_close(d.cap);
+	store_free(d.st);
+	sched_free(d.sc);
+	monitor_free(d.mon);
+	ring_free(d.reqs);
+	ring_free(d.reports);
+	ring_free(d.caps);
+	ring_free(d.recs);
 	if (fd >= 0)
 		close(fd);
-	free(rt.sources);
-	free(rt.src_of);
-	free(rt.ifnames);
-	target_list_release(&tl);
-	exclude_release(&ex);
+	routing_release(&d.rt);
+	free(d.canaries);
+	free(d.canary_ports);
+	if (atomic_load(&d.pub.latest))
+		table_pub_release(&d.pub);
+	else
+		table_free(d.table);
+	config_release(&run.cfg);
+	exclude_release(&run.ex);
+	free(run.interface);
+	free(run.source_ip);
+	free(run.location);
 	return rc;
 }

@@ -21,8 +21,8 @@ expect_usage() { # DESCRIPTION EXPECTED-SUBSTRING ARGS...
 	return 0
 }
 
-expect_usage "no --once" "use --once" 127.0.0.1
 expect_usage "no targets" "no targets" --once
+expect_usage "no targets, monitoring" "no targets" --interval 5s
 expect_usage "unknown flag" "unknown option '--bogus'" --once --bogus 127.0.0.1
 expect_usage "missing value" "needs a value" --once 127.0.0.1 --rate
 expect_usage "bad rate" "--rate 'fast'" --once --rate fast 127.0.0.1:80
@@ -44,6 +44,19 @@ expect_usage "bad exclude file" "$tmp/ex.txt:2:" --once --exclude "$tmp/ex.txt" 
 printf '198.18.0.0/15\n' > "$tmp/ex2.txt"
 expect_usage "all excluded" "no endpoints left" --once --exclude "$tmp/ex2.txt" 198.18.0.0/30:80
 expect_usage "multicast only" "no endpoints left" --once -p 80 224.0.0.1
+
+# monitoring mode and config files
+expect_usage "interval too short" "--interval 1s is not longer than" -p 80 127.0.0.1 --interval 1s --timeout 500ms --retries 1
+expect_usage "bad interval" "--interval '5x'" -p 80 127.0.0.1 --interval 5x
+expect_usage "bad failures" "--failures '0'" -p 80 127.0.0.1 --failures 0
+expect_usage "crit below warn" "--crit" -p 80 127.0.0.1 --warn 200ms --crit 100ms
+expect_usage "dry run monitoring" "--dry-run goes with --once" --dry-run -p 80 127.0.0.1
+expect_usage "missing config" "cannot open '$tmp/none.yaml'" -c "$tmp/none.yaml"
+expect_usage "config and targets" "drop the TARGET" -c "$tmp/none.yaml" 127.0.0.1:80
+printf 'groups:\n  - name: web\n    hosts: [198.18.0.1]\n    intervall: 5s\n' > "$tmp/bad.yaml"
+expect_usage "bad config key" "$tmp/bad.yaml:4:5: unknown key 'intervall'" -c "$tmp/bad.yaml"
+printf 'groups:\n  - name: web\n    hosts: [198.18.1.0/16]\n    ports: [80]\n' > "$tmp/hostbits.yaml"
+expect_usage "config host bits" "198.18.1.0/16" -c "$tmp/hostbits.yaml"
 
 # dry run: no privileges needed, packets printed, nothing sent
 runuser -u nobody -- "$bin" --once --dry-run --source-ip 198.18.0.1 -p 80,443 198.18.1.0/30 \
