@@ -208,7 +208,8 @@ static void check_list(struct target_list *tl, const struct exclude_list *ex)
 	struct target *v = malloc(tl->n * sizeof(*v) + 1);
 	if (!v)
 		abort();
-	memcpy(v, tl->v, tl->n * sizeof(*v));
+	if (tl->n)
+		memcpy(v, tl->v, tl->n * sizeof(*v)); /* tl->v is NULL while empty */
 	qsort(v, tl->n, sizeof(*v), endpoint_cmp);
 	for (size_t i = 1; i < tl->n; i++)
 		if (endpoint_cmp(&v[i - 1], &v[i]) == 0)
