@@ -750,6 +750,11 @@ static int add_spec(struct target_list *tl, const char *spec, const struct portl
 		return r;
 	if (is_name && (r = resolve(tl, host, &resolved, &nblocks, err, errlen)) < 0)
 		goto out;
+	/* a target found through a name is called by it, unless named */
+	if (is_name && !name_len) {
+		name = host;
+		name_len = strlen(host);
+	}
 	r = add_blocks(tl, spec, is_name ? resolved : &one, nblocks, pv, nports, name, name_len, ex, err,
 		       errlen);
 out:
