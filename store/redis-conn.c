@@ -60,8 +60,9 @@ static int parse_endpoint(struct redis_endpoint *ep, const char *s, const char *
 
 	if (s < e && *s == '[') {
 		hs = s + 1;
-		he = e > hs ? memchr(hs, ']', (size_t)(e - hs)) : NULL;
-		if (!he)
+		for (he = hs; he < e && *he != ']'; he++)
+			;
+		if (he == e)
 			return fail(err, len, "redis URL '%s': no ']' after an IPv6 address", url);
 		if (he + 1 < e) {
 			if (he[1] != ':')
