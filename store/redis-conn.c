@@ -24,6 +24,16 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len, con
 	return -EINVAL;
 }
 
+/* The first c in [s, e), or NULL. (memchr with e - s: gcc cannot see
+ * that e >= s and refuses the length.) */
+static const char *span_chr(const char *s, const char *e, char c)
+{
+	for (; s < e; s++)
+		if (*s == c)
+			return s;
+	return NULL;
+}
+
 /* Copies [s, e) into dst (NUL-terminated); false if it does not fit. */
 static bool copy_span(char *dst, size_t len, const char *s, const char *e)
 {
@@ -70,7 +80,7 @@ static int parse_endpoint(struct redis_endpoint *ep, const char *s, const char *
 			colon = he + 1;
 		}
 	} else {
-		colon = memchr(s, ':', (size_t)(e - s));
+		colon = span_chr(s, e, ':');
 		he = colon ? colon : e;
 	}
 	if (he == hs)
@@ -88,7 +98,7 @@ static int parse_endpoint(struct redis_endpoint *ep, const char *s, const char *
 static int parse_userinfo(struct redis_url *u, const char *s, const char *e, const char *url, char *err,
 			  size_t len)
 {
-	const char *colon = memchr(s, ':', (size_t)(e - s));
+	const char *colon = span_chr(s, e, ':');
 
 	if (!colon) {
 		if (!copy_span(u->password, sizeof(u->password), s, e))
@@ -107,7 +117,7 @@ static int parse_query(struct redis_url *u, const char *q, const char *url, char
 {
 	while (q && *q) {
 		const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
-		const char *eq = memchr(q, '=', (size_t)(end - q));
+		const char *eq = span_chr(q, end, '=');
 		long v;
 		if (!eq)
 			return fail(err, len, "redis URL '%s': expected KEY=VALUE in the query", url);
@@ -165,19 +175,19 @@ int redis_url_parse(struct redis_url *out, const char *url, char *err, size_t er
 	} else if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "redis-sentinel://", 17) == 0) {
 		bool sentinel = url[5] == '-';
 		rest = url + (sentinel ? 17 : 8);
-		at = memchr(rest, '@', (size_t)(end - rest));
+		at = span_chr(rest, end, '@');
 		if (at) {
 			if ((r = parse_userinfo(&u, rest, at, url, err, errlen)) < 0)
 				return r;
 			rest = at + 1;
 		}
-		slash = memchr(rest, '/', (size_t)(end - rest));
+		slash = span_chr(rest, end, '/');
 		const char *hosts_end = slash ? slash : end;
 		if (sentinel) {
 			u.kind = REDIS_URL_SENTINEL;
 			const char *h = rest;
 			while (h < hosts_end) {
-				const char *comma = memchr(h, ',', (size_t)(hosts_end - h));
+				const char *comma = span_chr(h, hosts_end, ',');
 				const char *he = comma ? comma : hosts_end;
 				if (u.n_sentinels == REDIS_URL_MAX_SENTINELS)
 					return fail(err, errlen, "redis URL '%s': at most %d sentinels", url,
@@ -190,7 +200,7 @@ int redis_url_parse(struct redis_url *out, const char *url, char *err, size_t er
 			if (!u.n_sentinels)
 				return fail(err, errlen, "redis URL '%s': no sentinel", url);
 			const char *ms = slash ? slash + 1 : end;
-			const char *me = memchr(ms, '/', (size_t)(end - ms));
+			const char *me = span_chr(ms, end, '/');
 			if (!copy_span(u.master, sizeof(u.master), ms, me ? me : end) || !u.master[0])
 				return fail(err, errlen, "redis URL '%s': expected /MASTERNAME after the sentinels", url);
 			if (me && (r = parse_db_path(&u, me + 1, end, url, err, errlen)) < 0)
