@@ -5,11 +5,11 @@
 set -eu
 
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
- libsodium-dev libcyaml-dev libyaml-dev"
-test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server
- tcpdump hping3 python3 procps"
+ libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev"
+test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
+ redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
 bench="$test zmap masscan nmap gnuplot-nox time"
-demo="$test"
+demo="$test tmux"
 
 case "${1:-test}" in
 build) want=$build ;;
