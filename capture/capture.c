@@ -26,7 +26,7 @@
 #define CAPTURE_BATCH 256
 #define CAPTURE_POLL_MS 10
 #define CAPTURE_STATS_NS (100 * NSEC_PER_MSEC)
-#define CAPTURE_FILTER_LEN 1024
+#define CAPTURE_FILTER_LEN 2048
 
 struct capture_handle {
 	pcap_t *p;

@@ -282,31 +282,90 @@ static enum capture_parse_result parse_tcp(const struct l3 *ip, int64_t ts, cons
 	return CAPTURE_PARSE_IGNORED;
 }
 
+/* An echo of ours (request out, or reply in) is proven by its data: the
+ * cookie and its complement (engine/packet.c), for the identifier (our
+ * "source port") and the attempt. Returns false if the data is missing. */
+static bool echo_cookie(const uint8_t *icmp, size_t len, uint32_t *cookie)
+{
+	if (len < ICMP_HDR_LEN + 8)
+		return false;
+	*cookie = rd32(icmp + ICMP_HDR_LEN);
+	return rd32(icmp + ICMP_HDR_LEN + 4) == ~*cookie;
+}
+
+static bool is_echo(int family, uint8_t type, bool request)
+{
+	if (family == AF_INET)
+		return type == (request ? ICMP_ECHO_REQUEST : ICMP_ECHO_REPLY);
+	return type == (request ? ICMP6_ECHO_REQUEST : ICMP6_ECHO_REPLY);
+}
+
+/* Echo request leaving (its wire stamp) or echo reply arriving. */
+static enum capture_parse_result parse_echo(const struct l3 *ip, int family, int64_t ts,
+					    const struct capture_filter *f, struct capture_rec *out)
+{
+	const uint8_t *m = ip->payload;
+	bool request = is_echo(family, m[0], true);
+	uint16_t ident = rd16(m + 4);
+	uint32_t cookie;
+
+	if (!in_range(f, ident))
+		return CAPTURE_PARSE_IGNORED; /* somebody's ping */
+	memset(out, 0, sizeof(*out));
+	out->ts_real_ns = ts;
+	out->local = request ? ip->src : ip->dst;
+	out->remote = request ? ip->dst : ip->src;
+	out->local_port = ident;
+	out->kind = request ? CAPTURE_SYN_OUT : CAPTURE_ECHO_REPLY;
+	out->ttl = request ? 0 : ip->ttl;
+	if (!echo_cookie(m, ip->len, &cookie) ||
+	    !cookie_check(f->key, &out->local, &out->remote, ident, 0, cookie, f->max_attempt, &out->attempt))
+		return request ? CAPTURE_PARSE_IGNORED : CAPTURE_PARSE_BAD_COOKIE;
+	return CAPTURE_PARSE_OK;
+}
+
 static enum capture_parse_result parse_icmp(const struct l3 *ip, int family, int64_t ts,
 					    const struct capture_filter *f, struct capture_rec *out)
 {
 	const uint8_t *m = ip->payload;
 	struct l3 q;
+	uint16_t sport, dport = 0;
+	uint32_t seq;
 
 	if (ip->fragment)
 		return CAPTURE_PARSE_IGNORED;
 	if (ip->len < ICMP_HDR_LEN)
 		return CAPTURE_PARSE_MALFORMED;
 	uint8_t type = m[0], code = m[1];
+	if (is_echo(family, type, true) || is_echo(family, type, false))
+		return parse_echo(ip, family, ts, f, out);
 	if ((family == AF_INET && type != ICMP_DEST_UNREACH) || (family == AF_INET6 && type != ICMP6_DEST_UNREACH))
 		return CAPTURE_PARSE_IGNORED;
 	/* the quote: the offending IP header and at least 8 bytes after it */
 	if (parse_ip(m + ICMP_HDR_LEN, ip->len - ICMP_HDR_LEN, family, true, &q) < 0)
 		return CAPTURE_PARSE_MALFORMED;
-	if (q.proto != IPPROTO_TCP_NUM)
-		return CAPTURE_PARSE_IGNORED;
-	if (q.len < 8)
-		return CAPTURE_PARSE_MALFORMED;
-	uint16_t sport = rd16(q.payload), dport = rd16(q.payload + 2);
-	uint32_t seq = rd32(q.payload + 4);
+	if (q.proto == IPPROTO_TCP_NUM) {
+		if (q.len < 8)
+			return CAPTURE_PARSE_MALFORMED;
+		sport = rd16(q.payload);
+		dport = rd16(q.payload + 2);
+		seq = rd32(q.payload + 4);
+	} else if (q.proto == (family == AF_INET ? IPPROTO_ICMP_NUM : IPPROTO_ICMPV6_NUM) && q.len >= ICMP_HDR_LEN &&
+		   is_echo(family, q.payload[0], true)) {
+		/* a ping of ours that did not arrive; only a quote long
+		 * enough to hold the cookie proves it (most do: RFC 1812
+		 * 4.3.2.3 asks routers to quote as much as fits) */
+		sport = rd16(q.payload + 4);
+		if (!in_range(f, sport))
+			return CAPTURE_PARSE_IGNORED;
+		if (!echo_cookie(q.payload, q.len, &seq))
+			return CAPTURE_PARSE_BAD_COOKIE;
+	} else {
+		return q.proto == IPPROTO_TCP_NUM ? CAPTURE_PARSE_MALFORMED : CAPTURE_PARSE_IGNORED;
+	}
 	if (!in_range(f, sport))
 		return CAPTURE_PARSE_IGNORED;
-	/* the quoted SYN was ours only if it came from the reply's destination */
+	/* the quoted probe was ours only if it came from the reply's destination */
 	if (!addr_equal(&q.src, &ip->dst))
 		return CAPTURE_PARSE_BAD_COOKIE;
 
@@ -347,24 +406,37 @@ enum capture_parse_result capture_parse(int linktype, const uint8_t *pkt, size_t
 	return CAPTURE_PARSE_IGNORED;
 }
 
+/* pcap filter text for "the 16 bits at OFFSET are in [lo, hi]" */
+#define IN_RANGE(off) off " >= %u and " off " <= %u"
+/* the quoted transport header of an ICMP error starts after the quoted
+ * IPv4 header, whose length is in its first byte at icmp[8] */
+#define QUOTE4 "icmp[8 + ((icmp[8] & 0xf) << 2)"
+
 int capture_filter_expr(char *buf, size_t len, uint16_t lo, uint16_t hi)
 {
 	/* - replies: TCP to our port range (v4 and v6 without extension headers);
-	 * - our own SYNs leaving: from the range, SYN without ACK;
+	 * - our own SYNs leaving: from the range, SYN without ACK (tcp[] in
+	 *   a filter reads IPv4 only: for IPv6 the TCP header is at ip6[40]);
 	 * - ICMP destination unreachable (type 3) quoting TCP (quoted protocol
-	 *   byte at icmp[8 + 9]) from our range (the quoted TCP source port sits
-	 *   after the quoted IP header, whose length is in icmp[8]);
-	 * - ICMPv6 destination unreachable (type 1) quoting TCP in a quoted
-	 *   IPv6 header without extensions (next header at ip6[48 + 6],
-	 *   source port at ip6[48 + 40]). */
+	 *   byte at icmp[8 + 9] = 6) from our range, or quoting one of our
+	 *   echo requests (protocol 1, its identifier 4 bytes into the quote);
+	 * - ICMP echo requests and replies (types 8, 0) whose identifier
+	 *   (icmp[4:2]) is in our range: our pings out, their answers in;
+	 * - the same for ICMPv6 without extension headers: unreachable (type
+	 *   1) quoting TCP (next header at ip6[48 + 6], source port at
+	 *   ip6[48 + 40]) or ICMPv6 (identifier at ip6[48 + 40 + 4]); echo
+	 *   request and reply (128, 129) with the identifier at ip6[44]. */
 	int n = snprintf(buf, len,
 			 "(tcp dst portrange %u-%u) or "
 			 "(tcp src portrange %u-%u and tcp[13] & 0x17 == 0x02) or "
-			 "(icmp and icmp[0] == 3 and icmp[17] == 6 and "
-			 "icmp[8 + ((icmp[8] & 0xf) << 2):2] >= %u and icmp[8 + ((icmp[8] & 0xf) << 2):2] <= %u) or "
-			 "(icmp6 and ip6[6] == 58 and ip6[40] == 1 and ip6[54] == 6 and "
-			 "ip6[88:2] >= %u and ip6[88:2] <= %u)",
-			 lo, hi, lo, hi, lo, hi, lo, hi);
+			 "(ip6 and ip6[6] == 6 and " IN_RANGE("ip6[40:2]") " and ip6[53] & 0x17 == 0x02) or "
+			 "(icmp and icmp[0] == 3 and icmp[17] == 6 and " IN_RANGE(QUOTE4 ":2]") ") or "
+			 "(icmp and icmp[0] == 3 and icmp[17] == 1 and " IN_RANGE(QUOTE4 " + 4:2]") ") or "
+			 "(icmp and (icmp[0] == 0 or icmp[0] == 8) and " IN_RANGE("icmp[4:2]") ") or "
+			 "(icmp6 and ip6[6] == 58 and ip6[40] == 1 and ip6[54] == 6 and " IN_RANGE("ip6[88:2]") ") or "
+			 "(icmp6 and ip6[6] == 58 and ip6[40] == 1 and ip6[54] == 58 and " IN_RANGE("ip6[92:2]") ") or "
+			 "(icmp6 and ip6[6] == 58 and (ip6[40] == 128 or ip6[40] == 129) and " IN_RANGE("ip6[44:2]") ")",
+			 lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;

@@ -46,10 +46,11 @@ struct send_report {
 };
 
 enum capture_kind {
-	CAPTURE_SYN_OUT,      /* our own SYN seen leaving: its wire timestamp */
+	CAPTURE_SYN_OUT,      /* our own SYN (or echo request) seen leaving: its wire timestamp */
 	CAPTURE_SYNACK,       /* SYN-ACK acknowledging our SYN: port open */
 	CAPTURE_RST,          /* RST-ACK acknowledging our SYN: port closed */
-	CAPTURE_UNREACH,      /* ICMP(v6) destination unreachable quoting our SYN */
+	CAPTURE_UNREACH,      /* ICMP(v6) destination unreachable quoting our SYN or echo */
+	CAPTURE_ECHO_REPLY,   /* ICMP(v6) echo reply to our ping (remote_port 0): host up */
 };
 
 /* A packet the capture parsed and whose cookie it verified. Records whose

@@ -25,6 +25,10 @@
 
 #define ICMP_DEST_UNREACH 3
 #define ICMP6_DEST_UNREACH 1
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_ECHO_REPLY 0
+#define ICMP6_ECHO_REQUEST 128
+#define ICMP6_ECHO_REPLY 129
 
 static inline uint16_t rd16(const uint8_t *p)
 {

@@ -49,6 +49,15 @@ size_t packet_build_syn(const struct syn_template *t, uint8_t *buf, const struct
 			const struct sw_addr *dst, uint16_t sport, uint16_t dport, uint32_t isn,
 			uint16_t ip_id, uint32_t ts_val);
 
+/* ICMP echo for ping targets (port 0): header and 8 bytes of data */
+#define PACKET_ECHO_LEN 16
+
+/* Writes an ICMP (AF_INET) or ICMPv6 echo request into buf (at least
+ * PACKET_SYN_MAX bytes): identifier ident, sequence seq, data = cookie and
+ * ~cookie. Returns its length, 0 if the families do not match. */
+size_t packet_build_echo(uint8_t *buf, const struct sw_addr *src, const struct sw_addr *dst, uint16_t ident,
+			 uint16_t seq, uint32_t cookie, uint16_t ip_id, uint8_t ttl);
+
 /* ---- rate ---- */
 
 /* Paces packets at pps on a monotonic nanosecond clock: packet k is due at
@@ -128,6 +137,8 @@ struct sender_stats {
 /* Opens the raw IPv4 socket (IP_HDRINCL) with a large send buffer. Returns
  * the fd or a negative errno (-EPERM without CAP_NET_RAW). */
 int rawsock_open_v4(void);
+/* The same for IPv6 (IPV6_HDRINCL, Linux 4.5+). */
+int rawsock_open_v6(void);
 
 /* Creates the sender. It will read struct probe_req from reqs and write
  * struct send_report to reports (it owns the producer side of reports, the
@@ -135,6 +146,9 @@ int rawsock_open_v4(void);
  * sender_free); it may be -1 with dry_run. */
 int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, struct ring *reqs,
 	       struct ring *reports);
+/* Gives the sender an IPv6 raw socket (it owns it from now on); without
+ * one, IPv6 probes fail with EAFNOSUPPORT. Before sender_start. */
+void sender_set_v6(struct sender *s, int fd6);
 /* Starts the sender thread. */
 int sender_start(struct sender *s);
 /* Asks the thread to stop after its current batch and joins it. */

@@ -43,6 +43,7 @@ struct options {
 	bool no_reserve;
 	bool quiet;
 	bool no_latency;
+	bool ping;
 	int verbose;
 	const char *config;
 	const char *ports;
@@ -94,7 +95,9 @@ static void usage(FILE *f)
 		"\n"
 		"  TARGET                 IP, IP:PORT, CIDR, CIDR:PORT, HOSTNAME[:PORT], [IPv6]:PORT\n"
 		"  -c, --config FILE      YAML configuration (docs/config.md); SIGHUP reloads it\n"
-		"  -p, --ports LIST       ports for targets without their own: 22,80,443,8000-8100\n"
+		"  -p, --ports LIST       ports for targets without their own: 22,80,443,8000-8100;\n"
+		"                         'icmp' is an ICMP echo (ping) check of the host\n"
+		"      --ping             add a ping check to every host (as -p icmp)\n"
 		"  -T, --targets FILE     one target per line, optional name after it, '#' comments\n"
 		"      --once             probe every target once and exit\n"
 		"      --interval DUR     monitoring: time between checks of a target (default 30s)\n"
@@ -175,7 +178,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	enum {
 		OPT_ONCE = 256, OPT_RATE, OPT_TIMEOUT, OPT_RETRIES, OPT_EXCLUDE, OPT_INTERFACE, OPT_SOURCE_IP,
 		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
-		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY,
+		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -189,6 +192,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "crit", required_argument, NULL, OPT_CRIT },
 		{ "location", required_argument, NULL, OPT_LOCATION },
 		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
+		{ "ping", no_argument, NULL, OPT_PING },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -237,6 +241,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_CRIT: o->crit_ns = parse_dur("--crit", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
 		case OPT_LOCATION: o->location = optarg; break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
+		case OPT_PING: o->ping = true; break;
 		case OPT_RATE: o->rate = parse_uint("--rate", optarg, 1, 100000000); o->rate_set = true; break;
 		case OPT_TIMEOUT: o->timeout_ns = parse_dur("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC,
 							    "1ms to 10m"); break;
@@ -264,7 +269,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	}
 	o->specs = argv + optind;
 	o->n_specs = argc - optind;
-	if (o->config && (o->n_specs || o->targets_file || o->ports))
+	if (o->config && (o->n_specs || o->targets_file || o->ports || o->ping))
 		die_usage("-c '%s': the targets come from the file; drop the TARGET, -p and -T arguments", o->config);
 	if (o->config && o->once)
 		die_usage("--once goes with targets on the command line, not with -c");
@@ -319,12 +324,16 @@ static void load_cli_targets(const struct options *o, struct target_list *tl, co
 	struct portlist ports = { 0 }, *pp = NULL;
 	char err[512];
 
-	if (o->ports) {
-		if (portlist_parse(&ports, o->ports, err, sizeof(err)) < 0)
+	if (o->ports || o->ping) {
+		char list[4096];
+		/* --ping adds an echo target to every host, as "icmp" in -p would */
+		snprintf(list, sizeof(list), "%s%s%s", o->ports ? o->ports : "", o->ports && o->ping ? "," : "",
+			 o->ping ? "icmp" : "");
+		if (portlist_parse(&ports, list, err, sizeof(err)) < 0)
 			die_usage("-p: %s", err);
 		pp = &ports;
 	}
-	target_list_init(tl, o->max_targets, TARGET_FAMILY_V4);
+	target_list_init(tl, o->max_targets, TARGET_FAMILY_V4 | TARGET_FAMILY_V6);
 	for (int i = 0; i < o->n_specs; i++)
 		if (target_list_add_spec(tl, o->specs[i], pp, NULL, ex, err, sizeof(err)) < 0)
 			die_usage("%s", err);
@@ -442,7 +451,7 @@ static void route_or_die(struct routing *rt, const struct run *run, const struct
 	int r = routing_build(rt, tl, run->interface, run->source_ip);
 
 	if (r == -EINVAL)
-		die_usage("source ip '%s': expected an IPv4 address", run->source_ip);
+		die_usage("source ip '%s': expected an IPv4 or IPv6 address", run->source_ip);
 	if (r == -ENODEV)
 		die_usage("interface '%s': no such interface", run->interface);
 	if (r == -EADDRNOTAVAIL)
@@ -739,6 +748,14 @@ static void parse_canaries(struct daemon *d, const struct config *c)
 	target_list_release(&tl);
 }
 
+static bool has_family(const struct table *t, uint8_t family)
+{
+	for (size_t id = 0; id < t->tl.n; id++)
+		if (t->tl.v[id].addr.family == family)
+			return true;
+	return false;
+}
+
 static uint64_t random_run_id(void)
 {
 	struct cookie_key k;
@@ -768,7 +785,7 @@ int main(int argc, char **argv)
 		/* no routes needed: a dry run shows packets from the source given, or 0.0.0.0 */
 		struct sw_addr src = { .family = AF_INET };
 		if (o.source_ip && addr_parse(&src, o.source_ip) < 0)
-			die_usage("--source-ip '%s': expected an IPv4 address", o.source_ip);
+			die_usage("--source-ip '%s': expected an IPv4 or IPv6 address", o.source_ip);
 		if (routing_fixed(&d.rt, n_targets, &src) < 0)
 			goto out;
 	} else {
@@ -833,6 +850,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fd = -1; /* the sender owns it */
+	if (!o.dry_run && has_family(d.table, AF_INET6)) {
+		int fd6 = rawsock_open_v6();
+		if (fd6 < 0)
+			log_warn("cannot open an IPv6 raw socket: %s; IPv6 targets end as errors", strerror(-fd6));
+		else
+			sender_set_v6(d.snd, fd6);
+	}
 
 	struct store_config stc = {
 		.format = o.dry_run ? STORE_NONE : run.output,

@@ -38,7 +38,8 @@ struct sender {
 	uint64_t rate_pps;
 	unsigned batch;
 	FILE *dry_run;
-	int fd4;
+	int fd4, fd6;         /* fd6: -1 until sender_set_v6 */
+	uint8_t ttl;
 	struct ring *reqs, *reports;
 	struct syn_template t4, t6;
 	uint32_t ts_offset; /* added to TSval: does not reveal our uptime */
@@ -49,6 +50,7 @@ struct sender {
 	int *err;            /* positive errno when slot i cannot be sent */
 	struct iovec *iov;
 	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
 	struct mmsghdr *msg;
 
 	pthread_t thread;
@@ -88,6 +90,32 @@ int rawsock_open_v4(void)
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	return fd;
+}
+
+int rawsock_open_v6(void)
+{
+	int fd, one = 1, size = RAWSOCK_SNDBUF, r;
+
+	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0)
+		return -errno;
+	/* unlike IPv4, an IPv6 raw socket builds its own header unless told
+	 * (Linux 4.5+): our header carries the source the route lookup chose */
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof(one)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+void sender_set_v6(struct sender *s, int fd6)
+{
+	if (s->fd6 >= 0)
+		close(s->fd6);
+	s->fd6 = fd6;
 }
 
 static void push_report(struct sender *s, const struct send_report *rep)
@@ -165,7 +193,7 @@ static int transmit(struct sender *s, size_t i, size_t n, int64_t *real, uint64_
 		fflush(s->dry_run);
 		return (int)n;
 	}
-	r = sendmmsg(s->fd4, s->msg + i, (unsigned)n, 0);
+	r = sendmmsg(s->req[i].dst.family == AF_INET6 ? s->fd6 : s->fd4, s->msg + i, (unsigned)n, 0);
 	if (r < 0)
 		return -errno;
 	return r > 0 ? r : -EIO;
@@ -175,8 +203,8 @@ static int check_req(const struct sender *s, const struct probe_req *q)
 {
 	if (q->dst.family != q->src.family)
 		return EAFNOSUPPORT;
-	if (q->dst.family == AF_INET6 ? !s->dry_run : q->dst.family != AF_INET)
-		return EAFNOSUPPORT; /* no IPv6 raw socket yet */
+	if (q->dst.family == AF_INET6 ? s->fd6 < 0 && !s->dry_run : q->dst.family != AF_INET)
+		return EAFNOSUPPORT; /* no IPv6 raw socket: IPv6 is off */
 	if (q->attempt > PROBE_MAX_ATTEMPT)
 		return EINVAL;
 	return 0;
@@ -199,13 +227,25 @@ static void build(struct sender *s, size_t n)
 			 * A multiplicative hash of the ISN varies per probe
 			 * and does not repeat the sequence number's bits. */
 			uint16_t ip_id = (uint16_t)((isn * 0x9e3779b1u) >> 16);
-			len = packet_build_syn(t, s->pkt[i], &q->src, &q->dst, q->sport, q->dport, isn, ip_id,
-					       ts_val);
+			if (q->dport == 0) /* a ping target */
+				len = packet_build_echo(s->pkt[i], &q->src, &q->dst, q->sport, q->attempt, isn, ip_id,
+							s->ttl);
+			else
+				len = packet_build_syn(t, s->pkt[i], &q->src, &q->dst, q->sport, q->dport, isn,
+						       ip_id, ts_val);
 			if (len == 0)
 				s->err[i] = EAFNOSUPPORT;
 		}
 		s->iov[i].iov_len = len;
-		s->sin[i].sin_addr = q->dst.u.v4;
+		if (q->dst.family == AF_INET6) {
+			s->sin6[i].sin6_addr = q->dst.u.v6;
+			s->msg[i].msg_hdr.msg_name = &s->sin6[i];
+			s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin6[i]);
+		} else {
+			s->sin[i].sin_addr = q->dst.u.v4;
+			s->msg[i].msg_hdr.msg_name = &s->sin[i];
+			s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin[i]);
+		}
 	}
 }
 
@@ -225,7 +265,8 @@ static uint32_t send_batch(struct sender *s, size_t n)
 		/* a run of sendable, consecutive requests: one SENT report
 		 * can then cover what the kernel takes of it */
 		size_t j = i + 1;
-		while (j < n && !s->err[j] && s->req[j].seq == s->req[j - 1].seq + 1)
+		while (j < n && !s->err[j] && s->req[j].seq == s->req[j - 1].seq + 1 &&
+		       s->req[j].dst.family == s->req[i].dst.family) /* one socket per family */
 			j++;
 		int64_t real;
 		uint64_t mono;
@@ -296,11 +337,14 @@ void sender_free(struct sender *s)
 	sender_stop(s);
 	if (s->fd4 >= 0)
 		close(s->fd4);
+	if (s->fd6 >= 0)
+		close(s->fd6);
 	free(s->req);
 	free(s->pkt);
 	free(s->err);
 	free(s->iov);
 	free(s->sin);
+	free(s->sin6);
 	free(s->msg);
 	free(s);
 }
@@ -324,6 +368,7 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	if (!s)
 		return -ENOMEM;
 	s->fd4 = -1; /* adopted only on success: on failure the caller keeps it */
+	s->fd6 = -1;
 	s->key = *cfg->key;
 	s->rate_pps = cfg->rate_pps;
 	s->batch = batch;
@@ -336,6 +381,7 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	atomic_init(&s->batches, 0);
 	atomic_init(&s->enobufs, 0);
 	uint8_t ttl = cfg->ttl ? cfg->ttl : PACKET_DEFAULT_TTL;
+	s->ttl = ttl;
 	packet_syn_template_init(&s->t4, AF_INET, ttl);
 	packet_syn_template_init(&s->t6, AF_INET6, ttl);
 	/* RFC 7323 7.1: a per-host random TSval offset, so that timestamps
@@ -348,8 +394,9 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	s->err = calloc(batch, sizeof(*s->err));
 	s->iov = calloc(batch, sizeof(*s->iov));
 	s->sin = calloc(batch, sizeof(*s->sin));
+	s->sin6 = calloc(batch, sizeof(*s->sin6));
 	s->msg = calloc(batch, sizeof(*s->msg));
-	if (!s->req || !s->pkt || !s->err || !s->iov || !s->sin || !s->msg) {
+	if (!s->req || !s->pkt || !s->err || !s->iov || !s->sin || !s->sin6 || !s->msg) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -358,6 +405,7 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	for (unsigned i = 0; i < batch; i++) {
 		s->iov[i].iov_base = s->pkt[i];
 		s->sin[i].sin_family = AF_INET;
+		s->sin6[i].sin6_family = AF_INET6;
 		s->msg[i].msg_hdr.msg_name = &s->sin[i];
 		s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin[i]);
 		s->msg[i].msg_hdr.msg_iov = &s->iov[i];

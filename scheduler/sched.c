@@ -567,6 +567,7 @@ void sched_on_capture(struct sched *s, const struct capture_rec *c)
 		res.rtt_ns = 0; /* only possible with the approximate stamp */
 	switch (c->kind) {
 	case CAPTURE_SYNACK:
+	case CAPTURE_ECHO_REPLY: /* a ping target's "open": the host answered */
 		res.state = PROBE_OPEN;
 		break;
 	case CAPTURE_RST:

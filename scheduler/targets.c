@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "scheduler/targets.h"
@@ -137,15 +138,25 @@ static bool parse_port(const char *s, size_t len, uint16_t *out)
 	return true;
 }
 
-/* One item of a port list, "PORT" or "LO-HI", into [*lo, *hi]. */
+/* A port, or "icmp" for an echo target (TARGET_PORT_ICMP). */
+static bool parse_port_or_icmp(const char *s, size_t len, uint16_t *out)
+{
+	if (len == 4 && strncasecmp(s, "icmp", 4) == 0) {
+		*out = TARGET_PORT_ICMP;
+		return true;
+	}
+	return parse_port(s, len, out);
+}
+
+/* One item of a port list, "PORT", "LO-HI" or "icmp", into [*lo, *hi]. */
 static int parse_port_item(const char *item, size_t len, const char *list, uint16_t *lo, uint16_t *hi,
 			   char *err, size_t errlen)
 {
 	const char *dash = memchr(item, '-', len);
 
 	if (!dash) {
-		if (!parse_port(item, len, lo)) {
-			set_err(err, errlen, "port '%.*s' in '%s': expected 1-65535", (int)len, item, list);
+		if (!parse_port_or_icmp(item, len, lo)) {
+			set_err(err, errlen, "port '%.*s' in '%s': expected 1-65535 or icmp", (int)len, item, list);
 			return -EINVAL;
 		}
 		*hi = *lo;
@@ -712,8 +723,8 @@ static int spec_ports(const char *spec, const char *port_text, const struct port
 		      const uint16_t **pv, size_t *n, char *err, size_t errlen)
 {
 	if (port_text) {
-		if (!parse_port(port_text, strlen(port_text), own)) {
-			set_err(err, errlen, "port '%s' in '%s': expected 1-65535", port_text, spec);
+		if (!parse_port_or_icmp(port_text, strlen(port_text), own)) {
+			set_err(err, errlen, "port '%s' in '%s': expected 1-65535 or icmp", port_text, spec);
 			return -EINVAL;
 		}
 		*pv = own;

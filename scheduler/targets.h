@@ -16,7 +16,10 @@ struct portlist {
 	size_t n;
 };
 
-/* Parses "22,80,443,8000-8100". Errors (-EINVAL, with a message in err):
+/* The port of an ICMP echo ("ping") target: "icmp" in port lists and specs. */
+#define TARGET_PORT_ICMP 0
+
+/* Parses "22,80,443,8000-8100" (and "icmp", port TARGET_PORT_ICMP). Errors (-EINVAL, with a message in err):
  * empty items, port 0, ports above 65535, reversed ranges, junk. */
 int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen);
 void portlist_release(struct portlist *p);

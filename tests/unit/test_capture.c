@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -454,7 +455,7 @@ static bool bpf_passes(struct bpf_program *prog, const uint8_t *ipp, size_t len)
 static void test_bpf_filter(void **state)
 {
 	(void)state;
-	char expr[1024];
+	char expr[2048];
 	struct bpf_program prog;
 	uint8_t p[MAXF], q[MAXF];
 	size_t n, qn;
@@ -498,9 +499,13 @@ static void test_bpf_filter(void **state)
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_SYN);
 	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 8, 0, q, qn);
 	assert_false(bpf_passes(&prog, p, n));
-	/* IPv6: SYN-ACK and ICMPv6 unreachable */
+	/* IPv6: SYN-ACK, our SYN leaving (not the kernel's RST), ICMPv6 unreachable */
 	n = tcp_packet(p, "2001:db8:1::2", "2001:db8::1", 443, 61010, 1, 2, TCP_SYN | TCP_ACK);
 	assert_true(bpf_passes(&prog, p, n));
+	n = tcp_packet(p, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_SYN);
+	assert_true(bpf_passes(&prog, p, n));
+	n = tcp_packet(p, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_RST);
+	assert_false(bpf_passes(&prog, p, n));
 	qn = tcp_packet(q, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_SYN);
 	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn);
 	assert_true(bpf_passes(&prog, p, n));
@@ -508,6 +513,95 @@ static void test_bpf_filter(void **state)
 	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn);
 	assert_false(bpf_passes(&prog, p, n));
 
+	pcap_freecode(&prog);
+	pcap_close(dead);
+}
+
+/* An echo request of ours as the sender builds it, for ping targets. */
+static size_t echo_of(uint8_t *p, const char *src, const char *dst, uint16_t ident, uint8_t attempt)
+{
+	struct sw_addr s = ip(src), d = ip(dst);
+	return packet_build_echo(p, &s, &d, ident, attempt, cookie_isn(&key, &s, &d, ident, 0, attempt), 1, 64);
+}
+
+/* The reply a host sends: addresses swapped, type 0 / 129, the rest echoed. */
+static size_t reply_of(uint8_t *p, const uint8_t *req, size_t n)
+{
+	bool v6 = (req[0] >> 4) == 6;
+	size_t l3 = v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN;
+	struct sw_addr s = { .family = v6 ? AF_INET6 : AF_INET }, d = s;
+
+	memcpy(s.u.b, req + (v6 ? 24 : 16), v6 ? 16 : 4);
+	memcpy(d.u.b, req + (v6 ? 8 : 12), v6 ? 16 : 4);
+	size_t m = put_ip(p, &s, &d, v6 ? IPPROTO_ICMPV6_NUM : IPPROTO_ICMP_NUM, n - l3, 55);
+	memcpy(p + m, req + l3, n - l3);
+	p[m] = v6 ? ICMP6_ECHO_REPLY : ICMP_ECHO_REPLY;
+	return n;
+}
+
+static void test_echo(void **state)
+{
+	(void)state;
+	uint8_t req[MAXF], p[MAXF];
+	struct capture_rec rec;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *src = v6 ? "2001:db8::1" : "198.18.0.1", *dst = v6 ? "2001:db8:1::2" : "198.18.1.2";
+		size_t n = echo_of(req, src, dst, 61234, 1);
+		/* our ping leaving: its wire stamp */
+		assert_int_equal(parse(DLT_EN10MB, req, n, &rec), CAPTURE_PARSE_OK);
+		assert_int_equal(rec.kind, CAPTURE_SYN_OUT);
+		assert_int_equal(rec.local_port, 61234);
+		assert_int_equal(rec.remote_port, 0);
+		assert_int_equal(rec.attempt, 1);
+		/* the reply */
+		size_t m = reply_of(p, req, n);
+		assert_int_equal(parse(DLT_EN10MB, p, m, &rec), CAPTURE_PARSE_OK);
+		assert_int_equal(rec.kind, CAPTURE_ECHO_REPLY);
+		assert_int_equal(rec.attempt, 1);
+		assert_int_equal(rec.ttl, 55);
+		struct sw_addr r = ip(dst);
+		assert_true(addr_equal(&rec.remote, &r));
+		/* a reply whose data is not our cookie, or is cut short */
+		p[m - 1] ^= 1;
+		assert_int_equal(parse(DLT_EN10MB, p, m, &rec), CAPTURE_PARSE_BAD_COOKIE);
+		assert_int_equal(parse(DLT_EN10MB, p, m - 8, &rec), CAPTURE_PARSE_BAD_COOKIE);
+		/* somebody else's ping (identifier outside our range) */
+		n = echo_of(req, src, dst, 1234, 0);
+		m = reply_of(p, req, n);
+		assert_int_equal(parse(DLT_EN10MB, p, m, &rec), CAPTURE_PARSE_IGNORED);
+	}
+	/* host unreachable quoting our ping, with and without the cookie quoted */
+	size_t n = echo_of(req, "198.18.0.1", "198.18.1.2", 61000, 0);
+	size_t m = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, req, n);
+	assert_int_equal(parse(DLT_EN10MB, p, m, &rec), CAPTURE_PARSE_OK);
+	assert_int_equal(rec.kind, CAPTURE_UNREACH);
+	assert_int_equal(rec.remote_port, 0);
+	assert_int_equal(rec.icmp_code, 1);
+	m = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, req, IPV4_HDR_LEN + 8);
+	assert_int_equal(parse(DLT_EN10MB, p, m, &rec), CAPTURE_PARSE_BAD_COOKIE);
+
+	/* the kernel filter passes all of these */
+	char expr[2048];
+	struct bpf_program prog;
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 256);
+	assert_true(capture_filter_expr(expr, sizeof(expr), LO, HI) > 0);
+	assert_int_equal(pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN), 0);
+	n = echo_of(req, "198.18.0.1", "198.18.1.2", 61000, 0);
+	assert_true(bpf_passes(&prog, req, n));
+	m = reply_of(p, req, n);
+	assert_true(bpf_passes(&prog, p, m));
+	m = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, req, n);
+	assert_true(bpf_passes(&prog, p, m));
+	n = echo_of(req, "2001:db8::1", "2001:db8:1::2", 61999, 0);
+	assert_true(bpf_passes(&prog, req, n));
+	m = reply_of(p, req, n);
+	assert_true(bpf_passes(&prog, p, m));
+	m = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 3, req, n);
+	assert_true(bpf_passes(&prog, p, m));
+	n = echo_of(req, "198.18.0.1", "198.18.1.2", 60999, 0);
+	m = reply_of(p, req, n);
+	assert_false(bpf_passes(&prog, p, m));
 	pcap_freecode(&prog);
 	pcap_close(dead);
 }
@@ -525,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bpf_filter),
+		cmocka_unit_test(test_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -378,6 +378,17 @@ static void test_spec_forms(void **state)
 	assert_target(&tl, 0, "192.0.2.12", 1, "one");
 	assert_int_equal(add(&tl, "localhost", &(struct portlist){ (uint16_t[]){ 7 }, 1 }, NULL), 1);
 	assert_target(&tl, 1, "127.0.0.1", 7, "localhost");
+	/* ping targets: "icmp" in a port list or as the port of a spec is port 0 */
+	assert_int_equal(add(&tl, "198.18.0.9:icmp", NULL, NULL), 1);
+	assert_target(&tl, 2, "198.18.0.9", TARGET_PORT_ICMP, NULL);
+	assert_int_equal(add(&tl, "198.18.0.10", &(struct portlist){ (uint16_t[]){ 0, 22 }, 2 }, NULL), 2);
+	assert_target(&tl, 3, "198.18.0.10", TARGET_PORT_ICMP, NULL);
+	struct portlist pl;
+	assert_int_equal(portlist_parse(&pl, "443,ICMP,22", err, sizeof(err)), 0);
+	assert_int_equal(pl.n, 3);
+	assert_int_equal(pl.ports[0], TARGET_PORT_ICMP);
+	assert_int_equal(pl.ports[1], 22);
+	portlist_release(&pl);
 	/* a fully qualified name goes to the resolver, which may not know it */
 	if (add(&tl, "localhost.:9", NULL, NULL) != 1)
 		assert_contains(err, "cannot resolve 'localhost.': ");
@@ -657,7 +668,7 @@ static void test_lines(void **state)
 	/* '#' glued to the spec is part of it, and wrong there */
 	assert_int_equal(target_list_add_line(&f->tl, "192.0.2.7:80#x", &f->ports, NULL, err, sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err, "port '80#x' in '192.0.2.7:80#x': expected 1-65535");
+	assert_string_equal(err, "port '80#x' in '192.0.2.7:80#x': expected 1-65535 or icmp");
 	char longline[600];
 	memset(longline, '1', sizeof(longline) - 1);
 	longline[sizeof(longline) - 1] = '\0';
@@ -689,7 +700,7 @@ static void test_load_file(void **state)
 	size_t names_len = f->tl.names_len;
 	write_temp(path, "127.0.0.1:80 new\n127.0.0.1:99999\n");
 	assert_int_equal(target_list_load_file(&f->tl, path, &f->ports, &f->ex, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s:2: port '99999' in '127.0.0.1:99999': expected 1-65535", path);
+	snprintf(want, sizeof(want), "%s:2: port '99999' in '127.0.0.1:99999': expected 1-65535 or icmp", path);
 	assert_string_equal(err, want);
 	assert_int_equal(f->tl.n, 6);
 	assert_int_equal(f->tl.names_len, names_len);
