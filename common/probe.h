@@ -123,7 +123,8 @@ struct sw_event {
 	uint32_t target;        /* STATE, ADDRESS_CHANGED: a target id; HOST_*: one of its targets */
 	uint32_t count;         /* HOST_*: watched ports; PROBER_*: failing share in permille */
 	uint8_t kind;           /* enum event_kind */
-	uint8_t from, to;       /* STATE: enum target_state */
+	uint8_t from, to;       /* STATE: enum target_state; HOST_*: to = the host's ping check's state
+	                           (TARGET_UNKNOWN without one) */
 	uint8_t reason;         /* STATE: enum state_reason */
 	uint8_t probe_state;    /* STATE: enum probe_state of the deciding result */
 	uint8_t icmp_code;      /* STATE, reason unreachable: the code */

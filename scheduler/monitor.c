@@ -21,8 +21,9 @@
 
 struct host {
 	struct sw_addr addr;
-	uint32_t ports;      /* live targets of this address */
+	uint32_t ports;      /* live TCP targets of this address */
 	uint32_t down;       /* ... of which down */
+	uint32_t ping;       /* the id of its ping (ICMP echo) target, HOST_NONE if none */
 	uint32_t first;      /* one of its targets */
 	uint64_t event;      /* the open HOST_DOWN event, 0 if none */
 	int64_t since_ns;    /* when it went down */
@@ -227,13 +228,17 @@ static int build_hosts(struct monitor *m)
 			i = (i + 1) & mask;
 		if (ix[i] == HOST_NONE) {
 			ix[i] = (uint32_t)n_hosts;
-			hosts[n_hosts++] = (struct host){ .addr = *a, .first = (uint32_t)id };
+			hosts[n_hosts++] = (struct host){ .addr = *a, .first = (uint32_t)id, .ping = HOST_NONE };
 		}
 		struct host *h = &hosts[ix[i]];
+		m->host_of[id] = ix[i];
+		if (m->t->tl.v[id].port == TARGET_PORT_ICMP) {
+			h->ping = (uint32_t)id;
+			continue;
+		}
 		h->ports++;
 		if (m->st[id].state == TARGET_DOWN)
 			h->down++;
-		m->host_of[id] = ix[i];
 	}
 	for (size_t k = 0; k < n_old; k++) {
 		if (!old[k].event)
@@ -482,6 +487,14 @@ static int64_t rtt_p95(const struct monitor *m, uint32_t id)
 	return best;
 }
 
+/* The state of the host's ping check for host events: up, down, or
+ * unknown (also when it has none). "Ports down, ping up" is a service
+ * outage on a live host; "ping down too" is the host gone. */
+static uint8_t ping_state(const struct monitor *m, const struct host *ho)
+{
+	return ho->ping == HOST_NONE ? TARGET_UNKNOWN : m->st[ho->ping].state;
+}
+
 static void host_transition(struct monitor *m, uint32_t id, uint8_t from, uint8_t to, int64_t ts,
 			    uint64_t *host_event)
 {
@@ -491,14 +504,20 @@ static void host_transition(struct monitor *m, uint32_t id, uint8_t from, uint8_
 	if (h == HOST_NONE)
 		return;
 	struct host *ho = &m->hosts[h];
+	if (m->t->tl.v[id].port == TARGET_PORT_ICMP) {
+		*host_event = ho->event; /* the ping of a host that is down belongs to its outage */
+		return;
+	}
 	if (from == TARGET_DOWN && ho->down)
 		ho->down--;
 	if (to == TARGET_DOWN) {
 		ho->down++;
-		if (ho->down == ho->ports && ho->ports >= 2 && !ho->event) {
+		/* one port down on a host with no other check is that port's
+		 * own event; with a ping beside it, it is the host's too */
+		if (ho->down == ho->ports && (ho->ports >= 2 || ho->ping != HOST_NONE) && !ho->event) {
 			struct sw_event e = {
 				.ts_real_ns = ts, .kind = EVENT_HOST_DOWN, .addr = ho->addr, .target = ho->first,
-				.count = ho->ports, .rtt_ns = -1,
+				.count = ho->ports, .rtt_ns = -1, .to = ping_state(m, ho),
 			};
 			monitor_emit(m, &e);
 			ho->event = e.id;
@@ -507,7 +526,7 @@ static void host_transition(struct monitor *m, uint32_t id, uint8_t from, uint8_
 	} else if (ho->event && up_like(to)) {
 		struct sw_event e = {
 			.ts_real_ns = ts, .kind = EVENT_HOST_UP, .addr = ho->addr, .target = ho->first,
-			.count = ho->ports, .since_ns = ho->since_ns, .rtt_ns = -1,
+			.count = ho->ports, .since_ns = ho->since_ns, .rtt_ns = -1, .to = ping_state(m, ho),
 		};
 		*host_event = ho->event; /* the recovery belongs to the outage it ends */
 		monitor_emit(m, &e);

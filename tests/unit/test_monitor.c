@@ -285,6 +285,44 @@ static void test_states_and_hosts(void **state)
 	free(s);
 }
 
+/* A host with a ping check: its ports all down while the ping answers is
+ * a service outage on a live host (host_down says ping up); the ping does
+ * not count as a port. */
+static void test_host_with_ping(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { TARGET_PORT_ICMP, 22, 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 1);
+	struct table *t = make_table(1, ports, 3, &g); /* ids: 0 ping, 1 :22, 2 :80 */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	struct probe_result r;
+
+	for (uint32_t id = 0; id < 3; id++) {
+		r = result(id, T0_REAL, PROBE_OPEN, 1000);
+		monitor_on_result(m, &r);
+	}
+	s->n_ev = 0;
+	r = result(1, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 1); /* one of two ports: no host event */
+	r = result(2, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 3);
+	assert_int_equal(s->ev[1].kind, EVENT_HOST_DOWN);
+	assert_int_equal(s->ev[1].count, 2);        /* the ping is not a port */
+	assert_int_equal(s->ev[1].to, TARGET_UP);   /* services down, host alive */
+	/* the ping fails too: its event belongs to the host's outage */
+	r = result(0, T0_REAL + 2 * NSEC_PER_SEC, PROBE_FILTERED, -1);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_ev, 4);
+	assert_int_equal(s->ev[3].to, TARGET_DOWN);
+	assert_int_equal(s->ev[3].host_event, s->ev[1].id);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
 static void test_degraded_reason(void **state)
 {
 	(void)state;
@@ -421,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_overload_stretches),
 		cmocka_unit_test(test_states_and_hosts),
 		cmocka_unit_test(test_degraded_reason),
+		cmocka_unit_test(test_host_with_ping),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_reload),
 	};
