@@ -61,7 +61,10 @@ static struct table *make_table(size_t hosts, const uint16_t *ports, size_t n_po
 	target_list_init(&tl, 0, TARGET_FAMILY_V4);
 	for (size_t h = 0; h < hosts; h++)
 		for (size_t p = 0; p < n_ports; p++) {
-			snprintf(spec, sizeof(spec), "198.18.%zu.%zu:%u", h / 250, h % 250 + 1, ports[p]);
+			if (ports[p] == TARGET_PORT_ICMP)
+				snprintf(spec, sizeof(spec), "198.18.%zu.%zu:icmp", h / 250, h % 250 + 1);
+			else
+				snprintf(spec, sizeof(spec), "198.18.%zu.%zu:%u", h / 250, h % 250 + 1, ports[p]);
 			assert_int_equal(target_list_add_spec(&tl, spec, NULL, NULL, NULL, err, sizeof(err)), 1);
 		}
 	assert_int_equal(table_from_list(&t, &tl, g, "lab"), 0);
