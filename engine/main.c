@@ -20,6 +20,7 @@
 #include "common/ring.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/privs.h"
 #include "engine/routing.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
@@ -44,6 +45,9 @@ struct options {
 	bool quiet;
 	bool no_latency;
 	bool ping;
+	bool keep_privileges;
+	bool seccomp;
+	const char *user;
 	int verbose;
 	const char *config;
 	const char *ports;
@@ -118,6 +122,9 @@ static void usage(FILE *f)
 		"      --batch N          packets per sendmmsg call (default 64)\n"
 		"      --output FMT       ndjson (default), text or none, on stdout\n"
 		"      --dry-run          print the packets instead of sending them (no privileges; --once)\n"
+		"      --user NAME        after opening its sockets, run as NAME (default: '%s' if it exists)\n"
+		"      --keep-privileges  do not drop the user and capabilities after start-up\n"
+		"      --seccomp          allow only the system calls the running daemon makes\n"
 		"  -q, --quiet            no progress line, no summary\n"
 		"  -v, --verbose          more log output (twice: debug)\n"
 		"  -h, --help             this help;  -V, --version  the version\n"
@@ -125,7 +132,7 @@ static void usage(FILE *f)
 		"Exit: 0 done, 1 runtime failure, 2 bad usage or input. Needs CAP_NET_RAW\n"
 		"(and CAP_NET_ADMIN to reserve the source ports).\n",
 		CONFIG_DEFAULT_FAILURES, CONFIG_DEFAULT_SUCCESSES, CONFIG_DEFAULT_RATE, PROBE_MAX_ATTEMPT,
-		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS);
+		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS, PRIVS_DEFAULT_USER);
 }
 
 __attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
@@ -179,6 +186,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		OPT_ONCE = 256, OPT_RATE, OPT_TIMEOUT, OPT_RETRIES, OPT_EXCLUDE, OPT_INTERFACE, OPT_SOURCE_IP,
 		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
 		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
+		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -193,6 +201,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "location", required_argument, NULL, OPT_LOCATION },
 		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
 		{ "ping", no_argument, NULL, OPT_PING },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVILEGES },
+		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -242,6 +253,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_LOCATION: o->location = optarg; break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
 		case OPT_PING: o->ping = true; break;
+		case OPT_USER: o->user = optarg; break;
+		case OPT_KEEP_PRIVILEGES: o->keep_privileges = true; break;
+		case OPT_SECCOMP: o->seccomp = true; break;
 		case OPT_RATE: o->rate = parse_uint("--rate", optarg, 1, 100000000); o->rate_set = true; break;
 		case OPT_TIMEOUT: o->timeout_ns = parse_dur("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC,
 							    "1ms to 10m"); break;
@@ -913,6 +927,29 @@ int main(int argc, char **argv)
 		watch_health(&d, &run);
 		log_info("monitoring %u targets from '%s' at up to %llu probes/s", d.table->n_live, run.location,
 			 (unsigned long long)run.rate);
+	}
+
+	/* every socket and handle is open: from here no privilege is needed */
+	if (!o.dry_run && !o.keep_privileges) {
+		const char *who;
+		char err[512];
+		if ((r = privs_drop(o.user, o.user != NULL, &who, err, sizeof(err))) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+		if (who)
+			log_info("running as '%s' without capabilities", who);
+		else if (geteuid() == 0)
+			log_info("running as root without capabilities (create a '%s' user or pass --user to "
+				 "leave root)",
+				 PRIVS_DEFAULT_USER);
+	}
+	if (o.seccomp) {
+		char err[512];
+		if ((r = privs_seccomp(err, sizeof(err))) < 0) {
+			log_error("%s", err);
+			goto out;
+		}
 	}
 
 	struct sigaction sa = { .sa_handler = on_signal };

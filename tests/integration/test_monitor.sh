@@ -52,7 +52,7 @@ EOF
 	mv "$out/synwatch.yaml.new" "$out/synwatch.yaml"
 }
 write_config
-ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/synwatch.yaml" --no-latency \
+ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/synwatch.yaml" --no-latency --seccomp \
 	> "$out/out.ndjson" 2> "$out/err.txt" &
 spid=$!
 sw_cleanup_add "kill -9 $spid 2>/dev/null"
@@ -75,6 +75,12 @@ count_events() { events | grep -c -- "$1"; }
 has_event() { [ "$(events | grep -c -- "$1")" -ge "${2:-1}" ]; }
 
 n_open=$(wc -l < "$out/hosts.yaml")
+# least privilege once running: no capability, no way back, the seccomp filter on
+sw_wait_for 5 grep -q "without capabilities" "$out/err.txt" || sw_fail "privileges not dropped: $(cat "$out/err.txt")"
+grep -Eq '^CapEff:[[:space:]]+0+$' "/proc/$spid/status" || sw_fail "capabilities still held: $(grep Cap "/proc/$spid/status")"
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "/proc/$spid/status" || sw_fail "no_new_privs is not set"
+grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$spid/status" || sw_fail "no seccomp filter"
+
 sw_wait_for 10 has_event "state .* up open" "$n_open" || sw_fail "not every watched endpoint came up: $(events | head)"
 sw_info "$n_open endpoints up"
 
@@ -134,6 +140,8 @@ ups=$(count_events "state .* up")
 
 # SIGTERM: exits 0, every result written (the last line is whole JSON)
 kill -TERM $spid
+dead() { ! sw_pid_alive "$spid"; }
+sw_wait_for 10 dead || { kill -9 $spid; sw_fail "synwatch did not exit within 10 s of SIGTERM"; }
 wait $spid
 rc=$?
 [ $rc -eq 0 ] || sw_fail "synwatch exited $rc on SIGTERM: $(tail -3 "$out/err.txt")"

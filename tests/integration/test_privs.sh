@@ -1,0 +1,39 @@
+#!/bin/bash
+# Least privilege: after start-up synwatch runs as the --user given, with
+# no capability and no_new_privs, and still measures; an unknown --user is
+# refused before anything is sent.
+set -u
+. "$(dirname "$0")/lib.sh"
+sw_require_root
+id=$(sw_unique pv)
+user="swt$id"
+sw_tmpdir out
+chmod 755 "$out"
+useradd --system --no-create-home --shell /usr/sbin/nologin "$user" || sw_fail "cannot create user '$user'"
+sw_cleanup_add "userdel '$user' 2>/dev/null"
+ns="swt-$id"
+sw_ns_add "$ns"
+
+ip netns exec "$ns" "$SW_BIN/synwatch" --once --user "no-such-user-$id" -p 80 127.0.0.1 > /dev/null 2> "$out/err1"
+rc=$?
+[ $rc -ne 0 ] || sw_fail "an unknown --user was accepted"
+grep -q "no such user" "$out/err1" || sw_fail "unknown --user: $(cat "$out/err1")"
+
+ip netns exec "$ns" "$SW_BIN/synwatch" --user "$user" -p 80,81 127.0.0.1 --interval 500ms --timeout 100ms \
+	--retries 0 --no-latency > "$out/out.ndjson" 2> "$out/err.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+sw_wait_for 5 grep -q "running as '$user' without capabilities" "$out/err.txt" || sw_fail "no switch: $(cat "$out/err.txt")"
+uid=$(id -u "$user")
+grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$" "/proc/$spid/status" ||
+	sw_fail "not running as uid $uid: $(grep Uid "/proc/$spid/status")"
+grep -Eq '^CapEff:[[:space:]]+0+$' "/proc/$spid/status" || sw_fail "capabilities still held"
+grep -Eq '^CapBnd:[[:space:]]+0+$' "/proc/$spid/status" || sw_fail "the bounding set was not emptied"
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "/proc/$spid/status" || sw_fail "no_new_privs is not set"
+results() { [ "$(grep -c '"type":"result"' "$out/out.ndjson")" -ge 6 ]; }
+sw_wait_for 5 results || sw_fail "no results as '$user': $(cat "$out/err.txt")"
+kill -TERM $spid
+dead() { ! sw_pid_alive "$spid"; }
+sw_wait_for 10 dead || sw_fail "synwatch did not exit on SIGTERM"
+wait $spid || sw_fail "synwatch exited $? on SIGTERM"
+sw_pass "privs: runs as '$user' with no capabilities and still measures"
