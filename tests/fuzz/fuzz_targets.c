@@ -139,7 +139,8 @@ static void check_portlist(const char *line)
 			abort();
 		return;
 	}
-	if (p.n == 0 || p.ports[0] == 0)
+	/* port 0 only as "icmp" (a ping target), never from a number */
+	if (p.n == 0 || (p.ports[0] == TARGET_PORT_ICMP && !strcasestr(line, "icmp")))
 		abort();
 	for (size_t i = 1; i < p.n; i++)
 		if (p.ports[i - 1] >= p.ports[i])
@@ -192,7 +193,7 @@ static void check_list(struct target_list *tl, const struct exclude_list *ex)
 	for (size_t i = 0; i < tl->n; i++) {
 		const struct target *t = &tl->v[i];
 		int fam = t->addr.family;
-		if (t->port == 0 || exclude_match(ex, &t->addr))
+		if (exclude_match(ex, &t->addr)) /* port 0 is a ping target: allowed */
 			abort();
 		if (!(fam == AF_INET && (tl->families & TARGET_FAMILY_V4)) &&
 		    !(fam == AF_INET6 && (tl->families & TARGET_FAMILY_V6)))
