@@ -11,6 +11,9 @@
 #define SLOT_QUEUED (UINT32_MAX - 2)  /* continuous: started, waiting for the lookahead */
 #define IN_FLIGHT(slot) ((slot) < SLOT_QUEUED)
 #define SCHED_MAX_TQUEUES 32
+/* per-destination pacing: addresses probed in the last second, by hash */
+#define PACE_SLOTS 65536
+#define PACE_PROBE 8
 #define INDEX_EMPTY UINT32_MAX
 
 /* A check in flight. Stamps per attempt live in s->stamps. */
@@ -36,6 +39,19 @@ struct timeout_entry {
 struct released_entry {
 	uint32_t target;
 	uint8_t attempt;
+};
+
+/* An address's next free instant under the per-destination limit. */
+struct pace_entry {
+	struct sw_addr addr;
+	uint64_t next_ns;  /* monotonic; 0: empty */
+};
+
+/* A check held back by the per-destination limit, with the instant
+ * reserved for it. */
+struct deferred_entry {
+	uint64_t ready_ns;
+	uint32_t target;
 };
 
 /* growable FIFO of fixed-size entries */
@@ -79,6 +95,9 @@ struct sched {
 	size_t n_tq;
 	struct fifo retrans;  /* uint32_t target */
 	struct fifo starts;   /* continuous: uint32_t target, in sched_start order */
+	struct fifo deferred; /* struct deferred_entry, held back by pacing */
+	struct pace_entry *pace;      /* PACE_SLOTS, NULL without a per-destination limit */
+	uint64_t pace_gap_ns;
 
 	struct sched_stats st;
 };
@@ -267,8 +286,14 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 	s->released_mask = rcap - 1;
 	r = -ENOMEM;
 	if (!s->released || fifo_init(&s->retrans, sizeof(uint32_t)) < 0 ||
-	    fifo_init(&s->starts, sizeof(uint32_t)) < 0)
+	    fifo_init(&s->starts, sizeof(uint32_t)) < 0 || fifo_init(&s->deferred, sizeof(struct deferred_entry)) < 0)
 		goto out;
+	if (cfg->per_dest_pps) {
+		s->pace = calloc(PACE_SLOTS, sizeof(*s->pace));
+		if (!s->pace)
+			goto out;
+		s->pace_gap_ns = NSEC_PER_SEC / cfg->per_dest_pps;
+	}
 	if (cfg->continuous)
 		s->next_pos = UINT64_MAX; /* nothing is released but what sched_start asks */
 
@@ -303,6 +328,8 @@ void sched_free(struct sched *s)
 		free(s->tq[i].f.v);
 	free(s->retrans.v);
 	free(s->starts.v);
+	free(s->deferred.v);
+	free(s->pace);
 	free(s);
 }
 
@@ -384,6 +411,37 @@ static bool release_one(struct sched *s, struct ring *reqs, uint32_t t, uint8_t 
 	return true;
 }
 
+/* Per-destination pacing: may target t's first SYN go to its address now?
+ * If not, *ready is the instant reserved for it (the address's next free
+ * one). The table only knows addresses probed in the last second or so:
+ * older entries are taken over. A crowded neighbourhood lets the probe go
+ * (the limit is a safety net, never a reason to stall). */
+static bool pace_allow(struct sched *s, uint32_t t, uint64_t now, uint64_t *ready)
+{
+	const struct sw_addr *a = &tgt(s, t)->addr;
+	size_t i = addr_port_hash(a, 0) & (PACE_SLOTS - 1);
+	struct pace_entry *free_e = NULL;
+
+	for (int k = 0; k < PACE_PROBE; k++, i = (i + 1) & (PACE_SLOTS - 1)) {
+		struct pace_entry *e = &s->pace[i];
+		if (e->next_ns && addr_equal(&e->addr, a)) {
+			if (e->next_ns <= now) {
+				e->next_ns = now + s->pace_gap_ns;
+				return true;
+			}
+			*ready = e->next_ns;
+			e->next_ns += s->pace_gap_ns;
+			s->st.paced++;
+			return false;
+		}
+		if (!free_e && (e->next_ns == 0 || e->next_ns + NSEC_PER_SEC < now))
+			free_e = e;
+	}
+	if (free_e)
+		*free_e = (struct pace_entry){ .addr = *a, .next_ns = now + s->pace_gap_ns };
+	return true;
+}
+
 /* The target just taken leaves the pending order. */
 static void next_start(struct sched *s)
 {
@@ -430,7 +488,6 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 {
 	size_t n = 0;
 
-	(void)now_mono;
 	while (s->next_seq - s->reported_seq < s->cfg.max_lookahead) {
 		uint32_t *rt = fifo_front(&s->retrans);
 		if (rt) {
@@ -446,7 +503,12 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 		if (s->stop_new)
 			break;
 		uint32_t t;
-		if (s->cfg.continuous) {
+		bool from_deferred = false;
+		struct deferred_entry *de = fifo_front(&s->deferred);
+		if (de && de->ready_ns <= now_mono) {
+			t = de->target; /* its instant was reserved when it was held back */
+			from_deferred = true;
+		} else if (s->cfg.continuous) {
 			uint32_t *st = fifo_front(&s->starts);
 			if (!st)
 				break;
@@ -458,9 +520,22 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 		}
 		const struct sched_source *src = &s->sources[s->src_of[t]];
 		if (src->err) {
-			next_start(s);
+			if (from_deferred)
+				fifo_pop(&s->deferred);
+			else
+				next_start(s);
 			finish_error(s, t, 0, src->err, now_real);
 			continue;
+		}
+		uint64_t ready;
+		if (!from_deferred && s->pace && !pace_allow(s, t, now_mono, &ready)) {
+			struct deferred_entry d = { .ready_ns = ready, .target = t };
+			if (fifo_push(&s->deferred, &d) == 0) {
+				/* it stays pending: out of the start order, into the held-back one */
+				next_start(s);
+				s->st.pending++;
+				continue;
+			}
 		}
 		uint32_t slot, before = s->slot_of[t];
 		if (slot_alloc(s, &slot) < 0)
@@ -472,7 +547,12 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 			s->free_slots[s->n_free++] = slot;
 			break;
 		}
-		next_start(s);
+		if (from_deferred) {
+			fifo_pop(&s->deferred);
+			s->st.pending--;
+		} else {
+			next_start(s);
+		}
 		s->st.in_flight++;
 		n++;
 	}
@@ -628,6 +708,13 @@ void sched_stop_new(struct sched *s)
 		fifo_pop(&s->starts);
 		s->st.pending--;
 	}
+	struct deferred_entry *de;
+	while ((de = fifo_front(&s->deferred))) {
+		if (s->cfg.continuous)
+			s->slot_of[de->target] = SLOT_PENDING;
+		fifo_pop(&s->deferred);
+		s->st.pending--;
+	}
 	/* queued retransmissions will not go out: their checks end as filtered
 	 * when the last attempt sent times out, which already happened */
 	while (fifo_front(&s->retrans)) {
@@ -646,7 +733,7 @@ bool sched_done(const struct sched *s)
 {
 	if (s->cfg.continuous)
 		return s->st.in_flight == 0 && s->stop_new;
-	return s->st.in_flight == 0 && (s->stop_new || s->next_pos >= s->n_targets);
+	return s->st.in_flight == 0 && (s->stop_new || (s->next_pos >= s->n_targets && s->deferred.len == 0));
 }
 
 void sched_get_stats(const struct sched *s, struct sched_stats *out)

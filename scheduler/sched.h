@@ -38,6 +38,9 @@ struct sched_config {
 	/* continuous mode: nothing is released but what sched_start asks, and
 	 * a target whose check finished can be started again */
 	bool continuous;
+	/* at most this many first SYNs per second to one address, so that a
+	 * host with many watched ports is not hammered (0: no limit) */
+	uint32_t per_dest_pps;
 	/* optional: target t's timeout and retries (retries are capped at
 	 * .retries, which sizes the per-attempt stamps) */
 	void (*params)(void *ctx, uint32_t target, int64_t *timeout_ns, uint8_t *retries);
@@ -54,6 +57,7 @@ struct sched_stats {
 	uint64_t duplicate;     /* verified replies to a check that already has its result */
 	uint64_t unknown;       /* verified replies for no known target (should stay 0) */
 	uint64_t rtt_approx;    /* results whose send stamp was not seen on the wire */
+	uint64_t paced;         /* checks held back by the per-destination limit */
 	size_t in_flight;
 	size_t pending;         /* targets not yet probed */
 };

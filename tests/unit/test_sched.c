@@ -46,6 +46,7 @@ static void params_odd_fast(void *ctx, uint32_t t, int64_t *timeout_ns, uint8_t 
 }
 
 static bool fixture_continuous;
+static uint32_t fixture_per_dest;
 
 static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, uint64_t seed)
 {
@@ -73,10 +74,22 @@ static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, 
 		.emit = collect,
 		.emit_ctx = f,
 		.continuous = fixture_continuous,
+		.per_dest_pps = fixture_per_dest,
 		.params = fixture_continuous ? params_odd_fast : NULL,
 	};
 	assert_int_equal(sched_new(&f->s, &cfg, &f->tl, f->sources, f->src_of), 0);
 	return f;
+}
+
+/* The fixture's targets were edited: a new scheduler over them. */
+static int sched_set_targets_for_test(struct fixture *f)
+{
+	struct sched_config cfg = {
+		.port_lo = 61000, .port_hi = 61999, .retries = 0, .timeout_ns = NSEC_PER_SEC, .max_lookahead = 64,
+		.emit = collect, .emit_ctx = f, .per_dest_pps = 10,
+	};
+	sched_free(f->s);
+	return sched_new(&f->s, &cfg, &f->tl, f->sources, f->src_of);
 }
 
 static void fixture_free(struct fixture *f)
@@ -423,6 +436,42 @@ static void test_continuous(void **state)
 	fixture_free(f);
 }
 
+/* Per-destination pacing: five ports of one host at 10 probes/s to an
+ * address go out 100 ms apart, while another host is not held back. */
+static void test_per_dest_pacing(void **state)
+{
+	(void)state;
+	fixture_per_dest = 10;
+	struct fixture *f = fixture_new(6, 0, 64, 0);
+	fixture_per_dest = 0;
+	struct probe_req q[8];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+	const uint64_t M0 = 1000 * NSEC_PER_SEC;
+
+	/* targets 0-4: 198.18.0.0 ports 1-5; target 5: 198.18.0.5 */
+	for (uint32_t i = 0; i < 5; i++) {
+		f->tl.v[i].addr = f->tl.v[0].addr;
+		f->tl.v[i].port = (uint16_t)(i + 1);
+	}
+	assert_int_equal(sched_set_targets_for_test(f), 0);
+	assert_int_equal(sched_release(f->s, f->reqs, M0, T0), 2); /* host A once, host B */
+	assert_int_equal(take_reqs(f, q, 8), 2);
+	assert_int_equal(q[0].target, 0);
+	assert_int_equal(q[1].target, 5);
+	assert_false(sched_done(f->s));
+	for (int k = 1; k <= 4; k++) {
+		assert_int_equal(sched_release(f->s, f->reqs, M0 + (uint64_t)k * 100 * NSEC_PER_MSEC - 1, T0), 0);
+		assert_int_equal(sched_release(f->s, f->reqs, M0 + (uint64_t)k * 100 * NSEC_PER_MSEC, T0), 1);
+		assert_int_equal(take_reqs(f, q, 8), 1);
+		assert_int_equal(q[0].dport, k + 1);
+	}
+	struct sched_stats st;
+	sched_get_stats(f->s, &st);
+	assert_int_equal(st.paced, 4);
+	assert_int_equal(st.pending, 0);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_lookahead_and_order),
 		cmocka_unit_test(test_stop_new),
 		cmocka_unit_test(test_continuous),
+		cmocka_unit_test(test_per_dest_pacing),
 	};
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }
