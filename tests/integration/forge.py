@@ -4,7 +4,9 @@ acknowledgement numbers, resets without ACK, and ICMP unreachables quoting
 SYNs the prober never sent, each spoofed from an endpoint's address to a
 random port of the prober's source range.
 
-usage: forge.py PROBER_IP ENDPOINTS_FILE SECONDS PPS [PORT_LO PORT_HI]
+usage: forge.py PROBER_IP ENDPOINTS_FILE SECONDS PPS [PORT_LO PORT_HI] [--garbage]
+
+--garbage adds a fifth kind: TCP or ICMP packets of random bytes and lengths.
 
 ENDPOINTS_FILE: "IP PORT" per line (the addresses to spoof). Run it inside
 the namespace that owns those addresses. Prints "forged N" at the end.
@@ -39,7 +41,9 @@ def tcp_seg(src, dst, sport, dport, seq, ack, flags):
 
 def main():
     prober, path, secs, pps = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-    lo, hi = (int(sys.argv[5]), int(sys.argv[6])) if len(sys.argv) > 6 else (61000, 61999)
+    garbage = "--garbage" in sys.argv
+    args = [a for a in sys.argv if a != "--garbage"]
+    lo, hi = (int(args[5]), int(args[6])) if len(args) > 6 else (61000, 61999)
     eps = [(l.split()[0], int(l.split()[1])) for l in open(path) if l.strip()]
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     n = 0
@@ -47,7 +51,7 @@ def main():
     while time.monotonic() - start < secs:
         ip, port = random.choice(eps)
         sport = random.randint(lo, hi)
-        kind = n % 4
+        kind = n % (5 if garbage else 4)
         if kind == 0:  # SYN-ACK acknowledging a guess
             seg = tcp_seg(ip, prober, port, sport, random.getrandbits(32), random.getrandbits(32), 0x12)
             pkt = ip_hdr(ip, prober, 6, len(seg)) + seg
@@ -57,6 +61,9 @@ def main():
         elif kind == 2:  # a bare RST: never acceptable in SYN-SENT
             seg = tcp_seg(ip, prober, port, sport, random.getrandbits(32), 0, 0x04)
             pkt = ip_hdr(ip, prober, 6, len(seg)) + seg
+        elif kind == 4:  # garbage: random bytes after a valid IP header, bad lengths
+            junk = random.randbytes(random.randint(0, 60))
+            pkt = ip_hdr(ip, prober, random.choice((1, 6)), len(junk)) + junk
         else:  # ICMP port unreachable quoting a SYN with a guessed sequence number
             q = tcp_seg(prober, ip, sport, port, random.getrandbits(32), 0, 0x02)
             quote = ip_hdr(prober, ip, 6, len(q)) + q[:8]
