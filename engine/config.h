@@ -27,6 +27,9 @@
 #define CONFIG_DEFAULT_RESOLVE_NS (300LL * 1000000000LL)
 #define CONFIG_DEFAULT_PREFIX "synwatch:"
 #define CONFIG_DEFAULT_ISOLATION_SHARE 0.5
+#define CONFIG_DEFAULT_RESULTS_MAXLEN 1000000
+#define CONFIG_DEFAULT_EVENTS_MAXLEN 100000
+#define CONFIG_DEFAULT_LATENCY_RETENTION_NS (7LL * 86400 * 1000000000LL)
 /* a group's state_params when neither the group nor `defaults:` sets them */
 #define CONFIG_DEFAULT_FAILURES 2
 #define CONFIG_DEFAULT_SUCCESSES 1
@@ -78,7 +81,11 @@ struct config {
 	size_t n_interfaces;
 	char *source_ip;            /* NULL: by route */
 	char *redis_url;            /* NULL: no Redis */
-	char *redis_prefix;         /* default CONFIG_DEFAULT_PREFIX */
+	char *redis_prefix;         /* default CONFIG_DEFAULT_PREFIX; printable, no spaces, <= 127 bytes */
+	char *spill;                /* where records wait while Redis is away; NULL: the store's default */
+	uint64_t results_maxlen;    /* P results is trimmed to about this many entries */
+	uint64_t events_maxlen;     /* P events likewise */
+	int64_t latency_retention_ns; /* P lat:* minutes older than this are removed */
 	char *output;               /* "ndjson", "text", "none"; NULL: ndjson unless redis is set */
 	int64_t resolve_interval_ns;/* hostnames re-resolved this often */
 	char **exclude;             /* extra excluded CIDRs */
