@@ -1,0 +1,412 @@
+/* store/fleetview: the pure helpers (labels JSON, escaping, target split,
+ * latency merging, the arena), and the readers against a private
+ * redis-server on a unix socket: counts, indexes, state hashes read in
+ * pipelined slices, latency records, events, probers, wrong types, a
+ * foreign schema and a reconnect after the connection was killed. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <hiredis.h>
+
+#include "store/fleetview.h"
+
+/* ---- pure helpers ---- */
+
+static void test_labels(void **state)
+{
+	(void)state;
+	struct fv_arena a = { 0 };
+	struct fv_label l[8];
+
+	assert_int_equal(fv_labels_parse("", &a, l, 8), 0);
+	assert_int_equal(fv_labels_parse(" {} ", &a, l, 8), 0);
+	assert_int_equal(fv_labels_parse("{\"team\":\"dba\", \"criticality\" : \"critical\"}", &a, l, 8), 2);
+	assert_string_equal(l[0].name, "team");
+	assert_string_equal(l[0].value, "dba");
+	assert_string_equal(l[1].value, "critical");
+	/* escapes, \u with a surrogate pair, a lone surrogate */
+	assert_int_equal(fv_labels_parse("{\"n\":\"a\\\"b\\\\c\\nd\\u00e9\\ud83d\\ude00\\ud800x\"}", &a, l, 8), 1);
+	assert_string_equal(l[0].value, "a\"b\\c\nd\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbdx");
+	/* other scalars keep their text; null, objects and arrays are left out */
+	assert_int_equal(fv_labels_parse("{\"a\":2.5e3,\"b\":true,\"c\":null,\"d\":{\"x\":[1,{}]},\"e\":[],\"f\":-0}",
+					 &a, l, 8), 3);
+	assert_string_equal(l[0].value, "2.5e3");
+	assert_string_equal(l[1].value, "true");
+	assert_string_equal(l[2].name, "f");
+	/* at most max, the rest still checked */
+	assert_int_equal(fv_labels_parse("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}", &a, l, 2), 2);
+	assert_int_equal(fv_labels_parse("{\"a\":\"1\",\"b\":\"2\",\"c\":}", &a, l, 2), -EINVAL);
+	static const char *const bad[] = {
+		"[]", "{", "{\"a\"}", "{\"a\":\"x\"", "{\"a\":\"x\"} x", "{a:\"x\"}", "{\"a\":\"\x01\"}",
+		"{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":tru}", "{\"a\":\"x\",}",
+		"{\"a\":[1,2}", "\"str\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (fv_labels_parse(bad[i], &a, l, 8) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+	fv_arena_release(&a);
+}
+
+static void test_escaping(void **state)
+{
+	(void)state;
+	struct fv_buf b = { 0 };
+
+	fv_buf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82");
+	assert_string_equal(b.s, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
+	fv_buf_reset(&b);
+	fv_buf_json_str(&b, NULL);
+	fv_buf_add(&b, " ", 1);
+	fv_buf_json_num(&b, 42);
+	fv_buf_add(&b, " ", 1);
+	fv_buf_json_num(&b, 1795570076.45);
+	fv_buf_add(&b, " ", 1);
+	fv_buf_json_num(&b, NAN);
+	assert_string_equal(b.s, "null 42 1795570076.45 null");
+	fv_buf_reset(&b);
+	fv_buf_prom_value(&b, "x\"y\\z\nw");
+	assert_string_equal(b.s, "x\\\"y\\\\z\\nw");
+	fv_buf_reset(&b);
+	for (int i = 0; i < 10000; i++)
+		fv_buf_printf(&b, "%d,", i);
+	assert_int_equal(b.len, strlen(b.s));
+	assert_false(b.nomem);
+	assert_memory_equal(b.s + b.len - 5, "9999,", 5);
+	fv_buf_release(&b);
+	assert_null(b.s);
+}
+
+static void test_target_split(void **state)
+{
+	(void)state;
+	char ip[64];
+	unsigned port;
+
+	assert_int_equal(fv_target_split("198.18.0.5:5432", ip, sizeof(ip), &port), 0);
+	assert_string_equal(ip, "198.18.0.5");
+	assert_int_equal(port, 5432);
+	assert_int_equal(fv_target_split("[2001:db8::1]:443", ip, sizeof(ip), &port), 0);
+	assert_string_equal(ip, "2001:db8::1");
+	assert_int_equal(port, 443);
+	static const char *const bad[] = { "198.18.0.5", ":80", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:+8",
+					   "2001:db8::1:443", "[2001:db8::1:443", "1.2.3.4:8x", "[]:80" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (fv_target_split(bad[i], ip, sizeof(ip), &port) != -EINVAL)
+			fail_msg("accepted '%s'", bad[i]);
+	assert_int_equal(fv_target_split("198.18.0.5:1", ip, 8, &port), -EINVAL);
+}
+
+static void minute(struct lat_minute *m, int64_t start, int n, int64_t ns)
+{
+	lat_minute_init(m, start);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(lat_minute_add(m, ns + i * 1000), 0);
+	assert_int_equal(lat_minute_loss(m), 0);
+}
+
+static void test_latency_series(void **state)
+{
+	(void)state;
+	struct lat_minute a[3], b[2], out[5];
+
+	minute(&a[0], 60, 2, 100000);
+	minute(&a[1], 120, 3, 200000);
+	minute(&a[2], 240, 1, 900000);
+	minute(&b[0], 120, 5, 300000);
+	minute(&b[1], 180, 1, 50000);
+	size_t n = fv_lat_merge_series(out, a, 3, b, 2);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[1].minute_start_s, 120);
+	assert_int_equal(out[1].count, 8);
+	assert_int_equal(out[1].lost, 2);
+	assert_int_equal(out[1].min_ns, 200000);
+	assert_int_equal(out[1].max_ns, 304000);
+	assert_int_equal(out[2].minute_start_s, 180);
+	/* 5-minute periods: 60 and 120..240 land in 0 and 0..300 */
+	n = fv_lat_rebin(out, n, 300);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].minute_start_s, 0);
+	assert_int_equal(out[0].count, 12);
+	assert_int_equal(out[0].lost, 5);
+	assert_int_equal(out[0].min_ns, 50000);
+	assert_int_equal(out[0].max_ns, 900000);
+	assert_int_equal(fv_lat_rebin(out, 1, 60), 1);
+}
+
+static void test_small(void **state)
+{
+	(void)state;
+	char buf[16];
+	struct fv_arena a = { 0 };
+
+	assert_string_equal(fv_age_text(45, buf, sizeof(buf)), "45s");
+	assert_string_equal(fv_age_text(192, buf, sizeof(buf)), "3m12s");
+	assert_string_equal(fv_age_text(7500, buf, sizeof(buf)), "2h05m");
+	assert_string_equal(fv_age_text(273600, buf, sizeof(buf)), "3d04h");
+	assert_string_equal(fv_age_text(-5, buf, sizeof(buf)), "0s");
+	for (int s = 0; s < FV_NSTATES; s++)
+		assert_int_equal(fv_state_parse(fv_state_name(s)), s);
+	assert_string_equal(fv_state_name(FV_ALL), "all");
+	assert_int_equal(fv_state_parse("all"), -EINVAL);
+	assert_true(fv_state_rank(FV_DOWN) < fv_state_rank(FV_DEGRADED));
+	assert_true(fv_state_rank(FV_UNKNOWN) < fv_state_rank(FV_UP));
+	/* small pieces share chunks, big ones get their own; all aligned */
+	for (int i = 0; i < 5000; i++) {
+		char *p = fv_alloc(&a, (size_t)(i % 97) + 1);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+		memset(p, 0xab, (size_t)(i % 97) + 1);
+	}
+	char *big = fv_alloc(&a, 1 << 20);
+	assert_non_null(big);
+	memset(big, 1, 1 << 20);
+	assert_string_equal(fv_strndup(&a, "abcdef", 3), "abc");
+	fv_arena_release(&a);
+	assert_null(a.head);
+}
+
+/* ---- against redis-server ---- */
+
+struct srv {
+	char dir[64];
+	char url[160];
+	pid_t pid;
+	redisContext *c;
+};
+
+static redisContext *connect_sock(const char *dir)
+{
+	char sock[128];
+	snprintf(sock, sizeof(sock), "%s/r.sock", dir);
+	redisContext *c = redisConnectUnix(sock);
+	if (c && c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void srv_start(struct srv *s)
+{
+	char sock[128];
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/sw-fleetview.XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	snprintf(sock, sizeof(sock), "%s/r.sock", s->dir);
+	snprintf(s->url, sizeof(s->url), "unix://%s", sock);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+		       "--appendonly", "no", "--dir", s->dir, "--logfile", "/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !(s->c = connect_sock(s->dir)); i++)
+		usleep(10000);
+	assert_non_null(s->c);
+}
+
+static void srv_stop(struct srv *s)
+{
+	char cmd[128];
+
+	redisFree(s->c);
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* As cmocka setup and teardown, so that a failed test stops its server too. */
+static int srv_setup(void **state)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	srv_start(s);
+	*state = s;
+	return 0;
+}
+
+static int srv_teardown(void **state)
+{
+	srv_stop(*state);
+	free(*state);
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void cmd(struct srv *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(s->c, fmt, ap);
+	va_end(ap);
+	assert_non_null(r);
+	if (r->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", fmt, r->str);
+	freeReplyObject(r);
+}
+
+static void test_readers(void **state)
+{
+	struct srv *s = *state;
+	struct fleetview *fv;
+	struct fv_arena a = { 0 };
+	char err[512];
+	uint64_t counts[2][FV_NSETS];
+	const char *locs_in[] = { "fra1", "ams1" };
+
+	cmd(s, "SET t:schema 1");
+	cmd(s, "ZADD t:probers 1700000000000 fra1/a 1700000001000 ams1/b 1600000000000 fra1/old 5 bad!loc/x");
+	cmd(s, "HSET t:prober:fra1/a location fra1 backlog 7 overloaded 1");
+	cmd(s, "ZADD t:idx:fra1:down 100 198.18.0.1:80 50 198.18.0.2:80");
+	cmd(s, "ZADD t:idx:fra1:up 10 198.18.0.3:80");
+	cmd(s, "HSET t:state:fra1:198.18.0.2:80 state down since 50000000000 name db\"1 last_rtt_us 412.5 labels {}");
+	cmd(s, "HSET t:state:fra1:198.18.0.1:80 state bogus last_rtt_us %s", "");
+	cmd(s, "ZADD t:lat:fra1:198.18.0.2:80 60 %s 120 %s 180 %s", "v1 t=60 n=1 l=0 min=1000 max=1000 sum=1000 b=1",
+	    "broken", "v1 t=180 n=0 l=2 min=0 max=0 sum=0 b=");
+	cmd(s, "XADD t:events 1-1 kind state target 198.18.0.2:80");
+	cmd(s, "XADD t:events 2-1 kind host_down ip 198.18.0.2");
+	cmd(s, "XADD t:events 3-1 kind state target 198.18.0.1:80");
+
+	assert_int_equal(fleetview_open(&fv, s->url, "t:", 2000, err, sizeof(err)), 0);
+	assert_true(fleetview_has_schema(fv));
+
+	const char **locs;
+	assert_int_equal(fleetview_locations(fv, &a, locs_in + 1, 1, &locs), 2);
+	assert_string_equal(locs[0], "ams1");
+	assert_string_equal(locs[1], "fra1");
+	assert_null(locs[2]);
+
+	assert_int_equal(fleetview_counts(fv, locs_in, 2, counts), 0);
+	assert_int_equal(counts[0][FV_DOWN], 2);
+	assert_int_equal(counts[0][FV_UP], 1);
+	assert_int_equal(counts[1][FV_DOWN], 0);
+
+	struct fv_member *m;
+	assert_int_equal(fleetview_index(fv, &a, "fra1", FV_DOWN, 0, -1, &m), 2);
+	assert_string_equal(m[0].member, "198.18.0.2:80"); /* the longest down first */
+	assert_true(m[0].score == 50);
+	assert_int_equal(fleetview_index(fv, &a, "fra1", FV_NSETS, 0, -1, &m), -EINVAL);
+
+	const char *names[] = { "198.18.0.2:80", "198.18.0.1:80", "198.18.9.9:1" };
+	struct fv_target t[3];
+	assert_int_equal(fleetview_targets(fv, &a, "fra1", names, 3, t), 3);
+	assert_int_equal(t[0].state, FV_DOWN);
+	assert_true(t[0].present);
+	assert_int_equal(t[0].since_ns, 50000000000);
+	assert_string_equal(t[0].name, "db\"1");
+	assert_true(t[0].last_rtt_us == 412.5);
+	assert_string_equal(t[0].group, "");
+	assert_int_equal(t[1].state, FV_UNKNOWN); /* a state it does not know */
+	assert_true(t[1].last_rtt_us < 0);
+	assert_false(t[2].present);
+
+	struct lat_minute *lm;
+	size_t bad = 0;
+	assert_int_equal(fleetview_latency(fv, &a, "fra1", "198.18.0.2:80", 0, 100, &lm, &bad), 2);
+	assert_int_equal(bad, 1);
+	assert_int_equal(lm[0].minute_start_s, 60);
+	assert_int_equal(lm[1].lost, 2);
+	assert_int_equal(fleetview_latency(fv, &a, "fra1", "198.18.0.2:80", 0, 1, &lm, NULL), 1);
+	assert_int_equal(lm[0].minute_start_s, 180); /* the newest */
+
+	struct fv_record *ev;
+	assert_int_equal(fleetview_events(fv, &a, NULL, 2, &ev), 2);
+	assert_string_equal(ev[0].id, "3-1");
+	assert_string_equal(fv_record_get(&ev[1], "kind"), "host_down");
+	assert_null(fv_record_get(&ev[1], "target"));
+	assert_int_equal(fleetview_events(fv, &a, "2-1", 10, &ev), 1);
+	assert_string_equal(ev[0].id, "1-1");
+
+	struct fv_prober *p;
+	assert_int_equal(fleetview_probers(fv, &a, 10, &p), 4);
+	assert_string_equal(p[0].id, "ams1/b");
+	assert_false(p[0].alive);
+	assert_string_equal(p[1].id, "fra1/a");
+	assert_true(p[1].alive);
+	assert_int_equal(p[1].last_ms, 1700000000000);
+	assert_string_equal(fv_record_get(&p[1].h, "backlog"), "7");
+
+	/* a key of the wrong type: -EPROTO, and the connection stays usable */
+	cmd(s, "SET t:idx:fra1:flapping x");
+	assert_int_equal(fleetview_counts(fv, locs_in, 2, counts), -EPROTO);
+	assert_non_null(strstr(fleetview_error(fv), "WRONGTYPE"));
+	cmd(s, "DEL t:idx:fra1:flapping");
+	assert_int_equal(fleetview_counts(fv, locs_in, 2, counts), 0);
+
+	/* the connection killed under it: one error, then it reconnects */
+	cmd(s, "CLIENT KILL TYPE normal SKIPME yes");
+	int r = fleetview_counts(fv, locs_in, 2, counts);
+	assert_true(r == -ECONNRESET || r == 0);
+	assert_int_equal(fleetview_counts(fv, locs_in, 2, counts), 0);
+	fleetview_free(fv);
+
+	/* a foreign schema, a bad prefix, nothing listening */
+	cmd(s, "SET u:schema 2");
+	assert_int_equal(fleetview_open(&fv, s->url, "u:", 2000, err, sizeof(err)), -EPROTONOSUPPORT);
+	assert_non_null(strstr(err, "has schema 2, this program reads 1"));
+	assert_int_equal(fleetview_open(&fv, s->url, "a b", 2000, err, sizeof(err)), -EINVAL);
+	assert_int_equal(fleetview_open(&fv, "unix:///nonexistent/r.sock", "t:", 500, err, sizeof(err)) < 0, 1);
+	assert_int_equal(fleetview_open(&fv, s->url, "none:", 2000, err, sizeof(err)), 0);
+	assert_false(fleetview_has_schema(fv));
+	fleetview_free(fv);
+
+	fv_arena_release(&a);
+}
+
+/* A location larger than one slice, with members moving between slices. */
+static void test_location_slices(void **state)
+{
+	struct srv *s = *state;
+	struct fleetview *fv;
+	struct fv_arena a = { 0 };
+	struct fv_target *t;
+	char err[512];
+	enum { N = 45000 };
+
+	for (int i = 0; i < N; i++)
+		redisAppendCommand(s->c, "ZADD t:idx:x:all %d 10.%d.%d.%d:80", i, i >> 16, (i >> 8) & 255, i & 255);
+	for (int i = 0; i < N; i++) {
+		redisReply *r;
+		assert_int_equal(redisGetReply(s->c, (void **)&r), REDIS_OK);
+		freeReplyObject(r);
+	}
+	cmd(s, "HSET t:state:x:10.0.0.7:80 state up last_rtt_us 9");
+	assert_int_equal(fleetview_open(&fv, s->url, "t:", 5000, err, sizeof(err)), 0);
+	assert_int_equal(fleetview_location_targets(fv, &a, "x", &t), N);
+	for (int i = 1; i < N; i++)
+		assert_true(strcmp(t[i - 1].target, t[i].target) < 0);
+	int up = 0;
+	for (int i = 0; i < N; i++)
+		up += t[i].state == FV_UP && t[i].last_rtt_us == 9;
+	assert_int_equal(up, 1);
+	fleetview_free(fv);
+	fv_arena_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_labels),          cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_target_split),    cmocka_unit_test(test_latency_series),
+		cmocka_unit_test(test_small),
+		cmocka_unit_test_setup_teardown(test_readers, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_location_slices, srv_setup, srv_teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
