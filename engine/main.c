@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
@@ -29,8 +30,11 @@
 #include "store/store.h"
 
 #define SYNWATCH_VERSION "0.2.0"
-#define EXIT_USAGE 2
-#define DEFAULT_MAX_TARGETS (1u << 24)
+/* a typo in a prefix (/8 for /24) must not become a flood: more targets
+ * than this need --yes; never more than the hard limit */
+#define DEFAULT_MAX_TARGETS (1u << 20)
+#define HARD_MAX_TARGETS (1u << 24)
+#define DEFAULT_PER_HOST_RATE 100
 #define REQ_RING 16384
 #define REPORT_RING 16384
 #define CAPTURE_RING (1u << 18)
@@ -47,6 +51,8 @@ struct options {
 	bool ping;
 	bool keep_privileges;
 	bool seccomp;
+	bool yes;
+	uint32_t per_host_rate;
 	const char *user;
 	int verbose;
 	const char *config;
@@ -56,6 +62,8 @@ struct options {
 	const char *interface;
 	const char *source_ip;
 	const char *location;
+	const char *redis;
+	const char *spill;
 	uint64_t rate;
 	int64_t timeout_ns;
 	int64_t interval_ns;
@@ -110,6 +118,12 @@ static void usage(FILE *f)
 		"      --warn DUR, --crit DUR  latency over this is slow (degraded), critically slow\n"
 		"      --location NAME    this prober's location (default: the host name)\n"
 		"      --no-latency       no per-minute latency lines in the output\n"
+		"      --redis URL        write results, events, state and latency to Redis (docs/redis.md):\n"
+		"                         redis://[USER:PASSWORD@]HOST:PORT[/DB], unix:///PATH[?db=N],\n"
+		"                         redis-sentinel://HOST:PORT,HOST:PORT/MASTER; stdout output then\n"
+		"                         defaults to none\n"
+		"      --spill FILE       where records wait while Redis is away\n"
+		"                         (default /var/tmp/synwatch-spill-LOCATION.log)\n"
 		"      --rate PPS         probes per second (default %d)\n"
 		"      --timeout DUR      wait per attempt: 500ms, 1s, 2.5s (default 1s)\n"
 		"      --retries N        retransmissions before 'filtered' (default 1, at most %d)\n"
@@ -118,9 +132,11 @@ static void usage(FILE *f)
 		"      --source-ip IP     source address (default: by route)\n"
 		"      --source-ports A-B source-port range, reserved from the kernel (default %d-%d)\n"
 		"      --no-reserve       do not add the range to net.ipv4.ip_local_reserved_ports\n"
-		"      --max-targets N    refuse target lists larger than N endpoints (default %u)\n"
+		"      --max-targets N    more endpoints than N need --yes (default %u)\n"
+		"      --yes              probe more than --max-targets endpoints (up to %u)\n"
+		"      --per-host-rate N  at most N probes per second to one address (default %u, 0: no limit)\n"
 		"      --batch N          packets per sendmmsg call (default 64)\n"
-		"      --output FMT       ndjson (default), text or none, on stdout\n"
+		"      --output FMT       ndjson, text or none, on stdout (default ndjson; none with --redis)\n"
 		"      --dry-run          print the packets instead of sending them (no privileges; --once)\n"
 		"      --user NAME        after opening its sockets, run as NAME (default: '%s' if it exists)\n"
 		"      --keep-privileges  do not drop the user and capabilities after start-up\n"
@@ -132,19 +148,8 @@ static void usage(FILE *f)
 		"Exit: 0 done, 1 runtime failure, 2 bad usage or input. Needs CAP_NET_RAW\n"
 		"(and CAP_NET_ADMIN to reserve the source ports).\n",
 		CONFIG_DEFAULT_FAILURES, CONFIG_DEFAULT_SUCCESSES, CONFIG_DEFAULT_RATE, PROBE_MAX_ATTEMPT,
-		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS, PRIVS_DEFAULT_USER);
-}
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("%s", msg);
-	exit(EXIT_USAGE);
+		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, DEFAULT_MAX_TARGETS, HARD_MAX_TARGETS,
+		DEFAULT_PER_HOST_RATE, PRIVS_DEFAULT_USER);
 }
 
 static uint64_t parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max)
@@ -154,7 +159,7 @@ static uint64_t parse_uint(const char *opt, const char *s, uint64_t min, uint64_
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		die_usage("%s '%s': expected a whole number from %llu to %llu", opt, s, (unsigned long long)min,
+		cli_die_usage("%s '%s': expected a whole number from %llu to %llu", opt, s, (unsigned long long)min,
 			  (unsigned long long)max);
 	return v;
 }
@@ -164,7 +169,7 @@ static int64_t parse_dur(const char *opt, const char *s, int64_t min, int64_t ma
 	int64_t v;
 
 	if (duration_parse(s, &v) < 0 || v < min || v > max)
-		die_usage("%s '%s': expected a duration from %s, like 500ms or 2s", opt, s, range);
+		cli_die_usage("%s '%s': expected a duration from %s, like 500ms or 2s", opt, s, range);
 	return v;
 }
 
@@ -174,7 +179,7 @@ static void parse_port_range(struct options *o, const char *s)
 	char tail;
 
 	if (sscanf(s, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1024 || hi > 65535 || lo > hi)
-		die_usage("--source-ports '%s': expected A-B with 1024 <= A <= B <= 65535", s);
+		cli_die_usage("--source-ports '%s': expected A-B with 1024 <= A <= B <= 65535", s);
 	o->port_lo = (uint16_t)lo;
 	o->port_hi = (uint16_t)hi;
 	o->ports_range_set = true;
@@ -186,7 +191,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		OPT_ONCE = 256, OPT_RATE, OPT_TIMEOUT, OPT_RETRIES, OPT_EXCLUDE, OPT_INTERFACE, OPT_SOURCE_IP,
 		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
 		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
-		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP,
+		OPT_REDIS, OPT_SPILL,
+		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -200,10 +206,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "crit", required_argument, NULL, OPT_CRIT },
 		{ "location", required_argument, NULL, OPT_LOCATION },
 		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
+		{ "redis", required_argument, NULL, OPT_REDIS },
+		{ "spill", required_argument, NULL, OPT_SPILL },
 		{ "ping", no_argument, NULL, OPT_PING },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVILEGES },
 		{ "seccomp", no_argument, NULL, OPT_SECCOMP },
+		{ "per-host-rate", required_argument, NULL, OPT_PER_HOST_RATE },
+		{ "yes", no_argument, NULL, OPT_YES },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -235,6 +245,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		.port_hi = CONFIG_DEFAULT_PORT_HI,
 		.batch = 64,
 		.max_targets = DEFAULT_MAX_TARGETS,
+		.per_host_rate = DEFAULT_PER_HOST_RATE,
 		.output = STORE_NDJSON,
 	};
 	opterr = 0;
@@ -252,10 +263,14 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_CRIT: o->crit_ns = parse_dur("--crit", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
 		case OPT_LOCATION: o->location = optarg; break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
+		case OPT_REDIS: o->redis = optarg; break;
+		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_PING: o->ping = true; break;
 		case OPT_USER: o->user = optarg; break;
 		case OPT_KEEP_PRIVILEGES: o->keep_privileges = true; break;
 		case OPT_SECCOMP: o->seccomp = true; break;
+		case OPT_PER_HOST_RATE: o->per_host_rate = (uint32_t)parse_uint("--per-host-rate", optarg, 0, 1000000); break;
+		case OPT_YES: o->yes = true; break;
 		case OPT_RATE: o->rate = parse_uint("--rate", optarg, 1, 100000000); o->rate_set = true; break;
 		case OPT_TIMEOUT: o->timeout_ns = parse_dur("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC,
 							    "1ms to 10m"); break;
@@ -269,7 +284,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_BATCH: o->batch = (unsigned)parse_uint("--batch", optarg, 1, 1024); break;
 		case OPT_OUTPUT:
 			if (store_format_parse(optarg, &o->output) < 0)
-				die_usage("--output '%s': expected ndjson, text or none", optarg);
+				cli_die_usage("--output '%s': expected ndjson, text or none", optarg);
 			o->output_set = true;
 			break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
@@ -277,27 +292,27 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("synwatch %s\n", SYNWATCH_VERSION); exit(0);
-		case ':': die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
-		default: die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		case ':': cli_die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
+		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	o->specs = argv + optind;
 	o->n_specs = argc - optind;
 	if (o->config && (o->n_specs || o->targets_file || o->ports || o->ping))
-		die_usage("-c '%s': the targets come from the file; drop the TARGET, -p and -T arguments", o->config);
+		cli_die_usage("-c '%s': the targets come from the file; drop the TARGET, -p and -T arguments", o->config);
 	if (o->config && o->once)
-		die_usage("--once goes with targets on the command line, not with -c");
+		cli_die_usage("--once goes with targets on the command line, not with -c");
 	if (!o->config && o->n_specs == 0 && !o->targets_file)
-		die_usage("no targets: give TARGET arguments, -T FILE or -c FILE (see --help)");
+		cli_die_usage("no targets: give TARGET arguments, -T FILE or -c FILE (see --help)");
 	if (o->dry_run && !o->once)
-		die_usage("--dry-run goes with --once");
+		cli_die_usage("--dry-run goes with --once");
 	if (!o->once && !o->config &&
 	    o->timeout_ns * ((int64_t)o->retries + 1) >= o->interval_ns)
-		die_usage("--interval %.3gs is not longer than --timeout x (retries + 1) = %.3gs: a check must "
+		cli_die_usage("--interval %.3gs is not longer than --timeout x (retries + 1) = %.3gs: a check must "
 			  "end before the next one is due",
 			  (double)o->interval_ns / 1e9, (double)o->timeout_ns * (o->retries + 1) / 1e9);
 	if (o->warn_ns && o->crit_ns && o->crit_ns < o->warn_ns)
-		die_usage("--crit must not be below --warn");
+		cli_die_usage("--crit must not be below --warn");
 }
 
 /* The settings of the run: from the config file, with the command line's
@@ -312,6 +327,10 @@ struct run {
 	/* copies: the config they may come from is replaced on reload (a
 	 * new value of these takes a restart) */
 	char *interface, *source_ip, *location;
+	char *redis_url, *spill, *redis_prefix; /* NULL redis_url: no Redis */
+	uint64_t results_maxlen, events_maxlen;
+	int64_t latency_retention_s;
+	char prober[320];           /* LOC/HOSTNAME: this prober's id in Redis */
 	enum store_format output;
 	uint8_t max_retries;
 	int64_t max_timeout_ns;
@@ -324,12 +343,12 @@ static void load_excludes(struct run *run, const struct config *cfg)
 	int r;
 
 	if ((r = exclude_add_builtin(&run->ex)) < 0)
-		die_usage("cannot set up the built-in exclude list: %s", strerror(-r));
+		cli_die_usage("cannot set up the built-in exclude list: %s", strerror(-r));
 	if (run->o->exclude_file && exclude_load_file(&run->ex, run->o->exclude_file, err, sizeof(err)) < 0)
-		die_usage("%s", err);
+		cli_die_usage("%s", err);
 	for (size_t i = 0; cfg && i < cfg->n_exclude; i++)
 		if (exclude_add(&run->ex, cfg->exclude[i], err, sizeof(err)) < 0)
-			die_usage("%s: exclude: %s", cfg->path, err);
+			cli_die_usage("%s: exclude: %s", cfg->path, err);
 }
 
 /* Command-line targets into a list (one-shot and quick monitoring). */
@@ -344,19 +363,28 @@ static void load_cli_targets(const struct options *o, struct target_list *tl, co
 		snprintf(list, sizeof(list), "%s%s%s", o->ports ? o->ports : "", o->ports && o->ping ? "," : "",
 			 o->ping ? "icmp" : "");
 		if (portlist_parse(&ports, list, err, sizeof(err)) < 0)
-			die_usage("-p: %s", err);
+			cli_die_usage("-p: %s", err);
 		pp = &ports;
 	}
-	target_list_init(tl, o->max_targets, TARGET_FAMILY_V4 | TARGET_FAMILY_V6);
-	for (int i = 0; i < o->n_specs; i++)
-		if (target_list_add_spec(tl, o->specs[i], pp, NULL, ex, err, sizeof(err)) < 0)
-			die_usage("%s", err);
-	if (o->targets_file && target_list_load_file(tl, o->targets_file, pp, ex, err, sizeof(err)) < 0)
-		die_usage("%s", err);
+	target_list_init(tl, o->yes ? HARD_MAX_TARGETS : o->max_targets, TARGET_FAMILY_V4 | TARGET_FAMILY_V6);
+	for (int i = 0; i < o->n_specs; i++) {
+		int r = target_list_add_spec(tl, o->specs[i], pp, NULL, ex, err, sizeof(err));
+		if (r == -E2BIG && !o->yes)
+			cli_die_usage("%s; or pass --yes to probe them all (at most %u)", err, HARD_MAX_TARGETS);
+		if (r < 0)
+			cli_die_usage("%s", err);
+	}
+	if (o->targets_file) {
+		int r = target_list_load_file(tl, o->targets_file, pp, ex, err, sizeof(err));
+		if (r == -E2BIG && !o->yes)
+			cli_die_usage("%s; or pass --yes to probe them all (at most %u)", err, HARD_MAX_TARGETS);
+		if (r < 0)
+			cli_die_usage("%s", err);
+	}
 	portlist_release(&ports);
 	size_t dups = target_list_dedup(tl);
 	if (tl->n == 0)
-		die_usage("no endpoints left to probe (%zu excluded by the exclude list, none left)", tl->excluded);
+		cli_die_usage("no endpoints left to probe (%zu excluded by the exclude list, none left)", tl->excluded);
 	if (dups)
 		log_info("%zu repeated endpoint(s) probed once", dups);
 	if (tl->excluded)
@@ -368,8 +396,48 @@ static char *xstrdup(const char *s)
 	char *d = s ? strdup(s) : NULL;
 
 	if (s && !d)
-		die_usage("out of memory");
+		cli_die_usage("out of memory");
 	return d;
+}
+
+/* Redis: the command line over the config. A bad URL is a usage error
+ * now rather than a retry loop later; with Redis and no output asked for,
+ * stdout stays quiet. */
+static void load_redis(struct run *run, const struct config *c)
+{
+	const struct options *o = run->o;
+	const char *url = o->redis ? o->redis : c ? c->redis_url : NULL;
+	char err[512], shown[1024];
+
+	if (!url) {
+		if (o->spill)
+			cli_die_usage("--spill '%s': there is no Redis to spill for (give --redis URL)", o->spill);
+		return;
+	}
+	if (redis_url_check(url, err, sizeof(err)) < 0) {
+		redis_url_redact(url, shown, sizeof(shown));
+		if (o->redis)
+			cli_die_usage("--redis '%s': %s", shown, err);
+		cli_die_usage("%s: redis '%s': %s", c->path, shown, err);
+	}
+	run->redis_url = xstrdup(url);
+	run->spill = xstrdup(o->spill ? o->spill : c ? c->spill : NULL);
+	/* the service unit's state directory survives restarts; /var/tmp may not */
+	const char *state_dir = getenv("SYNWATCH_STATE_DIR");
+	if (!run->spill && state_dir && *state_dir) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/synwatch-spill-%s.log", state_dir, run->location);
+		run->spill = xstrdup(path);
+	}
+	run->redis_prefix = xstrdup(c && c->redis_prefix ? c->redis_prefix : STORE_DEFAULT_PREFIX);
+	if (c) {
+		run->results_maxlen = c->results_maxlen;
+		run->events_maxlen = c->events_maxlen;
+		run->latency_retention_s = c->latency_retention_ns / NSEC_PER_SEC;
+	}
+	snprintf(run->prober, sizeof(run->prober), "%s/%s", run->location, run->hostname);
+	if (!o->output_set && !(c && c->output))
+		run->output = STORE_NONE;
 }
 
 /* Every input the user gave, checked before anything touches the network.
@@ -393,7 +461,7 @@ static struct table *load_run(struct run *run, const struct options *o)
 
 	if (o->config) {
 		if (config_load(&run->cfg, o->config, err, sizeof(err)) < 0)
-			die_usage("%s", err);
+			cli_die_usage("%s", err);
 		const struct config *c = &run->cfg;
 		if (!o->rate_set)
 			run->rate = c->rate;
@@ -405,9 +473,7 @@ static struct table *load_run(struct run *run, const struct options *o)
 		run->source_ip = xstrdup(o->source_ip ? o->source_ip : c->source_ip);
 		run->location = xstrdup(o->location ? o->location : c->location ? c->location : run->hostname);
 		if (!o->output_set && c->output && store_format_parse(c->output, &run->output) < 0)
-			die_usage("%s: output '%s': expected ndjson, text or none", c->path, c->output);
-		if (!o->output_set && !c->output && c->redis_url)
-			run->output = STORE_NONE;
+			cli_die_usage("%s: output '%s': expected ndjson, text or none", c->path, c->output);
 		run->max_retries = 0;
 		run->max_timeout_ns = 0;
 		for (size_t i = 0; i < c->n_groups; i++) {
@@ -416,15 +482,17 @@ static struct table *load_run(struct run *run, const struct options *o)
 			if (c->groups[i].timeout_ns > run->max_timeout_ns)
 				run->max_timeout_ns = c->groups[i].timeout_ns;
 		}
-		if (c->redis_url)
-			log_warn("%s: redis '%s' is not written yet by this version; results go to stdout", c->path,
-				 c->redis_url);
+		load_redis(run, c);
 		load_excludes(run, c);
 		if ((r = table_build(&t, c, &run->ex, NULL, err, sizeof(err))) < 0)
-			die_usage("%s: %s", c->path, err);
+			cli_die_usage("%s: %s", c->path, err);
 		if (t->n_live == 0)
-			die_usage("%s: no endpoints left to probe (%zu excluded by the exclude list)", c->path,
+			cli_die_usage("%s: no endpoints left to probe (%zu excluded by the exclude list)", c->path,
 				  t->tl.excluded);
+		if (t->n_live > o->max_targets && !o->yes)
+			cli_die_usage("%s: %u endpoints exceed --max-targets %zu: check the prefixes, then raise "
+				  "--max-targets or pass --yes",
+				  c->path, t->n_live, o->max_targets);
 		return t;
 	}
 
@@ -432,6 +500,7 @@ static struct table *load_run(struct run *run, const struct options *o)
 	run->interface = xstrdup(o->interface);
 	run->source_ip = xstrdup(o->source_ip);
 	run->location = xstrdup(o->location ? o->location : run->hostname);
+	load_redis(run, NULL);
 	load_excludes(run, NULL);
 	load_cli_targets(o, &tl, &run->ex);
 	struct table_group g = {
@@ -465,11 +534,11 @@ static void route_or_die(struct routing *rt, const struct run *run, const struct
 	int r = routing_build(rt, tl, run->interface, run->source_ip);
 
 	if (r == -EINVAL)
-		die_usage("source ip '%s': expected an IPv4 or IPv6 address", run->source_ip);
+		cli_die_usage("source ip '%s': expected an IPv4 or IPv6 address", run->source_ip);
 	if (r == -ENODEV)
-		die_usage("interface '%s': no such interface", run->interface);
+		cli_die_usage("interface '%s': no such interface", run->interface);
 	if (r == -EADDRNOTAVAIL)
-		die_usage("interface '%s' has no IPv4 address: give --source-ip", run->interface);
+		cli_die_usage("interface '%s' has no IPv4 address: give --source-ip", run->interface);
 	if (r < 0) {
 		log_error("cannot route the targets: %s", strerror(-r));
 		exit(1);
@@ -493,6 +562,8 @@ struct daemon {
 	size_t n_canaries;
 	bool overloaded;
 	bool isolated;
+	struct runtime_set runtime; /* targets added through Redis, applied with every rebuild */
+	uint64_t last_sent, last_replies; /* for the heartbeat's rates */
 };
 
 static void push_rec(struct daemon *d, const struct store_rec *rec)
@@ -566,19 +637,49 @@ static void on_moved(void *arg, const struct table_hostname *before, const struc
 	}
 }
 
-/* SIGHUP (reread) or the periodic re-resolution (same config): builds the
- * next table generation and switches every stage to it. A bad file or a
- * failed build leaves everything as it was. */
-static void reload(struct daemon *d, bool reread)
+static void on_runtime_rejected(void *arg, const struct table_runtime *e, const char *why)
+{
+	(void)arg;
+	log_warn("runtime target '%s' left out: %s", e->spec, why);
+}
+
+struct removed {
+	uint32_t *ids;
+	size_t n;
+};
+
+static void note_removed(void *arg, uint32_t id, bool added)
+{
+	struct removed *rm = arg;
+
+	if (!added && rm->ids)
+		rm->ids[rm->n++] = id;
+}
+
+enum reload_kind {
+	RELOAD_FILE,     /* SIGHUP: read the config again */
+	RELOAD_RESOLVE,  /* the periodic re-resolution of hostnames */
+	RELOAD_RUNTIME,  /* the runtime targets in Redis changed */
+};
+
+/* Builds the next table generation (the config, reread for SIGHUP, or
+ * the command line's targets, plus the runtime targets) and switches every
+ * stage to it. A bad file or a failed build leaves everything as it was. */
+static void reload(struct daemon *d, enum reload_kind kind)
 {
 	struct run *run = d->run;
 	struct config nc = { 0 };
 	struct table *nt = NULL;
 	struct routing nrt = { 0 };
+	struct removed rm = { 0 };
+	struct table_extra extra = {
+		.v = d->runtime.v, .n = d->runtime.n, .rejected = on_runtime_rejected, .ctx = d,
+	};
+	bool reread = kind == RELOAD_FILE;
 	char err[1024];
 	int r;
 
-	if (!run->o->config) {
+	if (reread && !run->o->config) {
 		log_info("SIGHUP: nothing to reload without -c");
 		return;
 	}
@@ -586,9 +687,10 @@ static void reload(struct daemon *d, bool reread)
 		log_error("reload rejected, the running configuration stays: %s", err);
 		return;
 	}
-	const struct config *c = reread ? &nc : &run->cfg;
-	if ((r = table_build(&nt, c, &run->ex, d->table, err, sizeof(err))) < 0) {
-		log_error("reload rejected, the running configuration stays: %s: %s", c->path, err);
+	const struct config *c = reread ? &nc : run->o->config ? &run->cfg : NULL;
+	if ((r = table_build_with(&nt, c, &run->ex, d->table, &extra, err, sizeof(err))) < 0) {
+		log_error("reload rejected, the running configuration stays: %s%s%s", c ? c->path : "", c ? ": " : "",
+			  err);
 		goto out;
 	}
 	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip)) < 0) {
@@ -619,11 +721,17 @@ static void reload(struct daemon *d, bool reread)
 		added += !was && !nt->dead[id];
 		removed += was && nt->dead[id];
 	}
+	if (removed && (rm.ids = malloc(removed * sizeof(*rm.ids))))
+		table_diff(old, nt, note_removed, &rm);
 	struct moved_ctx mc = { .d = d, .now = clock_real_ns() };
 	table_moved_hostnames(old, nt, on_moved, &mc);
 	/* from here the store may free old: nobody on this thread uses it */
 	table_pub_publish(&d->pub, nt);
 	nt = NULL;
+	/* after the table that has them dead: a result still in flight then
+	 * cannot write their state back */
+	for (size_t i = 0; i < rm.n; i++)
+		push_rec(d, &(struct store_rec){ .kind = STORE_REC_REMOVED, .u.removed = rm.ids[i] });
 	routing_release(&d->rt);
 	d->rt = nrt;
 	memset(&nrt, 0, sizeof(nrt));
@@ -633,10 +741,14 @@ static void reload(struct daemon *d, bool reread)
 		memset(&nc, 0, sizeof(nc));
 		log_info("reloaded '%s': %u targets, %u added, %u removed", run->o->config, d->table->n_live, added,
 			 removed);
+	} else if (kind == RELOAD_RUNTIME) {
+		log_info("runtime targets applied: %u targets, %u added, %u removed", d->table->n_live, added,
+			 removed);
 	} else if (added || removed) {
 		log_info("hostnames re-resolved: %u targets added, %u removed", added, removed);
 	}
 out:
+	free(rm.ids);
 	routing_release(&nrt);
 	table_free(nt);
 	config_release(&nc);
@@ -671,6 +783,36 @@ static void status_line(const struct monitor_stats *ms, double rate)
 		ms->by_state[TARGET_FLAPPING], ms->by_state[TARGET_UNKNOWN], rate, (unsigned long long)ms->events,
 		ms->overloaded ? " | OVERLOADED" : "", ms->isolated ? " | ISOLATED" : "");
 	fflush(stderr);
+}
+
+/* The prober's counters for its heartbeat in Redis, once a second. */
+static void push_status(struct daemon *d)
+{
+	struct store_rec rec = { .kind = STORE_REC_STATUS };
+	struct store_status *st = &rec.u.status;
+	struct sender_stats snd;
+	struct sched_stats ss;
+	struct capture_stats cs = { 0 };
+
+	sender_get_stats(d->snd, &snd);
+	sched_get_stats(d->sc, &ss);
+	if (d->cap)
+		capture_get_stats(d->cap, &cs);
+	st->sent_per_s = snd.sent - d->last_sent;
+	st->replies_per_s = ss.replies - d->last_replies;
+	d->last_sent = snd.sent;
+	d->last_replies = ss.replies;
+	st->pcap_drops = cs.pcap_drop;
+	st->targets = d->table->n_live;
+	if (d->mon) {
+		struct monitor_stats ms;
+		monitor_get_stats(d->mon, &ms);
+		st->demand_pps = ms.demand_pps;
+		st->overloaded = ms.overloaded;
+		st->isolated = ms.isolated;
+		memcpy(st->by_state, ms.by_state, sizeof(st->by_state));
+	}
+	push_rec(d, &rec);
 }
 
 /* Logs a change of the overload or isolation state once, not per check. */
@@ -747,13 +889,13 @@ static void parse_canaries(struct daemon *d, const struct config *c)
 	target_list_init(&tl, 16, TARGET_FAMILY_V4 | TARGET_FAMILY_V6);
 	for (size_t i = 0; c && i < c->n_canaries; i++)
 		if (target_list_add_spec(&tl, c->canaries[i], NULL, NULL, NULL, err, sizeof(err)) < 0)
-			die_usage("%s: canaries: %s", c->path, err);
+			cli_die_usage("%s: canaries: %s", c->path, err);
 	d->n_canaries = tl.n;
 	if (tl.n) {
 		d->canaries = calloc(tl.n, sizeof(*d->canaries));
 		d->canary_ports = calloc(tl.n, sizeof(*d->canary_ports));
 		if (!d->canaries || !d->canary_ports)
-			die_usage("out of memory");
+			cli_die_usage("out of memory");
 		for (size_t i = 0; i < tl.n; i++) {
 			d->canaries[i] = tl.v[i].addr;
 			d->canary_ports[i] = tl.v[i].port;
@@ -799,7 +941,7 @@ int main(int argc, char **argv)
 		/* no routes needed: a dry run shows packets from the source given, or 0.0.0.0 */
 		struct sw_addr src = { .family = AF_INET };
 		if (o.source_ip && addr_parse(&src, o.source_ip) < 0)
-			die_usage("--source-ip '%s': expected an IPv4 or IPv6 address", o.source_ip);
+			cli_die_usage("--source-ip '%s': expected an IPv4 or IPv6 address", o.source_ip);
 		if (routing_fixed(&d.rt, n_targets, &src) < 0)
 			goto out;
 	} else {
@@ -881,10 +1023,25 @@ int main(int argc, char **argv)
 		.with_group = run.continuous,
 		.latency_records = run.continuous && !o.no_latency,
 	};
-	if ((r = store_new(&d.st, &stc, d.recs)) < 0) {
-		log_error("cannot set up the store: %s", strerror(-r));
-		goto out;
-	}
+	struct store_redis_config src = {
+		.url = run.redis_url,
+		.prefix = run.redis_prefix,
+		.spill_path = run.spill,
+		.location = run.location,
+		.prober = run.prober,
+		.host = run.hostname,
+		.version = SYNWATCH_VERSION,
+		.rate = run.rate,
+		.results_maxlen = run.results_maxlen,
+		.events_maxlen = run.events_maxlen,
+		.latency_retention_s = run.latency_retention_s,
+		.monitoring = run.continuous,
+		.runtime = run.continuous,
+	};
+	if (run.redis_url && !o.dry_run)
+		stc.redis = &src;
+	if ((r = store_new(&d.st, &stc, d.recs)) < 0)
+		goto out; /* it said why */
 	/* lookahead: about 10 ms of probes, so that a probe's timeout starts
 	 * close to when it really leaves */
 	size_t lookahead = (size_t)(run.rate / 100);
@@ -898,6 +1055,7 @@ int main(int argc, char **argv)
 		.retries = o.dry_run ? 0 : run.max_retries,
 		.timeout_ns = o.dry_run ? 1 : run.max_timeout_ns,
 		.max_lookahead = lookahead,
+		.per_dest_pps = o.dry_run ? 0 : o.per_host_rate,
 		.order_seed = !run.continuous && n_targets > 1 ? (uint64_t)clock_real_ns() | 1 : 0,
 		.emit = run.continuous ? on_check : emit_result,
 		.emit_ctx = &d,
@@ -969,7 +1127,7 @@ int main(int argc, char **argv)
 	uint64_t start = clock_mono_ns(), next_status = start, idle_ns = 100 * 1000;
 	uint64_t resolve_every = run.o->config && run.cfg.resolve_interval_ns > 0 ? (uint64_t)run.cfg.resolve_interval_ns : 0;
 	uint64_t next_resolve = start + resolve_every;
-	uint64_t last_sent = 0, last_status = start;
+	uint64_t last_sent = 0, last_status = start, next_beat = start;
 	struct send_report rbuf[256];
 	struct capture_rec cbuf[256];
 	uint32_t due[DUE_BATCH];
@@ -989,11 +1147,21 @@ int main(int argc, char **argv)
 			break;
 		if (got_hup && !interrupted) {
 			got_hup = 0;
-			reload(&d, true);
+			reload(&d, RELOAD_FILE);
 		}
 		if (resolve_every && d.table->n_hostnames && now >= next_resolve && !interrupted) {
 			next_resolve = now + resolve_every;
-			reload(&d, false);
+			reload(&d, RELOAD_RESOLVE);
+		}
+		struct runtime_set rts;
+		if (!interrupted && store_runtime_take(d.st, &rts)) {
+			runtime_set_release(&d.runtime);
+			d.runtime = rts;
+			reload(&d, RELOAD_RUNTIME);
+		}
+		if (run.redis_url && now >= next_beat) {
+			next_beat = now + NSEC_PER_SEC;
+			push_status(&d);
 		}
 		while ((n = ring_pop(d.reports, rbuf, 256)) > 0) {
 			for (size_t i = 0; i < n; i++)
@@ -1069,6 +1237,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 	if (!o.quiet && !o.dry_run)
 		summary(&ss, &sst, &cs, d.table->n_live, elapsed, interrupted && !run.continuous);
+	struct store_redis_stats rs;
+	if (!o.quiet && store_redis_stats(d.st, &rs))
+		fprintf(stderr, "synwatch: redis: %llu records written (%llu were there already), %llu left in the spill "
+				"file, %llu lost\n",
+			(unsigned long long)rs.written, (unsigned long long)rs.skipped, (unsigned long long)rs.left,
+			(unsigned long long)rs.lost);
 	if (store_error(d.st) && store_error(d.st) != EPIPE) {
 		log_error("cannot write results: %s", strerror(store_error(d.st)));
 		goto out;
@@ -1089,6 +1263,7 @@ out:
 	routing_release(&d.rt);
 	free(d.canaries);
 	free(d.canary_ports);
+	runtime_set_release(&d.runtime);
 	if (atomic_load(&d.pub.latest))
 		table_pub_release(&d.pub);
 	else
@@ -1098,5 +1273,8 @@ out:
 	free(run.interface);
 	free(run.source_ip);
 	free(run.location);
+	free(run.redis_url);
+	free(run.spill);
+	free(run.redis_prefix);
 	return rc;
 }

@@ -319,36 +319,227 @@ static int table_alloc(struct table **out, const struct table *prev, const char 
 	return 0;
 }
 
+/* Makes the index hold n more targets at most half full. */
+static int index_fit(struct id_index *ix, const struct table *t, size_t more)
+{
+	int r;
+
+	if ((t->tl.n + more) * 2 <= ix->mask + 1)
+		return 0;
+	free(ix->slot);
+	if ((r = index_init(ix, (t->tl.n + more) * 2)) < 0)
+		return r;
+	for (size_t id = 0; id < t->tl.n; id++) {
+		size_t pos;
+		index_find(ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
+		ix->slot[pos] = (uint32_t)id;
+	}
+	return 0;
+}
+
+/* Gives the endpoints of gl to group gi: new ones get new ids, dead ones
+ * come back to life; live ones stay with the group that claimed them first. */
+static int claim(struct table *t, struct id_index *ix, const struct target_list *gl, uint16_t gi, char *err,
+		 size_t errlen)
+{
+	int r;
+
+	if ((r = index_fit(ix, t, gl->n)) < 0)
+		return r;
+	for (size_t k = 0; k < gl->n; k++) {
+		const struct target *gt = &gl->v[k];
+		size_t pos;
+		uint32_t id = index_find(ix, &t->tl, &gt->addr, gt->port, &pos);
+		const char *name = target_name(gl, gt);
+		if (id == SLOT_EMPTY) {
+			if (t->tl.n >= TABLE_MAX_TARGETS) {
+				set_err(err, errlen, "more than %u targets", TABLE_MAX_TARGETS);
+				return -E2BIG;
+			}
+			if ((r = push_target(t, gt, name, gi, 0)) < 0)
+				return r;
+			ix->slot[pos] = (uint32_t)(t->tl.n - 1);
+		} else if (t->dead[id]) {
+			/* back to life (kept from prev, or claimed first by this group) */
+			t->dead[id] = 0;
+			t->n_live++;
+			t->group_of[id] = gi;
+			if (name && (r = name_put(&t->tl, name, &t->tl.v[id].name)) < 0)
+				return r;
+			else if (!name)
+				t->tl.v[id].name = TARGET_NO_NAME;
+		}
+	}
+	t->tl.excluded += gl->excluded;
+	return 0;
+}
+
+void table_runtime_release(struct table_runtime *e)
+{
+	free(e->spec);
+	free(e->group);
+	free(e->name);
+	for (size_t i = 0; i < e->n_labels; i++) {
+		free(e->labels[i].key);
+		free(e->labels[i].value);
+	}
+	free(e->labels);
+	memset(e, 0, sizeof(*e));
+}
+
+static int label_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
+}
+
+/* A copy of base with e's interval and labels (e's win), appended to
+ * t->groups. Returns its index or a negative errno (why says it). */
+static int runtime_group(struct table *t, const struct table_group *base, const struct table_runtime *e,
+			 char *why, size_t whylen)
+{
+	struct table_group g = *base;
+	struct label *merged;
+	size_t n = 0;
+	int r;
+
+	if (t->n_groups >= TABLE_MAX_GROUPS) {
+		set_err(why, whylen, "more than %d groups: give fewer runtime targets their own interval or labels",
+			TABLE_MAX_GROUPS);
+		return -E2BIG;
+	}
+	if (e->interval_ns) {
+		g.interval_ns = e->interval_ns;
+		if (g.timeout_ns * (g.retries + 1) >= g.interval_ns) {
+			set_err(why, whylen,
+				"interval %.3gs is not longer than the timeout x (retries + 1) = %.3gs of group '%s'",
+				(double)g.interval_ns / 1e9, (double)g.timeout_ns * (g.retries + 1) / 1e9,
+				base->name ? base->name : "");
+			return -EINVAL;
+		}
+	}
+	if (!(merged = calloc(base->n_labels + e->n_labels + 1, sizeof(*merged))))
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_labels; i++)
+		merged[n++] = e->labels[i];
+	for (size_t i = 0; i < base->n_labels; i++) {
+		bool over = false;
+		for (size_t k = 0; k < e->n_labels; k++)
+			over |= strcmp(e->labels[k].key, base->labels[i].key) == 0;
+		if (!over)
+			merged[n++] = base->labels[i];
+	}
+	qsort(merged, n, sizeof(*merged), label_key_cmp);
+	g.labels = merged;
+	g.n_labels = n;
+	struct table_group *v = realloc(t->groups, (t->n_groups + 1) * sizeof(*v));
+	if (!v) {
+		free(merged);
+		return -ENOMEM;
+	}
+	t->groups = v;
+	r = group_copy(&t->groups[t->n_groups], &g);
+	free(merged);
+	if (r < 0)
+		return r;
+	return (int)t->n_groups++;
+}
+
+/* The runtime entries, each into its group's (or its own) group. */
+static int add_runtime(struct build *b, const struct config *cfg, const struct exclude_list *ex,
+		       struct id_index *ix, const struct table_extra *extra, char *err, size_t errlen)
+{
+	struct table *t = b->t;
+	char why[600];
+	int r = 0;
+
+	for (size_t i = 0; i < extra->n; i++) {
+		const struct table_runtime *e = &extra->v[i];
+		struct target_list gl;
+		size_t gi = 0;
+		int own = -1;
+
+		why[0] = '\0';
+		if (e->group)
+			for (gi = 0; gi < t->n_base_groups; gi++)
+				if (t->groups[gi].name && strcmp(t->groups[gi].name, e->group) == 0)
+					break;
+		if (gi >= t->n_base_groups) {
+			set_err(why, sizeof(why), "no group '%s'", e->group ? e->group : "(none)");
+			goto rejected;
+		}
+		if ((e->interval_ns || e->n_labels) &&
+		    (own = runtime_group(t, &t->groups[gi], e, why, sizeof(why))) < 0) {
+			if (own == -ENOMEM)
+				return own;
+			goto rejected;
+		}
+		target_list_init(&gl, TABLE_MAX_TARGETS,
+				 cfg && cfg->groups[gi].families ? cfg->groups[gi].families : TARGET_FAMILY_V4);
+		gl.resolver = build_resolver;
+		gl.resolver_ctx = b;
+		r = target_list_add_spec(&gl, e->spec, NULL, e->name, ex, why, sizeof(why));
+		if (r >= 0)
+			r = claim(t, ix, &gl, (uint16_t)(own >= 0 ? own : (int)gi), err, errlen);
+		target_list_release(&gl);
+		if (r == -ENOMEM || r == -E2BIG)
+			return r;
+		if (r >= 0)
+			continue;
+		if (own >= 0)
+			group_release(&t->groups[--t->n_groups]);
+rejected:
+		if (extra->rejected)
+			extra->rejected(extra->ctx, e, why);
+	}
+	return 0;
+}
+
 int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
 		const struct table *prev, char *err, size_t errlen)
+{
+	return table_build_with(out, cfg, ex, prev, NULL, err, errlen);
+}
+
+int table_build_with(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+		     const struct table *prev, const struct table_extra *extra, char *err, size_t errlen)
 {
 	struct table *t = NULL;
 	struct target_list gl = { 0 };
 	struct id_index ix = { 0 };
 	struct build b = { .prev = prev };
 	size_t total = prev ? prev->tl.n : 0;
+	size_t n_base = cfg ? cfg->n_groups : prev ? prev->n_base_groups : 0;
 	int r;
 
 	*out = NULL;
-	if (cfg->n_groups > TABLE_MAX_GROUPS) {
-		set_err(err, errlen, "%zu groups: at most %d", cfg->n_groups, TABLE_MAX_GROUPS);
+	if (!cfg && !prev) {
+		set_err(err, errlen, "no configuration and no previous table");
+		return -EINVAL;
+	}
+	if (n_base > TABLE_MAX_GROUPS) {
+		set_err(err, errlen, "%zu groups: at most %d", n_base, TABLE_MAX_GROUPS);
 		return -E2BIG;
 	}
-	if ((r = table_alloc(&t, prev, cfg->location)) < 0)
+	if ((r = table_alloc(&t, prev, cfg ? cfg->location : prev->location)) < 0)
 		goto nomem;
 	b.t = t;
-	t->groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*t->groups));
+	t->groups = calloc(n_base ? n_base : 1, sizeof(*t->groups));
 	if (!t->groups)
 		goto nomem;
-	for (size_t i = 0; i < cfg->n_groups; i++) {
-		if ((r = group_from_config(&t->groups[i], &cfg->groups[i])) < 0)
+	for (size_t i = 0; i < n_base; i++) {
+		r = cfg ? group_from_config(&t->groups[i], &cfg->groups[i]) : group_copy(&t->groups[i], &prev->groups[i]);
+		if (r < 0)
 			goto nomem;
 		t->n_groups++;
 	}
-	/* the previous generation's ids first, all dead until a group claims them */
+	t->n_base_groups = n_base;
+	/* the previous generation's ids first, all dead until a group claims
+	 * them; without a config, its base targets stay as they are */
 	for (size_t id = 0; prev && id < prev->tl.n; id++) {
 		const struct target *pt = &prev->tl.v[id];
-		if ((r = push_target(t, pt, target_name(&prev->tl, pt), TABLE_NO_GROUP, 1)) < 0)
+		uint16_t g = prev->group_of[id];
+		bool keep = !cfg && !prev->dead[id] && g < n_base;
+		if ((r = push_target(t, pt, target_name(&prev->tl, pt), keep ? g : TABLE_NO_GROUP, !keep)) < 0)
 			goto nomem;
 	}
 	t->tl.families = TARGET_FAMILY_V4 | TARGET_FAMILY_V6;
@@ -359,53 +550,22 @@ int table_build(struct table **out, const struct config *cfg, const struct exclu
 		index_find(&ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
 		ix.slot[pos] = (uint32_t)id;
 	}
-	for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+	for (size_t gi = 0; cfg && gi < cfg->n_groups; gi++) {
 		if ((r = expand_group(&b, &cfg->groups[gi], ex, &gl, err, errlen)) < 0)
 			goto out;
-		/* the index must stay at most half full as targets arrive */
-		if ((t->tl.n + gl.n) * 2 > ix.mask + 1) {
-			free(ix.slot);
-			if ((r = index_init(&ix, (t->tl.n + gl.n) * 2)) < 0)
-				goto nomem;
-			for (size_t id = 0; id < t->tl.n; id++) {
-				size_t pos;
-				index_find(&ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
-				ix.slot[pos] = (uint32_t)id;
-			}
-		}
-		for (size_t k = 0; k < gl.n; k++) {
-			const struct target *gt = &gl.v[k];
-			size_t pos;
-			uint32_t id = index_find(&ix, &t->tl, &gt->addr, gt->port, &pos);
-			const char *name = target_name(&gl, gt);
-			if (id == SLOT_EMPTY) {
-				if (t->tl.n >= TABLE_MAX_TARGETS) {
-					set_err(err, errlen, "more than %u targets", TABLE_MAX_TARGETS);
-					r = -E2BIG;
-					goto out;
-				}
-				if ((r = push_target(t, gt, name, (uint16_t)gi, 0)) < 0)
-					goto nomem;
-				ix.slot[pos] = (uint32_t)(t->tl.n - 1);
-			} else if (t->dead[id]) {
-				/* back to life (kept from prev, or claimed first by this group) */
-				t->dead[id] = 0;
-				t->n_live++;
-				t->group_of[id] = (uint16_t)gi;
-				if (name && (r = name_put(&t->tl, name, &t->tl.v[id].name)) < 0)
-					goto nomem;
-				else if (!name)
-					t->tl.v[id].name = TARGET_NO_NAME;
-			}
-			/* else: an endpoint of an earlier group; the first group keeps it */
-		}
-		t->tl.excluded += gl.excluded;
+		if ((r = claim(t, &ix, &gl, (uint16_t)gi, err, errlen)) < 0)
+			goto fail;
 		target_list_release(&gl);
 	}
+	if (extra && (r = add_runtime(&b, cfg, ex, &ix, extra, err, errlen)) < 0)
+		goto fail;
 	*out = t;
 	t = NULL;
 	r = 0;
 	goto out;
+fail:
+	if (r == -E2BIG)
+		goto out;
 nomem:
 	r = r < 0 ? r : -ENOMEM;
 	set_err(err, errlen, "cannot build the target table: %s", strerror(-r));
@@ -436,6 +596,7 @@ int table_from_list(struct table **out, struct target_list *tl, const struct tab
 			goto nomem;
 		t->n_groups = 1;
 	}
+	t->n_base_groups = t->n_groups;
 	for (size_t i = 0; i < t->tl.n; i++)
 		t->group_of[i] = g ? 0 : TABLE_NO_GROUP;
 	t->n_live = (uint32_t)t->tl.n;

@@ -58,6 +58,9 @@ struct table {
 	size_t n_groups;
 	struct table_hostname *hostnames;
 	size_t n_hostnames;
+	size_t n_base_groups;       /* groups[0 .. n_base_groups) come from the config (or the command
+	                               line); runtime targets with their own interval or labels get
+	                               groups of their own after them */
 	char *location;
 	struct table *older;        /* the generation this one replaced; see table_pub_latest */
 };
@@ -71,6 +74,41 @@ struct table {
  * the group and the host. prev is not changed. */
 int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
 		const struct table *prev, char *err, size_t errlen);
+
+/* A target added at run time (docs/redis.md, P runtime:targets), on top of
+ * the config's. Targets the config already has keep the config's settings. */
+struct table_runtime {
+	char *spec;             /* "IP:PORT", "CIDR:PORT", "HOSTNAME:PORT", "[IPv6]:PORT" */
+	char *group;            /* the group whose settings it takes; NULL: the first group */
+	char *name;             /* NULL: none */
+	struct label *labels;   /* merged over the group's (these win); sorted by key */
+	size_t n_labels;
+	int64_t interval_ns;    /* 0: the group's */
+};
+
+void table_runtime_release(struct table_runtime *e); /* frees its strings; zeroed entries are fine */
+
+/* Runtime targets for table_build_with. An entry that cannot be added (no
+ * such group, a bad spec, a name that does not resolve, an interval the
+ * group's timeout and retries do not fit in, too many groups) is left out
+ * and reported through rejected (may be NULL) with one line saying why; the
+ * rest of the table is built. */
+struct table_extra {
+	const struct table_runtime *v;
+	size_t n;
+	void (*rejected)(void *ctx, const struct table_runtime *e, const char *why);
+	void *ctx;
+};
+
+/* table_build, plus the runtime targets of extra (NULL: none). cfg may be
+ * NULL when prev is given (command-line mode, where nothing can be read
+ * again): the base is then prev's targets of its first n_base_groups
+ * groups, unchanged. Each runtime entry's endpoints join the group it
+ * names; with an interval or labels of its own, a copy of that group (same
+ * name) with them changed, so that the scheduler and the store need no
+ * per-target settings. */
+int table_build_with(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+		     const struct table *prev, const struct table_extra *extra, char *err, size_t errlen);
 
 /* A table of a plain target list (one-shot mode, or command-line monitoring
  * with one group g; g may be NULL for no group). Takes the list's contents

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "scheduler/table.h"
 #include "store/minutes.h"
+#include "store/store-internal.h"
 #include "store/store.h"
 
 int store_format_parse(const char *s, enum store_format *out)
@@ -170,14 +171,10 @@ static void sb_json_names(struct sbuf *b, const struct store_format_ctx *c, uint
 		sb_json_kv(b, "group", g->name);
 }
 
-/* ,"labels":{"key":"value",...} if the target has a group */
-static void sb_json_labels(struct sbuf *b, const struct store_format_ctx *c, uint32_t id)
+/* {"key":"value",...} */
+static void sb_json_label_object(struct sbuf *b, const struct table_group *g)
 {
-	const struct table_group *g = group_of(c, id);
-
-	if (!g)
-		return;
-	sb_printf(b, ",\"labels\":{");
+	sb_printf(b, "{");
 	for (size_t i = 0; i < g->n_labels; i++) {
 		if (i)
 			sb_printf(b, ",");
@@ -186,6 +183,25 @@ static void sb_json_labels(struct sbuf *b, const struct store_format_ctx *c, uin
 		sb_json_string(b, g->labels[i].value);
 	}
 	sb_printf(b, "}");
+}
+
+/* ,"labels":{"key":"value",...} if the target has a group */
+static void sb_json_labels(struct sbuf *b, const struct store_format_ctx *c, uint32_t id)
+{
+	const struct table_group *g = group_of(c, id);
+
+	if (!g)
+		return;
+	sb_printf(b, ",\"labels\":");
+	sb_json_label_object(b, g);
+}
+
+int store_labels_json(char *buf, size_t len, const struct table_group *g)
+{
+	struct sbuf b = sb_init(buf, len);
+
+	sb_json_label_object(&b, g);
+	return sb_end(&b, "");
 }
 
 /* ,"location":"..." and the end of the object */

@@ -1,9 +1,14 @@
 /* The store thread: drains the ring of results and events and writes them
  * to the stdout sink, with a latency line per target and minute. It never
  * drops a record: a line that does not fit grows the line buffer, and one
- * that still cannot be formatted goes out without the target's names. */
+ * that still cannot be formatted goes out without the target's names.
+ *
+ * With Redis it also formats each record as Redis commands (redis-fmt.c)
+ * and pushes what one drain produced into the backlog in one go; the
+ * Redis writer thread (redis.c) takes it from there. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +19,7 @@
 #include "common/ring.h"
 #include "scheduler/table.h"
 #include "store/minutes.h"
+#include "store/store-internal.h"
 #include "store/store.h"
 
 #define STORE_BATCH 256
@@ -36,7 +42,86 @@ struct store {
 	char *line;
 	size_t line_len;
 	struct store_rec batch[STORE_BATCH];
+	/* Redis (all NULL without) */
+	struct store_redis_config redis;
+	struct rfmt *rfmt;
+	struct backlog *bl;
+	struct redis_writer *writer;
+	struct bl_stage stage;
+	char spill_path[4096];
+	char url_text[1024];
+	bool redis_failed;          /* logged once: a record could not be formatted for Redis */
 };
+
+static bool stdout_minutes(const struct store *st)
+{
+	return st->cfg.latency_records && st->cfg.format != STORE_NONE;
+}
+
+/* The backlog, the formatter and the writer. */
+static int redis_open(struct store *st, const struct store_redis_config *rc)
+{
+	struct redis_writer_config wc = { 0 };
+	char err[4200];
+	int r;
+
+	st->redis = *rc;
+	if (!st->redis.prefix)
+		st->redis.prefix = STORE_DEFAULT_PREFIX;
+	if (!st->redis.results_maxlen)
+		st->redis.results_maxlen = STORE_DEFAULT_RESULTS_MAXLEN;
+	if (!st->redis.events_maxlen)
+		st->redis.events_maxlen = STORE_DEFAULT_EVENTS_MAXLEN;
+	if (!st->redis.latency_retention_s)
+		st->redis.latency_retention_s = STORE_DEFAULT_LATENCY_RETENTION_S;
+	if (!st->redis.backlog_memory)
+		st->redis.backlog_memory = STORE_DEFAULT_BACKLOG_MEMORY;
+	if (!st->redis.flush_ns)
+		st->redis.flush_ns = STORE_DEFAULT_FLUSH_NS;
+	redis_url_redact(rc->url, st->url_text, sizeof(st->url_text));
+	if ((r = redis_url_check(rc->url, err, sizeof(err))) < 0 ||
+	    (r = redis_url_parse(&wc.url, rc->url, err, sizeof(err))) < 0) {
+		log_error("redis URL '%s': %s", st->url_text, err);
+		return r;
+	}
+	if (rc->spill_path)
+		snprintf(st->spill_path, sizeof(st->spill_path), "%s", rc->spill_path);
+	else
+		snprintf(st->spill_path, sizeof(st->spill_path), "/var/tmp/synwatch-spill-%s.log", rc->location);
+	if ((r = backlog_open(&st->bl, st->spill_path, st->redis.backlog_memory,
+			      (uint64_t)(clock_real_ns() / NSEC_PER_USEC), err, sizeof(err))) < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	struct rfmt_config fc = {
+		.prefix = st->redis.prefix,
+		.location = rc->location,
+		.prober = rc->prober,
+		.run_id = st->cfg.run_id,
+		.results_maxlen = st->redis.results_maxlen,
+		.events_maxlen = st->redis.events_maxlen,
+		.latency_retention_s = st->redis.latency_retention_s,
+		.monitoring = rc->monitoring,
+	};
+	wc.url_text = st->url_text;
+	wc.fmt = fc;
+	wc.host = rc->host;
+	wc.version = rc->version;
+	wc.started_s = clock_real_ns() / NSEC_PER_SEC;
+	wc.rate = rc->rate;
+	wc.runtime = rc->runtime;
+	wc.flush_ns = st->redis.flush_ns;
+	if ((r = rfmt_new(&st->rfmt, &fc)) < 0 || (r = redis_writer_new(&st->writer, &wc, st->bl)) < 0) {
+		log_error("cannot set up the redis writer: %s", strerror(-r));
+		return r;
+	}
+	struct backlog_stats bs;
+	backlog_get_stats(st->bl, &bs);
+	if (bs.replay)
+		log_info("redis: %llu records a previous run left in '%s' go out first", (unsigned long long)bs.replay,
+			 st->spill_path);
+	return 0;
+}
 
 int store_new(struct store **out, const struct store_config *cfg, struct ring *recs)
 {
@@ -44,24 +129,33 @@ int store_new(struct store **out, const struct store_config *cfg, struct ring *r
 	int r = -ENOMEM;
 
 	*out = NULL;
-	if (!cfg->tables)
+	if (!cfg->tables) {
+		log_error("cannot set up the store: no target table");
 		return -EINVAL;
+	}
 	st = calloc(1, sizeof(*st));
-	if (!st)
+	if (!st) {
+		log_error("cannot set up the store: out of memory");
 		return -ENOMEM;
+	}
 	st->cfg = *cfg;
 	st->recs = recs;
 	st->line_len = STORE_LINE_MIN;
 	st->line = malloc(st->line_len);
 	if (!st->line)
 		goto out;
-	/* nothing would read the records with no output; a Redis sink will be
-	 * another reader */
-	if (cfg->latency_records && cfg->format != STORE_NONE && (r = minutes_new(&st->minutes)) < 0)
+	if (cfg->redis && (r = redis_open(st, cfg->redis)) < 0) {
+		store_free(st); /* redis_open said why */
+		return r;
+	}
+	/* nothing would read the records without a reader */
+	if ((stdout_minutes(st) || (st->rfmt && st->redis.monitoring)) && (r = minutes_new(&st->minutes)) < 0)
 		goto out;
 	*out = st;
 	return 0;
 out:
+	if (r == -ENOMEM)
+		log_error("cannot set up the store: out of memory");
 	store_free(st);
 	return r;
 }
@@ -129,10 +223,43 @@ static void write_line(struct store *st, const struct line_src *s)
 		note_error(st, errno);
 }
 
+static void redis_note(struct store *st, int r)
+{
+	if (r < 0 && !st->redis_failed)
+		log_error("redis: out of memory formatting records: some are not written to redis");
+	st->redis_failed |= r < 0;
+}
+
+/* Formats a record of the ring for Redis into the stage. */
+static void redis_rec(struct store *st, const struct store_rec *rec)
+{
+	switch (rec->kind) {
+	case STORE_REC_RESULT:
+		redis_note(st, rfmt_result(st->rfmt, &st->stage, &rec->u.result));
+		break;
+	case STORE_REC_EVENT:
+		redis_note(st, rfmt_event(st->rfmt, &st->stage, &rec->u.event));
+		break;
+	case STORE_REC_STATUS:
+		redis_writer_set_status(st->writer, &rec->u.status);
+		break;
+	case STORE_REC_REMOVED:
+		redis_note(st, rfmt_removed(st->rfmt, &st->stage, rec->u.removed));
+		break;
+	}
+}
+
 static void write_rec(struct store *st, const struct store_rec *rec)
 {
+	if (rec->kind != STORE_REC_RESULT && rec->kind != STORE_REC_EVENT) {
+		if (st->rfmt)
+			redis_rec(st, rec);
+		return;
+	}
 	if (st->cfg.format != STORE_NONE)
 		write_line(st, &(struct line_src){ .rec = rec });
+	if (st->rfmt)
+		redis_rec(st, rec);
 	if (st->minutes && rec->kind == STORE_REC_RESULT)
 		minutes_add(st->minutes, &rec->u.result); /* -ENOMEM: counted, the line is out */
 	atomic_fetch_add_explicit(&st->written, 1, memory_order_relaxed);
@@ -140,15 +267,31 @@ static void write_rec(struct store *st, const struct store_rec *rec)
 
 static void write_minute(void *ctx, uint32_t target, const struct lat_minute *lm)
 {
-	write_line(ctx, &(struct line_src){ .target = target, .lm = lm });
+	struct store *st = ctx;
+
+	if (stdout_minutes(st))
+		write_line(st, &(struct line_src){ .target = target, .lm = lm });
+	if (st->rfmt)
+		redis_note(st, rfmt_latency(st->rfmt, &st->stage, target, lm));
+}
+
+/* Hands what the stage holds to the Redis writer. */
+static void redis_push(struct store *st)
+{
+	if (st->rfmt && st->stage.n)
+		backlog_push(st->bl, &st->stage); /* errors: logged and counted by the backlog */
 }
 
 static void adopt_latest_table(struct store *st)
 {
 	/* the main thread publishes the first table before starting us; if it
 	 * did not, lines carry target ids until it does */
-	if (atomic_load_explicit(&st->cfg.tables->latest, memory_order_acquire))
-		st->table = table_pub_latest(st->cfg.tables);
+	if (!atomic_load_explicit(&st->cfg.tables->latest, memory_order_acquire))
+		return;
+	const struct table *t = table_pub_latest(st->cfg.tables);
+	if (t != st->table && st->rfmt && rfmt_set_table(st->rfmt, t) < 0)
+		redis_note(st, -ENOMEM);
+	st->table = t;
 }
 
 static size_t drain(struct store *st)
@@ -160,6 +303,7 @@ static size_t drain(struct store *st)
 		adopt_latest_table(st);
 		for (size_t i = 0; i < n; i++)
 			write_rec(st, &st->batch[i]);
+		redis_push(st);
 		total += n;
 	}
 	return total;
@@ -170,12 +314,15 @@ static void *store_main(void *arg)
 	struct store *st = arg;
 	uint64_t next_flush = clock_mono_ns() + STORE_FLUSH_EVERY_NS;
 
+	pthread_setname_np(pthread_self(), "sw-store");
+
 	for (;;) {
 		bool stopping = atomic_load(&st->stop);
 		size_t n = drain(st);
 		if (st->minutes && clock_mono_ns() >= next_flush) {
 			adopt_latest_table(st);
 			minutes_flush(st->minutes, clock_real_ns(), write_minute, st);
+			redis_push(st);
 			next_flush = clock_mono_ns() + STORE_FLUSH_EVERY_NS;
 		}
 		if (n == 0) {
@@ -193,6 +340,7 @@ static void *store_main(void *arg)
 
 		adopt_latest_table(st);
 		minutes_flush_all(st->minutes, write_minute, st);
+		redis_push(st);
 		minutes_stats(st->minutes, &ms);
 		if (ms.late || ms.nomem)
 			log_info("latency records left out %llu late results and %llu for want of memory",
@@ -205,7 +353,11 @@ static void *store_main(void *arg)
 
 int store_start(struct store *st)
 {
-	int r = pthread_create(&st->thread, NULL, store_main, st);
+	int r;
+
+	if (st->writer && (r = redis_writer_start(st->writer)) < 0)
+		return r;
+	r = pthread_create(&st->thread, NULL, store_main, st);
 	if (r)
 		return -r;
 	st->running = true;
@@ -214,11 +366,15 @@ int store_start(struct store *st)
 
 void store_stop(struct store *st)
 {
-	if (!st || !st->running)
+	if (!st)
 		return;
-	atomic_store(&st->stop, true);
-	pthread_join(st->thread, NULL);
-	st->running = false;
+	if (st->running) {
+		atomic_store(&st->stop, true);
+		pthread_join(st->thread, NULL);
+		st->running = false;
+	}
+	/* after the store thread: everything it formatted is in the backlog */
+	redis_writer_stop(st->writer);
 }
 
 void store_free(struct store *st)
@@ -226,9 +382,27 @@ void store_free(struct store *st)
 	if (!st)
 		return;
 	store_stop(st);
+	redis_writer_free(st->writer);
+	backlog_free(st->bl);
+	rfmt_free(st->rfmt);
+	bl_stage_release(&st->stage);
 	minutes_free(st->minutes);
 	free(st->line);
 	free(st);
+}
+
+bool store_runtime_take(struct store *st, struct runtime_set *out)
+{
+	return st->writer && redis_writer_take_runtime(st->writer, out);
+}
+
+bool store_redis_stats(const struct store *st, struct store_redis_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!st->writer)
+		return false;
+	redis_writer_get_stats(st->writer, out);
+	return true;
 }
 
 uint64_t store_written(const struct store *st)

@@ -1,6 +1,8 @@
 /* store/: where results go. A store thread drains the results ring and
- * writes every configured sink, so a slow consumer (a pipe, later Redis)
- * never stalls the scheduler, the sender or the receiver. */
+ * writes the stdout sink; with Redis it also formats every record as Redis
+ * commands into a backlog that a Redis writer thread empties (spilling to a
+ * local file when Redis is away), so a slow consumer (a pipe, Redis) never
+ * stalls the scheduler, the sender or the receiver. */
 #ifndef SW_STORE_H
 #define SW_STORE_H
 
@@ -11,11 +13,13 @@
 #include <stdbool.h>
 
 #include "common/probe.h"
+#include "scheduler/state.h"
 
 struct ring;
 struct store;
 struct table;
 struct table_pub;
+struct table_runtime;
 
 enum store_format {
 	STORE_NDJSON, /* one JSON object per line */
@@ -23,10 +27,26 @@ enum store_format {
 	STORE_NONE,
 };
 
-/* What goes through the store ring: a result or an event. */
+/* What goes through the store ring. */
 enum store_rec_kind {
 	STORE_REC_RESULT,
 	STORE_REC_EVENT,
+	STORE_REC_STATUS,   /* once a second: the prober's counters */
+	STORE_REC_REMOVED,  /* a reload removed a target */
+};
+
+/* The prober's counters, pushed by the main thread once a second; Redis
+ * gets them as the prober's heartbeat (docs/redis.md, P prober:PROBER). */
+struct store_status {
+	uint64_t sent_per_s;      /* probes sent in the last second */
+	uint64_t replies_per_s;   /* replies accepted in the last second */
+	uint64_t pcap_drops;      /* packets the capture buffer dropped since start */
+	double demand_pps;        /* probes/s the targets' intervals ask for (0 in one-shot mode) */
+	uint32_t targets;         /* live targets */
+	uint32_t by_state[TARGET_STATE_COUNT]; /* live targets per enum target_state */
+	uint8_t overloaded;       /* 1: intervals are stretched to the rate cap */
+	uint8_t isolated;         /* 1: the prober looks cut off */
+	uint8_t pad[6];
 };
 
 struct store_rec {
@@ -35,6 +55,8 @@ struct store_rec {
 	union {
 		struct probe_result result;
 		struct sw_event event;
+		struct store_status status;
+		uint32_t removed;   /* REMOVED: the target's id (dead in the latest table) */
 	} u;
 };
 
@@ -68,6 +90,36 @@ int store_format_latency_text(char *buf, size_t len, const struct store_format_c
 /* "3f2a9c0e11d4b7a5-42": the run id in hex, a dash, the event's counter. */
 int store_event_id(char *buf, size_t len, uint64_t run_id, uint64_t id);
 
+/* Checks a Redis URL (redis://, unix://, redis-sentinel://; docs/redis.md).
+ * Returns 0, or -EINVAL with one line in err saying what is wrong. Pure. */
+int redis_url_check(const char *url, char *err, size_t errlen);
+/* url with its password replaced by "***", for messages. Pure. */
+void redis_url_redact(const char *url, char *buf, size_t len);
+
+#define STORE_DEFAULT_PREFIX "synwatch:"
+#define STORE_DEFAULT_RESULTS_MAXLEN 1000000
+#define STORE_DEFAULT_EVENTS_MAXLEN 100000
+#define STORE_DEFAULT_LATENCY_RETENTION_S (7 * 86400)
+#define STORE_DEFAULT_BACKLOG_MEMORY (64u << 20)
+#define STORE_DEFAULT_FLUSH_NS (2000000000LL)
+
+struct store_redis_config {
+	const char *url;            /* checked by the caller with redis_url_check */
+	const char *prefix;         /* NULL: STORE_DEFAULT_PREFIX */
+	const char *spill_path;     /* NULL: /var/tmp/synwatch-spill-LOCATION.log */
+	const char *location;       /* set in one-shot mode too */
+	const char *prober;         /* "LOC/HOSTNAME" */
+	const char *host, *version; /* for the heartbeat */
+	uint64_t rate;              /* probes/s cap, for the heartbeat */
+	uint64_t results_maxlen;    /* 0: STORE_DEFAULT_RESULTS_MAXLEN */
+	uint64_t events_maxlen;     /* 0: STORE_DEFAULT_EVENTS_MAXLEN */
+	int64_t latency_retention_s;/* 0: STORE_DEFAULT_LATENCY_RETENTION_S */
+	size_t backlog_memory;      /* bytes of records held in memory before spilling; 0: the default */
+	int64_t flush_ns;           /* at stop, how long to keep writing; 0: STORE_DEFAULT_FLUSH_NS */
+	bool monitoring;            /* continuous mode: state hashes, idx sets, latency history */
+	bool runtime;               /* read runtime targets (store_runtime_take) */
+};
+
 struct store_config {
 	enum store_format format;
 	FILE *out;                  /* the stream the sink writes (stdout) */
@@ -76,17 +128,50 @@ struct store_config {
 	uint64_t run_id;
 	bool with_group;
 	bool latency_records;       /* print a "latency" line per target and minute (continuous mode) */
+	const struct store_redis_config *redis; /* NULL: no Redis; the strings must outlive the store */
 };
 
-/* The store reads struct store_rec from recs (it is the only consumer). */
+/* The store reads struct store_rec from recs (it is the only consumer).
+ * With Redis it opens the spill file (and takes over what a previous run
+ * left in it). Returns 0 and sets *out, or a negative errno after logging
+ * one line naming what failed (a spill file that cannot be opened, say).
+ * The Redis writer's sockets use MSG_NOSIGNAL, but hiredis's own writes
+ * do not: the process must ignore SIGPIPE. */
 int store_new(struct store **out, const struct store_config *cfg, struct ring *recs);
 int store_start(struct store *st);
-/* Writes everything still in the ring, flushes the sinks and joins. */
+/* Writes everything still in the ring, flushes the sinks and joins; with
+ * Redis, keeps writing for up to flush_ns and leaves the rest in the spill
+ * file for the next start. */
 void store_stop(struct store *st);
 void store_free(struct store *st); /* NULL is a no-op; stops first */
 /* Records written so far (any thread). */
 uint64_t store_written(const struct store *st);
 /* Write errors (EPIPE, ENOSPC...): the first errno seen, 0 if none. */
 int store_error(const struct store *st);
+
+/* Targets added at run time (docs/redis.md, P runtime:targets). */
+struct runtime_set {
+	struct table_runtime *v;
+	size_t n;
+};
+void runtime_set_release(struct runtime_set *s); /* zeroed sets are fine */
+
+/* Main thread: when the runtime targets in Redis changed since the last
+ * call, moves the whole new set into *out (release with
+ * runtime_set_release) and returns true. Cheap when nothing changed. */
+bool store_runtime_take(struct store *st, struct runtime_set *out);
+
+struct store_redis_stats {
+	uint64_t written;   /* records Redis acknowledged */
+	uint64_t batches;   /* ... in this many transactions */
+	uint64_t skipped;   /* records Redis had already (replayed after a reconnect) */
+	uint64_t backlog;   /* records waiting: in memory, in the spill file, in flight */
+	uint64_t spilled;   /* ... of which in the spill file */
+	uint64_t lost;      /* records that could not be kept (the spill file could not be written) */
+	uint64_t left;      /* after store_stop: records left in the spill file */
+	bool connected;
+};
+/* Any thread. Returns false (and zeroes *out) without Redis. */
+bool store_redis_stats(const struct store *st, struct store_redis_stats *out);
 
 #endif

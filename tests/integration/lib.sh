@@ -173,3 +173,14 @@ sw_fleet_up() {
 	sw_cleanup_add "sw_fleet down --name '$name'"
 	sw_fleet up --name "$name" "$@" || sw_fail "fleet '$name' did not come up (spec: $*)"
 }
+
+# sw_redis_up DIR: a private redis-server listening only on DIR/r.sock (no
+# TCP port, no persistence), stopped on exit; its URL is unix://DIR/r.sock.
+# Call it from the test's own shell (see sw_cleanup_add).
+sw_redis_up() {
+	local dir=$1
+	redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
+		--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
+	sw_cleanup_add "kill \$(cat '$dir/r.pid' 2>/dev/null) 2>/dev/null"
+	sw_wait_for 5 test -S "$dir/r.sock" || sw_fail "no redis socket at $dir/r.sock: $(tail -3 "$dir/r.log")"
+}

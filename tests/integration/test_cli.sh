@@ -36,6 +36,9 @@ expect_usage "no ports" "127.0.0.1" --once 127.0.0.1
 expect_usage "bad target" "999.1.1.1" --once -p 80 999.1.1.1
 expect_usage "host bits" "198.18.1.0/16" --once -p 80 198.18.1.0/16
 expect_usage "too many" "--max-targets" --once -p 1-65535 198.18.0.0/15
+expect_usage "needs --yes" "pass --yes" --once -p 1-20 198.18.0.0/15
+expect_usage "too many even with --yes" "--max-targets" --once --yes -p 1-200 198.18.0.0/15
+expect_usage "bad per-host rate" "--per-host-rate 'x'" --once --per-host-rate x -p 80 127.0.0.1
 printf '127.0.0.1:80\n127.0.0.1:99999\n' > "$tmp/t.txt"
 expect_usage "bad target file line" "$tmp/t.txt:2:" --once -T "$tmp/t.txt"
 expect_usage "missing target file" "cannot open '$tmp/nope'" --once -T "$tmp/nope"
@@ -62,6 +65,11 @@ expect_usage "config host bits" "198.18.1.0/16" -c "$tmp/hostbits.yaml"
 runuser -u nobody -- "$bin" --once --dry-run --source-ip 198.18.0.1 -p 80,443 198.18.1.0/30 \
 	> "$tmp/dry" 2> "$tmp/err" || sw_fail "dry run failed: $(cat "$tmp/err")"
 [ "$(wc -l < "$tmp/dry")" -eq 8 ] || sw_fail "dry run printed $(wc -l < "$tmp/dry") packets, want 8"
+# past --max-targets only with --yes
+expect_usage "needs --yes, lower limit" "pass --yes" --once --dry-run --max-targets 100 -p 1-20 198.18.0.0/28
+runuser -u nobody -- "$bin" --once --dry-run -q --yes --max-targets 100 --source-ip 198.18.0.1 -p 1-20 198.18.0.0/28 \
+	> "$tmp/dry" 2> "$tmp/err" || sw_fail "--yes did not allow a large list: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/dry")" -eq 320 ] || sw_fail "--yes dry run printed $(wc -l < "$tmp/dry") packets, want 320"
 
 # no privileges: says so and how to grant them, exit 1
 runuser -u nobody -- "$bin" --once --timeout 10ms 127.0.0.1:80 > "$tmp/out" 2> "$tmp/err"

@@ -1,0 +1,82 @@
+/* Redis URLs in messages: checked with the one parser (store/redis-conn.c,
+ * shared with the tools), shown without their passwords. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/redis-conn.h"
+#include "store/store.h"
+
+/* A bounded appender. */
+struct out {
+	char *p;
+	size_t len, used;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (n > o->len - 1 - o->used)
+		n = o->len - 1 - o->used;
+	memcpy(o->p + o->used, s, n);
+	o->used += n;
+	o->p[o->used] = '\0';
+}
+
+void redis_url_redact(const char *url, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0 };
+	const char *end = url + strlen(url), *query = strchr(url, '?'), *scheme = strstr(url, "://");
+	const char *start, *at = NULL;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!query)
+		query = end;
+	start = scheme && scheme < query ? scheme + 3 : url;
+	for (const char *c = start; c < query; c++)
+		if (*c == '@')
+			at = c;
+	put(&o, url, (size_t)(start - url));
+	if (at) {
+		/* USER:*** keeps the user, hides the password */
+		const char *colon = memchr(start, ':', (size_t)(at - start));
+		if (colon)
+			put(&o, start, (size_t)(colon + 1 - start));
+		put(&o, "***@", 4);
+		start = at + 1;
+	}
+	put(&o, start, (size_t)(query - start));
+	for (const char *p = query; p < end;) {
+		size_t n = strcspn(p + 1, "&");
+		put(&o, p, 1);
+		if (strncmp(p + 1, "password=", 9) == 0 && n >= 9)
+			put(&o, "password=***", 12);
+		else
+			put(&o, p + 1, n);
+		p += 1 + n;
+	}
+}
+
+int redis_url_check(const char *url, char *err, size_t errlen)
+{
+	struct redis_url u;
+	char msg[1024], shown[1100];
+	const char *at;
+	int r = redis_url_parse(&u, url, msg, sizeof(msg));
+
+	if (r == 0 || !err || !errlen)
+		return r;
+	/* the caller names the URL: not twice, and nowhere with its password */
+	snprintf(shown, sizeof(shown), "redis URL '%s': ", url);
+	if (strncmp(msg, shown, strlen(shown)) == 0)
+		memmove(msg, msg + strlen(shown), strlen(msg + strlen(shown)) + 1);
+	else if (strncmp(msg, "redis URL: ", 11) == 0)
+		memmove(msg, msg + 11, strlen(msg + 11) + 1);
+	redis_url_redact(url, shown, sizeof(shown));
+	if (*url && (at = strstr(msg, url)))
+		snprintf(err, errlen, "%.*s%s%s", (int)(at - msg), msg, shown, at + strlen(url));
+	else
+		snprintf(err, errlen, "%s", msg);
+	return r;
+}

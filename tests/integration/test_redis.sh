@@ -1,0 +1,264 @@
+#!/bin/bash
+# The Redis store against private redis-servers (unix sockets in a temp dir,
+# 127.0.0.1 on free ports inside the fleet's prober namespace):
+# - every key of docs/redis.md is written with its documented fields;
+# - redis-server SIGKILLed mid-run and restarted from its AOF, then out of
+#   memory for a while: every result the NDJSON sink printed is in Redis
+#   exactly once, per target in order; one log line per change of the
+#   connection, not per attempt;
+# - runtime targets added and removed through HSET + PUBLISH apply within a
+#   second, their state removed with them;
+# - AUTH with a password and with an ACL user; a wrong password: one clear
+#   line, synwatch keeps running and buffering, the spill file keeps what
+#   was not written and the next start (right password) writes it first;
+# - a bad URL exits 2 with one line, without the password;
+# - a Sentinel failover between two redis-servers: synwatch follows it.
+set -u
+. "$(dirname "$0")/lib.sh"
+sw_require_root
+sw_require_cmd redis-server redis-cli redis-sentinel
+name=$(sw_unique rd)
+sw_tmpdir out
+chmod 755 "$out"
+sw_fleet_up "$name" --spec "open=24,closed=8,ports=80,layout=dense" --truth "$out/truth.tsv" --seed 11
+pns=swf-$name-p
+check() { "$SW_PY" "$SW_TOP/tests/integration/redis_check.py" "$@"; }
+
+# a redis-server on a unix socket in $out/NAME, with an AOF written before
+# each reply (appendfsync always), so a SIGKILL loses nothing acknowledged
+start_redis() { # NAME EXTRA-ARGS...
+	local n=$1
+	shift
+	mkdir -p "$out/$n"
+	redis-server --port 0 --unixsocket "$out/$n.sock" --unixsocketperm 777 --save '' --appendonly yes \
+		--appendfsync always --dir "$out/$n" --logfile "$out/$n.log" "$@" &
+	eval "pid_$n=$!"
+	sw_cleanup_add "kill -9 $! 2>/dev/null"
+	sw_wait_for 5 redis-cli -s "$out/$n.sock" ${REDIS_AUTH:-} ping > /dev/null 2>&1 ||
+		sw_fail "redis-server $n did not start: $(tail -3 "$out/$n.log")"
+}
+
+awk -F'\t' 'NR > 1 && $3 == "open"' "$out/truth.tsv" | head -n -1 | awk -F'\t' '{ printf "      - \"%s:%s\"\n", $1, $2 }' > "$out/open.yaml"
+awk -F'\t' 'NR > 1 && $3 == "closed" { printf "      - \"%s:%s\"\n", $1, $2 }' "$out/truth.tsv" > "$out/closed.yaml"
+spare=$(awk -F'\t' 'NR > 1 && $3 == "open" { t = $1 ":" $2 } END { print t }' "$out/truth.tsv")
+named=$(awk -F'\t' 'NR > 1 && $3 == "open" { print $1; exit }' "$out/truth.tsv")
+n_open=$(wc -l < "$out/open.yaml")
+n_closed=$(wc -l < "$out/closed.yaml")
+n=$((n_open + n_closed))
+
+# ---- 1. every key and field, with a SIGKILL of redis-server in the middle
+start_redis r1
+{
+	cat <<EOF
+location: lab-1
+rate: 2000
+output: ndjson
+redis: unix://$out/r1.sock
+redis_prefix: "swt:"
+spill: $out/spill1.log
+defaults:
+  interval: 1s
+  timeout: 300ms
+  retries: 1
+  failures: 2
+  labels: { team: net }
+groups:
+  - name: web
+    labels: { criticality: high }
+    targets:
+      - { host: $named, port: 80, name: "Front door" }
+    hosts:
+EOF
+	cat "$out/open.yaml"
+	printf '  - name: closed\n    hosts:\n'
+	cat "$out/closed.yaml"
+} > "$out/synwatch.yaml"
+ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/synwatch.yaml" --seccomp > "$out/out1.ndjson" 2> "$out/err1.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+R1() { redis-cli -s "$out/r1.sock" "$@"; }
+P=swt:
+sw_wait_for 5 sh -c "[ \"\$(redis-cli -s '$out/r1.sock' zcard ${P}idx:lab-1:up)\" -eq $n_open ]" ||
+	sw_fail "not every open endpoint is in idx:lab-1:up: $(R1 zcard ${P}idx:lab-1:up) of $n_open; $(tail -3 "$out/err1.txt")"
+sw_wait_for 5 sh -c "[ \"\$(redis-cli -s '$out/r1.sock' zcard ${P}idx:lab-1:down)\" -eq $n_closed ]" ||
+	sw_fail "not every closed endpoint is in idx:lab-1:down"
+prober=$(R1 zrange ${P}probers 0 -1)
+[ "$prober" = "lab-1/$(hostname)" ] || sw_fail "probers holds '$prober', want lab-1/$(hostname)"
+[ "$(R1 get ${P}schema)" = 1 ] || sw_fail "schema is '$(R1 get ${P}schema)'"
+[ "$(R1 zcard ${P}idx:lab-1:all)" -eq $n ] || sw_fail "idx:lab-1:all has $(R1 zcard ${P}idx:lab-1:all) of $n"
+[ "$(R1 zcard ${P}idx:lab-1:unknown)" -eq 0 ] || sw_fail "targets left in idx:lab-1:unknown"
+R1 get "${P}seq:$prober" | grep -Eq '^[0-9]{16,}$' || sw_fail "no seq:$prober"
+check fields "$out/r1.sock" stream ${P}results target ip port state rtt_us ts attempt ttl group labels location prober ||
+	sw_fail "results fields"
+check fields "$out/r1.sock" stream ${P}events id kind ts target ip port group labels from to reason since rtt_us \
+	location prober || sw_fail "events fields"
+check fields "$out/r1.sock" hash "${P}state:lab-1:$named:80" state since reason last_result last_rtt_us last_ts \
+	name group labels prober || sw_fail "state fields"
+[ "$(R1 hget "${P}state:lab-1:$named:80" name)" = "Front door" ] || sw_fail "the state hash lacks the target's name"
+R1 hget "${P}state:lab-1:$named:80" labels | grep -q '"criticality":"high","team":"net"' || sw_fail "labels"
+check fields "$out/r1.sock" hash "${P}prober:$prober" location host version started heartbeat targets rate \
+	sent_per_s replies_per_s pcap_drops backlog spilled overloaded demand_pps isolated state_counts ||
+	sw_fail "prober fields"
+ttl=$(R1 pttl "${P}prober:$prober")
+[ "$ttl" -gt 0 ] && [ "$ttl" -le 5000 ] || sw_fail "the prober hash expires in $ttl ms, want (0, 5000]"
+R1 hget "${P}prober:$prober" state_counts | grep -q "\"up\":$n_open" || sw_fail "state_counts"
+sw_info "every key written; killing redis-server"
+
+before=$(R1 xlen ${P}results)
+{ kill -9 "$pid_r1" && wait "$pid_r1"; } 2> /dev/null
+sleep 2
+sw_pid_alive $spid || sw_fail "synwatch died with redis-server"
+start_redis r1
+sw_wait_for 10 sh -c "[ \"\$(redis-cli -s '$out/r1.sock' xlen ${P}results)\" -gt $((before + 2 * n)) ]" ||
+	sw_fail "no writing after the restart: $(tail -3 "$out/err1.txt")"
+[ "$(grep -c 'redis: lost connection' "$out/err1.txt")" -eq 1 ] ||
+	sw_fail "want one 'lost connection' line: $(grep redis: "$out/err1.txt")"
+[ "$(grep -c 'redis: cannot connect' "$out/err1.txt")" -le 1 ] ||
+	sw_fail "a line per attempt: $(grep redis: "$out/err1.txt")"
+[ "$(grep -c 'redis: connected to' "$out/err1.txt")" -eq 2 ] || sw_fail "reconnect not logged once"
+# out of memory: refused batches wait (the one queued behind is discarded), then go in order
+R1 config set maxmemory 1 > /dev/null
+sw_wait_for 5 grep -q "redis: unix://$out/r1.sock refuses writes: OOM" "$out/err1.txt" ||
+	sw_fail "no line for OOM: $(tail -3 "$out/err1.txt")"
+sleep 1
+R1 config set maxmemory 0 > /dev/null
+sw_wait_for 7 grep -q "redis: unix://$out/r1.sock accepts writes again" "$out/err1.txt" ||
+	sw_fail "writing did not resume after OOM: $(tail -3 "$out/err1.txt")"
+[ "$(grep -c 'refuses writes' "$out/err1.txt")" -eq 1 ] || sw_fail "a line per refused batch"
+
+# ---- 2. runtime targets: added and removed within a second
+sw_info "runtime targets"
+t0=$(sw_now_ms)
+R1 hset ${P}runtime:targets "$spare" '{"group":"web","name":"Added","labels":{"team":"shop"},"interval":"2s"}' > /dev/null
+R1 publish ${P}runtime changed > /dev/null
+sw_wait_for 1 grep -q "runtime targets applied: $((n + 1)) targets, 1 added, 0 removed" "$out/err1.txt" ||
+	sw_fail "runtime target not applied within 1 s: $(tail -3 "$out/err1.txt")"
+sw_info "applied after $(($(sw_now_ms) - t0)) ms"
+sw_wait_for 3 grep -q "\"ip\":\"${spare%:*}\",\"port\":${spare#*:}," "$out/out1.ndjson" ||
+	sw_fail "no result for the added target $spare"
+sw_wait_for 2 sh -c "[ \"\$(redis-cli -s '$out/r1.sock' hget '${P}state:lab-1:$spare' name)\" = Added ]" ||
+	sw_fail "no state hash for the added target"
+R1 hget "${P}state:lab-1:$spare" labels | grep -q '"team":"shop"' || sw_fail "runtime labels not merged"
+t0=$(sw_now_ms)
+R1 hdel ${P}runtime:targets "$spare" > /dev/null
+R1 publish ${P}runtime changed > /dev/null
+sw_wait_for 1 grep -q "runtime targets applied: $n targets, 0 added, 1 removed" "$out/err1.txt" ||
+	sw_fail "runtime target not removed within 1 s: $(tail -3 "$out/err1.txt")"
+sw_info "removed after $(($(sw_now_ms) - t0)) ms"
+sleep 1.5
+seen=$(grep -c "\"ip\":\"${spare%:*}\",\"port\":${spare#*:}," "$out/out1.ndjson")
+sleep 2
+[ "$(grep -c "\"ip\":\"${spare%:*}\",\"port\":${spare#*:}," "$out/out1.ndjson")" -eq "$seen" ] ||
+	sw_fail "the removed target is still probed"
+[ "$(R1 exists "${P}state:lab-1:$spare")" -eq 0 ] || sw_fail "the removed target's state hash stayed"
+[ -z "$(R1 zscore ${P}idx:lab-1:all "$spare")" ] || sw_fail "the removed target stayed in idx:lab-1:all"
+
+kill -TERM $spid
+wait $spid
+rc=$?
+[ $rc -eq 0 ] || sw_fail "synwatch exited $rc on SIGTERM: $(tail -3 "$out/err1.txt")"
+check compare "$out/out1.ndjson" "$out/r1.sock" $P || sw_fail "results differ between stdout and redis"
+R1 --scan --pattern "${P}lat:lab-1:*" | grep -q . || sw_fail "no latency history written at the stop"
+R1 zrange "${P}lat:lab-1:$named:80" 0 -1 | grep -Eq '^v1 t=[0-9]+ n=[0-9]+ ' || sw_fail "latency record format"
+[ ! -s "$out/spill1.log" ] || sw_fail "records left in the spill file with redis up"
+
+# ---- 3. AUTH: a wrong password buffers, the right one (or an ACL user) writes
+sw_info "auth"
+REDIS_AUTH="-a pw --no-auth-warning" start_redis r2 --requirepass pw --user alice on '>alicepw' '~*' '&*' '+@all'
+R2() { redis-cli -s "$out/r2.sock" -a pw --no-auth-warning "$@"; }
+targets=$(awk -F'\t' 'NR > 1 && NR < 8 { printf "%s:%s ", $1, $2 }' "$out/truth.tsv")
+# shellcheck disable=SC2086
+ip netns exec "$pns" "$SW_BIN/synwatch" --interval 1s --timeout 300ms --location lab-2 $targets \
+	--redis "unix://$out/r2.sock?password=wrong" --spill "$out/spill2.log" --output ndjson \
+	> "$out/out2.ndjson" 2> "$out/err2.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+sw_wait_for 3 grep -q "redis: cannot connect to unix://$out/r2.sock?password=\*\*\*: .*WRONGPASS" "$out/err2.txt" ||
+	sw_fail "no clear line for a wrong password: $(cat "$out/err2.txt")"
+sleep 2.5
+sw_pid_alive $spid || sw_fail "synwatch died on a wrong password"
+[ "$(grep -c 'redis:' "$out/err2.txt")" -eq 1 ] || sw_fail "more than one line: $(grep redis: "$out/err2.txt")"
+grep -q "password=wrong" "$out/err2.txt" && sw_fail "the password was logged"
+kill -TERM $spid
+wait $spid
+left=$(sed -n 's/.*redis: 0 records written (0 were there already), \([0-9]*\) left in the spill file.*/\1/p' "$out/err2.txt")
+[ -n "$left" ] && [ "$left" -gt 0 ] || sw_fail "nothing left in the spill file: $(tail -2 "$out/err2.txt")"
+[ -s "$out/spill2.log" ] || sw_fail "no spill file"
+results2=$(grep -c '"type":"result"' "$out/out2.ndjson")
+# the right password: the spill file goes out first, then this run's results
+# shellcheck disable=SC2086
+ip netns exec "$pns" "$SW_BIN/synwatch" --once --timeout 300ms --location lab-2 $targets \
+	--redis "unix://$out/r2.sock?password=pw" --spill "$out/spill2.log" > /dev/null 2> "$out/err3.txt" ||
+	sw_fail "synwatch --once failed: $(cat "$out/err3.txt")"
+grep -q "records a previous run left in '$out/spill2.log' go out first" "$out/err3.txt" || sw_fail "no replay"
+[ ! -s "$out/spill2.log" ] || sw_fail "the spill file was not emptied"
+[ "$(R2 xlen synwatch:results)" -eq $((results2 + 6)) ] ||
+	sw_fail "redis has $(R2 xlen synwatch:results) results, want $results2 buffered + 6"
+# an ACL user
+# shellcheck disable=SC2086
+ip netns exec "$pns" "$SW_BIN/synwatch" --once --timeout 300ms --location lab-2 $targets \
+	--redis "unix://$out/r2.sock?user=alice&password=alicepw" --spill "$out/spill2.log" > /dev/null 2> "$out/err4.txt" ||
+	sw_fail "synwatch --once as alice failed: $(cat "$out/err4.txt")"
+[ "$(R2 xlen synwatch:results)" -eq $((results2 + 12)) ] || sw_fail "the ACL user's results are missing"
+
+# ---- 4. a bad URL: exit 2, one line, no password
+"$SW_BIN/synwatch" --once --redis 'redis://alice:hunter2@127.0.0.1:99999' 127.0.0.1:9 > /dev/null 2> "$out/err5.txt"
+rc=$?
+[ $rc -eq 2 ] || sw_fail "a bad URL exited $rc, want 2"
+[ "$(wc -l < "$out/err5.txt")" -eq 1 ] || sw_fail "want one line: $(cat "$out/err5.txt")"
+grep -q "99999" "$out/err5.txt" && ! grep -q hunter2 "$out/err5.txt" || sw_fail "bad message: $(cat "$out/err5.txt")"
+printf 'redis: "http://127.0.0.1"\ngroups:\n  - name: g\n    hosts: ["127.0.0.1:9"]\n' > "$out/bad.yaml"
+"$SW_BIN/synwatch" -c "$out/bad.yaml" > /dev/null 2> "$out/err6.txt"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$out/err6.txt")" -eq 1 ] && grep -q "$out/bad.yaml: redis 'http://127.0.0.1'" "$out/err6.txt" ||
+	sw_fail "bad URL in the config: exit $rc, $(cat "$out/err6.txt")"
+
+# ---- 5. Sentinel: the master dies, the replica takes over, synwatch follows
+sw_info "sentinel failover"
+# pd: a sentinel that is not there, asked first
+read -r p1 p2 ps pd < <(ip netns exec "$pns" "$SW_PY" -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+mkdir -p "$out/m1" "$out/m2"
+ip netns exec "$pns" redis-server --port "$p1" --bind 127.0.0.1 --save '' --dir "$out/m1" --logfile "$out/m1.log" &
+m1=$!
+sw_cleanup_add "kill -9 $m1 2>/dev/null"
+ip netns exec "$pns" redis-server --port "$p2" --bind 127.0.0.1 --save '' --dir "$out/m2" --logfile "$out/m2.log" \
+	--replicaof 127.0.0.1 "$p1" &
+sw_cleanup_add "kill -9 $! 2>/dev/null"
+cat > "$out/sentinel.conf" <<EOF
+port $ps
+bind 127.0.0.1
+dir $out
+logfile $out/sentinel.log
+sentinel monitor mymaster 127.0.0.1 $p1 1
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 5000
+EOF
+ip netns exec "$pns" redis-sentinel "$out/sentinel.conf" &
+sw_cleanup_add "kill -9 $! 2>/dev/null"
+RP() { ip netns exec "$pns" redis-cli -p "$1" "${@:2}"; }
+sw_wait_for 10 sh -c "ip netns exec '$pns' redis-cli -p $p2 info replication | grep -q 'master_link_status:up'" ||
+	sw_fail "the replica did not sync"
+sw_wait_for 10 sh -c "ip netns exec '$pns' redis-cli -p $ps sentinel replicas mymaster 2>/dev/null | grep -q $p2" ||
+	sw_fail "the sentinel does not know the replica: $(tail -3 "$out/sentinel.log")"
+# shellcheck disable=SC2086
+ip netns exec "$pns" "$SW_BIN/synwatch" --interval 1s --timeout 300ms --location lab-3 $targets \
+	--redis "redis-sentinel://127.0.0.1:$pd,127.0.0.1:$ps/mymaster" \
+	--spill "$out/spill3.log" > /dev/null 2> "$out/err7.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+sw_wait_for 5 sh -c "[ \"\$(ip netns exec '$pns' redis-cli -p $p1 xlen synwatch:results)\" -gt 6 ]" ||
+	sw_fail "nothing written through the sentinel: $(tail -3 "$out/err7.txt")"
+grep -q "redis: connected to .* (master at 127.0.0.1:$p1)" "$out/err7.txt" || sw_fail "$(cat "$out/err7.txt")"
+{ kill -9 $m1 && wait $m1; } 2> /dev/null
+sw_wait_for 20 grep -q "redis: connected to .* (master at 127.0.0.1:$p2)" "$out/err7.txt" ||
+	sw_fail "did not follow the failover: $(grep redis: "$out/err7.txt"); $(tail -3 "$out/sentinel.log")"
+n2=$(RP "$p2" xlen synwatch:results)
+sw_wait_for 5 sh -c "[ \"\$(ip netns exec '$pns' redis-cli -p $p2 xlen synwatch:results)\" -gt $((n2 + 6)) ]" ||
+	sw_fail "no writing to the new master"
+kill -TERM $spid
+wait $spid || sw_fail "synwatch exited $? after the failover"
+sw_pass "redis: keys and fields, restart exactly once, runtime targets, auth, bad URL, sentinel failover"

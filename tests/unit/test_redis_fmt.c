@@ -1,0 +1,350 @@
+/* store/redis-fmt.c: each record as the exact Redis commands of
+ * docs/redis.md (a public interface), parsed back with hiredis's reader:
+ * results, the first sight of a target, the short state-hash update, state
+ * events and the idx sets, host and prober events, latency minutes,
+ * removals and the heartbeat. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <hiredis.h>
+
+#include "common/clock.h"
+#include "scheduler/latency.h"
+#include "scheduler/table.h"
+#include "store/store-internal.h"
+
+#define TS 1795568523000000005LL /* 2026-11-25T01:02:03Z + 5 ns */
+
+/*   0  198.18.0.7:443    "web"   group web {team: net, note: "a \"b\""}
+ *   1  [2001:db8::1]:22  none    no group */
+static struct target targets[2];
+static uint16_t group_of[2] = { 0, TABLE_NO_GROUP };
+static uint8_t dead[2];
+static char names[] = "web";
+static char k_team[] = "team", v_team[] = "net", k_note[] = "note", v_note[] = "a \"b\"";
+static struct label labels[] = { { k_note, v_note }, { k_team, v_team } };
+static char g_name[] = "web";
+static struct table_group groups[] = { { .name = g_name, .labels = labels, .n_labels = 2 } };
+static struct table tab = {
+	.gen = 1, .tl = { .v = targets, .n = 2, .names = names }, .group_of = group_of, .dead = dead,
+	.groups = groups, .n_groups = 1, .n_live = 2,
+};
+
+static const struct rfmt_config cfg = {
+	.prefix = "sw:", .location = "fra1", .prober = "fra1/p1", .run_id = 0x3f2a9c0e11d4b7a5ULL,
+	.results_maxlen = 1000, .events_maxlen = 100, .latency_retention_s = 3600, .monitoring = true,
+};
+
+static int setup(void **state)
+{
+	(void)state;
+	addr_parse(&targets[0].addr, "198.18.0.7");
+	targets[0].port = 443;
+	targets[0].name = 0;
+	addr_parse(&targets[1].addr, "2001:db8::1");
+	targets[1].port = 22;
+	targets[1].name = TARGET_NO_NAME;
+	return 0;
+}
+
+/* The commands of the frames in s, one string each ("ARG ARG ..."), into
+ * out (at most max); returns how many. Frees nothing of s. */
+static size_t commands(const struct bl_stage *s, char out[][1024], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t off = 0; off < s->len;) {
+		struct bl_frame h;
+		redisReader *rd = redisReaderCreate();
+		void *reply;
+		unsigned got = 0;
+
+		memcpy(&h, s->buf + off, sizeof(h));
+		assert_int_equal(h.magic, BL_MAGIC);
+		assert_int_equal(redisReaderFeed(rd, s->buf + off + sizeof(h), h.len), REDIS_OK);
+		while (redisReaderGetReply(rd, &reply) == REDIS_OK && reply) {
+			redisReply *r = reply;
+			assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+			assert_true(n < max);
+			out[n][0] = '\0';
+			for (size_t i = 0; i < r->elements; i++) {
+				assert_int_equal(r->element[i]->type, REDIS_REPLY_STRING);
+				snprintf(out[n] + strlen(out[n]), 1024 - strlen(out[n]), "%s%s", i ? " " : "",
+					 r->element[i]->str);
+			}
+			freeReplyObject(r);
+			n++;
+			got++;
+		}
+		/* the whole payload, nothing more, and the count in the header */
+		assert_int_equal(rd->pos, rd->len);
+		assert_int_equal(got, h.ncmds);
+		redisReaderFree(rd);
+		off += sizeof(h) + h.len;
+	}
+	return n;
+}
+
+static void expect(struct bl_stage *s, const char *const *want, size_t n_want)
+{
+	char got[32][1024];
+	size_t n = commands(s, got, 32);
+
+	for (size_t i = 0; i < n && i < n_want; i++)
+		if (strcmp(got[i], want[i]) != 0)
+			fail_msg("command %zu:\n got  '%s'\n want '%s'", i, got[i], want[i]);
+	assert_int_equal(n, n_want);
+	bl_stage_clear(s);
+}
+
+static struct rfmt *new_fmt(const struct rfmt_config *c)
+{
+	struct rfmt *f;
+
+	assert_int_equal(rfmt_new(&f, c), 0);
+	assert_int_equal(rfmt_set_table(f, &tab), 0);
+	return f;
+}
+
+static void test_results_and_state(void **state)
+{
+	struct rfmt *f = new_fmt(&cfg);
+	struct bl_stage s = { 0 };
+	struct probe_result r = { .ts_real_ns = TS, .rtt_ns = 412337, .target = 0, .state = PROBE_OPEN, .ttl = 63 };
+
+	(void)state;
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	static const char *const first[] = {
+		"XADD sw:results MAXLEN ~ 1000 * target 198.18.0.7:443 ip 198.18.0.7 port 443 state open "
+		"rtt_us 412.337 ts 1795568523000000005 attempt 0 ttl 63 name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} location fra1 prober fra1/p1",
+		"ZADD sw:idx:fra1:all NX 1795568523 198.18.0.7:443",
+		"ZREM sw:idx:fra1:up 198.18.0.7:443",
+		"ZREM sw:idx:fra1:degraded 198.18.0.7:443",
+		"ZREM sw:idx:fra1:down 198.18.0.7:443",
+		"ZREM sw:idx:fra1:flapping 198.18.0.7:443",
+		"ZADD sw:idx:fra1:unknown 1795568523 198.18.0.7:443",
+		"HSET sw:state:fra1:198.18.0.7:443 state unknown since 1795568523000000005 reason  last_result open "
+		"last_rtt_us 412.337 last_ts 1795568523000000005 name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} prober fra1/p1",
+	};
+	expect(&s, first, 8);
+
+	/* the state change it causes */
+	struct sw_event e = {
+		.ts_real_ns = TS, .rtt_ns = 412337, .id = 7, .target = 0, .kind = EVENT_STATE, .from = TARGET_UNKNOWN,
+		.to = TARGET_UP, .reason = REASON_OPEN, .probe_state = PROBE_OPEN,
+	};
+	assert_int_equal(rfmt_event(f, &s, &e), 0);
+	static const char *const up[] = {
+		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-7 kind state ts 1795568523000000005 "
+		"target 198.18.0.7:443 ip 198.18.0.7 port 443 name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} from unknown to up reason open since  "
+		"rtt_us 412.337 location fra1 prober fra1/p1",
+		"HSET sw:state:fra1:198.18.0.7:443 state up since 1795568523000000005 reason open",
+		"ZREM sw:idx:fra1:unknown 198.18.0.7:443",
+		"ZADD sw:idx:fra1:up 1795568523 198.18.0.7:443",
+	};
+	expect(&s, up, 4);
+
+	/* later results: the short form */
+	r.ts_real_ns += NSEC_PER_SEC;
+	r.state = PROBE_FILTERED;
+	r.rtt_ns = -1;
+	r.ttl = 0;
+	r.attempt = 1;
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	static const char *const later[] = {
+		"XADD sw:results MAXLEN ~ 1000 * target 198.18.0.7:443 ip 198.18.0.7 port 443 state filtered "
+		"rtt_us  ts 1795568524000000005 attempt 1 ttl  name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} location fra1 prober fra1/p1",
+		"HSET sw:state:fra1:198.18.0.7:443 last_result filtered last_rtt_us  last_ts 1795568524000000005",
+	};
+	expect(&s, later, 2);
+
+	/* a new table generation (a reload): the hash is written whole again, with the state known */
+	struct table next = tab;
+	next.gen = 2;
+	assert_int_equal(rfmt_set_table(f, &next), 0);
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	char got[32][1024];
+	assert_int_equal(commands(&s, got, 32), 2);
+	assert_non_null(strstr(got[1], "HSET sw:state:fra1:198.18.0.7:443 state up since 1795568523000000005 "
+					"reason open last_result filtered"));
+	bl_stage_clear(&s);
+
+	/* removed by a reload: the state hash and every idx membership go */
+	assert_int_equal(rfmt_removed(f, &s, 0), 0);
+	static const char *const removed[] = {
+		"DEL sw:state:fra1:198.18.0.7:443",        "ZREM sw:idx:fra1:all 198.18.0.7:443",
+		"ZREM sw:idx:fra1:unknown 198.18.0.7:443", "ZREM sw:idx:fra1:up 198.18.0.7:443",
+		"ZREM sw:idx:fra1:degraded 198.18.0.7:443", "ZREM sw:idx:fra1:down 198.18.0.7:443",
+		"ZREM sw:idx:fra1:flapping 198.18.0.7:443",
+	};
+	expect(&s, removed, 7);
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
+static void test_result_kinds(void **state)
+{
+	struct rfmt_config oneshot = cfg;
+	struct rfmt *f;
+	struct bl_stage s = { 0 };
+	struct probe_result r = {
+		.ts_real_ns = TS, .rtt_ns = 1500, .target = 1, .state = PROBE_UNREACHABLE, .ttl = 60, .icmp_type = 1,
+		.icmp_code = 3,
+	};
+
+	(void)state;
+	oneshot.monitoring = false; /* --once: the results stream only */
+	f = new_fmt(&oneshot);
+	addr_parse(&r.from, "2001:db8::fe");
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	static const char *const unreach[] = {
+		"XADD sw:results MAXLEN ~ 1000 * target [2001:db8::1]:22 ip 2001:db8::1 port 22 state unreachable "
+		"rtt_us 1.500 ts 1795568523000000005 attempt 0 ttl 60 icmp_type 1 icmp_code 3 icmp_from 2001:db8::fe "
+		"location fra1 prober fra1/p1",
+	};
+	expect(&s, unreach, 1);
+	r = (struct probe_result){ .ts_real_ns = TS, .rtt_ns = 2000000, .target = 1, .state = PROBE_ERROR,
+				   .err = ENETUNREACH, .rtt_approx = 1 };
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	static const char *const error[] = {
+		"XADD sw:results MAXLEN ~ 1000 * target [2001:db8::1]:22 ip 2001:db8::1 port 22 state error "
+		"rtt_us 2000.000 ts 1795568523000000005 attempt 0 ttl  error Network is unreachable rtt_approx 1 "
+		"location fra1 prober fra1/p1",
+	};
+	expect(&s, error, 1);
+	/* no latency history and no state in one-shot mode */
+	struct lat_minute lm;
+	lat_minute_init(&lm, 1795568520);
+	lat_minute_add(&lm, 412000);
+	assert_int_equal(rfmt_latency(f, &s, 1, &lm), 0);
+	assert_int_equal(s.n, 0);
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
+static void test_other_events(void **state)
+{
+	struct rfmt *f = new_fmt(&cfg);
+	struct bl_stage s = { 0 };
+	struct sw_event e = {
+		.ts_real_ns = TS, .since_ns = TS - NSEC_PER_SEC, .id = 9, .target = 0, .kind = EVENT_HOST_UP,
+		.count = 2, .rtt_ns = -1,
+	};
+
+	(void)state;
+	addr_parse(&e.addr, "198.18.0.7");
+	assert_int_equal(rfmt_event(f, &s, &e), 0);
+	e.kind = EVENT_PROBER_ISOLATED;
+	e.count = 512;
+	assert_int_equal(rfmt_event(f, &s, &e), 0);
+	/* slow: rtt_us carries the p95, the state machine's reason */
+	e = (struct sw_event){ .ts_real_ns = TS, .id = 10, .target = 1, .kind = EVENT_STATE, .from = TARGET_UNKNOWN,
+			       .to = TARGET_DEGRADED, .reason = REASON_SLOW, .rtt_ns = 90000000, .host_event = 9 };
+	assert_int_equal(rfmt_event(f, &s, &e), 0);
+	static const char *const want[] = {
+		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-9 kind host_up ts 1795568523000000005 "
+		"ip 198.18.0.7 ports 2 since 1795568522000000005 location fra1 prober fra1/p1",
+		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-9 kind prober_isolated ts 1795568523000000005 "
+		"failing_share 0.512 location fra1 prober fra1/p1",
+		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-10 kind state ts 1795568523000000005 "
+		"target [2001:db8::1]:22 ip 2001:db8::1 port 22 from unknown to degraded reason slow since  "
+		"rtt_us 90000.000 host_event 3f2a9c0e11d4b7a5-9 location fra1 prober fra1/p1",
+		/* not seen before: it joins the sets first */
+		"ZADD sw:idx:fra1:all NX 1795568523 [2001:db8::1]:22",
+		"ZREM sw:idx:fra1:up [2001:db8::1]:22",
+		"ZREM sw:idx:fra1:degraded [2001:db8::1]:22",
+		"ZREM sw:idx:fra1:down [2001:db8::1]:22",
+		"ZREM sw:idx:fra1:flapping [2001:db8::1]:22",
+		"ZADD sw:idx:fra1:unknown 1795568523 [2001:db8::1]:22",
+		"HSET sw:state:fra1:[2001:db8::1]:22 state degraded since 1795568523000000005 reason slow",
+		"ZREM sw:idx:fra1:unknown [2001:db8::1]:22",
+		"ZADD sw:idx:fra1:degraded 1795568523 [2001:db8::1]:22",
+	};
+	expect(&s, want, sizeof(want) / sizeof(want[0]));
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
+static void test_latency_and_dead(void **state)
+{
+	struct rfmt *f = new_fmt(&cfg);
+	struct bl_stage s = { 0 };
+	struct lat_minute lm;
+	char text[256], want[2][1024];
+
+	(void)state;
+	lat_minute_init(&lm, 1795568520);
+	lat_minute_add(&lm, 412000);
+	lat_minute_add(&lm, 530000);
+	lat_minute_loss(&lm);
+	assert_true(lat_encode(text, sizeof(text), &lm) > 0);
+	assert_int_equal(rfmt_latency(f, &s, 0, &lm), 0);
+	snprintf(want[0], sizeof(want[0]), "ZADD sw:lat:fra1:198.18.0.7:443 1795568520 %s", text);
+	snprintf(want[1], sizeof(want[1]), "ZREMRANGEBYSCORE sw:lat:fra1:198.18.0.7:443 -inf (1795564920");
+	const char *const w[] = { want[0], want[1] };
+	expect(&s, w, 2);
+
+	/* a result of a target removed while its check ran: the stream only */
+	struct table next = tab;
+	uint8_t nd[2] = { 1, 0 };
+	next.dead = nd;
+	next.gen = 2;
+	assert_int_equal(rfmt_set_table(f, &next), 0);
+	struct probe_result r = { .ts_real_ns = TS, .rtt_ns = 1000, .target = 0, .state = PROBE_CLOSED, .ttl = 64 };
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	char got[32][1024];
+	assert_int_equal(commands(&s, got, 32), 1);
+	assert_non_null(strstr(got[0], "XADD sw:results"));
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
+static void test_heartbeat(void **state)
+{
+	struct store_status st = {
+		.sent_per_s = 2000, .replies_per_s = 1990, .pcap_drops = 3, .demand_pps = 1999.6, .targets = 100,
+		.by_state = { 1, 90, 2, 7, 0 }, .overloaded = 1,
+	};
+	struct rfmt_heartbeat h = {
+		.st = &st, .host = "p1", .version = "0.3.0", .started_s = 1795568000, .now_ms = 1795568523456,
+		.rate = 20000, .backlog = 12, .spilled = 4,
+	};
+	struct bl_stage s = { 0 };
+
+	(void)state;
+	assert_int_equal(rfmt_heartbeat(&s, &cfg, &h), 0);
+	static const char *const want[] = {
+		"HSET sw:prober:fra1/p1 location fra1 host p1 version 0.3.0 started 1795568000 heartbeat 1795568523456 "
+		"targets 100 rate 20000 sent_per_s 2000 replies_per_s 1990 pcap_drops 3 backlog 12 spilled 4 "
+		"overloaded 1 demand_pps 2000 isolated 0 "
+		"state_counts {\"unknown\":1,\"up\":90,\"degraded\":2,\"down\":7,\"flapping\":0}",
+		"PEXPIRE sw:prober:fra1/p1 5000",
+		"ZADD sw:probers 1795568523456 fra1/p1",
+		"ZREMRANGEBYSCORE sw:probers -inf (1795564923456",
+	};
+	expect(&s, want, 4);
+	bl_stage_release(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_results_and_state),
+		cmocka_unit_test(test_result_kinds),
+		cmocka_unit_test(test_other_events),
+		cmocka_unit_test(test_latency_and_dead),
+		cmocka_unit_test(test_heartbeat),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
