@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""A fleet as synwatch probers would leave it in Redis, for the consumers'
+tests and the exporter benchmark: every key of docs/redis.md (schema 1),
+written as Redis protocol on stdout for `redis-cli --pipe`.
+
+  consumers_fixture.py [--targets N] [--locations fra1,ams1] [--minutes M]
+                       [--history K] [--prefix P] [--now UNIX_S] [--seed S]
+                       [--expect FILE]
+
+With the default 36 targets the states are fixed (the tests assert on them);
+with more they are drawn at random (97% up). --expect writes what a reader
+should find (counts, down lists, states) as JSON. Latency minutes use the
+text form of docs/latency.md, encoded here independently of the C code.
+"""
+import argparse
+import json
+import random
+import sys
+import time
+
+LAT_NS_MAX = 134217728000 - 1
+PORTS = [(22, "ssh", "ops"), (80, "web", "web"), (443, "web", "web"), (5432, "db", "dba")]
+STATES = ["unknown", "up", "degraded", "down", "flapping"]
+
+# the small fleet: target index -> state, per location
+FIXED = {
+    "fra1": {3: "down", 7: "down", 11: "down", 5: "degraded", 14: "degraded", 9: "flapping", 20: "unknown"},
+    "ams1": {3: "down", 11: "down", 25: "down", 14: "degraded", 20: "unknown"},
+}
+# how long ago each non-up state began (seconds), by target index
+SINCE_AGO = {3: 640, 7: 3725, 11: 93784, 25: 185, 5: 1500, 14: 420, 9: 300, 20: 60}
+TRICKY = 5  # a name and labels that need escaping everywhere
+
+
+def bucket(ns):
+    us = max(0, min(ns, LAT_NS_MAX)) // 1000
+    if us < 16:
+        return us
+    k = us.bit_length() - 1
+    return (k - 3) * 16 + ((us >> (k - 4)) & 15)
+
+
+def lat_encode(t, samples, lost):
+    samples = [max(0, min(s, LAT_NS_MAX)) for s in samples]
+    if not samples:
+        return "v1 t=%d n=0 l=%d min=0 max=0 sum=0 b=" % (t, lost)
+    counts = {}
+    for s in samples:
+        b = bucket(s)
+        counts[b] = counts.get(b, 0) + 1
+    b = ",".join(str(i) if c == 1 else "%d:%d" % (i, c) for i, c in sorted(counts.items()))
+    return "v1 t=%d n=%d l=%d min=%d max=%d sum=%d b=%s" % (
+        t, len(samples), lost, min(samples), max(samples), sum(samples), b)
+
+
+class Resp:
+    def __init__(self, out):
+        self.out = out
+        self.parts = []
+
+    def cmd(self, *args):
+        p = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            p.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.parts.append(b"".join(p))
+        if len(self.parts) >= 4096:
+            self.flush()
+
+    def flush(self):
+        self.out.write(b"".join(self.parts))
+        self.parts = []
+
+
+def target_of(i):
+    port, group, team = PORTS[i % len(PORTS)]
+    n = i + 1  # 198.18.0.1 on, through 198.19.255.255: room for 131071 targets
+    ip = "198.%d.%d.%d" % (18 + (n >> 16), (n >> 8) & 255, n & 255)
+    name = "%s-%d" % (group, i)
+    labels = {"team": team, "criticality": "critical" if group == "db" else "normal"}
+    if i == TRICKY:
+        name = 'db "primary" \\ eu'
+        labels = {"team": "dba", "criticality": "critical", "note": 'line1\nline2 "q" \\ end', "rack.id": "r-7"}
+    return ip, port, name, group, labels
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", type=int, default=36)
+    ap.add_argument("--locations", default="fra1,ams1")
+    ap.add_argument("--minutes", type=int, default=60)
+    ap.add_argument("--history", type=int, default=2,
+                    help="targets (the first ones, and the tricky one) with 24 h of minutes")
+    ap.add_argument("--prefix", default="synwatch:")
+    ap.add_argument("--now", type=int, default=int(time.time()))
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--expect")
+    a = ap.parse_args()
+    if not 0 < a.targets < 131072:
+        ap.error("--targets: 1 to 131071 (the addresses of 198.18.0.0/15)")
+    rnd = random.Random(a.seed)
+    P = a.prefix
+    now = a.now
+    locs = a.locations.split(",")
+    small = a.targets <= 64
+    out = Resp(sys.stdout.buffer)
+    expect = {"now": now, "prefix": P, "locations": sorted(locs), "counts": {}, "down": {}, "states": {},
+              "names": {}, "probers": []}
+
+    out.cmd("SET", P + "schema", "1")
+    events = []  # (ts_ns, fields)
+    for li, loc in enumerate(locs):
+        prober = "%s/probe-%s" % (loc, "abcdefgh"[li % 8])
+        counts = {s: 0 for s in STATES + ["all"]}
+        idx = {s: [] for s in STATES + ["all"]}
+        down = []
+        for i in range(a.targets):
+            ip, port, name, group, labels = target_of(i)
+            t = "%s:%d" % (ip, port)
+            if small:
+                st = FIXED.get(loc, {}).get(i, "up")
+                ago = SINCE_AGO.get(i, 86400 * 3 + i * 60)
+            else:
+                x = rnd.random()
+                st = "up" if x < 0.97 else "degraded" if x < 0.98 else "down" if x < 0.995 else \
+                    "flapping" if x < 0.998 else "unknown"
+                ago = rnd.randint(30, 86400 * 5)
+            since_s = now - ago
+            counts[st] += 1
+            counts["all"] += 1
+            idx[st].append((since_s, t))
+            idx["all"].append((now - 86400 * 7, t))
+            expect["states"].setdefault(t, {})[loc] = st
+            expect["names"][t] = name
+            if st == "down":
+                down.append([t, since_s])
+            base_us = 300 + (i * 137) % 9000 if small else rnd.uniform(200, 20000)
+            if st == "degraded":
+                base_us *= 40
+            reason = {"up": "open", "degraded": "slow", "down": "timeout" if i % 2 else "refused",
+                      "flapping": "flapping", "unknown": ""}[st]
+            last = {"up": "open", "degraded": "open", "down": "filtered" if i % 2 else "closed",
+                    "flapping": "open", "unknown": ""}[st]
+            rtt = "" if last in ("filtered", "") else "%.3f" % (base_us * rnd.uniform(0.9, 1.2))
+            if st != "unknown":
+                out.cmd("HSET", "%sstate:%s:%s" % (P, loc, t), "state", st, "since", since_s * 10**9,
+                        "reason", reason, "last_result", last, "last_rtt_us", rtt,
+                        "last_ts", (now - 3) * 10**9 + i, "name", name, "group", group,
+                        "labels", json.dumps(labels, separators=(",", ":")), "prober", prober)
+            if st != "up" and st != "unknown" and since_s > now - 86400 * 2:
+                events.append((since_s * 10**9 + i, {
+                    "kind": "state", "target": t, "ip": ip, "port": str(port), "name": name, "group": group,
+                    "labels": json.dumps(labels, separators=(",", ":")), "from": "up", "to": st,
+                    "reason": reason, "since": str((since_s - 86400) * 10**9), "rtt_us": rtt,
+                    "location": loc, "prober": prober}))
+            # latency minutes
+            history = small and (i < a.history or i == TRICKY)
+            minutes = 1440 if history else a.minutes
+            # the history targets are checked every 2 s, the others every 10 s
+            per_minute = 30 if history else 6
+            first_down = since_s if st == "down" else None
+            for m in range(minutes, 0, -1):
+                start = (now // 60 - m) * 60
+                if first_down is not None and start >= first_down:
+                    out.cmd("ZADD", "%slat:%s:%s" % (P, loc, t), start, lat_encode(start, [], per_minute))
+                    continue
+                # a daily wave and a few spikes, so that the chart has a shape
+                wave = 1 + 0.25 * ((start // 60) % 1440 > 720)
+                spike = 6 if rnd.random() < 0.02 else 1
+                samples = [int(base_us * wave * rnd.lognormvariate(0, 0.15) * (spike if k == 5 else 1) * 1000)
+                           for k in range(per_minute)]
+                lost = 1 if (st == "flapping" and rnd.random() < 0.5) or rnd.random() < 0.01 else 0
+                out.cmd("ZADD", "%slat:%s:%s" % (P, loc, t), start, lat_encode(start, samples[lost:], lost))
+        for s in STATES + ["all"]:
+            members = idx[s]
+            for k in range(0, len(members), 1000):
+                args = []
+                for score, m in members[k:k + 1000]:
+                    args += [score, m]
+                out.cmd("ZADD", "%sidx:%s:%s" % (P, loc, s), *args)
+        expect["counts"][loc] = counts
+        expect["down"][loc] = sorted(down, key=lambda d: (d[1], d[0]))
+        # the prober's heartbeat: a live one per location, ams1's overloaded
+        sc = {s: counts[s] for s in STATES}
+        hb = now * 1000 - 400
+        out.cmd("HSET", P + "prober:" + prober, "location", loc, "host", prober.split("/")[1],
+                "version", "0.9.0", "started", now - 7200, "heartbeat", hb, "targets", counts["all"],
+                "rate", 10000, "sent_per_s", 12 + li, "replies_per_s", 11 + li, "pcap_drops", 3 * li,
+                "backlog", 1234 if li == 1 else 0, "spilled", 0, "overloaded", 1 if li == 1 else 0,
+                "demand_pps", 12, "isolated", 0, "state_counts", json.dumps(sc, separators=(",", ":")),
+                "rejected", 5 + li)
+        out.cmd("ZADD", P + "probers", hb, prober)
+        expect["probers"].append({"id": prober, "alive": True, "overloaded": li == 1,
+                                  "backlog": 1234 if li == 1 else 0})
+    # a prober that stopped 20 minutes ago: in P probers, its hash expired
+    gone = locs[0] + "/probe-old"
+    out.cmd("ZADD", P + "probers", (now - 1200) * 1000, gone)
+    expect["probers"].append({"id": gone, "alive": False})
+    # a host event and a prober event among the state events
+    ip3 = target_of(3)[0]
+    events.append(((now - 640) * 10**9 + 99, {"kind": "host_down", "ip": ip3, "ports": "1",
+                                              "location": locs[0], "prober": locs[0] + "/probe-a"}))
+    events.append(((now - 7000) * 10**9, {"kind": "prober_isolated", "failing_share": "0.91",
+                                          "location": locs[-1], "prober": locs[-1] + "/probe-b"}))
+    events.append(((now - 6900) * 10**9, {"kind": "prober_ok", "failing_share": "0.02",
+                                          "location": locs[-1], "prober": locs[-1] + "/probe-b"}))
+    events.sort(key=lambda e: e[0])
+    for n, (ts, f) in enumerate(events):
+        f = dict(f, id="3f2a9c0e11d4b7a5-%d" % (n + 1), ts=str(ts))
+        args = []
+        for k, v in f.items():
+            args += [k, v]
+        out.cmd("XADD", P + "events", "%d-%d" % (ts // 10**6, n), *args)
+    expect["events"] = len(events)
+    out.flush()
+    if a.expect:
+        with open(a.expect, "w") as f:
+            json.dump(expect, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+#!/bin/bash
+# synwatch-top and synwatch-exporter (with its status page) against a private
+# redis-server holding a fleet written exactly as docs/redis.md lays it out
+# (consumers_fixture.py: 36 targets in fra1 and ams1, every state, latency
+# minutes in the docs/latency.md text form, events, probers).
+#
+#   top --once: counts, the trouble list side by side, sparklines, probers;
+#   top in tmux: keys q, /, l, resize, and the terminal given back;
+#   exporter: /metrics parsed strictly, /api/*, static files, errors;
+#   the page rendered in headless Chromium (DOM asserted, screenshots);
+#   Redis going away: synwatch_up 0, 503 from the API, top exits 1.
+#
+# No root needed. SW_SCREENSHOT_DIR=DIR keeps the screenshots (docs/img).
+. "$(dirname "$0")/lib.sh"
+
+sw_require_cmd redis-server redis-cli curl tmux chromium "$SW_PY"
+TOP=$SW_BIN/synwatch-top
+EXP=$SW_BIN/synwatch-exporter
+[ -x "$TOP" ] && [ -x "$EXP" ] || sw_fail "no synwatch-top / synwatch-exporter in '$SW_BIN'; run make"
+here=$SW_TOP/tests/integration
+check() { "$SW_PY" "$here/consumers_check.py" "$@" || sw_fail "consumers_check.py $1"; }
+
+sw_tmpdir dir
+sock=$dir/r.sock
+redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --dir "$dir" \
+	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
+sw_cleanup_add "redis-cli -s '$dir/r.sock' shutdown nosave"
+sw_wait_for 5 test -S "$sock" || sw_fail "no redis socket at $sock"
+URL=unix://$sock
+"$SW_PY" "$here/consumers_fixture.py" --expect "$dir/expect.json" | redis-cli -s "$sock" --pipe > "$dir/load.log" ||
+	sw_fail "loading the fixture: $(tail -2 "$dir/load.log")"
+grep -q "errors: 0" "$dir/load.log" || sw_fail "fixture load: $(tail -1 "$dir/load.log")"
+sw_pass "fixture loaded ($(redis-cli -s "$sock" dbsize) keys)"
+
+# ---- bad input: one line, the right exit code ----
+expect_exit() { # CODE PATTERN CMD...
+	local want=$1 pat=$2 rc
+	shift 2
+	"$@" > "$dir/out" 2> "$dir/err" < /dev/null
+	rc=$?
+	[ $rc -eq "$want" ] || sw_fail "'$*' exited $rc, want $want: $(cat "$dir/err")"
+	grep -q -- "$pat" "$dir/err" || sw_fail "'$*': stderr lacks '$pat': $(cat "$dir/err")"
+	[ "$(wc -l < "$dir/err")" -eq 1 ] || sw_fail "'$*': want one line on stderr, got: $(cat "$dir/err")"
+}
+expect_exit 2 "expected redis://" "$TOP" --once --redis http://x
+expect_exit 1 "nope.sock" "$TOP" --once --redis "unix://$dir/nope.sock"
+expect_exit 2 "not a terminal" "$TOP" --redis "$URL"
+expect_exit 2 "unknown option" "$TOP" --bogus
+expect_exit 2 "--width" "$TOP" --once --width 5
+expect_exit 2 "--listen 'nonsense'" "$EXP" --listen nonsense
+expect_exit 1 "nope.sock" "$EXP" --redis "unix://$dir/nope.sock" --listen 127.0.0.1:0
+redis-cli -s "$sock" set other:schema 2 > /dev/null
+expect_exit 1 "has schema 2, this program reads 1" "$TOP" --once --redis "$URL" --prefix other:
+sw_pass "bad usage exits 2, unreachable Redis and a foreign schema exit 1, one line each"
+
+# ---- synwatch-top --once ----
+"$TOP" --once --redis "$URL" --width 130 > "$dir/top.txt" 2> "$dir/top.err" || sw_fail "top --once: $(cat "$dir/top.err")"
+grep -q $'\033' "$dir/top.txt" && sw_fail "top --once printed escape codes"
+grep -Eq '^ fra1 +29 +2 +3 +1 +1 +36$' "$dir/top.txt" || sw_fail "fra1 counts: $(grep fra1 "$dir/top.txt" | head -2)"
+grep -Eq '^ ams1 +31 +1 +3 +0 +1 +36$' "$dir/top.txt" || sw_fail "ams1 counts"
+grep -Eq '^ total +60 +3 +6 +1 +2 +72$' "$dir/top.txt" || sw_fail "total counts"
+trouble=$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/top.txt")
+for t in $("$SW_PY" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(" ".join(sorted({t for d in e["down"].values() for t,_ in d})))' "$dir/expect.json"); do
+	grep -q "^ $t .*down" <<< "$trouble" || sw_fail "top: $t is not listed down: $trouble"
+done
+# side by side: db-7 is down in fra1 only, web-25 in ams1 only (ams1 is the first column)
+grep -Eq '^ 198\.18\.0\.8:5432 +db-7 +db +up +down ' <<< "$trouble" || sw_fail "db-7 side by side: $(grep db-7 <<< "$trouble")"
+grep -Eq '^ 198\.18\.0\.26:80 +web-25 +web +down .* up$' <<< "$trouble" || sw_fail "web-25 side by side"
+# the longest down first
+[ "$(sed -n '3p' <<< "$trouble" | awk '{print $1}')" = 198.18.0.12:5432 ] || sw_fail "the longest down is not first"
+grep -Eq '[▁▂▃▄▅▆▇█]{20,}' "$dir/top.txt" || sw_fail "no sparkline: $(sed -n '/SLOWEST/,/EVENTS/p' "$dir/top.txt")"
+grep -Eq '^ ams1/probe-b .*1234 +OVERLOADED$' "$dir/top.txt" || sw_fail "prober ams1/probe-b not overloaded"
+grep -Eq '^ fra1/probe-old .* gone$' "$dir/top.txt" || sw_fail "prober fra1/probe-old not gone"
+grep -q 'host_down .*198.18.0.4 (1 watched ports)' "$dir/top.txt" || sw_fail "no host_down event"
+grep -q 'db "primary" \\ eu' "$dir/top.txt" || sw_fail "the tricky name is not shown as it is"
+sw_pass "top --once: counts per location and total, trouble side by side, sparklines, probers, events"
+
+"$TOP" --once --redis "$URL" --filter db-7 > "$dir/f.txt" || sw_fail "top --filter"
+[ "$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/f.txt" | grep -c '^ 198\.')" -eq 1 ] || sw_fail "filter db-7: $(cat "$dir/f.txt")"
+"$TOP" --once --redis "$URL" --view ams1 > "$dir/v.txt" || sw_fail "top --view"
+grep -q '^ fra1 ' "$dir/v.txt" && sw_fail "--view ams1 shows fra1 counts"
+grep -q 'web-25' "$dir/v.txt" && ! grep -q '198.18.0.8:5432 .*down' "$dir/v.txt" || sw_fail "--view ams1 trouble list"
+sw_pass "top --once --filter and --view"
+
+# ---- synwatch-top in tmux ----
+tsock=sw-top-$$
+tm() { tmux -L "$tsock" -f /dev/null "$@"; }
+sw_cleanup_add "tmux -L '$tsock' kill-server"
+tm new-session -d -x 140 -y 48 "'$TOP' --redis '$URL'; echo \"exit=\$?\" > '$dir/top.exit'; sleep 30" ||
+	sw_fail "tmux did not start"
+screen() { tm capture-pane -p; }
+shows() { screen | grep -q -- "$1"; }
+sw_wait_for 10 shows "TROUBLE" || sw_fail "top did not draw in tmux: $(screen)"
+shows "every target is up" && sw_fail "top in tmux shows no trouble"
+[ "$(screen | tail -1 | grep -c 'q quit')" -eq 1 ] || sw_fail "no key help on the last line: $(screen | tail -2)"
+tm send-keys / w e b - 2 5
+sw_wait_for 3 shows "filter: web-25" || sw_fail "the filter prompt: $(screen | tail -2)"
+rows=$(screen | sed -n '/TROUBLE/,/SLOWEST/p' | grep -c '^ 198\.')
+[ "$rows" -eq 1 ] || sw_fail "filter web-25 shows $rows trouble rows: $(screen)"
+tm send-keys Enter l
+sw_wait_for 3 shows "view: ams1" || sw_fail "l did not switch to ams1: $(screen | head -1)"
+tm send-keys Escape l
+sw_wait_for 3 shows "view: fra1" || sw_fail "l did not switch to fra1"
+tm resize-window -x 90 -y 30
+sw_wait_for 3 sh -c "[ \"\$(tmux -L '$tsock' -f /dev/null capture-pane -p | tail -1 | grep -c 'q quit')\" = 1 ]" ||
+	sw_fail "after a resize the footer is not on the last line: $(screen)"
+width=$(screen | "$SW_PY" -c 'import sys; print(max(len(l.rstrip("\n")) for l in sys.stdin))')
+[ "$width" -le 90 ] || sw_fail "after a resize to 90 columns a line is $width wide"
+tm send-keys q
+sw_wait_for 5 test -s "$dir/top.exit" || sw_fail "q did not quit: $(screen)"
+grep -q "exit=0" "$dir/top.exit" || sw_fail "top exited with $(cat "$dir/top.exit")"
+shows "TROUBLE" && sw_fail "the alternate screen was not left after q"
+sw_pass "top in tmux: filter, location view, resize, q quits with the terminal restored"
+
+# ---- the exporter ----
+"$EXP" --redis "$URL" --listen 127.0.0.1:0 > "$dir/exp.log" 2>&1 &
+exp_pid=$!
+sw_cleanup_add "kill $exp_pid 2>/dev/null"
+sw_wait_for 10 grep -q "listening on" "$dir/exp.log" || sw_fail "exporter did not start: $(cat "$dir/exp.log")"
+base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)
+grep -q "web .*tools/web" "$dir/exp.log" || sw_fail "the exporter did not find tools/web next to it: $(cat "$dir/exp.log")"
+
+curl -sf "$base/metrics" -o "$dir/metrics.txt" -D "$dir/metrics.hdr" || sw_fail "GET /metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' "$dir/metrics.hdr" || sw_fail "metrics content type"
+check metrics "$dir/metrics.txt" "$dir/expect.json"
+curl -sf "$base/api/summary" -o "$dir/summary.json" || sw_fail "GET /api/summary"
+check summary "$dir/summary.json" "$dir/expect.json"
+curl -sf "$base/api/targets?state=down&limit=100" -o "$dir/targets.json" || sw_fail "GET /api/targets"
+check targets "$dir/targets.json" "$dir/expect.json"
+curl -sf "$base/api/target?t=198.18.0.6:80" -o "$dir/target.json" || sw_fail "GET /api/target"
+check target "$dir/target.json" "$dir/expect.json"
+status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(status "$base/api/target?t=nonsense")" = 400 ] || sw_fail "a bad target is not a 400"
+[ "$(status "$base/api/target?t=198.18.9.9:1")" = 404 ] || sw_fail "an unknown target is not a 404"
+[ "$(status "$base/api/targets?state=bogus")" = 400 ] || sw_fail "a bad state is not a 400"
+[ "$(status "$base/api/targets?q=web&location=ams1&limit=5")" = 200 ] || sw_fail "targets with q and location"
+[ "$(status -X POST "$base/metrics")" = 405 ] || sw_fail "POST is not a 405"
+[ "$(status "$base/")" = 200 ] || sw_fail "GET / is not the page"
+[ "$(status --path-as-is "$base/../../etc/passwd")" = 404 ] || sw_fail "a path outside the web dir is served"
+[ "$(status "$base/.hidden")" = 404 ] || sw_fail "a dot file is served"
+curl -s -D - -o /dev/null "$base/app.js" | grep -qi 'content-type: text/javascript' || sw_fail "app.js content type"
+sw_pass "exporter: status codes and static files"
+
+# ---- the page in headless Chromium ----
+chrome() { # OUT URL [ARGS]
+	local out=$1 url=$2
+	shift 2
+	timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$dir/chrome" \
+		--window-size=1280,800 --virtual-time-budget=6000 "$@" "$url" > "$out" 2> "$dir/chrome.log" ||
+		sw_fail "chromium on $url: $(tail -3 "$dir/chrome.log")"
+}
+chrome "$dir/overview.html" "$base/" --dump-dom
+check dom-overview "$dir/overview.html" "$dir/expect.json"
+chrome "$dir/target.html" "$base/#/target/198.18.0.6:80" --dump-dom
+check dom-target "$dir/target.html" "$dir/expect.json"
+chrome /dev/null "$base/" --screenshot="$dir/overview.png"
+chrome /dev/null "$base/#/target/198.18.0.2:80" --screenshot="$dir/target.png"
+for f in overview target; do
+	[ "$(stat -c %s "$dir/$f.png")" -gt 20000 ] || sw_fail "the $f screenshot is nearly empty"
+done
+if [ -n "${SW_SCREENSHOT_DIR:-}" ]; then
+	mkdir -p "$SW_SCREENSHOT_DIR" && cp "$dir/overview.png" "$dir/target.png" "$SW_SCREENSHOT_DIR/" ||
+		sw_fail "cannot copy the screenshots to '$SW_SCREENSHOT_DIR'"
+fi
+sw_pass "page rendered in Chromium: overview and target page asserted, screenshots taken"
+
+# ---- Redis goes away ----
+kill "$(cat "$dir/r.pid")"
+sw_wait_for 5 sh -c "! test -S '$sock'" || true
+sleep 1.1 # the snapshot's --max-age
+curl -sf "$base/metrics" -o "$dir/down.txt" || sw_fail "/metrics without Redis is not a 200"
+grep -q '^synwatch_up 0$' "$dir/down.txt" || sw_fail "synwatch_up is not 0 without Redis: $(head -5 "$dir/down.txt")"
+[ "$(status "$base/api/summary")" = 503 ] || sw_fail "/api/summary without Redis is not a 503"
+expect_exit 1 "r.sock" "$TOP" --once --redis "$URL"
+kill -TERM $exp_pid
+wait $exp_pid
+rc=$?
+[ $rc -eq 0 ] || sw_fail "the exporter exited $rc on SIGTERM: $(tail -5 "$dir/exp.log")"
+sw_pass "without Redis: synwatch_up 0, API 503, top exits 1; the exporter stops cleanly"
