@@ -275,6 +275,8 @@ int capture_start(struct capture *c, struct ring *out)
 	c->out = out;
 	atomic_store(&c->stop, false);
 	r = pthread_create(&c->thread, NULL, receiver, c);
+	if (r == 0) /* named, for top -H and perf */
+		pthread_setname_np(c->thread, "sw-capture");
 	if (r)
 		return -r;
 	c->running = true;

@@ -428,6 +428,8 @@ int sender_start(struct sender *s)
 		return -EALREADY;
 	atomic_store(&s->stop, false);
 	r = pthread_create(&s->thread, NULL, sender_main, s);
+	if (r == 0) /* named, for top -H and perf */
+		pthread_setname_np(s->thread, "sw-sender");
 	if (r)
 		return -r;
 	s->running = true;
