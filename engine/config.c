@@ -30,6 +30,7 @@
 /* Interface names: IFNAMSIZ less the NUL. */
 #define IFNAME_MAX 15
 #define LOCATION_MAX 64
+#define PROBER_ID_MAX 255
 #define OWNER_MAX YCONF_OWNER_MAX
 #define QUOTE YCONF_QUOTE
 #define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
@@ -48,7 +49,7 @@ enum {
 enum {
 	T_LOCATION, T_RATE, T_SOURCE_PORTS, T_INTERFACES, T_SOURCE_IP, T_REDIS, T_REDIS_PREFIX, T_OUTPUT,
 	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_RESULTS_MAXLEN,
-	T_EVENTS_MAXLEN, T_LATENCY_RETENTION,
+	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD,
 };
 
 enum { N_HOST, N_PORT, N_NAME };
@@ -220,6 +221,16 @@ static int check_location(const char *s, char *msg, size_t len)
 		return yconf_msg(msg, len,
 				 "expected letters, digits, '.', '_' or '-' (at most %d), like fra1",
 				 LOCATION_MAX);
+	return 0;
+}
+
+/* LOC/NAME by default; any plain id unique in the location will do. */
+static int check_prober_id(const char *s, char *msg, size_t len)
+{
+	if (!*s || strlen(s) > PROBER_ID_MAX || s[strspn(s, HOST_CHARS "/")])
+		return yconf_msg(msg, len,
+				 "expected letters, digits, '.', '_', '-' or '/' (at most %d), like fra1/probe-2",
+				 PROBER_ID_MAX);
 	return 0;
 }
 
@@ -598,6 +609,9 @@ static const struct yconf_field top_fields[] = {
 	  .max = 1000000000, .what = "entries kept in the results stream" },
 	{ .key = "events_maxlen", .parse = yconf_uint, C(events_maxlen), .bit = T_EVENTS_MAXLEN, .min = 100,
 	  .max = 1000000000, .what = "entries kept in the events stream" },
+	{ .key = "prober_id", .parse = yconf_str, C(prober_id), .bit = T_PROBER_ID, .check = check_prober_id,
+	  .what = "this prober's id, unique in its location, like fra1/probe-2" },
+	{ .key = "shard", .parse = yconf_bool, C(shard), .bit = T_SHARD, .what = "true or false" },
 	{ .key = "latency_retention", .parse = yconf_duration, C(latency_retention_ns), .bit = T_LATENCY_RETENTION,
 	  .min = 60 * NSEC_PER_SEC, .max = 3650 * ONE_DAY, .what = "a duration like 168h (7 days)" },
 };
@@ -839,6 +853,7 @@ int config_init(struct config *c)
 		.results_maxlen = CONFIG_DEFAULT_RESULTS_MAXLEN,
 		.events_maxlen = CONFIG_DEFAULT_EVENTS_MAXLEN,
 		.latency_retention_ns = CONFIG_DEFAULT_LATENCY_RETENTION_NS,
+		.shard = true,
 	};
 	if (gethostname(host, sizeof(host)) < 0 || !host[0])
 		snprintf(host, sizeof(host), "localhost");
@@ -904,6 +919,7 @@ void config_release(struct config *c)
 {
 	free(c->path);
 	free(c->location);
+	free(c->prober_id);
 	yconf_free_strv(c->interfaces, c->n_interfaces);
 	free(c->source_ip);
 	free(c->redis_url);

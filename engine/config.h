@@ -75,6 +75,8 @@ struct config_group {
 struct config {
 	char *path;                 /* the file it came from ("<memory>" for config_parse) */
 	char *location;             /* this prober's location name; default: the host name */
+	char *prober_id;            /* this prober's id in Redis; NULL: LOC/HOSTNAME */
+	bool shard;                 /* split the targets with the other probers of the location (default true) */
 	uint64_t rate;              /* probes per second cap for the whole prober */
 	uint16_t port_lo, port_hi;  /* source-port range */
 	char **interfaces;          /* capture/send interfaces to use; empty: by route */

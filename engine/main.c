@@ -25,6 +25,7 @@
 #include "engine/routing.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
+#include "scheduler/shard.h"
 #include "scheduler/table.h"
 #include "scheduler/targets.h"
 #include "store/store.h"
@@ -62,6 +63,7 @@ struct options {
 	const char *interface;
 	const char *source_ip;
 	const char *location;
+	const char *prober_id;
 	const char *redis;
 	const char *spill;
 	uint64_t rate;
@@ -117,6 +119,7 @@ static void usage(FILE *f)
 		"      --successes N      good checks in a row before up again (default %d)\n"
 		"      --warn DUR, --crit DUR  latency over this is slow (degraded), critically slow\n"
 		"      --location NAME    this prober's location (default: the host name)\n"
+		"      --prober-id ID     this prober's id in Redis, unique in its location (default LOC/HOSTNAME)\n"
 		"      --no-latency       no per-minute latency lines in the output\n"
 		"      --redis URL        write results, events, state and latency to Redis (docs/redis.md):\n"
 		"                         redis://[USER:PASSWORD@]HOST:PORT[/DB], unix:///PATH[?db=N],\n"
@@ -191,7 +194,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		OPT_ONCE = 256, OPT_RATE, OPT_TIMEOUT, OPT_RETRIES, OPT_EXCLUDE, OPT_INTERFACE, OPT_SOURCE_IP,
 		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
 		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
-		OPT_REDIS, OPT_SPILL,
+		OPT_REDIS, OPT_SPILL, OPT_PROBER_ID,
 		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES,
 	};
 	static const struct option longopts[] = {
@@ -205,6 +208,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "warn", required_argument, NULL, OPT_WARN },
 		{ "crit", required_argument, NULL, OPT_CRIT },
 		{ "location", required_argument, NULL, OPT_LOCATION },
+		{ "prober-id", required_argument, NULL, OPT_PROBER_ID },
 		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
 		{ "redis", required_argument, NULL, OPT_REDIS },
 		{ "spill", required_argument, NULL, OPT_SPILL },
@@ -262,6 +266,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_WARN: o->warn_ns = parse_dur("--warn", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
 		case OPT_CRIT: o->crit_ns = parse_dur("--crit", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
 		case OPT_LOCATION: o->location = optarg; break;
+		case OPT_PROBER_ID: o->prober_id = optarg; break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
 		case OPT_REDIS: o->redis = optarg; break;
 		case OPT_SPILL: o->spill = optarg; break;
@@ -330,7 +335,8 @@ struct run {
 	char *redis_url, *spill, *redis_prefix; /* NULL redis_url: no Redis */
 	uint64_t results_maxlen, events_maxlen;
 	int64_t latency_retention_s;
-	char prober[320];           /* LOC/HOSTNAME: this prober's id in Redis */
+	char prober[320];           /* this prober's id in Redis: --prober-id, prober_id, or LOC/HOSTNAME */
+	bool shard;                 /* split the targets with the live members of the location */
 	enum store_format output;
 	uint8_t max_retries;
 	int64_t max_timeout_ns;
@@ -435,7 +441,16 @@ static void load_redis(struct run *run, const struct config *c)
 		run->events_maxlen = c->events_maxlen;
 		run->latency_retention_s = c->latency_retention_ns / NSEC_PER_SEC;
 	}
-	snprintf(run->prober, sizeof(run->prober), "%s/%s", run->location, run->hostname);
+	const char *id = o->prober_id ? o->prober_id : c ? c->prober_id : NULL;
+	if (id && (!*id || strlen(id) >= sizeof(run->prober) || id[strcspn(id, " \t\r\n:")]))
+		cli_die_usage("--prober-id '%s': expected a plain id without spaces or ':', like %s/probe-2", id,
+			      run->location);
+	if (id)
+		snprintf(run->prober, sizeof(run->prober), "%s", id);
+	else
+		snprintf(run->prober, sizeof(run->prober), "%s/%s", run->location, run->hostname);
+	/* monitoring with Redis: one prober alone owns everything anyway */
+	run->shard = run->continuous && (c ? c->shard : true);
 	if (!o->output_set && !(c && c->output))
 		run->output = STORE_NONE;
 }
@@ -563,7 +578,9 @@ struct daemon {
 	bool overloaded;
 	bool isolated;
 	struct runtime_set runtime; /* targets added through Redis, applied with every rebuild */
+	struct shard_members members; /* the live members of the location, as Redis last said */
 	uint64_t last_sent, last_replies; /* for the heartbeat's rates */
+	uint32_t owned;             /* targets of our share, as last logged */
 };
 
 static void push_rec(struct daemon *d, const struct store_rec *rec)
@@ -656,6 +673,29 @@ static void note_removed(void *arg, uint32_t id, bool added)
 		rm->ids[rm->n++] = id;
 }
 
+/* Gives the monitor this prober's share of the current table. With no
+ * member list yet (Redis not read, or away since the start) it owns
+ * everything; with Redis away later it keeps the share of the last list. */
+static void apply_shards(struct daemon *d)
+{
+	const struct table *t = d->table;
+	uint8_t *foreign;
+
+	if (!d->run->shard || !d->members.n)
+		return;
+	if (!(foreign = malloc(t->tl.n ? t->tl.n : 1))) {
+		log_warn("shard: out of memory: the share stays as it was");
+		return;
+	}
+	shard_assign(t, &d->members, d->run->prober, foreign);
+	uint32_t owned = monitor_set_foreign(d->mon, foreign, clock_mono_ns(), clock_real_ns());
+	free(foreign);
+	if (owned != d->owned)
+		log_info("shard: %zu member%s in '%s': this prober owns %u of %u targets", d->members.n,
+			 d->members.n == 1 ? "" : "s", d->run->location, owned, t->n_live);
+	d->owned = owned;
+}
+
 enum reload_kind {
 	RELOAD_FILE,     /* SIGHUP: read the config again */
 	RELOAD_RESOLVE,  /* the periodic re-resolution of hostnames */
@@ -715,6 +755,7 @@ static void reload(struct daemon *d, enum reload_kind kind)
 	d->table = nt;
 	if ((r = monitor_set_table(d->mon, nt, clock_mono_ns(), clock_real_ns())) < 0)
 		log_error("reload: %s; the schedule may be incomplete until the next reload", strerror(-r));
+	apply_shards(d);
 	uint32_t added = 0, removed = 0;
 	for (size_t id = 0; id < nt->tl.n; id++) {
 		bool was = id < old->tl.n && !old->dead[id];
@@ -807,6 +848,7 @@ static void push_status(struct daemon *d)
 	if (d->mon) {
 		struct monitor_stats ms;
 		monitor_get_stats(d->mon, &ms);
+		st->targets = ms.targets; /* our share */
 		st->demand_pps = ms.demand_pps;
 		st->overloaded = ms.overloaded;
 		st->isolated = ms.isolated;
@@ -1037,6 +1079,7 @@ int main(int argc, char **argv)
 		.latency_retention_s = run.latency_retention_s,
 		.monitoring = run.continuous,
 		.runtime = run.continuous,
+		.shard = run.shard,
 	};
 	if (run.redis_url && !o.dry_run)
 		stc.redis = &src;
@@ -1159,6 +1202,12 @@ int main(int argc, char **argv)
 			d.runtime = rts;
 			reload(&d, RELOAD_RUNTIME);
 		}
+		struct shard_members mb;
+		if (!interrupted && store_members_take(d.st, &mb)) {
+			shard_members_release(&d.members);
+			d.members = mb;
+			apply_shards(&d);
+		}
 		if (run.redis_url && now >= next_beat) {
 			next_beat = now + NSEC_PER_SEC;
 			push_status(&d);
@@ -1264,6 +1313,7 @@ out:
 	free(d.canaries);
 	free(d.canary_ports);
 	runtime_set_release(&d.runtime);
+	shard_members_release(&d.members);
 	if (atomic_load(&d.pub.latest))
 		table_pub_release(&d.pub);
 	else

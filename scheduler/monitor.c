@@ -43,6 +43,7 @@ struct monitor {
 	uint16_t (*rtts)[RTT_RING];
 	uint8_t *rtt_head;
 	uint32_t *host_of;
+	uint8_t *foreign;             /* per target: 1 if another member of the location owns it */
 	struct host *hosts;
 	size_t n_hosts;
 	struct wheel *wheel;
@@ -63,6 +64,12 @@ struct monitor {
 static const struct state_params default_params = {
 	.failures = 2, .successes = 1, .window = 5, .over = 3, .flap_changes = 5, .flap_window_s = 600,
 };
+
+/* Live and ours: scheduled, counted in the load and the stats. */
+static bool watched(const struct monitor *m, size_t id)
+{
+	return !m->t->dead[id] && !m->foreign[id];
+}
 
 static const struct state_params *params_of(const struct monitor *m, uint32_t id)
 {
@@ -142,7 +149,7 @@ static void recompute_load(struct monitor *m)
 	memset(m->demand, 0, sizeof(m->demand));
 	int64_t min_iv = INT64_MAX;
 	for (size_t id = 0; id < m->t->tl.n; id++) {
-		if (m->t->dead[id])
+		if (!watched(m, id))
 			continue;
 		int64_t iv = base_interval(m, (uint32_t)id);
 		m->demand[priority_of(m, (uint32_t)id)] += (double)NSEC_PER_SEC / (double)iv;
@@ -189,6 +196,10 @@ static int grow(struct monitor *m, size_t n)
 	if (!ho)
 		return -ENOMEM;
 	m->host_of = ho;
+	uint8_t *fo = realloc(m->foreign, cap);
+	if (!fo)
+		return -ENOMEM;
+	m->foreign = fo;
 	if (cap > UINT32_MAX - 2 || wheel_grow(m->wheel, (uint32_t)cap) < 0)
 		return -ENOMEM;
 	for (size_t i = m->cap; i < cap; i++) {
@@ -196,6 +207,7 @@ static int grow(struct monitor *m, size_t n)
 		memset(m->rtts[i], 0xff, sizeof(m->rtts[i]));
 		m->rtt_head[i] = 0;
 		m->host_of[i] = HOST_NONE;
+		m->foreign[i] = 0;
 	}
 	m->cap = cap;
 	return 0;
@@ -326,6 +338,7 @@ void monitor_free(struct monitor *m)
 	free(m->rtts);
 	free(m->rtt_head);
 	free(m->host_of);
+	free(m->foreign);
 	free(m->hosts);
 	free(m->canary_fail);
 	free(m->canary_id);
@@ -346,7 +359,7 @@ int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mon
 	if (!old_iv)
 		return -ENOMEM;
 	for (size_t id = 0; id < old->tl.n; id++)
-		old_iv[id] = old->dead[id] ? 0 : interval_of(m, (uint32_t)id);
+		old_iv[id] = watched(m, id) ? interval_of(m, (uint32_t)id) : 0;
 	m->t = t;
 	recompute_load(m);
 	for (size_t id = 0; id < t->tl.n; id++) {
@@ -361,11 +374,53 @@ int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mon
 		if (was && old_iv[id] == interval_of(m, (uint32_t)id) && wheel_contains(m->wheel, (uint32_t)id))
 			continue; /* unchanged: keeps its schedule */
 		wheel_remove(m->wheel, (uint32_t)id);
+		if (m->foreign[id])
+			continue;
 		wheel_insert(m->wheel, (uint32_t)id, due_after(m, (uint32_t)id, now_mono, now_real));
 	}
 	free(old_iv);
 	find_canaries(m);
 	return build_hosts(m);
+}
+
+/* A target another member took: its state is theirs from now on. Should it
+ * come back, it starts from unknown rather than from what it was before it
+ * left (the other member may have seen it change meanwhile). */
+static void let_go(struct monitor *m, uint32_t id)
+{
+	uint32_t h = m->host_of[id];
+
+	wheel_remove(m->wheel, id);
+	if (h != HOST_NONE && m->t->tl.v[id].port != TARGET_PORT_ICMP && m->st[id].state == TARGET_DOWN &&
+	    m->hosts[h].down)
+		m->hosts[h].down--;
+	state_init(&m->st[id]);
+	memset(m->rtts[id], 0xff, sizeof(m->rtts[id]));
+	m->foreign[id] = 1;
+}
+
+uint32_t monitor_set_foreign(struct monitor *m, const uint8_t *foreign, uint64_t now_mono, int64_t now_real)
+{
+	uint32_t owned = 0;
+
+	for (size_t id = 0; id < m->t->tl.n; id++) {
+		bool f = foreign && foreign[id];
+		if (m->t->dead[id])
+			continue;
+		if (f && !m->foreign[id]) {
+			let_go(m, (uint32_t)id);
+		} else if (!f && m->foreign[id]) {
+			m->foreign[id] = 0;
+			m->stats.taken_over++;
+		}
+		owned += !f;
+	}
+	/* the load (and so the stretch and every interval) is of our share */
+	recompute_load(m);
+	for (size_t id = 0; id < m->t->tl.n; id++)
+		if (watched(m, id) && !wheel_contains(m->wheel, (uint32_t)id))
+			wheel_insert(m->wheel, (uint32_t)id, due_after(m, (uint32_t)id, now_mono, now_real));
+	return owned;
 }
 
 size_t monitor_due(struct monitor *m, uint64_t now_mono, int64_t now_real, uint32_t *out, size_t max)
@@ -543,8 +598,8 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r)
 
 	m->stats.checks++;
 	m->cfg.emit_result(m->cfg.ctx, r);
-	if (id >= m->t->tl.n || m->t->dead[id])
-		return; /* measured, reported, but no longer watched */
+	if (id >= m->t->tl.n || !watched(m, id))
+		return; /* measured, reported, but no longer watched (removed, or another member's now) */
 
 	struct target_status *st = &m->st[id];
 	if (m->cfg.n_canaries)
@@ -596,9 +651,13 @@ void monitor_get_stats(const struct monitor *m, struct monitor_stats *out)
 {
 	*out = m->stats;
 	out->isolated = m->isolated;
-	out->targets = m->t->n_live;
+	out->targets = 0;
 	memset(out->by_state, 0, sizeof(out->by_state));
-	for (size_t id = 0; id < m->t->tl.n; id++)
-		if (!m->t->dead[id] && m->st[id].state < TARGET_STATE_COUNT)
+	for (size_t id = 0; id < m->t->tl.n; id++) {
+		if (!watched(m, id))
+			continue;
+		out->targets++;
+		if (m->st[id].state < TARGET_STATE_COUNT)
 			out->by_state[m->st[id].state]++;
+	}
 }

@@ -41,7 +41,8 @@ struct monitor_stats {
 	double stretch[4];        /* interval factor per priority (0 low .. 3 critical); 1 = as configured */
 	bool overloaded;          /* demand exceeds the cap: intervals are stretched */
 	bool isolated;
-	uint32_t targets;         /* live targets */
+	uint64_t taken_over;      /* targets that became ours after another member had them */
+	uint32_t targets;         /* live targets this prober owns (all of them without sharding) */
 	uint32_t by_state[TARGET_STATE_COUNT];
 };
 
@@ -56,6 +57,16 @@ void monitor_free(struct monitor *m);
  * stay keep their state and their schedule; added ones start at their
  * phase; removed ones stop (a check in flight still reports). */
 int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mono, int64_t now_real);
+
+/* Sharding (scheduler/shard.h): foreign[id] = 1 for the targets of the
+ * current table that another member of the location owns (t->tl.n entries,
+ * as shard_assign fills them); NULL: every target is ours. Targets that
+ * become ours start at their next phase; targets that become foreign stop
+ * being scheduled and go back to unknown (a check in flight still reports
+ * its result, and changes no state). The load is recomputed for the share.
+ * A reload keeps the foreign marks of the ids that stay; ids it adds are
+ * ours until the next call. Returns the number of live targets owned. */
+uint32_t monitor_set_foreign(struct monitor *m, const uint8_t *foreign, uint64_t now_mono, int64_t now_real);
 
 /* Ids due at now_mono (at most max) whose checks should start now. The
  * caller passes each to sched_start and reports a refusal with

@@ -727,5 +727,10 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	cmd_end(&w);
 	snprintf(key, sizeof(key), "%sprobers", c->prefix);
 	zadd_window(&w, key, h->now_ms, c->prober, strlen(c->prober), h->now_ms - 3600 * 1000);
+	if (c->shard) {
+		/* only live members matter: the trim keeps the set small */
+		snprintf(key, sizeof(key), "%smembers:%s", c->prefix, c->location);
+		zadd_window(&w, key, h->now_ms, c->prober, strlen(c->prober), h->now_ms - 60 * 1000);
+	}
 	return frame_end(&w, s, BL_EVENT);
 }

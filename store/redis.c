@@ -35,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "scheduler/shard.h"
 #include "scheduler/table.h"
 #include "store/store-internal.h"
 
@@ -126,6 +127,12 @@ struct redis_writer {
 	bool rt_dirty;                    /* a message came: read again */
 	uint64_t next_rt_read;
 	char rt_error[200];
+
+	pthread_mutex_t mb_lock;
+	struct shard_members members;     /* the last list read, handed over when it changed */
+	bool members_known;
+	_Atomic bool members_fresh;
+	char mb_error[200];
 
 	_Atomic uint64_t written, batches, skipped, inflight;
 	_Atomic int64_t left;             /* after the stop: records in the spill file */
@@ -656,6 +663,106 @@ static void write_some(struct redis_writer *w, bool stop)
 	atomic_store(&w->inflight, tx_count(a) + tx_count(b));
 }
 
+/* ---- members of the location (sharding) ---- */
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The reply's members and ours (our heartbeat may not have landed yet),
+ * sorted and distinct. Returns 0 or -ENOMEM. */
+static int members_of(const redisReply *r, const char *self, struct shard_members *out)
+{
+	size_t n = 0;
+
+	out->ids = calloc(r->elements + 1, sizeof(*out->ids));
+	if (!out->ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->elements; i++)
+		if (reply_is(r->element[i], REDIS_REPLY_STRING) && !(out->ids[n++] = strdup(r->element[i]->str)))
+			goto nomem;
+	if (!(out->ids[n++] = strdup(self)))
+		goto nomem;
+	qsort(out->ids, n, sizeof(*out->ids), id_cmp);
+	out->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out->n && strcmp(out->ids[out->n - 1], out->ids[i]) == 0)
+			free(out->ids[i]);
+		else
+			out->ids[out->n++] = out->ids[i];
+	}
+	return 0;
+nomem:
+	out->n = n;
+	shard_members_release(out);
+	return -ENOMEM;
+}
+
+/* ZRANGEBYSCORE P members:LOC (now - live) +inf, after each heartbeat;
+ * hands the list over when it changed. */
+static void members_read(struct redis_writer *w)
+{
+	char key[600], min[32];
+	const char *argv[] = { "ZRANGEBYSCORE", key, min, "+inf" };
+	struct shard_members m = { 0 };
+	redisReply *r;
+
+	snprintf(key, sizeof(key), "%smembers:%s", w->cfg.fmt.prefix, w->cfg.fmt.location);
+	snprintf(min, sizeof(min), "(%lld", (long long)(clock_real_ns() / NSEC_PER_MSEC - STORE_MEMBER_LIVE_MS));
+	if (!(r = command(w->c, 4, argv))) {
+		lose_link(w, WHY_IO, w->c->errstr);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		const char *what = r->type == REDIS_REPLY_ERROR ? r->str : "not a sorted set";
+		if (strcmp(w->mb_error, what) != 0) {
+			snprintf(w->mb_error, sizeof(w->mb_error), "%s", what);
+			log_warn("redis: cannot read the members of '%s' from '%s': %s; keeping the last share",
+				 w->cfg.fmt.location, key, w->mb_error);
+		}
+		goto out;
+	}
+	w->mb_error[0] = '\0';
+	if (members_of(r, w->cfg.fmt.prober, &m) < 0)
+		goto out;
+	pthread_mutex_lock(&w->mb_lock);
+	if (!w->members_known || !shard_members_equal(&m, &w->members)) {
+		shard_members_release(&w->members);
+		w->members = m;
+		memset(&m, 0, sizeof(m));
+		w->members_known = true;
+		atomic_store(&w->members_fresh, true);
+	}
+	pthread_mutex_unlock(&w->mb_lock);
+out:
+	shard_members_release(&m);
+	freeReplyObject(r);
+}
+
+bool redis_writer_take_members(struct redis_writer *w, struct shard_members *out)
+{
+	struct shard_members copy = { 0 };
+	bool ok = true;
+
+	if (!atomic_load(&w->members_fresh))
+		return false;
+	pthread_mutex_lock(&w->mb_lock);
+	/* a copy: the writer compares the next read with the list it keeps */
+	copy.ids = calloc(w->members.n ? w->members.n : 1, sizeof(*copy.ids));
+	for (size_t i = 0; copy.ids && i < w->members.n && ok; i++)
+		ok = (copy.ids[copy.n++] = strdup(w->members.ids[i])) != NULL;
+	if (copy.ids && ok)
+		atomic_store(&w->members_fresh, false);
+	pthread_mutex_unlock(&w->mb_lock);
+	if (!copy.ids || !ok) {
+		shard_members_release(&copy);
+		return false; /* out of memory: try again at the next call */
+	}
+	*out = copy;
+	return true;
+}
+
 /* ---- heartbeat ---- */
 
 static void heartbeat(struct redis_writer *w)
@@ -689,6 +796,8 @@ static void heartbeat(struct redis_writer *w)
 		lose_link(w, WHY_IO, reason);
 	else if (w->sink.top_errors)
 		log_debug("redis: heartbeat: %s", w->sink.error);
+	else if (w->cfg.fmt.shard)
+		members_read(w);
 }
 
 /* ---- runtime targets ---- */
@@ -954,6 +1063,7 @@ int redis_writer_new(struct redis_writer **out, const struct redis_writer_config
 	pthread_mutex_init(&w->conn_lock, NULL);
 	pthread_mutex_init(&w->status_lock, NULL);
 	pthread_mutex_init(&w->rt_lock, NULL);
+	pthread_mutex_init(&w->mb_lock, NULL);
 	*out = w;
 	return 0;
 }
@@ -961,6 +1071,8 @@ int redis_writer_new(struct redis_writer **out, const struct redis_writer_config
 int redis_writer_start(struct redis_writer *w)
 {
 	int r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r == 0) /* named, for top -H and perf */
+		pthread_setname_np(w->thread, "sw-redis");
 
 	if (r)
 		return -r;
@@ -1005,6 +1117,8 @@ void redis_writer_free(struct redis_writer *w)
 	pthread_mutex_destroy(&w->conn_lock);
 	pthread_mutex_destroy(&w->status_lock);
 	pthread_mutex_destroy(&w->rt_lock);
+	pthread_mutex_destroy(&w->mb_lock);
+	shard_members_release(&w->members);
 	free(w);
 }
 

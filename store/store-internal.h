@@ -151,6 +151,7 @@ struct rfmt_config {
 	uint64_t events_maxlen;
 	int64_t latency_retention_s;
 	bool monitoring;           /* continuous mode: state hashes and idx sets too */
+	bool shard;                /* the heartbeat also joins P members:LOC */
 };
 
 /* What a heartbeat says besides the counters. */
@@ -181,7 +182,8 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e);
 int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm);
 int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target);
 /* The prober's heartbeat: HSET prober:PROBER, PEXPIRE, ZADD probers and
- * the trim of probers, as one frame. Pure. */
+ * the trim of probers (with shard, ZADD members:LOC and its trim too), as
+ * one frame. Pure. */
 int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h);
 
 /* ---- runtime.c: runtime targets (P runtime:targets) ---- */
@@ -222,6 +224,8 @@ void redis_writer_free(struct redis_writer *w); /* NULL is a no-op; stops first 
 void redis_writer_set_status(struct redis_writer *w, const struct store_status *s);
 /* Main thread: see store_runtime_take. */
 bool redis_writer_take_runtime(struct redis_writer *w, struct runtime_set *out);
+/* Main thread: see store_members_take. */
+bool redis_writer_take_members(struct redis_writer *w, struct shard_members *out);
 void redis_writer_get_stats(struct redis_writer *w, struct store_redis_stats *out);
 
 #endif

@@ -102,6 +102,7 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 		.events_maxlen = st->redis.events_maxlen,
 		.latency_retention_s = st->redis.latency_retention_s,
 		.monitoring = rc->monitoring,
+		.shard = rc->shard,
 	};
 	wc.url_text = st->url_text;
 	wc.fmt = fc;
@@ -358,6 +359,8 @@ int store_start(struct store *st)
 	if (st->writer && (r = redis_writer_start(st->writer)) < 0)
 		return r;
 	r = pthread_create(&st->thread, NULL, store_main, st);
+	if (r == 0) /* named, for top -H and perf */
+		pthread_setname_np(st->thread, "sw-store");
 	if (r)
 		return -r;
 	st->running = true;
@@ -394,6 +397,11 @@ void store_free(struct store *st)
 bool store_runtime_take(struct store *st, struct runtime_set *out)
 {
 	return st->writer && redis_writer_take_runtime(st->writer, out);
+}
+
+bool store_members_take(struct store *st, struct shard_members *out)
+{
+	return st->writer && redis_writer_take_members(st->writer, out);
 }
 
 bool store_redis_stats(const struct store *st, struct store_redis_stats *out)

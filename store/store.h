@@ -118,6 +118,7 @@ struct store_redis_config {
 	int64_t flush_ns;           /* at stop, how long to keep writing; 0: STORE_DEFAULT_FLUSH_NS */
 	bool monitoring;            /* continuous mode: state hashes, idx sets, latency history */
 	bool runtime;               /* read runtime targets (store_runtime_take) */
+	bool shard;                 /* join P members:LOC and read its live members (store_members_take) */
 };
 
 struct store_config {
@@ -160,6 +161,17 @@ void runtime_set_release(struct runtime_set *s); /* zeroed sets are fine */
  * call, moves the whole new set into *out (release with
  * runtime_set_release) and returns true. Cheap when nothing changed. */
 bool store_runtime_take(struct store *st, struct runtime_set *out);
+
+struct shard_members;
+/* Main thread: when the live members of this prober's location (P
+ * members:LOC, heartbeat younger than STORE_MEMBER_LIVE_MS) changed since
+ * the last call, moves the sorted list into *out (release with
+ * shard_members_release) and returns true. Nothing comes while Redis is
+ * away: the caller keeps the last list. */
+bool store_members_take(struct store *st, struct shard_members *out);
+/* A member is live while its last heartbeat is younger than two heartbeat
+ * intervals (1 s each). */
+#define STORE_MEMBER_LIVE_MS 2000
 
 struct store_redis_stats {
 	uint64_t written;   /* records Redis acknowledged */

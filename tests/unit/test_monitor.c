@@ -453,6 +453,52 @@ static void test_reload(void **state)
 	free(s);
 }
 
+/* Sharding: foreign targets are not scheduled, do not change state, are
+ * not counted; taken back, they start at their phase. */
+static void test_foreign(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 1);
+	struct table *t = make_table(300, ports, 1, &g);
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	uint8_t *foreign = calloc(t->tl.n, 1);
+	uint32_t *per = calloc(t->tl.n, sizeof(*per));
+	struct monitor_stats ms;
+
+	for (size_t id = 0; id < t->tl.n; id++)
+		foreign[id] = id % 3 != 0;
+	assert_int_equal(monitor_set_foreign(m, foreign, T0_MONO, T0_REAL), 100);
+	run_clock(m, 3.0, per, NULL);
+	for (size_t id = 0; id < t->tl.n; id++) {
+		if (foreign[id])
+			assert_int_equal(per[id], 0);
+		else
+			assert_in_range(per[id], 2, 3);
+	}
+	/* a check that was in flight when its target left reports, changes nothing */
+	struct probe_result r = result(1, T0_REAL + 3 * NSEC_PER_SEC, PROBE_CLOSED, -1);
+	monitor_on_result(m, &r);
+	assert_int_equal(s->n_results, 1);
+	assert_int_equal(s->n_ev, 0);
+	assert_int_equal(monitor_status(m, 1)->state, TARGET_UNKNOWN);
+	monitor_get_stats(m, &ms);
+	assert_int_equal(ms.targets, 100);
+	/* ours again: due at the next phase */
+	assert_int_equal(monitor_set_foreign(m, NULL, T0_MONO + 3 * NSEC_PER_SEC, T0_REAL + 3 * NSEC_PER_SEC), 300);
+	assert_true(monitor_next_due(m, 1) > T0_MONO + 3 * NSEC_PER_SEC);
+	assert_true(monitor_next_due(m, 1) <= T0_MONO + 4 * NSEC_PER_SEC);
+	monitor_get_stats(m, &ms);
+	assert_int_equal(ms.targets, 300);
+	assert_int_equal(ms.taken_over, 200);
+	free(per);
+	free(foreign);
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_host_with_ping),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_foreign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
