@@ -134,4 +134,5 @@ struct sw_event {
 /* "state", "host_down", ... */
 const char *event_kind_name(enum event_kind k);
 
+
 #endif

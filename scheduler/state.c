@@ -151,3 +151,9 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 	st->since_ns = r->ts_real_ns;
 	return true;
 }
+
+const char *event_ping_name(uint8_t to)
+{
+	/* a degraded ping still answers */
+	return to == TARGET_UP || to == TARGET_DEGRADED ? "up" : to == TARGET_DOWN ? "down" : "none";
+}

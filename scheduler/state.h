@@ -75,4 +75,9 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 const char *target_state_name(enum target_state s);
 const char *state_reason_name(enum state_reason r);
 
+/* A host event's ping state (struct sw_event.to): "up" (the host answers
+ * pings: services down, host alive), "down" (host unreachable), "none"
+ * (no ping check). */
+const char *event_ping_name(uint8_t to);
+
 #endif

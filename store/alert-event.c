@@ -82,6 +82,7 @@ int alert_event_parse(struct alert_event *e, const struct fv_record *rec, const 
 		.prober = field(rec, "prober"),
 		.host_event = field(rec, "host_event"),
 		.old_ip = field(rec, "old_ip"),
+		.ping = field(rec, "ping"),
 		.ts_ns = alert_ns_of(field(rec, "ts")),
 		.since_ns = alert_ns_of(field(rec, "since")),
 		.rtt_us = num_of(field(rec, "rtt_us"), -1),

@@ -35,6 +35,7 @@ struct alert_event {
 	struct fv_record rec;           /* every field as written */
 	const char *kind, *id, *target, *ip, *port, *name, *group, *from, *to, *reason;
 	const char *location, *prober, *host_event, *old_ip;
+	const char *ping;               /* host events: "up", "down", "none" or "" (older probers) */
 	int64_t ts_ns;                  /* when it happened, Unix ns (0: unknown) */
 	int64_t since_ns;               /* state: when the previous state began; host_up/prober_ok: when
 	                                   the outage began (0: unknown) */

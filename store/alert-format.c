@@ -217,6 +217,11 @@ static void add_what(struct fv_buf *b, const struct alert_msg *m)
 			fv_buf_printf(b, "all %u watched ports down", e->ports);
 		else
 			fv_buf_puts(b, "all watched ports down");
+		/* the host's ping tells a service outage from a host that is gone */
+		if (strcmp(e->ping, "up") == 0)
+			fv_buf_puts(b, "; it still answers ping: services down, host alive");
+		else if (strcmp(e->ping, "down") == 0)
+			fv_buf_puts(b, "; no answer to ping either: host unreachable");
 		break;
 	case ALERT_PROBER:
 		if (e->failing_share >= 0)

@@ -263,8 +263,14 @@ int store_format_event_ndjson(char *buf, size_t len, const struct store_format_c
 		sb_json_time(&b, "since", e->since_ns, true);
 		/* for a slow transition rtt_ns is the window's p95, not the last RTT */
 		sb_json_us(&b, "last_rtt_us", reason_is_slow(e->reason) ? -1 : e->rtt_ns);
-		if (reason_is_slow(e->reason))
+		if (reason_is_slow(e->reason)) {
+			const struct table_group *g = group_of(c, e->target);
 			sb_json_us(&b, "p95_us", e->rtt_ns);
+			if (g && g->state.warn_ns)
+				sb_json_us(&b, "warn_us", g->state.warn_ns);
+			if (g && g->state.crit_ns)
+				sb_json_us(&b, "crit_us", g->state.crit_ns);
+		}
 		if (e->host_event) {
 			store_event_id(id, sizeof(id), c->run_id, e->host_event);
 			sb_printf(&b, ",\"host_event\":\"%s\"", id);
@@ -276,7 +282,7 @@ int store_format_event_ndjson(char *buf, size_t len, const struct store_format_c
 	case EVENT_HOST_DOWN:
 	case EVENT_HOST_UP:
 		sb_json_addr(&b, "ip", &e->addr);
-		sb_printf(&b, ",\"ports\":%u", e->count);
+		sb_printf(&b, ",\"ports\":%u,\"ping\":\"%s\"", e->count, event_ping_name(e->to));
 		if (e->kind == EVENT_HOST_UP)
 			sb_json_time(&b, "since", e->since_ns, true);
 		break;

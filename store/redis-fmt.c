@@ -603,8 +603,16 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 		if (e->reason == REASON_UNREACHABLE)
 			kv_u64(&w, "icmp_code", e->icmp_code);
 		kv_time(&w, "since", e->since_ns);
-		/* for a slow transition rtt_ns is the recent p95 (docs/redis.md) */
+		/* for a slow transition rtt_ns is the recent p95 (docs/redis.md),
+		 * and the thresholds it is over go with it */
 		kv_us(&w, "rtt_us", e->rtt_ns);
+		if (e->reason == REASON_SLOW || e->reason == REASON_SLOW_CRIT) {
+			const struct table_group *g = group_of(f, e->target);
+			if (g && g->state.warn_ns)
+				kv_us(&w, "warn_us", g->state.warn_ns);
+			if (g && g->state.crit_ns)
+				kv_us(&w, "crit_us", g->state.crit_ns);
+		}
 		if (e->host_event) {
 			store_event_id(id, sizeof(id), f->c.run_id, e->host_event);
 			kv(&w, "host_event", id);
@@ -614,6 +622,7 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 	case EVENT_HOST_UP:
 		kv_addr(&w, "ip", &e->addr);
 		kv_u64(&w, "ports", e->count);
+		kv(&w, "ping", event_ping_name(e->to));
 		if (e->kind == EVENT_HOST_UP)
 			kv_time(&w, "since", e->since_ns);
 		break;

@@ -254,7 +254,7 @@ static void test_other_events(void **state)
 	assert_int_equal(rfmt_event(f, &s, &e), 0);
 	static const char *const want[] = {
 		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-9 kind host_up ts 1795568523000000005 "
-		"ip 198.18.0.7 ports 2 since 1795568522000000005 location fra1 prober fra1/p1",
+		"ip 198.18.0.7 ports 2 ping none since 1795568522000000005 location fra1 prober fra1/p1",
 		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-9 kind prober_isolated ts 1795568523000000005 "
 		"failing_share 0.512 location fra1 prober fra1/p1",
 		"XADD sw:events MAXLEN ~ 100 * id 3f2a9c0e11d4b7a5-10 kind state ts 1795568523000000005 "

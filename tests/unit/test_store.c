@@ -290,14 +290,14 @@ static const struct {
 	{
 		EV(.addr = V4(198, 18, 0, 5), .target = T_PG, .count = 3, .kind = EVENT_HOST_DOWN),
 		&monitor,
-		EV_HEAD("host_down") ",\"ip\":\"198.18.0.5\",\"ports\":3,\"location\":\"fra1\"}\n",
+		EV_HEAD("host_down") ",\"ip\":\"198.18.0.5\",\"ports\":3,\"ping\":\"none\",\"location\":\"fra1\"}\n",
 		"2026-11-25T01:02:03Z EVENT host_down 198.18.0.5 (3 ports)\n",
 	},
 	{
 		EV(.since_ns = TS_SINCE, .addr = V4(198, 18, 0, 5), .target = T_PG, .count = 3,
 		   .kind = EVENT_HOST_UP),
 		&monitor,
-		EV_HEAD("host_up") ",\"ip\":\"198.18.0.5\",\"ports\":3,"
+		EV_HEAD("host_up") ",\"ip\":\"198.18.0.5\",\"ports\":3,\"ping\":\"none\","
 		"\"since\":\"2026-11-25T01:00:00.000000000Z\",\"location\":\"fra1\"}\n",
 		"2026-11-25T01:02:03Z EVENT host_up 198.18.0.5 (3 ports) since 01:00:00\n",
 	},
