@@ -42,6 +42,7 @@
 #define STORE_RING (1u << 18)
 #define DUE_BATCH 4096
 #define STATUS_NS (250 * NSEC_PER_MSEC)
+#define MAX_GATEWAY_CANARIES 4
 
 struct options {
 	bool once;
@@ -578,6 +579,8 @@ struct daemon {
 	bool overloaded;
 	bool isolated;
 	struct runtime_set runtime; /* targets added through Redis, applied with every rebuild */
+	struct table_runtime *gw_canaries; /* the gateways' echo targets, applied with every rebuild */
+	size_t n_gw_canaries;
 	struct shard_members members; /* the live members of the location, as Redis last said */
 	uint64_t last_sent, last_replies; /* for the heartbeat's rates */
 	uint32_t owned;             /* targets of our share, as last logged */
@@ -657,7 +660,28 @@ static void on_moved(void *arg, const struct table_hostname *before, const struc
 static void on_runtime_rejected(void *arg, const struct table_runtime *e, const char *why)
 {
 	(void)arg;
-	log_warn("runtime target '%s' left out: %s", e->spec, why);
+	if (e->own_group)
+		log_warn("canary '%s' left out: %s", e->spec, why);
+	else
+		log_warn("runtime target '%s' left out: %s", e->spec, why);
+}
+
+/* The gateway canaries, then the runtime targets of Redis: what every
+ * rebuild adds to the base targets. Returns 0 and sets *out (free the
+ * array, not its entries; NULL when there are none), or -ENOMEM. */
+static int extra_entries(const struct daemon *d, struct table_extra *out)
+{
+	size_t n = d->n_gw_canaries + d->runtime.n;
+	struct table_runtime *v = NULL;
+
+	if (n && !(v = malloc(n * sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_gw_canaries; i++)
+		v[i] = d->gw_canaries[i];
+	for (size_t i = 0; i < d->runtime.n; i++)
+		v[d->n_gw_canaries + i] = d->runtime.v[i];
+	*out = (struct table_extra){ .v = v, .n = n, .rejected = on_runtime_rejected, .ctx = (void *)d };
+	return 0;
 }
 
 struct removed {
@@ -712,9 +736,7 @@ static void reload(struct daemon *d, enum reload_kind kind)
 	struct table *nt = NULL;
 	struct routing nrt = { 0 };
 	struct removed rm = { 0 };
-	struct table_extra extra = {
-		.v = d->runtime.v, .n = d->runtime.n, .rejected = on_runtime_rejected, .ctx = d,
-	};
+	struct table_extra extra = { 0 };
 	bool reread = kind == RELOAD_FILE;
 	char err[1024];
 	int r;
@@ -728,6 +750,10 @@ static void reload(struct daemon *d, enum reload_kind kind)
 		return;
 	}
 	const struct config *c = reread ? &nc : run->o->config ? &run->cfg : NULL;
+	if ((r = extra_entries(d, &extra)) < 0) {
+		log_error("reload rejected: %s", strerror(-r));
+		goto out;
+	}
 	if ((r = table_build_with(&nt, c, &run->ex, d->table, &extra, err, sizeof(err))) < 0) {
 		log_error("reload rejected, the running configuration stays: %s%s%s", c ? c->path : "", c ? ": " : "",
 			  err);
@@ -789,6 +815,7 @@ static void reload(struct daemon *d, enum reload_kind kind)
 		log_info("hostnames re-resolved: %u targets added, %u removed", added, removed);
 	}
 out:
+	free((void *)extra.v);
 	free(rm.ids);
 	routing_release(&nrt);
 	table_free(nt);
@@ -946,6 +973,128 @@ static void parse_canaries(struct daemon *d, const struct config *c)
 	target_list_release(&tl);
 }
 
+/* The echo target of one gateway, in the built-in group "canary". */
+static int gateway_entry(struct table_runtime *e, const struct sw_addr *gw, int64_t interval_ns)
+{
+	char a[ADDR_STRLEN], spec[ADDR_STRLEN + 16];
+
+	addr_format(gw, a, sizeof(a));
+	snprintf(spec, sizeof(spec), gw->family == AF_INET6 ? "[%s]:icmp" : "%s:icmp", a);
+	*e = (struct table_runtime){ .interval_ns = interval_ns, .n_labels = 1 };
+	e->spec = strdup(spec);
+	e->own_group = strdup("canary");
+	e->labels = calloc(1, sizeof(*e->labels));
+	if (e->labels) {
+		e->labels[0].key = strdup("role");
+		e->labels[0].value = strdup("canary");
+	}
+	if (!e->spec || !e->own_group || !e->labels || !e->labels[0].key || !e->labels[0].value) {
+		if (!e->labels)
+			e->n_labels = 0;
+		table_runtime_release(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint32_t table_find(const struct table *t, const struct sw_addr *a, uint16_t port)
+{
+	for (size_t id = 0; id < t->tl.n; id++)
+		if (!t->dead[id] && t->tl.v[id].port == port && addr_equal(&t->tl.v[id].addr, a))
+			return (uint32_t)id;
+	return UINT32_MAX;
+}
+
+/* Without configured canaries, the gateways the targets are routed through
+ * become canaries, checked by ping: when this prober's own network goes,
+ * its first hop stops answering too, which tells isolation from an outage
+ * of the targets. Rebuilds d->table and d->rt with them (a target the table
+ * has already is reused); on any failure the table stays as it was, without
+ * canaries. Not with sharding: a canary must be checked by this prober, and
+ * a shard may hand it to another. Start-up only. */
+static void gateway_canaries(struct daemon *d)
+{
+	const struct run *run = d->run;
+	const struct config *cfg = run->o->config ? &run->cfg : NULL;
+	struct table_extra extra = { 0 };
+	struct table *nt = NULL;
+	struct routing nrt = { 0 };
+	char err[1024], line[512] = "", a[ADDR_STRLEN];
+	size_t len = 0;
+	int64_t interval_ns = 0;
+	int r = -ENOMEM;
+
+	if (!d->rt.n_gateways || !d->table->n_base_groups)
+		return;
+	if (run->shard) {
+		log_info("canaries: none by default while sharding the targets (give canaries: in the config)");
+		return;
+	}
+	for (size_t g = 0; g < d->table->n_base_groups; g++)
+		if (!interval_ns || d->table->groups[g].interval_ns < interval_ns)
+			interval_ns = d->table->groups[g].interval_ns;
+	size_t n = d->rt.n_gateways < MAX_GATEWAY_CANARIES ? d->rt.n_gateways : MAX_GATEWAY_CANARIES;
+	if (!(d->gw_canaries = calloc(n, sizeof(*d->gw_canaries))))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (gateway_entry(&d->gw_canaries[i], &d->rt.gateways[i], interval_ns) < 0)
+			goto out;
+		d->n_gw_canaries++;
+	}
+	if ((r = extra_entries(d, &extra)) < 0)
+		goto out;
+	if ((r = table_build_with(&nt, cfg, &run->ex, d->table, &extra, err, sizeof(err))) < 0) {
+		log_warn("canaries: cannot add the gateways: %s", err);
+		goto out;
+	}
+	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip)) < 0) {
+		log_warn("canaries: cannot route the gateways: %s", strerror(-r));
+		goto out;
+	}
+	if (!(d->canaries = calloc(n, sizeof(*d->canaries))) ||
+	    !(d->canary_ports = calloc(n, sizeof(*d->canary_ports)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (table_find(nt, &d->rt.gateways[i], TARGET_PORT_ICMP) == UINT32_MAX)
+			continue; /* left out: on_runtime_rejected said why */
+		d->canaries[d->n_canaries] = d->rt.gateways[i];
+		d->canary_ports[d->n_canaries++] = TARGET_PORT_ICMP;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%sgateway %s (ping)", len ? ", " : "",
+					addr_format(&d->rt.gateways[i], a, sizeof(a)));
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+	}
+	table_free(d->table);
+	d->table = nt;
+	nt = NULL;
+	routing_release(&d->rt);
+	d->rt = nrt;
+	memset(&nrt, 0, sizeof(nrt));
+	if (d->n_canaries)
+		log_info("canaries: %s", line);
+	r = 0;
+out:
+	if (r == -ENOMEM)
+		log_warn("canaries: out of memory: none");
+	if (r < 0) {
+		for (size_t i = 0; i < d->n_gw_canaries; i++)
+			table_runtime_release(&d->gw_canaries[i]);
+		free(d->gw_canaries);
+		d->gw_canaries = NULL;
+		d->n_gw_canaries = 0;
+		free(d->canaries);
+		free(d->canary_ports);
+		d->canaries = NULL;
+		d->canary_ports = NULL;
+		d->n_canaries = 0;
+	}
+	free((void *)extra.v);
+	routing_release(&nrt);
+	table_free(nt);
+}
+
 static bool has_family(const struct table *t, uint8_t family)
 {
 	for (size_t id = 0; id < t->tl.n; id++)
@@ -989,8 +1138,13 @@ int main(int argc, char **argv)
 	} else {
 		route_or_die(&d.rt, &run, &d.table->tl);
 	}
-	if (run.continuous)
+	if (run.continuous) {
 		parse_canaries(&d, run.o->config ? &run.cfg : NULL);
+		if (!d.n_canaries) {
+			gateway_canaries(&d);
+			n_targets = d.table->tl.n;
+		}
+	}
 	table_pub_publish(&d.pub, d.table);
 	if ((r = cookie_key_random(&key)) < 0) {
 		log_error("cannot draw the cookie secret: %s", strerror(-r));
@@ -1313,6 +1467,9 @@ out:
 	free(d.canaries);
 	free(d.canary_ports);
 	runtime_set_release(&d.runtime);
+	for (size_t i = 0; i < d.n_gw_canaries; i++)
+		table_runtime_release(&d.gw_canaries[i]);
+	free(d.gw_canaries);
 	shard_members_release(&d.members);
 	if (atomic_load(&d.pub.latest))
 		table_pub_release(&d.pub);

@@ -40,6 +40,19 @@ static int add_ifname(struct routing *rt, const char *name)
 	return 0;
 }
 
+static int add_gateway(struct routing *rt, const struct sw_addr *gw)
+{
+	for (size_t i = 0; i < rt->n_gateways; i++)
+		if (addr_equal(&rt->gateways[i], gw))
+			return 0;
+	struct sw_addr *n = realloc(rt->gateways, (rt->n_gateways + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	rt->gateways = n;
+	rt->gateways[rt->n_gateways++] = *gw;
+	return 0;
+}
+
 int routing_build(struct routing *rt, const struct target_list *tl, const char *interface, const char *source_ip)
 {
 	struct route_table *table = NULL;
@@ -78,6 +91,8 @@ int routing_build(struct routing *rt, const struct target_list *tl, const char *
 			info.src = src_override;
 		if (!err && (r = add_ifname(rt, info.ifname)) < 0)
 			goto out;
+		if (!err && info.gateway.family && (r = add_gateway(rt, &info.gateway)) < 0)
+			goto out;
 		idx = source_index(rt, err ? &none : &info.src, err);
 		if (idx < 0) {
 			r = idx;
@@ -109,5 +124,6 @@ void routing_release(struct routing *rt)
 	free(rt->sources);
 	free(rt->src_of);
 	free(rt->ifnames);
+	free(rt->gateways);
 	memset(rt, 0, sizeof(*rt));
 }

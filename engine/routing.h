@@ -1,5 +1,5 @@
 /* Routing a target table: the source address (and its error) of every
- * target, and the interfaces in use, from the routing table (engine/route.c)
+ * target, the interfaces and gateways in use, from the routing table (engine/route.c)
  * or the operator's --interface / --source-ip. Main thread. */
 #ifndef SW_ROUTING_H
 #define SW_ROUTING_H
@@ -17,6 +17,9 @@ struct routing {
 	uint16_t *src_of;             /* per target: index into sources */
 	char (*ifnames)[IF_NAMESIZE]; /* interfaces the targets leave through */
 	size_t n_ifnames;
+	struct sw_addr *gateways;     /* distinct next hops the targets are routed through, in
+	                                 the order first met; on-link targets add none */
+	size_t n_gateways;
 };
 
 /* Routes every target of tl. interface / source_ip may be NULL. Returns 0,

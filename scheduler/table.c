@@ -379,6 +379,7 @@ void table_runtime_release(struct table_runtime *e)
 	free(e->spec);
 	free(e->group);
 	free(e->name);
+	free(e->own_group);
 	for (size_t i = 0; i < e->n_labels; i++) {
 		free(e->labels[i].key);
 		free(e->labels[i].value);
@@ -392,8 +393,9 @@ static int label_key_cmp(const void *a, const void *b)
 	return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
 }
 
-/* A copy of base with e's interval and labels (e's win), appended to
- * t->groups. Returns its index or a negative errno (why says it). */
+/* A copy of base with e's interval and labels (e's win; with own_group,
+ * e's alone under that name), appended to t->groups. Returns its index or
+ * a negative errno (why says it). */
 static int runtime_group(struct table *t, const struct table_group *base, const struct table_runtime *e,
 			 char *why, size_t whylen)
 {
@@ -421,7 +423,7 @@ static int runtime_group(struct table *t, const struct table_group *base, const 
 		return -ENOMEM;
 	for (size_t i = 0; i < e->n_labels; i++)
 		merged[n++] = e->labels[i];
-	for (size_t i = 0; i < base->n_labels; i++) {
+	for (size_t i = 0; !e->own_group && i < base->n_labels; i++) {
 		bool over = false;
 		for (size_t k = 0; k < e->n_labels; k++)
 			over |= strcmp(e->labels[k].key, base->labels[i].key) == 0;
@@ -431,6 +433,8 @@ static int runtime_group(struct table *t, const struct table_group *base, const 
 	qsort(merged, n, sizeof(*merged), label_key_cmp);
 	g.labels = merged;
 	g.n_labels = n;
+	if (e->own_group)
+		g.name = e->own_group;
 	struct table_group *v = realloc(t->groups, (t->n_groups + 1) * sizeof(*v));
 	if (!v) {
 		free(merged);
@@ -467,7 +471,7 @@ static int add_runtime(struct build *b, const struct config *cfg, const struct e
 			set_err(why, sizeof(why), "no group '%s'", e->group ? e->group : "(none)");
 			goto rejected;
 		}
-		if ((e->interval_ns || e->n_labels) &&
+		if ((e->interval_ns || e->n_labels || e->own_group) &&
 		    (own = runtime_group(t, &t->groups[gi], e, why, sizeof(why))) < 0) {
 			if (own == -ENOMEM)
 				return own;

@@ -84,6 +84,9 @@ struct table_runtime {
 	struct label *labels;   /* merged over the group's (these win); sorted by key */
 	size_t n_labels;
 	int64_t interval_ns;    /* 0: the group's */
+	char *own_group;        /* NULL: as above; else a group of its own under this name, with
+	                           the settings of group but only these labels (built-in groups,
+	                           such as the gateway canaries) */
 };
 
 void table_runtime_release(struct table_runtime *e); /* frees its strings; zeroed entries are fine */

@@ -5,6 +5,7 @@
 # of a host down make one host_down; SIGHUP applies a changed file (and a
 # broken one is rejected); cutting the prober's own link gives one
 # prober_isolated and no down storm; SIGTERM exits 0 with every result out.
+# No canaries: in the file: the fleet's gateway becomes one, checked by ping.
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
@@ -84,6 +85,26 @@ grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$spid/status" || sw_fail "no seccomp f
 sw_wait_for 10 has_event "state .* up open" "$n_open" || sw_fail "not every watched endpoint came up: $(events | head)"
 sw_info "$n_open endpoints up"
 
+# the gateway the targets are routed through is the canary, pinged like a target
+sw_wait_for 3 grep -q "canaries: gateway 198.19.255.2 (ping)" "$out/err.txt" ||
+	sw_fail "no gateway canary: $(grep -i canar "$out/err.txt")"
+canary_results() {
+	"$SW_PY" - "$out/out.ndjson" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    try:
+        o = json.loads(line)
+    except ValueError:
+        continue
+    if o.get("type") == "result" and o.get("ip") == "198.19.255.2" and o.get("port") == 0 and o.get("group") == "canary":
+        n += 1
+print(n)
+PY
+}
+has_canary_results() { [ "$(canary_results)" -ge 2 ]; }
+sw_wait_for 5 has_canary_results || sw_fail "no results for the canary 198.19.255.2 port 0: $(grep -m3 198.19.255.2 "$out/out.ndjson")"
+
 # one port stops listening: down (refused) within interval x failures + timeout x attempts (+1 s slack)
 t0=$(sw_now_ms)
 sw_fleet set --name "$name" "$single" closed || sw_fail "fleet set"
@@ -120,7 +141,8 @@ write_config "  - name: added
     hosts: [\"$closed\"]
 "
 kill -HUP $spid
-sw_wait_for 3 grep -q "reloaded '$out/synwatch.yaml': $((n_open + 1)) targets, 1 added, 0 removed" "$out/err.txt" ||
+# (+1: the gateway canary stays through the reload)
+sw_wait_for 3 grep -q "reloaded '$out/synwatch.yaml': $((n_open + 2)) targets, 1 added, 0 removed" "$out/err.txt" ||
 	sw_fail "reload not applied: $(tail -3 "$out/err.txt")"
 sw_wait_for 5 has_event "state ${closed%:*} ${closed#*:} down refused" || { cat "$out/err.txt" >&2; sw_fail "the added target was not probed"; }
 downs_before=$(count_events "state .* down")
@@ -136,7 +158,8 @@ ip -n "$pns" route replace 198.18.0.0/15 via 198.19.255.2 2>/dev/null
 sw_wait_for 8 has_event "prober_ok" || sw_fail "no prober_ok after the link came back: $(tail -3 "$out/err.txt")"
 sleep 2
 ups=$(count_events "state .* up")
-[ "$ups" -le $((n_open + 3)) ] || sw_fail "an up storm after the link came back ($ups up events)"
+# n_open at the start, 3 back after the outages above, 1 for the gateway canary
+[ "$ups" -le $((n_open + 4)) ] || sw_fail "an up storm after the link came back ($ups up events)"
 
 # SIGTERM: exits 0, every result written (the last line is whole JSON)
 kill -TERM $spid

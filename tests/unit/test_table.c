@@ -198,6 +198,47 @@ static void test_from_list_and_pub(void **state)
 	target_list_release(&tl);
 }
 
+/* A runtime entry with own_group gets a group of that name with the first
+ * group's timing and only its own labels, and stays through a rebuild. */
+static void test_runtime_own_group(void **state)
+{
+	(void)state;
+	struct target_list tl;
+	struct label base_label = { W("team"), W("net") }, role = { W("role"), W("canary") };
+	struct table_group g = { .name = W("cli"), .labels = &base_label, .n_labels = 1,
+				 .interval_ns = 2000000000LL, .timeout_ns = 100000000LL, .retries = 1 };
+	struct table_runtime e = { .spec = W("198.18.0.9:icmp"), .own_group = W("canary"), .labels = &role,
+				   .n_labels = 1, .interval_ns = 500000000LL };
+	struct table_extra extra = { .v = &e, .n = 1 };
+	struct table *t1, *t2, *t3;
+	char err[256];
+	uint32_t id, id2;
+
+	target_list_init(&tl, 0, TARGET_FAMILY_V4);
+	assert_int_equal(target_list_add_spec(&tl, "198.18.0.1:80", NULL, NULL, NULL, err, sizeof(err)), 1);
+	assert_int_equal(table_from_list(&t1, &tl, &g, NULL), 0);
+	assert_int_equal(table_build_with(&t2, NULL, NULL, t1, &extra, err, sizeof(err)), 0);
+	assert_int_equal(t2->n_live, 2);
+	assert_non_null(find(t2, "198.18.0.9", TARGET_PORT_ICMP, &id));
+	const struct table_group *cg = table_group_of(t2, id);
+	assert_string_equal(cg->name, "canary");
+	assert_int_equal(cg->n_labels, 1);
+	assert_string_equal(cg->labels[0].key, "role");
+	assert_int_equal(cg->interval_ns, 500000000LL);
+	assert_int_equal(cg->timeout_ns, 100000000LL);
+	assert_string_equal(table_group_of(t2, 0)->name, "cli");
+	/* the next generation, with the entry again: same id, same group */
+	assert_int_equal(table_build_with(&t3, NULL, NULL, t2, &extra, err, sizeof(err)), 0);
+	assert_non_null(find(t3, "198.18.0.9", TARGET_PORT_ICMP, &id2));
+	assert_int_equal(id2, id);
+	assert_string_equal(table_group_of(t3, id2)->name, "canary");
+	assert_int_equal(t3->n_groups, 2);
+	table_free(t3);
+	table_free(t2);
+	table_free(t1);
+	target_list_release(&tl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_exclude_and_hostname),
 		cmocka_unit_test(test_from_list_and_pub),
+		cmocka_unit_test(test_runtime_own_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
