@@ -70,16 +70,16 @@ static bool stopping(struct sender *s)
 	return atomic_load_explicit(&s->stop, memory_order_relaxed);
 }
 
-int rawsock_open_v4(void)
+/* A raw socket of family whose packets carry our own IP header (option
+ * hdrincl at level). Returns the fd or a negative errno. */
+static int rawsock_open(int family, int level, int hdrincl)
 {
 	int fd, one = 1, size = RAWSOCK_SNDBUF, r;
 
-	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (fd < 0)
 		return -errno;
-	/* implied by IPPROTO_RAW, but an explicit request fails loudly on a
-	 * kernel that would otherwise prepend its own header */
-	if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+	if (setsockopt(fd, level, hdrincl, &one, sizeof(one)) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -92,23 +92,18 @@ int rawsock_open_v4(void)
 	return fd;
 }
 
+int rawsock_open_v4(void)
+{
+	/* IP_HDRINCL is implied by IPPROTO_RAW, but an explicit request
+	 * fails loudly on a kernel that would otherwise prepend its own */
+	return rawsock_open(AF_INET, IPPROTO_IP, IP_HDRINCL);
+}
+
 int rawsock_open_v6(void)
 {
-	int fd, one = 1, size = RAWSOCK_SNDBUF, r;
-
-	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0)
-		return -errno;
 	/* unlike IPv4, an IPv6 raw socket builds its own header unless told
 	 * (Linux 4.5+): our header carries the source the route lookup chose */
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof(one)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	return fd;
+	return rawsock_open(AF_INET6, IPPROTO_IPV6, IPV6_HDRINCL);
 }
 
 void sender_set_v6(struct sender *s, int fd6)
