@@ -22,8 +22,8 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
+#include "tests/unit/netns.h"
 
-#define CHILD_SKIP 77
 
 static struct sw_addr ip(const char *s)
 {
@@ -92,28 +92,6 @@ static void test_loopback(void **state)
 			_exit(1);                                                       \
 		}                                                                       \
 	} while (0)
-
-/* Runs fn in a child inside a fresh network namespace. */
-static void in_netns(int (*fn)(void))
-{
-	/* no skipping: a check that did not run must not look passed */
-	if (geteuid() != 0)
-		fail_msg("this test needs root to make a network namespace: run it (make test) as root");
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(CHILD_SKIP);
-		_exit(fn());
-	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	if (WEXITSTATUS(st) == CHILD_SKIP)
-		fail_msg("the namespace set-up failed (see the message above)");
-	assert_int_equal(WEXITSTATUS(st), 0);
-}
 
 static int sh(const char *cmd)
 {
