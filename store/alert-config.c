@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/yconf.h"
 #include "store/alert-config.h"
+#include "store/fleetview.h"
 #include "store/keys.h"
 
 /* A configuration is a few kilobytes. */
@@ -30,7 +31,7 @@
 
 enum {
 	A_REDIS, A_PREFIX, A_GROUP, A_GROUP_WAIT, A_REMINDER, A_HOST_SETTLE, A_CLAIM_IDLE, A_DELIVERY,
-	A_TIMEOUT, A_RETRIES, A_BACKOFF, A_MAX_BACKOFF, A_CHANNELS, A_ROUTES,
+	A_TIMEOUT, A_RETRIES, A_BACKOFF, A_MAX_BACKOFF, A_CHANNELS, A_ROUTES, A_QUORUM, A_QUORUM_LOCATION,
 };
 
 enum {
@@ -122,6 +123,13 @@ static int check_group(const char *s, char *msg, size_t len)
 {
 	if (strlen(s) > 64 || s[strspn(s, NAME_CHARS ":")])
 		return yconf_msg(msg, len, "expected letters, digits, '_', '.', ':' or '-' (at most 64)");
+	return 0;
+}
+
+static int check_location(const char *s, char *msg, size_t len)
+{
+	if (!fv_location_ok(s, strlen(s)))
+		return yconf_msg(msg, len, "expected a location name (letters, digits, '_', '.', '-')");
 	return 0;
 }
 
@@ -312,6 +320,10 @@ static const struct yconf_field top_fields[] = {
 	  .max = 3600 * NSEC_PER_SEC, .what = "a duration like 1m" },
 	{ .key = "claim_idle", .parse = yconf_duration, TOP(claim_idle_ns), .bit = A_CLAIM_IDLE,
 	  .min = 10 * NSEC_PER_SEC, .max = ONE_DAY, .what = "a duration like 5m" },
+	{ .key = "quorum", .parse = yconf_bool, TOP(quorum), .bit = A_QUORUM,
+	  .what = "true or false: alert on the global state synwatch-quorum writes (docs/quorum.md)" },
+	{ .key = "quorum_location", .parse = yconf_str, TOP(quorum_location), .bit = A_QUORUM_LOCATION,
+	  .check = check_location, .what = "the location name synwatch-quorum writes as, like global" },
 	{ .key = "delivery", .parse = yconf_sub, .bit = A_DELIVERY, .sub = &delivery_table,
 	  .what = "a mapping like { timeout: 10s, retries: 5, backoff: 1s, max_backoff: 1m }" },
 	{ .key = "channels", .parse = parse_list_node, .off = offsetof(struct top, channels),
@@ -527,7 +539,8 @@ static int set_defaults(struct alert_config *c)
 	c->redis_url = strdup(ALERT_DEFAULT_REDIS);
 	c->redis_prefix = strdup(KEYS_DEFAULT_PREFIX);
 	c->consumer_group = strdup(ALERT_DEFAULT_GROUP);
-	return c->redis_url && c->redis_prefix && c->consumer_group ? 0 : -ENOMEM;
+	c->quorum_location = strdup(ALERT_DEFAULT_QUORUM_LOCATION);
+	return c->redis_url && c->redis_prefix && c->consumer_group && c->quorum_location ? 0 : -ENOMEM;
 }
 
 static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
@@ -592,6 +605,7 @@ void alert_config_release(struct alert_config *c)
 	free(c->redis_url);
 	free(c->redis_prefix);
 	free(c->consumer_group);
+	free(c->quorum_location);
 	for (size_t i = 0; i < c->n_channels; i++)
 		channel_release(&c->channels[i]);
 	free(c->channels);

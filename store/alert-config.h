@@ -14,6 +14,7 @@
 
 #define ALERT_DEFAULT_REDIS "unix:///run/synwatch/redis.sock"
 #define ALERT_DEFAULT_GROUP "alerters"
+#define ALERT_DEFAULT_QUORUM_LOCATION "global"
 #define ALERT_DEFAULT_TELEGRAM "https://api.telegram.org"
 #define ALERT_DEFAULT_GROUP_WAIT_NS (10LL * 1000000000LL)
 #define ALERT_DEFAULT_REMINDER_NS (4LL * 3600 * 1000000000LL)
@@ -85,6 +86,8 @@ struct alert_config {
 	int64_t host_settle_ns;       /* port alerts held by a host outage wait this long after the host
 	                                 is back before they are told */
 	int64_t claim_idle_ns;        /* take over another alerter's entries idle this long */
+	bool quorum;                  /* alert on quorum_location's state alone (synwatch-quorum) */
+	char *quorum_location;        /* default ALERT_DEFAULT_QUORUM_LOCATION */
 	int64_t timeout_ns;           /* per delivery attempt */
 	uint32_t retries;             /* attempts after the first */
 	int64_t backoff_ns, max_backoff_ns;

@@ -179,6 +179,15 @@ static enum alert_class class_named(const char *s)
 	return ALERT_NONE;
 }
 
+/* With quorum: true the target and host states of the real locations are
+ * synwatch-quorum's input; only its location's are alerted on. */
+static bool quorum_skips(const struct alert_config *c, const struct alert_event *e)
+{
+	return c->quorum && strcmp(e->location, c->quorum_location) != 0 &&
+	       (strcmp(e->kind, "state") == 0 || strcmp(e->kind, "host_down") == 0 ||
+		strcmp(e->kind, "host_up") == 0);
+}
+
 static const struct silence *silenced(struct alert_engine *en, const struct alert_event *e)
 {
 	int64_t now = clock_real_ns();
@@ -624,6 +633,12 @@ static int on_entry(struct alert_engine *en, struct batch *bt, const char *entry
 		log_warn(
 		    "entry %s of the events stream is not an event as docs/redis.md describes it: skipped",
 		    entry);
+		ack(en, entry);
+		return 0;
+	}
+	if (quorum_skips(en->c, &e)) {
+		log_debug("entry %s: %s from %s: not the quorum's location '%s': skipped", entry, e.kind,
+			  loc_of(&e), en->c->quorum_location);
 		ack(en, entry);
 		return 0;
 	}

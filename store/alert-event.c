@@ -83,6 +83,9 @@ int alert_event_parse(struct alert_event *e, const struct fv_record *rec, const 
 		.host_event = field(rec, "host_event"),
 		.old_ip = field(rec, "old_ip"),
 		.ping = field(rec, "ping"),
+		.locations_down = field(rec, "locations_down"),
+		.locations = field(rec, "locations"),
+		.quorum = (unsigned)num_of(field(rec, "quorum"), 0),
 		.ts_ns = alert_ns_of(field(rec, "ts")),
 		.since_ns = alert_ns_of(field(rec, "since")),
 		.rtt_us = num_of(field(rec, "rtt_us"), -1),
@@ -165,6 +168,7 @@ void alert_event_effect(const struct alert_event *e, enum alert_class *clears, e
 		{ "host_down", ALERT_NONE, ALERT_HOST },     { "host_up", ALERT_HOST, ALERT_NONE },
 		{ "prober_isolated", ALERT_NONE, ALERT_PROBER }, { "prober_ok", ALERT_PROBER, ALERT_NONE },
 		{ "address_changed", ALERT_NONE, ALERT_INFO },
+		{ "location_issue", ALERT_NONE, ALERT_LOCATION }, { "location_ok", ALERT_LOCATION, ALERT_NONE },
 	};
 
 	*clears = *fires = ALERT_NONE;
@@ -187,7 +191,7 @@ void alert_event_effect(const struct alert_event *e, enum alert_class *clears, e
 
 const char *alert_class_name(enum alert_class c)
 {
-	static const char *const names[] = { "none", "down", "slow", "flapping", "host", "prober", "info" };
+	static const char *const names[] = { "none", "down", "slow", "flapping", "host", "prober", "location", "info" };
 
 	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "none";
 }

@@ -27,6 +27,7 @@ enum alert_class {
 	ALERT_FLAPPING, /* target state flapping */
 	ALERT_HOST,     /* host_down .. host_up */
 	ALERT_PROBER,   /* prober_isolated .. prober_ok */
+	ALERT_LOCATION, /* location_issue .. location_ok (synwatch-quorum) */
 	ALERT_INFO,     /* address_changed: told once, nothing to resolve */
 };
 
@@ -35,6 +36,9 @@ struct alert_event {
 	struct fv_record rec;           /* every field as written */
 	const char *kind, *id, *target, *ip, *port, *name, *group, *from, *to, *reason;
 	const char *location, *prober, *host_event, *old_ip;
+	const char *locations_down;     /* synwatch-quorum's events: "ams2,fra1" ("" otherwise) */
+	const char *locations;          /* ... the locations with an opinion */
+	unsigned quorum;                /* ... how many must see it down (0: not such an event) */
 	const char *ping;               /* host events: "up", "down", "none" or "" (older probers) */
 	int64_t ts_ns;                  /* when it happened, Unix ns (0: unknown) */
 	int64_t since_ns;               /* state: when the previous state began; host_up/prober_ok: when
@@ -73,7 +77,7 @@ void alert_event_effect(const struct alert_event *e, enum alert_class *clears, e
 /* The alert's key for class c: "down:198.18.0.5:5432", "host:198.18.1.9",
  * "prober:fra1/probe-1". Returns 0 or -ENOSPC. */
 int alert_key(char *buf, size_t len, enum alert_class c, const struct alert_event *e);
-/* "down", "slow", "flapping", "host", "prober", "info" */
+/* "down", "slow", "flapping", "host", "prober", "location", "info" */
 const char *alert_class_name(enum alert_class c);
 
 /* Parses Unix nanoseconds (digits); 0 for "" or junk. */

@@ -102,6 +102,31 @@ static const char *icmp_text(const struct alert_event *e)
 	return c >= 0 && (size_t)c < sizeof(v4) / sizeof(v4[0]) ? v4[c] : NULL;
 }
 
+/* "a,b,c": 3 ("": 0) */
+static unsigned list_len(const char *s)
+{
+	unsigned n = *s ? 1 : 0;
+
+	for (; *s; s++)
+		n += *s == ',';
+	return n;
+}
+
+/* "a,b,c" as "a, b, c" */
+static void add_list(struct fv_buf *b, const char *s)
+{
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, ",");
+		char part[FV_LOCATION_MAX + 1];
+		snprintf(part, sizeof(part), "%.*s", (int)n, p);
+		if (p != s)
+			fv_buf_puts(b, ", ");
+		add_clean(b, part);
+		p += n;
+		p += *p == ',';
+	}
+}
+
 /* What a probe saw: "refused", "timed out", "unreachable (ICMP code 13,
  * admin prohibited)". */
 static void add_down_reason(struct fv_buf *b, const struct alert_event *e)
@@ -189,6 +214,7 @@ static const char *firing_word(enum alert_class c, bool again)
 		[ALERT_FLAPPING] = { "FLAPPING", "STILL FLAPPING" },
 		[ALERT_HOST] = { "HOST DOWN", "HOST STILL DOWN" },
 		[ALERT_PROBER] = { "PROBER ISOLATED", "PROBER STILL ISOLATED" },
+		[ALERT_LOCATION] = { "LOCATION ISSUE", "STILL A LOCATION ISSUE" },
 		[ALERT_INFO] = { "ADDRESS CHANGED", "ADDRESS CHANGED" },
 	};
 
@@ -230,6 +256,16 @@ static void add_what(struct fv_buf *b, const struct alert_msg *m)
 			fv_buf_puts(b, "its checks fail at once");
 		fv_buf_puts(b, ": its own network is the likely cause; it holds target states meanwhile");
 		break;
+	case ALERT_LOCATION: {
+		unsigned down = list_len(e->locations_down), all = list_len(e->locations);
+		fv_buf_puts(b, "down from ");
+		add_list(b, e->locations_down);
+		fv_buf_printf(b, " only (%u of %u locations", down, all);
+		if (e->quorum)
+			fv_buf_printf(b, "; an outage needs %u", e->quorum);
+		fv_buf_puts(b, "): a routing or location problem, not an outage");
+		break;
+	}
 	case ALERT_INFO:
 		add_clean(b, *e->old_ip ? e->old_ip : "?");
 		fv_buf_puts(b, " -> ");
@@ -251,11 +287,20 @@ static void add_resolved_what(struct fv_buf *b, const struct alert_msg *m)
 		[ALERT_FLAPPING] = "stopped flapping",
 		[ALERT_HOST] = "answering again",
 		[ALERT_PROBER] = "its network is back",
+		[ALERT_LOCATION] = "every location sees it up again",
 		[ALERT_INFO] = "over",
 	};
 	const struct alert_event *e = m->e;
 	char d[32];
 
+	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "global_down") == 0) {
+		fv_buf_puts(b, "enough locations see it down now: an outage, told as DOWN");
+		return;
+	}
+	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "gone") == 0) {
+		fv_buf_puts(b, "no location watches it any more");
+		return;
+	}
 	fv_buf_puts(b, (unsigned)m->cls < sizeof(words) / sizeof(words[0]) ? words[m->cls] : "over");
 	if (m->started_ns && e->ts_ns >= m->started_ns)
 		fv_buf_printf(b, " after %s", alert_duration_text(e->ts_ns - m->started_ns, d, sizeof(d)));
@@ -282,6 +327,22 @@ void alert_format_title(struct fv_buf *b, const struct alert_msg *m)
 
 static void add_locations(struct fv_buf *b, const struct alert_msg *m)
 {
+	const struct alert_event *e = m->e;
+
+	/* synwatch-quorum's: which locations see it down, of how many */
+	if (m->status != ALERT_RESOLVED && *e->locations && m->cls != ALERT_LOCATION && *e->locations_down) {
+		fv_buf_printf(b, "\nseen down from %u of %u locations: ", list_len(e->locations_down),
+			      list_len(e->locations));
+		add_list(b, e->locations_down);
+		if (e->quorum)
+			fv_buf_printf(b, " (quorum %u)", e->quorum);
+		return;
+	}
+	if (m->cls == ALERT_LOCATION && *e->locations) {
+		fv_buf_puts(b, "\nlocations watching it: ");
+		add_list(b, e->locations);
+		return;
+	}
 	if (m->n_locations == 0 && !*m->e->location)
 		return;
 	fv_buf_puts(b, m->status == ALERT_RESOLVED ? "\nfrom " : "\nseen from ");

@@ -124,6 +124,13 @@ static void test_defaults(void **state)
 	assert_int_equal(c.reminder_ns, ALERT_DEFAULT_REMINDER_NS);
 	assert_int_equal(c.retries, ALERT_DEFAULT_RETRIES);
 	assert_int_equal(c.routes[0].n_match, 0);
+	assert_false(c.quorum);
+	assert_string_equal(c.quorum_location, "global");
+	alert_config_release(&c);
+	if (parse(&c, HOOK ROUTE "quorum: true\nquorum_location: world\n", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(c.quorum);
+	assert_string_equal(c.quorum_location, "world");
 	/* backoff doubles up to max_backoff */
 	assert_int_equal(alert_backoff_ns(&c, 1), ALERT_DEFAULT_BACKOFF_NS);
 	assert_int_equal(alert_backoff_ns(&c, 3), 4 * ALERT_DEFAULT_BACKOFF_NS);
@@ -165,6 +172,8 @@ static void test_mistakes(void **state)
 		{ HOOK ROUTE "delivery: { backoff: 10s, max_backoff: 1s }\n", "a.yaml:3:40",
 		  "max_backoff is below backoff" },
 		{ HOOK ROUTE "redis_prefix: \"a b\"\n", "a.yaml:3:15", "no spaces" },
+		{ HOOK ROUTE "quorum: yes\n", "a.yaml:3:9", "true or false" },
+		{ HOOK ROUTE "quorum_location: \"a b\"\n", "a.yaml:3:18", "expected a location name" },
 		{ HOOK ROUTE "channels: []\n", "a.yaml:3:1", "duplicate key 'channels'" },
 		{ "channels: []\n" ROUTE, "a.yaml:1:11", "expected at least one" },
 		{ "channels: [{ type: webhook, url: \"http://127.0.0.1/\" }]\n" ROUTE, "a.yaml:1:12",

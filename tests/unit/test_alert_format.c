@@ -214,6 +214,31 @@ static void test_host_prober_address(void **state)
 					 "ip", "198.18.0.6", "old_ip", "198.18.0.5", "name",
 					 "db.example.test", NULL },
 		  t0, "ADDRESS CHANGED db.example.test (198.18.0.6:443): 198.18.0.5 -> 198.18.0.6", NULL },
+		/* synwatch-quorum's: one location sees it down, an outage needs two */
+		{ ALERT_FIRING, ALERT_LOCATION,
+		  (const char *const[]){ "kind", "location_issue", "ts", T0, "target", "198.18.1.9:5432", "ip",
+					 "198.18.1.9", "port", "5432", "name", "Production DB", "locations_down",
+					 "ams2", "locations", "ams2,fra1,nyc1", "quorum", "2", "location", "global",
+					 NULL },
+		  t0,
+		  "LOCATION ISSUE Production DB (198.18.1.9:5432): down from ams2 only (1 of 3 locations; an "
+		  "outage needs 2): a routing or location problem, not an outage",
+		  "locations watching it: ams2, fra1, nyc1" },
+		{ ALERT_RESOLVED, ALERT_LOCATION,
+		  (const char *const[]){ "kind", "location_ok", "ts", T0, "target", "198.18.1.9:5432", "reason",
+					 "recovered", "locations_down", "ams2", "location", "global", NULL },
+		  t0 - 5 * 60 * NSEC_PER_SEC, "RESOLVED 198.18.1.9:5432: every location sees it up again after 5m",
+		  NULL },
+		{ ALERT_RESOLVED, ALERT_LOCATION,
+		  (const char *const[]){ "kind", "location_ok", "ts", T0, "target", "198.18.1.9:5432", "reason",
+					 "global_down", "locations_down", "ams2", "location", "global", NULL },
+		  t0, "RESOLVED 198.18.1.9:5432: enough locations see it down now: an outage, told as DOWN", NULL },
+		{ ALERT_FIRING, ALERT_DOWN,
+		  (const char *const[]){ "kind", "state", "ts", T0, "target", "198.18.1.9:5432", "ip", "198.18.1.9",
+					 "port", "5432", "from", "up", "to", "down", "reason", "timeout",
+					 "locations_down", "ams2,fra1", "locations", "ams2,fra1,nyc1", "quorum", "2",
+					 "location", "global", NULL },
+		  t0, "DOWN 198.18.1.9:5432: timed out", "seen down from 2 of 3 locations: ams2, fra1 (quorum 2)" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -107,6 +107,8 @@ static void test_effects(void **state)
 	effect_of((const char *const[]){ "kind", "prober_isolated", NULL }, ALERT_NONE, ALERT_PROBER);
 	effect_of((const char *const[]){ "kind", "prober_ok", NULL }, ALERT_PROBER, ALERT_NONE);
 	effect_of((const char *const[]){ "kind", "address_changed", NULL }, ALERT_NONE, ALERT_INFO);
+	effect_of((const char *const[]){ "kind", "location_issue", NULL }, ALERT_NONE, ALERT_LOCATION);
+	effect_of((const char *const[]){ "kind", "location_ok", NULL }, ALERT_LOCATION, ALERT_NONE);
 	effect_of((const char *const[]){ "kind", "something_new", NULL }, ALERT_NONE, ALERT_NONE);
 }
 
