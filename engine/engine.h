@@ -62,7 +62,8 @@ size_t packet_build_echo(uint8_t *buf, const struct sw_addr *src, const struct s
 
 /* Paces packets at pps on a monotonic nanosecond clock: packet k is due at
  * start + k / pps, computed exactly (no drift). If the sender falls behind
- * by more than max_lag_ns the debt is forgiven, so a stall is never followed
+ * by more than max_lag_ns (20 ms, or 64 packets at low rates) the debt is
+ * forgiven, so a long stall is never followed
  * by a burst, and time spent idle earns no credit. */
 struct rate_limiter {
 	uint64_t pps;

@@ -184,12 +184,15 @@ static void test_default_max_lag(void **state)
 
 	rate_init(&r, 100, 0);
 	assert_int_equal(r.max_lag_ns, 640 * NSEC_PER_MSEC); /* 64 intervals */
-	rate_init(&r, 64000, 0);
-	assert_int_equal(r.max_lag_ns, NSEC_PER_MSEC);
+	rate_init(&r, 3200, 0);
+	assert_int_equal(r.max_lag_ns, 20 * NSEC_PER_MSEC);
+	rate_init(&r, 1000, 0);
+	assert_int_equal(r.max_lag_ns, 64 * NSEC_PER_MSEC);
+	/* 2 % of a second: a window that lost no more still holds +-2 % */
 	rate_init(&r, 10000, 0);
-	assert_int_equal(r.max_lag_ns, 6400 * NSEC_PER_USEC);
+	assert_int_equal(r.max_lag_ns, 20 * NSEC_PER_MSEC);
 	rate_init(&r, 2500000, 0);
-	assert_int_equal(r.max_lag_ns, NSEC_PER_MSEC);
+	assert_int_equal(r.max_lag_ns, 20 * NSEC_PER_MSEC);
 }
 
 /* A stall (the thread preempted, a blocked send) is followed by at most
