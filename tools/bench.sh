@@ -13,7 +13,7 @@
 #   3. RTT accuracy: synwatch's rtt_us against an independent tcpdump capture
 #      of the same link, slow endpoints against their programmed delay, and
 #      hping3 / nping next to synwatch on a few slow endpoints
-#   rate: --rate against tcpdump over 1-second windows (tools/bench-rate.sh)
+#   rate: --rate on the wire (veth tx_packets) over 1-second windows (tools/bench-rate.sh)
 #   4. monitoring 1,048,576 targets on a 10 s interval with Redis (tools/bench-monitor.sh)
 #   5. the Redis store alone (build/redis-bench)
 #   soak: BENCH_SOAK_MINUTES (default 30, 0: none) of monitoring with a Redis
@@ -427,7 +427,7 @@ want_section 3 && section_3
 # each writes a markdown section that the report includes as it is
 if want_section rate; then
 	log "rate accuracy: --rate held over 1-second windows"
-	SW_BIN=$(dirname "$SYNWATCH") "$top/tools/bench-rate.sh" > "$OUT/rate.md" || log "rate accuracy failed"
+	TXSAMPLE=$TXSAMPLE SW_BIN=$(dirname "$SYNWATCH") "$top/tools/bench-rate.sh" > "$OUT/rate.md" || log "rate accuracy failed"
 fi
 if want_section 4; then
 	log "section 4: monitoring 1,048,576 targets with Redis"
