@@ -44,6 +44,7 @@ struct capture {
 	struct cookie_key key; /* the filter points here: the caller's key may go */
 	struct capture_handle h[CAPTURE_MAX_HANDLES];
 	size_t n;
+	size_t buffer;         /* pcap buffer per handle (the kernel's ring, mapped into us) */
 	struct ring *out;
 
 	/* per dispatch: records waiting to be pushed */
@@ -269,9 +270,9 @@ int capture_open(struct capture **out, const struct capture_config *cfg)
 	c->filter = cfg->filter;
 	c->filter.key = &c->key;
 	atomic_init(&c->stop, false);
+	c->buffer = cfg->buffer_bytes ? cfg->buffer_bytes : CAPTURE_DEFAULT_BUFFER;
 	for (size_t i = 0; i < cfg->n_ifnames; i++) {
-		r = open_handle(&c->h[c->n], cfg->ifnames[i], expr,
-				cfg->buffer_bytes ? cfg->buffer_bytes : CAPTURE_DEFAULT_BUFFER);
+		r = open_handle(&c->h[c->n], cfg->ifnames[i], expr, c->buffer);
 		if (c->h[c->n].p)
 			c->n++; /* closed by capture_close, even half-configured */
 		if (r < 0)
@@ -329,4 +330,9 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->pcap_recv = stat_get(&c->pcap_recv);
 	out->pcap_drop = stat_get(&c->pcap_drop);
 	out->pcap_ifdrop = stat_get(&c->pcap_ifdrop);
+}
+
+size_t capture_buffer_bytes(const struct capture *c)
+{
+	return c->n * c->buffer;
 }

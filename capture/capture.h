@@ -72,5 +72,8 @@ void capture_close(struct capture *c); /* NULL is a no-op; stops first */
 /* Counters, any thread. pcap_* are refreshed by the receiver about every 100 ms
  * and once more in capture_stop. */
 void capture_get_stats(const struct capture *c, struct capture_stats *out);
+/* The pcap buffers of all handles together, in bytes (the kernel's rings,
+ * mapped into this process: resident once the traffic has filled them). */
+size_t capture_buffer_bytes(const struct capture *c);
 
 #endif

@@ -117,3 +117,8 @@ size_t ring_capacity(const struct ring *r)
 {
 	return r->mask + 1;
 }
+
+size_t ring_bytes(const struct ring *r)
+{
+	return (r->mask + 1) * r->elem_size;
+}

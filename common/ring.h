@@ -23,5 +23,7 @@ size_t ring_pop(struct ring *r, void *elems, size_t max);
 /* Approximate fill level (exact when called by either end with the other idle). */
 size_t ring_count(const struct ring *r);
 size_t ring_capacity(const struct ring *r);
+/* Bytes of its records (capacity x record size). */
+size_t ring_bytes(const struct ring *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/memuse.h"
 #include "common/ring.h"
 #include "engine/config.h"
 #include "engine/engine.h"
@@ -50,6 +52,7 @@ struct options {
 	bool no_reserve;
 	bool quiet;
 	bool no_latency;
+	bool mem_report;
 	bool ping;
 	bool keep_privileges;
 	bool seccomp;
@@ -122,6 +125,7 @@ static void usage(FILE *f)
 		"      --location NAME    this prober's location (default: the host name)\n"
 		"      --prober-id ID     this prober's id in Redis, unique in its location (default LOC/HOSTNAME)\n"
 		"      --no-latency       no per-minute latency lines in the output\n"
+		"      --mem-report       log where the memory goes, at start-up and at exit\n"
 		"      --redis URL        write results, events, state and latency to Redis (docs/redis.md):\n"
 		"                         redis://[USER:PASSWORD@]HOST:PORT[/DB], unix:///PATH[?db=N],\n"
 		"                         redis-sentinel://HOST:PORT,HOST:PORT/MASTER; stdout output then\n"
@@ -196,7 +200,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		OPT_SOURCE_PORTS, OPT_OUTPUT, OPT_DRY_RUN, OPT_NO_RESERVE, OPT_MAX_TARGETS, OPT_BATCH, OPT_INTERVAL,
 		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
 		OPT_REDIS, OPT_SPILL, OPT_PROBER_ID,
-		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES,
+		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES, OPT_MEM_REPORT,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -211,6 +215,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "location", required_argument, NULL, OPT_LOCATION },
 		{ "prober-id", required_argument, NULL, OPT_PROBER_ID },
 		{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
+		{ "mem-report", no_argument, NULL, OPT_MEM_REPORT },
 		{ "redis", required_argument, NULL, OPT_REDIS },
 		{ "spill", required_argument, NULL, OPT_SPILL },
 		{ "ping", no_argument, NULL, OPT_PING },
@@ -269,6 +274,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_LOCATION: o->location = optarg; break;
 		case OPT_PROBER_ID: o->prober_id = optarg; break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
+		case OPT_MEM_REPORT: o->mem_report = true; break;
 		case OPT_REDIS: o->redis = optarg; break;
 		case OPT_SPILL: o->spill = optarg; break;
 		case OPT_PING: o->ping = true; break;
@@ -933,6 +939,78 @@ static void summary(const struct sched_stats *ss, const struct sender_stats *snd
 		(unsigned long long)cs->pcap_ifdrop);
 }
 
+/* One VmRSS-like field of /proc/self/status, in KiB (0 if unknown). */
+static unsigned long status_kib(const char *field)
+{
+	char line[256];
+	unsigned long v = 0;
+	size_t len = strlen(field);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, len) == 0 && line[len] == ':') {
+			v = strtoul(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static void memuse_log(const struct memuse *u, bool per_target, size_t n_targets, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < u->n && off < len; i++) {
+		const struct memuse_item *it = &u->v[i];
+		if (it->per_target != per_target || !it->bytes)
+			continue;
+		int k = per_target ? snprintf(buf + off, len - off, "%s%s %.1f", off ? ", " : "", it->what,
+					      (double)it->bytes / (double)(n_targets ? n_targets : 1))
+				   : snprintf(buf + off, len - off, "%s%s %.1f", off ? ", " : "", it->what,
+					      (double)it->bytes / 1048576.0);
+		off += k > 0 ? (size_t)k : 0;
+	}
+}
+
+/* --mem-report: the allocated size of every per-target array (per target)
+ * and of every buffer (in MiB), beside what malloc and the kernel say. The
+ * store thread's own memory (the Redis backlog, the latency minutes) is not
+ * itemised: it is in malloc's figures. */
+static void mem_report(const struct daemon *d, const char *when)
+{
+	struct memuse u = { 0 };
+	char per[1024], buf[1024];
+	size_t n = d->table->n_live;
+
+	table_memuse(d->table, &u);
+	memuse_add(&u, "routing.src_of", d->table->tl.n * sizeof(*d->rt.src_of), true);
+	if (d->mon)
+		monitor_memuse(d->mon, &u);
+	if (d->sc)
+		sched_memuse(d->sc, &u);
+	if (d->cap)
+		memuse_add(&u, "capture.pcap", capture_buffer_bytes(d->cap), false);
+	memuse_add(&u, "ring.requests", ring_bytes(d->reqs), false);
+	memuse_add(&u, "ring.reports", ring_bytes(d->reports), false);
+	memuse_add(&u, "ring.captures", ring_bytes(d->caps), false);
+	memuse_add(&u, "ring.store", ring_bytes(d->recs), false);
+	memuse_log(&u, true, n, per, sizeof(per));
+	memuse_log(&u, false, n, buf, sizeof(buf));
+	struct mallinfo2 mi = mallinfo2();
+	log_info("memory %s: %zu targets: %.1f bytes per target in per-target arrays (%.1f MiB): %s; "
+		 "buffers %.1f MiB: %s; malloc: %.1f MiB in use, %.1f MiB free in its heaps, %.1f MiB of it "
+		 "mmapped; RSS %.1f MiB (anonymous %.1f, file %.1f, shared %.1f)",
+		 when, n, (double)memuse_total(&u, true) / (double)(n ? n : 1),
+		 (double)memuse_total(&u, true) / 1048576.0, per, (double)memuse_total(&u, false) / 1048576.0, buf,
+		 (double)mi.uordblks / 1048576.0 + (double)mi.hblkhd / 1048576.0, (double)mi.fordblks / 1048576.0,
+		 (double)mi.hblkhd / 1048576.0, (double)status_kib("VmRSS") / 1024.0,
+		 (double)status_kib("RssAnon") / 1024.0, (double)status_kib("RssFile") / 1024.0,
+		 (double)status_kib("RssShmem") / 1024.0);
+}
+
 static void reserve_ports(const struct run *run)
 {
 	int r;
@@ -1283,6 +1361,8 @@ int main(int argc, char **argv)
 		log_info("monitoring %u targets from '%s' at up to %llu probes/s", d.table->n_live, run.location,
 			 (unsigned long long)run.rate);
 	}
+	if (o.mem_report)
+		mem_report(&d, "at start-up");
 
 	/* every socket and handle is open: from here no privilege is needed */
 	if (!o.dry_run && !o.keep_privileges) {
@@ -1420,6 +1500,9 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t elapsed = clock_mono_ns() - start;
+
+	if (o.mem_report)
+		mem_report(&d, "at exit");
 
 	sender_stop(d.snd);
 	if (d.cap)

@@ -45,7 +45,7 @@ struct monitor {
 	uint32_t *host_of;
 	uint8_t *foreign;             /* per target: 1 if another member of the location owns it */
 	struct host *hosts;
-	size_t n_hosts;
+	size_t n_hosts, hosts_cap;
 	struct wheel *wheel;
 	uint64_t next_event;
 	double stretch[4];
@@ -266,6 +266,7 @@ static int build_hosts(struct monitor *m)
 	free(old);
 	m->hosts = hosts;
 	m->n_hosts = n_hosts;
+	m->hosts_cap = n ? n : 1;
 	hosts = NULL;
 	r = 0;
 out:
@@ -660,4 +661,14 @@ void monitor_get_stats(const struct monitor *m, struct monitor_stats *out)
 		if (m->st[id].state < TARGET_STATE_COUNT)
 			out->by_state[m->st[id].state]++;
 	}
+}
+
+void monitor_memuse(const struct monitor *m, struct memuse *u)
+{
+	memuse_add(u, "monitor.status", m->cap * sizeof(*m->st), true);
+	memuse_add(u, "monitor.rtts", m->cap * (sizeof(*m->rtts) + sizeof(*m->rtt_head)), true);
+	memuse_add(u, "monitor.host_of", m->cap * sizeof(*m->host_of), true);
+	memuse_add(u, "monitor.foreign", m->cap * sizeof(*m->foreign), true);
+	memuse_add(u, "monitor.hosts", m->hosts_cap * sizeof(*m->hosts), true);
+	wheel_memuse(m->wheel, u);
 }

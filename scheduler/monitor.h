@@ -87,6 +87,9 @@ const struct target_status *monitor_status(const struct monitor *m, uint32_t id)
 uint64_t monitor_next_due(const struct monitor *m, uint32_t id);
 void monitor_get_stats(const struct monitor *m, struct monitor_stats *out);
 
+/* Adds the monitor's arrays (and its wheel's) to u, for --mem-report. */
+void monitor_memuse(const struct monitor *m, struct memuse *u);
+
 /* The interval factor per priority for a demand (probes/s per priority
  * class) under a cap: lower priorities are stretched first, each by at
  * most MONITOR_MAX_STRETCH, then everyone evenly. Pure; exported for tests. */

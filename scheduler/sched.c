@@ -740,3 +740,19 @@ void sched_get_stats(const struct sched *s, struct sched_stats *out)
 {
 	*out = s->st;
 }
+
+void sched_memuse(const struct sched *s, struct memuse *u)
+{
+	size_t fifos = s->retrans.cap * s->retrans.elem + s->starts.cap * s->starts.elem +
+		       s->deferred.cap * s->deferred.elem;
+
+	for (size_t i = 0; i < s->n_tq; i++)
+		fifos += s->tq[i].f.cap * s->tq[i].f.elem;
+	memuse_add(u, "sched.slot_of", s->slot_of_cap * sizeof(*s->slot_of), true);
+	memuse_add(u, "sched.index", (s->index_mask + 1) * sizeof(*s->index), true);
+	memuse_add(u, "sched.in_flight",
+		   s->n_slots * (sizeof(*s->slots) + s->attempts * sizeof(*s->stamps) + sizeof(*s->free_slots)), false);
+	memuse_add(u, "sched.released", (s->released_mask + 1) * sizeof(*s->released), false);
+	memuse_add(u, "sched.queues", fifos, false);
+	memuse_add(u, "sched.pace", s->pace ? PACE_SLOTS * sizeof(*s->pace) : 0, false);
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/memuse.h"
 #include "common/probe.h"
 #include "scheduler/targets.h"
 
@@ -93,6 +94,9 @@ void sched_stop_new(struct sched *s);
 /* Every check has its result (or was never started after sched_stop_new). */
 bool sched_done(const struct sched *s);
 void sched_get_stats(const struct sched *s, struct sched_stats *out);
+/* Adds the scheduler's arrays to u, for --mem-report: the per-target ones,
+ * and the buffers the probes in flight fill (sized by the rate). */
+void sched_memuse(const struct sched *s, struct memuse *u);
 /* Source port of a target's attempt: deterministic, spread over the range. */
 uint16_t sched_sport(const struct sched *s, uint32_t target, uint8_t attempt);
 

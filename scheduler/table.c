@@ -637,6 +637,14 @@ void table_moved_hostnames(const struct table *prev, const struct table *next,
 	}
 }
 
+void table_memuse(const struct table *t, struct memuse *u)
+{
+	memuse_add(u, "table.targets", t->tl.cap * sizeof(*t->tl.v), true);
+	memuse_add(u, "table.names", t->tl.names_cap, true);
+	memuse_add(u, "table.group_of", t->tl.cap * sizeof(*t->group_of), true);
+	memuse_add(u, "table.dead", t->tl.cap * sizeof(*t->dead), true);
+}
+
 void table_pub_publish(struct table_pub *p, struct table *t)
 {
 	t->older = atomic_load_explicit(&p->latest, memory_order_relaxed);

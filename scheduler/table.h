@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/memuse.h"
 #include "engine/config.h"
 #include "scheduler/state.h"
 #include "scheduler/targets.h"
@@ -130,6 +131,9 @@ void table_diff(const struct table *prev, const struct table *next,
 void table_moved_hostnames(const struct table *prev, const struct table *next,
 			   void (*fn)(void *ctx, const struct table_hostname *before, const struct table_hostname *after),
 			   void *ctx);
+
+/* Adds the arrays of t (this generation only) to u, for --mem-report. */
+void table_memuse(const struct table *t, struct memuse *u);
 
 /* The group of id, or NULL. */
 static inline const struct table_group *table_group_of(const struct table *t, uint32_t id)

@@ -153,3 +153,11 @@ size_t wheel_count(const struct wheel *w)
 {
 	return w->count;
 }
+
+void wheel_memuse(const struct wheel *w, struct memuse *u)
+{
+	memuse_add(u, "wheel.slots", ((size_t)w->mask + 1) * sizeof(*w->head), false);
+	memuse_add(u, "wheel.next", (size_t)w->capacity * sizeof(*w->next), true);
+	memuse_add(u, "wheel.due", (size_t)w->capacity * sizeof(*w->due), true);
+	memuse_add(u, "wheel.slot_of", (size_t)w->capacity * sizeof(*w->slot_of), true);
+}

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/memuse.h"
+
 struct wheel;
 
 /* tick_ns > 0; nslots is rounded up to a power of two. now_ns: the wheel's
@@ -32,5 +34,8 @@ uint64_t wheel_due(const struct wheel *w, uint32_t id);
 size_t wheel_advance(struct wheel *w, uint64_t now_ns, uint32_t *out, size_t max);
 
 size_t wheel_count(const struct wheel *w);
+
+/* Adds the wheel's arrays to u, for --mem-report. */
+void wheel_memuse(const struct wheel *w, struct memuse *u);
 
 #endif
