@@ -173,13 +173,16 @@ static void recompute_load(struct monitor *m)
 		m->iso_window_s = ISO_BUCKETS - 2;
 }
 
+/* Makes the per-target arrays hold n targets, every entry initialised. The
+ * first size is exact (a fleet of 2^20 targets plus a gateway canary must
+ * not pay for 2^21); later growth (a reload adding targets) leaves an
+ * eighth more, so that targets added one reload at a time do not move the
+ * arrays every time. */
 static int grow(struct monitor *m, size_t n)
 {
 	if (n <= m->cap)
 		return 0;
-	size_t cap = m->cap ? m->cap : 1024;
-	while (cap < n)
-		cap *= 2;
+	size_t cap = m->cap ? n + n / 8 : n ? n : 1;
 	struct target_status *st = realloc(m->st, cap * sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -264,9 +267,13 @@ static int build_hosts(struct monitor *m)
 		}
 	}
 	free(old);
+	/* sized for one host per target while counting: give the rest back */
+	struct host *fit = realloc(hosts, (n_hosts ? n_hosts : 1) * sizeof(*hosts));
+	if (fit)
+		hosts = fit;
 	m->hosts = hosts;
 	m->n_hosts = n_hosts;
-	m->hosts_cap = n ? n : 1;
+	m->hosts_cap = fit ? (n_hosts ? n_hosts : 1) : (n ? n : 1);
 	hosts = NULL;
 	r = 0;
 out:

@@ -76,7 +76,7 @@ struct sched {
 	size_t n_slots, n_free, attempts;
 
 	uint32_t *index;              /* open addressing: (addr, port) -> target */
-	size_t index_mask;
+	size_t index_cap;             /* slots (< 2^32) */
 
 	/* order of first release: a stride permutation of 0..n-1 */
 	uint64_t next_pos, stride;
@@ -155,23 +155,32 @@ static const struct target *tgt(const struct sched *s, uint32_t t)
 	return &s->tl->v[t];
 }
 
+/* The index's first slot for (a, port): the hash's top 32 bits scaled to
+ * the table (any size, not only powers of two). */
+static size_t index_home(const struct sched *s, const struct sw_addr *a, uint16_t port)
+{
+	return (size_t)(((addr_port_hash(a, port) >> 32) * s->index_cap) >> 32);
+}
+
+/* Twice as many slots as targets: half full, like a power-of-two table at
+ * its best, without doubling to the next power of two (2^20 targets plus
+ * one would take 16 bytes each instead of 8). */
 static int index_build(struct sched *s)
 {
-	size_t cap = 16;
-
-	while (cap < (size_t)s->n_targets * 2)
-		cap <<= 1;
+	size_t cap = (size_t)s->n_targets * 2 + 16;
+	if (cap > UINT32_MAX)
+		return -E2BIG; /* index_home scales 32 bits */
 	uint32_t *ix = malloc(cap * sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
 	free(s->index);
 	s->index = ix;
 	memset(s->index, 0xff, cap * sizeof(*s->index));
-	s->index_mask = cap - 1;
+	s->index_cap = cap;
 	for (uint32_t t = 0; t < s->n_targets; t++) {
-		size_t i = addr_port_hash(&tgt(s, t)->addr, tgt(s, t)->port) & s->index_mask;
+		size_t i = index_home(s, &tgt(s, t)->addr, tgt(s, t)->port);
 		while (s->index[i] != INDEX_EMPTY)
-			i = (i + 1) & s->index_mask;
+			i = i + 1 == cap ? 0 : i + 1;
 		s->index[i] = t;
 	}
 	return 0;
@@ -211,12 +220,11 @@ static void target_params(const struct sched *s, uint32_t t, int64_t *timeout_ns
 	}
 }
 
+/* Exact at first, an eighth more on later growth (as the monitor's arrays). */
 static int slot_of_grow(struct sched *s, size_t n)
 {
 	if (n + 1 > s->slot_of_cap) {
-		size_t cap = s->slot_of_cap ? s->slot_of_cap : 1024;
-		while (cap < n + 1)
-			cap *= 2;
+		size_t cap = s->slot_of_cap ? n + 1 + n / 8 : n + 1;
 		uint32_t *ns = realloc(s->slot_of, cap * sizeof(*ns));
 		if (!ns)
 			return -ENOMEM;
@@ -230,7 +238,7 @@ static int slot_of_grow(struct sched *s, size_t n)
 
 static uint32_t index_find(const struct sched *s, const struct sw_addr *a, uint16_t port)
 {
-	size_t i = addr_port_hash(a, port) & s->index_mask;
+	size_t i = index_home(s, a, port);
 
 	for (;;) {
 		uint32_t t = s->index[i];
@@ -238,7 +246,7 @@ static uint32_t index_find(const struct sched *s, const struct sw_addr *a, uint1
 			return INDEX_EMPTY;
 		if (tgt(s, t)->port == port && addr_equal(&tgt(s, t)->addr, a))
 			return t;
-		i = (i + 1) & s->index_mask;
+		i = i + 1 == s->index_cap ? 0 : i + 1;
 	}
 }
 
@@ -749,7 +757,7 @@ void sched_memuse(const struct sched *s, struct memuse *u)
 	for (size_t i = 0; i < s->n_tq; i++)
 		fifos += s->tq[i].f.cap * s->tq[i].f.elem;
 	memuse_add(u, "sched.slot_of", s->slot_of_cap * sizeof(*s->slot_of), true);
-	memuse_add(u, "sched.index", (s->index_mask + 1) * sizeof(*s->index), true);
+	memuse_add(u, "sched.index", s->index_cap * sizeof(*s->index), true);
 	memuse_add(u, "sched.in_flight",
 		   s->n_slots * (sizeof(*s->slots) + s->attempts * sizeof(*s->stamps) + sizeof(*s->free_slots)), false);
 	memuse_add(u, "sched.released", (s->released_mask + 1) * sizeof(*s->released), false);

@@ -303,6 +303,37 @@ static int expand_group(struct build *b, const struct config_group *g, const str
 	return r < 0 ? r : 0;
 }
 
+/* Gives back what the doubling arrays hold beyond the targets: a table
+ * lives as long as its generation, and its arrays are per target. The
+ * table takes no more targets after this (generations are immutable), so
+ * a shrink that fails (glibc's never does) only leaves an array larger. */
+static void table_fit(struct table *t)
+{
+	struct target_list *tl = &t->tl;
+	size_t n = tl->n ? tl->n : 1;
+
+	if (tl->cap > n) {
+		struct target *v = realloc(tl->v, n * sizeof(*v));
+		uint16_t *g = v ? realloc(t->group_of, n * sizeof(*g)) : NULL;
+		uint8_t *d = g ? realloc(t->dead, n) : NULL;
+		if (v)
+			tl->v = v;
+		if (g)
+			t->group_of = g;
+		if (d) {
+			t->dead = d;
+			tl->cap = n;
+		}
+	}
+	if (tl->names && tl->names_cap > tl->names_len + 1) {
+		char *nn = realloc(tl->names, tl->names_len + 1);
+		if (nn) {
+			tl->names = nn;
+			tl->names_cap = tl->names_len + 1;
+		}
+	}
+}
+
 static int table_alloc(struct table **out, const struct table *prev, const char *location)
 {
 	struct table *t = calloc(1, sizeof(*t));
@@ -563,6 +594,7 @@ int table_build_with(struct table **out, const struct config *cfg, const struct 
 	}
 	if (extra && (r = add_runtime(&b, cfg, ex, &ix, extra, err, errlen)) < 0)
 		goto fail;
+	table_fit(t);
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -604,6 +636,7 @@ int table_from_list(struct table **out, struct target_list *tl, const struct tab
 	for (size_t i = 0; i < t->tl.n; i++)
 		t->group_of[i] = g ? 0 : TABLE_NO_GROUP;
 	t->n_live = (uint32_t)t->tl.n;
+	table_fit(t);
 	*out = t;
 	return 0;
 nomem:
