@@ -478,6 +478,7 @@ static const struct yconf_field flapping_fields[] = {
 	  .min = NSEC_PER_SEC, .max = ONE_DAY, .unit = NSEC_PER_SEC, .what = "a duration like 10m" },
 };
 static const struct yconf_table flapping_table = TABLE(flapping_fields);
+_Static_assert(ONE_DAY / NSEC_PER_SEC <= STATE_MAX_FLAP_WINDOW_S, "the status counts flaps over at most this window");
 
 /* Both `defaults:` and every group; the order is the order messages list
  * the keys in. */

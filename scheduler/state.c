@@ -26,7 +26,6 @@ const char *state_reason_name(enum state_reason r)
 void state_init(struct target_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->last_rtt_ns = -1;
 	st->last_ok = 2;
 	st->state = st->held = TARGET_UNKNOWN;
 }
@@ -41,21 +40,47 @@ static enum state_reason failure_reason(uint8_t probe_state)
 	}
 }
 
-/* Counts up/down changes within the flap window (including this one). */
-static unsigned flap_record(struct target_status *st, const struct state_params *p, uint32_t now_s, bool changed)
+static uint32_t flap_age(const struct target_status *st, unsigned i)
 {
-	unsigned cap = (unsigned)p->flap_changes + 1;
+	return st->flap_age[i] | (uint32_t)(st->flap_age_hi >> i & 1) << 16;
+}
 
-	if (changed) {
-		st->flap_times[st->flap_head] = now_s;
-		st->flap_head = (uint8_t)((st->flap_head + 1) % cap);
-		if (st->flap_count < cap)
-			st->flap_count++;
+static void flap_set_age(struct target_status *st, unsigned i, uint32_t age)
+{
+	st->flap_age[i] = (uint16_t)age;
+	st->flap_age_hi = (uint16_t)((st->flap_age_hi & ~(1u << i)) | (age >> 16 & 1) << i);
+}
+
+unsigned state_flap_record(struct target_status *st, const struct state_params *p, uint32_t now_s, bool changed)
+{
+	unsigned keep = p->flap_changes < STATE_MAX_FLAP_CHANGES ? p->flap_changes : STATE_MAX_FLAP_CHANGES;
+	uint32_t window = p->flap_window_s < STATE_MAX_FLAP_WINDOW_S ? p->flap_window_s : STATE_MAX_FLAP_WINDOW_S;
+
+	if (changed && st->flap_count) {
+		/* the latest change becomes the youngest earlier one; every age
+		 * grows by the gap; those a window old or more can never count
+		 * again (now_s only moves on) and go, as do those beyond keep */
+		uint32_t gap = now_s > st->flap_last ? now_s - st->flap_last : 0;
+		unsigned n = st->flap_count < keep ? st->flap_count : keep; /* candidates: gap, then the old ages + gap */
+		unsigned kept = 0;                                          /* ... that stay (ages ascend) */
+		while (kept < n && (kept ? (uint64_t)flap_age(st, kept - 1) : 0) + gap < window)
+			kept++;
+		for (unsigned i = kept; i-- > 1;)
+			flap_set_age(st, i, flap_age(st, i - 1) + gap);
+		if (kept)
+			flap_set_age(st, 0, gap);
+		st->flap_count = (uint8_t)(kept + 1);
+		st->flap_last = now_s;
+	} else if (changed) {
+		st->flap_count = 1;
+		st->flap_last = now_s;
 	}
 	unsigned n = 0;
-	for (unsigned i = 0; i < st->flap_count; i++)
-		if (now_s - st->flap_times[i] < p->flap_window_s)
+	for (unsigned i = 0; i < st->flap_count; i++) {
+		uint32_t t = i ? st->flap_last - flap_age(st, i - 1) : st->flap_last;
+		if (now_s - t < window)
 			n++;
+	}
 	return n;
 }
 
@@ -73,11 +98,9 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 	uint8_t reason;
 	uint32_t now_s = (uint32_t)(r->ts_real_ns / NSEC_PER_SEC);
 
-	st->last_state = r->state;
-	st->last_rtt_ns = r->rtt_ns;
 	bool changed = st->last_ok != 2 && st->last_ok != (uint8_t)ok;
 	st->last_ok = ok;
-	unsigned flaps = p->flap_changes ? flap_record(st, p, now_s, changed) : 0;
+	unsigned flaps = p->flap_changes ? state_flap_record(st, p, now_s, changed) : 0;
 
 	if (ok) {
 		st->fail_streak = 0;
@@ -89,8 +112,6 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 			st->slow_bits |= 1;
 		if (p->crit_ns && r->rtt_ns > p->crit_ns)
 			st->crit_bits |= 1;
-		if (st->samples < p->window)
-			st->samples++;
 	} else {
 		st->ok_streak = 0;
 		if (st->fail_streak < UINT8_MAX)
@@ -122,7 +143,6 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 			want = TARGET_DOWN;
 			reason = failure_reason(r->state);
 			st->slow_bits = st->crit_bits = 0;
-			st->samples = 0;
 		}
 	}
 

@@ -20,6 +20,9 @@ enum target_state {
 };
 
 #define STATE_MAX_FLAP_CHANGES 12
+/* The longest flap window the status can count over: ages of changes are
+ * kept in 17 bits (the config allows up to a day, 86,400 s). */
+#define STATE_MAX_FLAP_WINDOW_S 131071
 
 struct state_params {
 	uint8_t failures;       /* consecutive failures before down (>= 1) */
@@ -29,7 +32,7 @@ struct state_params {
 	uint8_t window;         /* degraded when >= over of the last window probes are slow (1..32) */
 	uint8_t over;
 	uint8_t flap_changes;   /* flapping when more than this many up/down changes ... (0 = off, <= 12) */
-	uint32_t flap_window_s; /* ... within this many seconds */
+	uint32_t flap_window_s; /* ... within this many seconds (<= STATE_MAX_FLAP_WINDOW_S) */
 };
 
 /* Why the last transition happened. */
@@ -46,22 +49,25 @@ enum state_reason {
 	REASON_SETTLED,     /* flapping ended */
 };
 
+/* One per target: 56 bytes. The recent up/down changes (for flapping) are
+ * the second of the latest one and the ages of up to flap_changes earlier
+ * ones, in seconds before it: a day's window fits in 17 bits, where the
+ * seconds themselves would take 32. */
 struct target_status {
 	int64_t since_ns;      /* CLOCK_REALTIME of the last transition (0: never) */
-	int64_t last_rtt_ns;   /* -1 if the last result had none */
 	uint32_t slow_bits;    /* bit i: the i-th most recent success was over warn */
 	uint32_t crit_bits;    /* ... over crit */
-	uint32_t flap_times[STATE_MAX_FLAP_CHANGES + 1]; /* seconds (realtime) of recent up/down changes, ring */
-	uint8_t flap_head;     /* next write position in flap_times */
-	uint8_t flap_count;    /* valid entries */
+	uint32_t flap_last;    /* second (realtime) of the latest up/down change; with flap_count >= 1 */
+	uint16_t flap_age[STATE_MAX_FLAP_CHANGES]; /* bits 0-15 of the earlier changes' ages (seconds
+	                                              before flap_last), youngest first */
+	uint16_t flap_age_hi;  /* bit i: bit 16 of flap_age[i] */
+	uint8_t flap_count;    /* changes remembered: the latest and flap_count - 1 earlier ones */
 	uint8_t state;         /* enum target_state, as reported */
 	uint8_t held;          /* state to return to when flapping settles */
 	uint8_t fail_streak;
 	uint8_t ok_streak;
-	uint8_t samples;       /* successes seen for the latency window, up to window */
 	uint8_t last_ok;       /* 1 if the last result was a success (for flap counting), 2 = none yet */
 	uint8_t reason;        /* enum state_reason of the last transition */
-	uint8_t last_state;    /* enum probe_state of the last result */
 };
 
 void state_init(struct target_status *st);
@@ -71,6 +77,15 @@ void state_init(struct target_status *st);
  * result's time. */
 bool state_update(struct target_status *st, const struct state_params *p, const struct probe_result *r,
 		  uint8_t *from);
+
+/* The flap counter of state_update: records an up/down change at now_s
+ * (when changed) and returns how many changes fall within the flap window
+ * at now_s, this one included. It remembers the latest p->flap_changes + 1
+ * changes, and forgets sooner those a window or more older than a later
+ * one (they can count no more; should the realtime clock step back, a
+ * change dated after now_s is taken as made at now_s). p->flap_changes
+ * >= 1. Pure; exported for tests. */
+unsigned state_flap_record(struct target_status *st, const struct state_params *p, uint32_t now_s, bool changed);
 
 const char *target_state_name(enum target_state s);
 const char *state_reason_name(enum state_reason r);

@@ -168,13 +168,122 @@ static void test_flapping(void **state)
 	assert_true(settled);
 }
 
+/* The flap counter as it was, with every change's second in full: a ring
+ * of the latest flap_changes + 1. The compact one must count the same. */
+struct flap_ref {
+	uint32_t t[STATE_MAX_FLAP_CHANGES + 1];
+	unsigned head, count;
+};
+
+static unsigned flap_ref_record(struct flap_ref *f, const struct state_params *p, uint32_t now_s, bool changed)
+{
+	unsigned cap = (unsigned)p->flap_changes + 1;
+
+	if (changed) {
+		f->t[f->head] = now_s;
+		f->head = (f->head + 1) % cap;
+		if (f->count < cap)
+			f->count++;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < f->count; i++)
+		if (now_s - f->t[i] < p->flap_window_s)
+			n++;
+	return n;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t rng(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* Gaps from none to beyond the 17 bits of an age, most of them near the
+ * window's edge or the 16-bit boundary, where an encoding would slip. */
+static uint32_t flap_gap(uint32_t window)
+{
+	switch (rng(8)) {
+	case 0: return 0;
+	case 1: return rng(4);
+	case 2: return window - 1 - rng(window < 3 ? window : 3);
+	case 3: return window + rng(3);
+	case 4: return 65534 + rng(4);
+	case 5: return 131070 + rng(4);
+	case 6: return rng(window / 4 + 1);
+	default: return rng(window / 13 + 2);
+	}
+}
+
+static void test_flap_encoding_matches_ring(void **state)
+{
+	(void)state;
+	static const uint32_t windows[] = { 1, 2, 60, 600, 65535, 65536, 65537, 86400, STATE_MAX_FLAP_WINDOW_S };
+
+	for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+		for (unsigned changes = 1; changes <= STATE_MAX_FLAP_CHANGES; changes++) {
+			const struct state_params p = { .flap_changes = (uint8_t)changes, .flap_window_s = windows[w] };
+			struct target_status st;
+			struct flap_ref ref = { 0 };
+			uint32_t now = 1700000000;
+			state_init(&st);
+			for (int i = 0; i < 3000; i++) {
+				now += flap_gap(windows[w]);
+				bool changed = rng(3) != 0;
+				unsigned want = flap_ref_record(&ref, &p, now, changed);
+				unsigned got = state_flap_record(&st, &p, now, changed);
+				if (got != want)
+					fail_msg("window %u, changes %u, step %d at %u: %u changes counted, want %u",
+						 windows[w], changes, i, now, got, want);
+				assert_true(st.flap_count <= changes + 1);
+			}
+		}
+	}
+}
+
+static void test_flap_window_edges(void **state)
+{
+	(void)state;
+	const struct state_params p = { .flap_changes = 2, .flap_window_s = 86400 };
+	struct target_status st;
+	uint32_t t0 = 1700000000;
+
+	state_init(&st);
+	assert_int_equal(state_flap_record(&st, &p, t0, false), 0);
+	assert_int_equal(state_flap_record(&st, &p, t0, true), 1);
+	/* 65,536 s later (bit 16 of the age) and 86,399 s (the window's last second) */
+	assert_int_equal(state_flap_record(&st, &p, t0 + 65536, true), 2);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 86399, true), 3);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 86399, false), 3);
+	/* at 86,400 s the first change leaves the window */
+	assert_int_equal(state_flap_record(&st, &p, t0 + 86400, false), 2);
+	/* the next change pushes the first one out of the three remembered */
+	assert_int_equal(state_flap_record(&st, &p, t0 + 86401, true), 3);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 65536 + 86399, false), 3);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 65536 + 86400, false), 2);
+
+	/* a gap of a window or more leaves only the new change */
+	assert_int_equal(state_flap_record(&st, &p, t0 + 400000, true), 1);
+	assert_true(st.flap_count == 1);
+
+	/* a realtime clock stepped back: the change counts as made now */
+	state_init(&st);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 100, true), 1);
+	assert_int_equal(state_flap_record(&st, &p, t0, true), 2);
+	assert_int_equal(state_flap_record(&st, &p, t0 + 86399, false), 2);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
 	assert_string_equal(target_state_name(TARGET_DOWN), "down");
 	assert_string_equal(target_state_name(TARGET_STATE_COUNT), "invalid");
 	assert_string_equal(state_reason_name(REASON_REFUSED), "refused");
-	assert_true(sizeof(struct target_status) <= 96);
+	/* one per target: a fleet of a million pays for every byte */
+	assert_true(sizeof(struct target_status) <= 56);
 }
 
 int main(void)
@@ -182,7 +291,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_down_up),      cmocka_unit_test(test_unknown_needs_streak),
 		cmocka_unit_test(test_recovery_needs_successes), cmocka_unit_test(test_degraded),
-		cmocka_unit_test(test_flapping),     cmocka_unit_test(test_names),
+		cmocka_unit_test(test_flapping),     cmocka_unit_test(test_flap_encoding_matches_ring),
+		cmocka_unit_test(test_flap_window_edges), cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
