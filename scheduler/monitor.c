@@ -1,6 +1,7 @@
 /* The monitor (scheduler/monitor.h). Per target it keeps the state machine's
  * status, the last eight RTTs (for the p95 a "slow" event quotes), its host
- * and its place in the timing wheel: about 120 bytes. */
+ * and its place in the timing wheel: 56 + 17 + 4 + 1 (foreign) + 12 (the
+ * wheel) = 90 bytes, and a share of its host's 56 (--mem-report shows them). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

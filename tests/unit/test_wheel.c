@@ -69,6 +69,44 @@ static void test_overdue_and_remove(void **state)
 	wheel_free(w);
 }
 
+/* Without a per-id slot number, remove finds an id by its due time: in its
+ * tick's slot (also a turn or more ahead, or left behind by a full batch)
+ * or in the overdue list. */
+static void test_remove_finds_every_kind(void **state)
+{
+	(void)state;
+	struct wheel *w;
+	uint32_t out[8];
+
+	assert_int_equal(wheel_new(&w, 8, MS, 8, 100 * MS), 0);
+	assert_int_equal(wheel_advance(w, 200 * MS, out, 8), 0);
+	for (uint32_t id = 0; id < 3; id++)
+		wheel_insert(w, id, (10 + id) * MS); /* overdue */
+	wheel_insert(w, 3, 200 * MS + 500);       /* the current tick */
+	wheel_insert(w, 4, 203 * MS);             /* this turn */
+	wheel_insert(w, 5, 203 * MS + 8 * MS);    /* the same slot, a turn later */
+	wheel_insert(w, 6, 203 * MS + 100);       /* the same tick as 4 */
+	assert_int_equal(wheel_count(w), 7);
+	assert_true(wheel_remove(w, 1));
+	assert_int_equal(wheel_due(w, 4), 203 * MS);
+	/* a full batch leaves 4 or 6 in its slot, and 5 waits for its turn,
+	 * while the wheel moves on */
+	assert_int_equal(wheel_advance(w, 206 * MS, out, 4), 4);
+	assert_true(out[0] == 0 || out[0] == 2);
+	assert_true(out[1] == 0 || out[1] == 2);
+	assert_int_equal(out[2], 3);
+	assert_true(out[3] == 4 || out[3] == 6);
+	uint32_t left = out[3] == 4 ? 6 : 4;
+	assert_true(wheel_contains(w, left));
+	assert_true(wheel_remove(w, left));
+	assert_int_equal(wheel_advance(w, 207 * MS, out, 4), 0);
+	assert_true(wheel_remove(w, 5));
+	assert_false(wheel_remove(w, 1));
+	assert_int_equal(wheel_count(w), 0);
+	assert_int_equal(wheel_advance(w, 300 * MS, out, 8), 0);
+	wheel_free(w);
+}
+
 /* Many periodic ids: each fires exactly once per period, never early, and
  * no later than one tick after its due time when advanced every tick. */
 static void test_periodic(void **state)
@@ -109,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_order),
 		cmocka_unit_test(test_overdue_and_remove),
+		cmocka_unit_test(test_remove_finds_every_kind),
 		cmocka_unit_test(test_periodic),
 	};
 	return cmocka_run_group_tests_name("wheel", tests, NULL, NULL);
