@@ -3,9 +3,12 @@
 # (65,534 hosts of 198.18.0.0/16 x 16 ports, 15 open and 1 closed per host
 # by default: 1,048,544), one group on a 10 s interval, Redis on (a private
 # redis-server on a unix socket). Measured: how long the config takes to load,
-# RSS per target (against a 1,000-target baseline), the achieved cycle time
-# and the share of targets in the right state (from Redis), results/s into
-# Redis, the backlog, and the CPU synwatch and redis-server used.
+# the achieved cycle time and the share of targets in the right state (from
+# Redis), results/s into Redis, the backlog, and the CPU synwatch and
+# redis-server used; then, without Redis, the memory per target: the slope
+# of RSS between two runs at the same probe rate (every target of the block
+# at 10 s, a quarter of them at 2.5 s), so that the buffers sized by the
+# rate or fixed (pcap, rings) cancel instead of counting as per target.
 # Prints a markdown section on stdout; raw data in $BENCH_OUT/monitor.
 #
 # Usage: tools/bench-monitor.sh [HOSTS] [PORTS_PER_HOST] [SECONDS]   (root)
@@ -48,9 +51,9 @@ pids+=($rpid)
 for _ in $(seq 100); do redis-cli -s "$dir/redis.sock" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 # the config: the fleet's block with every port; CIDR and port list expand to all endpoints
-write_cfg() { # FILE HOSTS-SPEC
+write_cfg() { # FILE HOSTS-SPEC [INTERVAL]
 	printf 'location: bench\nrate: 150000\nresults_maxlen: 2000000\n' > "$1"
-	printf 'defaults: { interval: 10s, timeout: 1s, retries: 1, failures: 2 }\n' >> "$1"
+	printf 'defaults: { interval: %s, timeout: 1s, retries: 1, failures: 2 }\n' "${3:-10s}" >> "$1"
 	printf 'groups:\n  - name: fleet\n    hosts: [%s]\n    ports: [%s]\n' "$2" "$(seq -s, 10001 $((10000 + nports)))" >> "$1"
 }
 # the smallest block that holds the fleet's hosts (dense from 198.18.0.1)
@@ -58,7 +61,10 @@ prefix=16
 while [ $prefix -lt 30 ] && [ $(((1 << (32 - prefix - 1)) - 2)) -ge "$hosts" ]; do prefix=$((prefix + 1)); done
 write_cfg "$dir/big.yaml" "198.18.0.0/$prefix"
 write_cfg "$dir/small.yaml" "198.18.0.0/26"
+# a quarter of the block at a quarter of the interval: the same probes/s
+write_cfg "$dir/quarter.yaml" "198.18.0.0/$((prefix + 2))" 2.5s
 n_cfg=$(((1 << (32 - prefix)) * nports))
+n_quarter=$((n_cfg / 4))
 
 run_synwatch() { # CONFIG LOG
 	ip netns exec "swf-$name-p" "$bin/synwatch" -c "$1" --redis "unix://$dir/redis.sock" --output none \
@@ -101,10 +107,14 @@ echo "${samples[*]}" > "$out/backlog.txt"
 
 # the issue's measure: steady-state memory per target without Redis and
 # without latency history (the backlog and the minute aggregation are
-# buffers of the output, not of the targets)
-plain_rss() { # CONFIG
-	ip netns exec "swf-$name-p" "$bin/synwatch" -c "$1" --output none --no-latency --per-host-rate 0 \
-		> /dev/null 2>> "$out/plain.log" &
+# buffers of the output, not of the targets). The marginal cost of a
+# target is the slope between two runs that ask for the same probes/s:
+# the pcap buffer, the rings and the in-flight state then fill alike in
+# both and cancel, where against a small idle baseline they would count as
+# per target. --mem-report itemises both kinds in the logs.
+plain_rss() { # CONFIG LOG
+	ip netns exec "swf-$name-p" "$bin/synwatch" -c "$1" --output none --no-latency --mem-report --per-host-rate 0 \
+		> /dev/null 2> "$2" &
 	local p=$!
 	pids+=($p)
 	sleep 40
@@ -112,13 +122,13 @@ plain_rss() { # CONFIG
 	kill -TERM $p
 	wait $p 2> /dev/null
 }
-plain_small=$(plain_rss "$dir/small.yaml")
-plain_big=$(plain_rss "$dir/big.yaml")
-echo "$plain_small $plain_big" > "$out/plain.txt"
+plain_quarter=$(plain_rss "$dir/quarter.yaml" "$out/plain-quarter.log")
+plain_big=$(plain_rss "$dir/big.yaml" "$out/plain-big.log")
+echo "$plain_quarter $plain_big" > "$out/plain.txt"
 
-"$py" - "$out" "$n_cfg" "$load_ms" "$base_rss" "$hosts" "$nports" "$rss" "$((c1 - c0))" "$((r1 - r0))" "$hz" "$((w1 - w0))" "$x0" "$x1" "$secs" << 'PY'
-import sys
-out, n, load_ms, base, hosts, nports, rss, cpu, rcpu, hz, wall_ns, x0, x1, secs = sys.argv[1:]
+"$py" - "$out" "$n_cfg" "$load_ms" "$base_rss" "$hosts" "$nports" "$rss" "$((c1 - c0))" "$((r1 - r0))" "$hz" "$((w1 - w0))" "$x0" "$x1" "$secs" "$n_quarter" << 'PY'
+import re, sys
+out, n, load_ms, base, hosts, nports, rss, cpu, rcpu, hz, wall_ns, x0, x1, secs, n_quarter = sys.argv[1:]
 hosts, nports = int(hosts), int(nports)
 n = int(n); wall = int(wall_ns) / 1e9
 # the block's network and broadcast addresses are targets too (answered by
@@ -144,12 +154,33 @@ print(f"{n:,} targets: the fleet's {hosts:,} hosts x {nports} ports (one closed 
       f"over {secs} s after 30 s of warm-up.\n")
 print("| what | figure | target met |\n| --- | --- | --- |")
 print(f"| config load (start to monitoring) | {int(load_ms) / 1000:.2f} s | {mark(int(load_ms) < 2000)} (under 2 s) |")
-ps, pb = (int(x) for x in open(f"{out}/plain.txt").read().split())
-plain = (pb - ps) * 1024 / max(1, n - 64 * nports)
-print(f"| memory per target, steady state, no Redis, no latency history | {plain:.0f} bytes (RSS {pb / 1024:.0f} MiB "
-      f"after 40 s, baseline {ps / 1024:.0f} MiB with 64 hosts) | {mark(plain <= 200)} (at most 200) |")
+pq, pb = (int(x) for x in open(f"{out}/plain.txt").read().split())
+nq = int(n_quarter)
+def report(name):
+    """The --mem-report line at exit and the achieved probes/s of a plain run."""
+    text = open(f"{out}/{name}").read()
+    m = re.findall(r"memory at exit: (\d+) targets: ([\d.]+) bytes per target in per-target arrays \(([\d.]+) MiB\): "
+                   r"(.*?); buffers ([\d.]+) MiB: (.*?); malloc", text)
+    pps = re.findall(r"([\d]+) probes/s\n", text)
+    return (m[-1] if m else None), (int(pps[-1]) if pps else 0)
+rq, ppsq = report("plain-quarter.log")
+rb, ppsb = report("plain-big.log")
+# the targets the daemon watched (the config's plus the gateway canary)
+nb_live = int(rb[0]) if rb else n
+nq_live = int(rq[0]) if rq else nq
+plain = (pb - pq) * 1024 / max(1, nb_live - nq_live)
+print(f"| memory per target, steady state, no Redis, no latency history | {plain:.0f} bytes = (RSS {pb / 1024:.1f} MiB "
+      f"with {nb_live:,} targets at 10 s - RSS {pq / 1024:.1f} MiB with {nq_live:,} at 2.5 s) / {nb_live - nq_live:,}, "
+      f"both after 40 s; both runs ask for the same probes/s (they sent {ppsb:,} and {ppsq:,}/s), so the fixed and "
+      f"rate-sized buffers below fill alike and cancel | {mark(plain <= 200)} (at most 200) |")
+if rb:
+    print(f"| ... of which per-target arrays (allocated, --mem-report) | {float(rb[1]):.1f} bytes: {rb[3]} | |")
+    print(f"| buffers, not per target (allocated, --mem-report) | {float(rb[4]):.1f} MiB with all the targets, "
+          f"{float(rq[4]) if rq else float('nan'):.1f} MiB with a quarter: {rb[5]} (sched.queues holds the checks "
+          f"waiting for the sender: it grows with the targets while the rate cannot keep up) | |")
 print(f"| memory per target with Redis, during the run | {per_target:.0f} bytes (RSS {int(rss) / 1024:.0f} MiB, "
-      f"baseline {int(base) / 1024:.0f} MiB; includes the Redis backlog held in memory and the minute aggregation) | |")
+      f"baseline {int(base) / 1024:.0f} MiB with 64 hosts; includes the Redis backlog held in memory, the minute "
+      f"aggregation and the buffers above, which the idle baseline does not fill) | |")
 cycle = n / results_s if results_s else float("inf")
 print(f"| achieved cycle time | {cycle:.1f} s for every target once ({results_s:,.0f} results/s) | {mark(cycle <= 10.5)} (10 s) |")
 print(f"| targets in the right state | {right:,} of {n:,} = {100.0 * right / n:.2f} % | {mark(right == n)} (100 %) |")
