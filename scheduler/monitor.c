@@ -1,7 +1,7 @@
 /* The monitor (scheduler/monitor.h). Per target it keeps the state machine's
  * status, the last eight RTTs (for the p95 a "slow" event quotes), its host
  * and its place in the timing wheel: 56 + 17 + 4 + 1 (foreign) + 12 (the
- * wheel) = 90 bytes, and a share of its host's 56 (--mem-report shows them). */
+ * wheel) = 90 bytes, and a share of its host's 48 (--mem-report shows them). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,8 @@
 
 struct host {
 	struct sw_addr addr;
-	uint32_t ports;      /* live TCP targets of this address */
-	uint32_t down;       /* ... of which down */
+	uint16_t ports;      /* live TCP targets of this address (one per port 1-65535) */
+	uint16_t down;       /* ... of which down */
 	uint32_t ping;       /* the id of its ping (ICMP echo) target, HOST_NONE if none */
 	uint32_t first;      /* one of its targets */
 	uint64_t event;      /* the open HOST_DOWN event, 0 if none */
