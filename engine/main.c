@@ -896,7 +896,7 @@ static void watch_health(struct daemon *d, const struct run *run)
 {
 	struct monitor_stats ms;
 
-	monitor_get_stats(d->mon, &ms);
+	monitor_get_counters(d->mon, &ms);
 	if (ms.overloaded != d->overloaded) {
 		d->overloaded = ms.overloaded;
 		if (ms.overloaded)

@@ -656,12 +656,17 @@ uint64_t monitor_next_due(const struct monitor *m, uint32_t id)
 	return wheel_contains(m->wheel, id) ? wheel_due(m->wheel, id) : 0;
 }
 
-void monitor_get_stats(const struct monitor *m, struct monitor_stats *out)
+void monitor_get_counters(const struct monitor *m, struct monitor_stats *out)
 {
 	*out = m->stats;
 	out->isolated = m->isolated;
 	out->targets = 0;
 	memset(out->by_state, 0, sizeof(out->by_state));
+}
+
+void monitor_get_stats(const struct monitor *m, struct monitor_stats *out)
+{
+	monitor_get_counters(m, out);
 	for (size_t id = 0; id < m->t->tl.n; id++) {
 		if (!watched(m, id))
 			continue;

@@ -86,6 +86,9 @@ const struct target_status *monitor_status(const struct monitor *m, uint32_t id)
 /* Its next due time (monotonic), 0 if not scheduled. */
 uint64_t monitor_next_due(const struct monitor *m, uint32_t id);
 void monitor_get_stats(const struct monitor *m, struct monitor_stats *out);
+/* The same without targets and by_state, which take a pass over every
+ * target: for checks several times a second of a million targets. */
+void monitor_get_counters(const struct monitor *m, struct monitor_stats *out);
 
 /* Adds the monitor's arrays (and its wheel's) to u, for --mem-report. */
 void monitor_memuse(const struct monitor *m, struct memuse *u);
