@@ -3,8 +3,9 @@
 # probes rate x 12 s worth of closed fleet endpoints while bench/txsample
 # reads the prober veth's tx_packets every millisecond (the prober's side
 # sends nothing but the SYNs: the fleet answers each with an RST, which the
-# prober's kernel does not answer). Every 1-second window starting at a
-# sample (the first and last second left out: start and drain) is counted.
+# prober's kernel does not answer; no ARP and no IPv6 on that link either).
+# Every 1-second window starting at a sample (the first and last second left
+# out: start and drain) is counted.
 # Target: within +-2 % of the rate in every window. The counter costs a
 # pread per millisecond; a packet capture (tcpdump) of the same SYNs costs
 # the machine about half its send rate (bench/results.md, the kernel
@@ -29,6 +30,11 @@ if [ -z "$txsample" ]; then
 fi
 fleet up --name "$name" --spec "closed=1,ports=80" --truth "$dir/truth.tsv" > /dev/null || exit 1
 pns=swf-$name-p
+# Nothing but the SYNs on the counter: the gateway's address resolved for
+# good (no ARP), no IPv6 on the link (no router solicitations, MLD reports).
+ip -n "$pns" neigh replace 198.19.255.2 lladdr 02:53:57:46:00:02 dev "swf${name}p" nud permanent || exit 1
+ip netns exec "$pns" sysctl -qw "net.ipv6.conf.swf${name}p.disable_ipv6=1" || exit 1
+sleep 1
 echo "## Rate accuracy"
 echo
 echo "synwatch \`--once --retries 0\` over closed fleet endpoints (198.18.0.0/16 x ports), its SYNs"
