@@ -56,6 +56,7 @@
 #define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
 #define CHUNK 256              /* targets evaluated per round trip */
 #define MAX_LOCS 64
+#define OLD_CONSUMER_MS (10 * 60 * 1000) /* an idle consumer of the group this long is an earlier run */
 #define FIELD_MAX 1024         /* longest value kept from a state hash */
 
 struct quorum {
@@ -792,6 +793,38 @@ static int claim(struct quorum *q)
 	return r;
 }
 
+/* Consumers of earlier runs (the name holds the pid) that hold nothing
+ * and have been idle for a while: gone, so that the group does not grow
+ * with every restart. One with entries pending is left to claim(). */
+static void forget_old_consumers(struct quorum *q)
+{
+	char sk[KEYS_MAX];
+	const char *argv[] = { "XINFO", "CONSUMERS", key(q, sk, sizeof(sk), "events"), GROUP };
+	redisReply *rep = cmd(q, 4, argv);
+
+	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+		const redisReply *c = rep->element[i];
+		const char *name = NULL;
+		long long pending = -1, idle = 0;
+		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2) {
+			const char *f = str_of(c->element[k]);
+			const redisReply *v = c->element[k + 1];
+			if (!strcmp(f, "name"))
+				name = str_of(v);
+			else if (!strcmp(f, "pending") && v->type == REDIS_REPLY_INTEGER)
+				pending = v->integer;
+			else if (!strcmp(f, "idle") && v->type == REDIS_REPLY_INTEGER)
+				idle = v->integer;
+		}
+		if (name && strcmp(name, q->id) != 0 && pending == 0 && idle > OLD_CONSUMER_MS) {
+			const char *del[] = { "XGROUP", "DELCONSUMER", sk, GROUP, name };
+			freeReplyObject(cmd(q, 5, del));
+			log_debug("forgot consumer '%s' of an earlier run", name);
+		}
+	}
+	freeReplyObject(rep);
+}
+
 /* ---- sweeps ---- */
 
 static int members(struct quorum *q, const char *cmdname, const char *k, char ***out, size_t *n)
@@ -896,6 +929,7 @@ static int hold_lease(struct quorum *q)
 			 quorum_spec_name(q->spec, ms, sizeof(ms)), q->name);
 		q->catch_up = true;
 		q->pending = true;
+		forget_old_consumers(q);
 		snprintf(q->from, sizeof(q->from), "0");
 	}
 	return lost(q) ? -EIO : 0;
