@@ -294,7 +294,7 @@ static void add_resolved_what(struct fv_buf *b, const struct alert_msg *m)
 	char d[32];
 
 	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "global_down") == 0) {
-		fv_buf_puts(b, "enough locations see it down now: an outage, told as DOWN");
+		fv_buf_puts(b, "enough locations see it down now: an outage, no longer a location issue");
 		return;
 	}
 	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "gone") == 0) {

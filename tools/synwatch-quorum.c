@@ -341,22 +341,21 @@ static void split_target(const char *target, char *ip, size_t iplen, char *port,
 	snprintf(port, portlen, "%s", colon ? colon + 1 : "");
 }
 
-/* The global host event of a host that is down globally, or "". */
-static void host_event_of(struct quorum *q, const char *ip, char *id, size_t len)
+/* The id of the global host_down of the target's host, from the reply
+ * to HGET P quorum:host:IP _global ("ID SINCE"), or "". */
+static void host_event_of(const redisReply *rep, char *id, size_t len)
 {
-	char k[KEYS_MAX];
-	const char *argv[] = { "HGET", key(q, k, sizeof(k), "quorum:host:%s", ip), "_global" };
-	redisReply *rep = cmd(q, 3, argv);
 	const char *v = str_of(rep), *sp = strchr(v, ' ');
 
 	snprintf(id, len, "%.*s", sp ? (int)(sp - v) : (int)strlen(v), v);
-	freeReplyObject(rep);
 }
 
-/* Decides one target from its votes and the global hash's reply; queues
- * the writes. trigger_ts: when the event that asked happened (0: now). */
+/* Decides one target from its votes, the global hash's reply and its
+ * host's global outage (host); queues the writes (nothing synchronous:
+ * the replies to the reads of the other targets are still on the way).
+ * trigger_ts: when the event that asked happened (0: now). */
 static int decide(struct quorum *q, const char *target, const struct vote *votes, const redisReply *global,
-		  int64_t trigger_ts, unsigned *queued)
+		  const redisReply *host, int64_t trigger_ts, unsigned *queued)
 {
 	unsigned count[FV_NSTATES] = { 0 }, need;
 	char down[1024], voting[1024], need_s[16], ip[64], port[16];
@@ -449,7 +448,7 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		struct args h = { .n = 0 }, e = { .n = 0 };
 		char ek[KEYS_MAX];
 		if (g == FV_DOWN)
-			host_event_of(q, ip, host_event, sizeof(host_event));
+			host_event_of(host, host_event, sizeof(host_event));
 		h.v[h.n++] = "HSET", h.v[h.n++] = k1;
 		add(&h, "state", fv_state_name(g)), add(&h, "since", since_s), add(&h, "reason", reason);
 		add(&h, "last_rtt_us", rtt), add(&h, "last_ts", now_s), add(&h, "name", info->name);
@@ -469,6 +468,10 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		const char *zall[] = { "ZADD", key(q, k4, sizeof(k4), "idx:%s:all", q->name), "NX", score, target };
 		if ((r = append_v(q, queued, 4, zadd)) || (r = append_v(q, queued, 5, zall)))
 			return r;
+		/* no event for "unknown": probers say nothing either when a
+		 * restart puts their targets back there */
+		if (g == FV_UNKNOWN)
+			goto issue;
 		new_id(q, id, sizeof(id));
 		e.v[e.n++] = "XADD", e.v[e.n++] = key(q, ek, sizeof(ek), "events");
 		e.v[e.n++] = "MAXLEN", e.v[e.n++] = "~", e.v[e.n++] = q->maxlen, e.v[e.n++] = "*";
@@ -486,6 +489,7 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		log_info("%s: %s -> %s (down from %s of %s; quorum %u)", target, exists ? old_state : "unknown",
 			 fv_state_name(g), *down ? down : "none", voting, need);
 	}
+issue:
 	if (issue_changed) {
 		struct args h = { .n = 0 }, e = { .n = 0 };
 		char ek[KEYS_MAX];
@@ -528,7 +532,7 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 static int evaluate(struct quorum *q, const char *const *targets, const int64_t *ts, size_t n)
 {
 	struct vote *votes = calloc(MAX_LOCS, sizeof(*votes));
-	redisReply **reps = calloc(MAX_LOCS + 1, sizeof(*reps));
+	redisReply **reps = calloc(MAX_LOCS + 2, sizeof(*reps));
 	int r = 0;
 
 	if (!votes || !reps) {
@@ -544,17 +548,25 @@ static int evaluate(struct quorum *q, const char *const *targets, const int64_t 
 				r = append_hmget(q, &reads, q->locs[l], targets[at + i], state_fields, N_STATE_FIELDS);
 			if (r == 0)
 				r = append_hmget(q, &reads, q->name, targets[at + i], global_fields, N_GLOBAL_FIELDS);
+			if (r == 0) {
+				char ip[64], port[16], hk[KEYS_MAX];
+				split_target(targets[at + i], ip, sizeof(ip), port, sizeof(port));
+				const char *hget[] = { "HGET", key(q, hk, sizeof(hk), "quorum:host:%s", ip), "_global" };
+				r = append_v(q, &reads, 3, hget);
+			}
 		}
 		for (size_t i = 0; i < m && r == 0; i++) {
-			for (size_t l = 0; l <= q->nlocs && r == 0; l++)
+			/* one per location, the global hash, the host's outage */
+			for (size_t l = 0; l <= q->nlocs + 1 && r == 0; l++)
 				if (redisGetReply(q->c, (void **)&reps[l]) != REDIS_OK)
 					r = -EIO;
 			if (r == 0) {
 				for (size_t l = 0; l < q->nlocs; l++)
 					vote_of(&votes[l], reps[l]);
-				r = decide(q, targets[at + i], votes, reps[q->nlocs], ts ? ts[at + i] : 0, &writes);
+				r = decide(q, targets[at + i], votes, reps[q->nlocs], reps[q->nlocs + 1],
+					   ts ? ts[at + i] : 0, &writes);
 			}
-			for (size_t l = 0; l <= q->nlocs; l++) {
+			for (size_t l = 0; l <= q->nlocs + 1; l++) {
 				freeReplyObject(reps[l]);
 				reps[l] = NULL;
 			}

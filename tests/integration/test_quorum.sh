@@ -1,7 +1,7 @@
 #!/bin/bash
 # Quorum across locations. Three locations, a, b and c, each a prober in its
-# own namespace with its own path to the same six services (three fleets
-# with the same addresses and answers), one Redis, synwatch-quorum (and a
+# own namespace with its own path to the same eight services, four hosts
+# with two ports each (three fleets with the same addresses and answers), one Redis, synwatch-quorum (and a
 # second one standing by) and synwatch-alert with `quorum: true`, location
 # issues routed to Telegram and everything else to the webhook.
 # - a's path to three targets cut (nftables in a's namespace, on the egress
@@ -10,6 +10,9 @@
 #   LOCATION ISSUE message each on its route, no DOWN anywhere;
 # - one of them cut from b and c too: one global down event and one DOWN
 #   message (not three), its location issue ends as an outage;
+# - its host's other port cut everywhere too: the host is down from every
+#   location, one global host_down, one HOST DOWN message, and that port's
+#   own alert held back by it (a's host_down alone, earlier, was nothing);
 # - the active synwatch-quorum SIGKILLed: the standby takes over;
 # - every cut lifted: global up again, RESOLVED for the outage and for the
 #   location issues.
@@ -33,13 +36,17 @@ locs="a b c"
 for L in $locs; do
 	n=$(sw_unique q$L)
 	eval "fleet_$L=$n"
-	sw_fleet_up "$n" --spec "open=6,ports=80,layout=dense" --truth "$out/truth-$L.tsv" --seed 5
+	sw_fleet_up "$n" --spec "open=8,ports=80+81,layout=dense" --truth "$out/truth-$L.tsv" --seed 5
 done
 cmp -s "$out/truth-a.tsv" "$out/truth-b.tsv" && cmp -s "$out/truth-a.tsv" "$out/truth-c.tsv" ||
 	sw_fail "the three fleets differ"
 mapfile -t T < <(awk -F'\t' 'NR > 1 && $3 == "open" { print $1 ":" $2 }' "$out/truth-a.tsv")
-[ ${#T[@]} -eq 6 ] || sw_fail "the fleet has ${#T[@]} open endpoints, want 6"
-hosts=$(printf '%s, ' "${T[@]%:80}")
+[ ${#T[@]} -eq 8 ] || sw_fail "the fleet has ${#T[@]} open endpoints, want 8"
+# four hosts with ports 80 and 81: T[0], T[1] are the first host's
+[ "${T[0]%:*}" = "${T[1]%:*}" ] && [ "${T[0]##*:}" = 80 ] && [ "${T[1]##*:}" = 81 ] ||
+	sw_fail "unexpected fleet layout: ${T[*]}"
+h0=${T[0]%:*}
+hosts=$(printf '%s\n' "${T[@]%:*}" | sort -u | sed 's/$/, /' | tr -d '\n')
 
 for L in $locs; do
 	cat > "$out/$L.yaml" <<EOF
@@ -59,7 +66,7 @@ groups:
   - name: web
     labels: { team: web }
     hosts: [${hosts%, }]
-    ports: [80]
+    ports: [80, 81]
 EOF
 	eval "ns=swf-\$fleet_$L-p"
 	ip netns exec "$ns" "$SW_BIN/synwatch" -c "$out/$L.yaml" --no-latency >> "$out/$L.err" 2>&1 &
@@ -110,11 +117,11 @@ cut_path() { # LOCATION TARGET...
 	local L=$1 ns dev set
 	shift
 	eval "ns=swf-\$fleet_$L-p dev=swf\${fleet_$L}p"
-	set=$(printf '%s, ' "${@%:80}")
+	set=$(for t in "$@"; do printf '%s . %s, ' "${t%:*}" "${t##*:}"; done)
 	ip netns exec "$ns" nft add table netdev swqcut
 	ip netns exec "$ns" nft add chain netdev swqcut out "{ type filter hook egress device \"$dev\" priority 0; }" ||
 		sw_fail "cannot hook $dev's egress in $ns"
-	ip netns exec "$ns" nft add rule netdev swqcut out ip daddr "{ ${set%, } }" tcp dport 80 drop ||
+	ip netns exec "$ns" nft add rule netdev swqcut out ip daddr . tcp dport "{ ${set%, } }" drop ||
 		sw_fail "cannot cut $L's path"
 }
 heal() { # LOCATION
@@ -198,6 +205,22 @@ side_by_side "$t0" down down down down
 side_by_side "${T[1]}" down up up up
 sw_pass "the exporter shows a, b, c and global side by side: $t0 down everywhere, ${T[1]} down from a only"
 
+# ---- the host's other port cut everywhere: the whole host is down globally
+t1=${T[1]}
+[ "$(R hexists "${P}quorum:host:$h0" a)" = 1 ] || sw_fail "a's host_down for $h0 is not counted"
+[ "$(count host_down global "$h0")" -eq 0 ] || sw_fail "a global host_down from a alone"
+cut_path b "$t1"
+cut_path c "$t1"
+sw_wait_for 15 all_global down "$t1" || sw_fail "$t1 is not globally down: $(gstate "$t1")"
+host_global() { [ "$(count host_down global "$h0")" -eq 1 ]; }
+sw_wait_for 10 host_global || sw_fail "no global host_down for $h0: $(R hgetall "${P}quorum:host:$h0" | tr '\n' ' ')"
+alert_wait "$out" hook "^HOST DOWN $h0: all 2 watched ports down" 1 10 ||
+	sw_fail "no HOST DOWN for $h0: $(alert_messages "$out" | cut -f1,2)"
+sleep 3
+[ "$(alert_count "$out" hook '^HOST DOWN')" -eq 1 ] || sw_fail "$(alert_count "$out" hook '^HOST DOWN') HOST DOWN messages, want 1"
+[ "$(alert_count "$out" hook "^DOWN $t1")" -eq 0 ] || sw_fail "$t1 told on its own while its host is down"
+sw_pass "$h0 down from every location: one global host_down, one HOST DOWN message, its port held back"
+
 # ---- the active aggregator dies: the standby takes over
 { kill -9 "$qpid_1" && wait "$qpid_1"; } 2> /dev/null
 sw_wait_for 10 grep -q "working: quorum majority" "$out/q2.err" || sw_fail "the standby did not take over: $(tail -3 "$out/q2.err")"
@@ -212,9 +235,11 @@ no_issue() {
 }
 sw_wait_for 10 no_issue || sw_fail "location issues left"
 alert_wait "$out" hook "^RESOLVED $t0: up again" 1 10 || sw_fail "no RESOLVED for $t0: $(alert_messages "$out" | cut -f1,2)"
-alert_wait "$out" telegram '^RESOLVED .*: every location sees it up again' 2 10 ||
+alert_wait "$out" hook "^RESOLVED host $h0: answering again" 1 10 || sw_fail "no RESOLVED for host $h0: $(alert_messages "$out" | cut -f1,2)"
+[ "$(count host_up global "$h0")" -eq 1 ] || sw_fail "$(count host_up global "$h0") global host_up for $h0, want 1"
+alert_wait "$out" telegram "^RESOLVED ${T[2]}: every location sees it up again" 1 10 ||
 	sw_fail "the location issues were not resolved: $(alert_messages "$out" | cut -f1,2)"
 [ "$(R scard "${P}quorum:issues")" -eq 0 ] || sw_fail "P quorum:issues still holds $(R smembers "${P}quorum:issues")"
 sleep 2
 [ "$(alert_count "$out" hook '^DOWN')" -eq 1 ] || sw_fail "DOWN told again"
-sw_pass "healed: globally up, RESOLVED for the outage and the two location issues"
+sw_pass "healed: globally up, RESOLVED for the host, the outage and the location issue"

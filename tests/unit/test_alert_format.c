@@ -232,7 +232,7 @@ static void test_host_prober_address(void **state)
 		{ ALERT_RESOLVED, ALERT_LOCATION,
 		  (const char *const[]){ "kind", "location_ok", "ts", T0, "target", "198.18.1.9:5432", "reason",
 					 "global_down", "locations_down", "ams2", "location", "global", NULL },
-		  t0, "RESOLVED 198.18.1.9:5432: enough locations see it down now: an outage, told as DOWN", NULL },
+		  t0, "RESOLVED 198.18.1.9:5432: enough locations see it down now: an outage, no longer a location issue", NULL },
 		{ ALERT_FIRING, ALERT_DOWN,
 		  (const char *const[]){ "kind", "state", "ts", T0, "target", "198.18.1.9:5432", "ip", "198.18.1.9",
 					 "port", "5432", "from", "up", "to", "down", "reason", "timeout",
