@@ -324,10 +324,9 @@ __attribute__((format(printf, 4, 5))) static const char *key_of(const struct fle
 								 const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(buf, len, "%s", fv->prefix);
 
 	va_start(ap, fmt);
-	vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	keys_vprintf(buf, len, fv->prefix, fmt, ap);
 	va_end(ap);
 	return buf;
 }

@@ -1,5 +1,6 @@
 /* Key names (store/keys.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,15 @@ const char *keys_fmt(char *buf, size_t len, const char *prefix, const char *name
 	int n = snprintf(buf, len, "%s%s%s", prefix, name, arg ? arg : "");
 
 	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+const char *keys_vprintf(char *buf, size_t len, const char *prefix, const char *fmt, va_list ap)
+{
+	int n = snprintf(buf, len, "%s", prefix);
+
+	if (n >= 0 && (size_t)n < len)
+		vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	return buf;
 }
 
 int keys_check_schema(redisContext *c, const char *prefix, const char *url, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 #ifndef SW_KEYS_H
 #define SW_KEYS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <hiredis.h>
@@ -37,6 +38,11 @@
 /* prefix + name + arg (may be NULL) into buf. Returns buf, or NULL if it
  * does not fit. */
 const char *keys_fmt(char *buf, size_t len, const char *prefix, const char *name, const char *arg);
+
+/* prefix + the formatted rest ("state:%s:%s") into buf, cut to fit.
+ * Returns buf. */
+const char *keys_vprintf(char *buf, size_t len, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 /* Reads P schema: 0 when it is KEYS_SCHEMA or absent (no prober has
  * written yet), -EPROTONOSUPPORT with "redis at URL has schema N, this

@@ -115,10 +115,9 @@ static const char *key(const struct quorum *q, char *buf, size_t len, const char
 static const char *key(const struct quorum *q, char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(buf, len, "%s", q->prefix);
 
 	va_start(ap, fmt);
-	vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	keys_vprintf(buf, len, q->prefix, fmt, ap);
 	va_end(ap);
 	return buf;
 }
@@ -209,6 +208,32 @@ static void copy(char *dst, size_t len, const redisReply *r)
 static void new_id(struct quorum *q, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s-%llu", q->runid, (unsigned long long)++q->seq);
+}
+
+/* The head of every event written here: XADD P events MAXLEN ~ N *, a
+ * new id (into id), its kind and its time. a is emptied first. */
+static void event_start(struct quorum *q, struct args *a, char *kbuf, size_t klen, char *id, size_t idlen,
+			const char *kind, const char *ts)
+{
+	new_id(q, id, idlen);
+	a->n = 0;
+	a->v[a->n++] = "XADD";
+	a->v[a->n++] = key(q, kbuf, klen, "events");
+	a->v[a->n++] = "MAXLEN";
+	a->v[a->n++] = "~";
+	a->v[a->n++] = q->maxlen;
+	a->v[a->n++] = "*";
+	add(a, "id", id);
+	add(a, "kind", kind);
+	add(a, "ts", ts);
+}
+
+/* Its tail (who wrote it), then into the pipeline. */
+static int event_queue(struct quorum *q, struct args *a, unsigned *queued)
+{
+	add(a, "location", q->name);
+	add(a, "prober", q->id);
+	return append(q, a, queued);
 }
 
 /* ---- who votes ---- */
@@ -413,15 +438,11 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		if (*old_down) {
 			struct args a = { .n = 0 };
 			char ek[KEYS_MAX];
-			new_id(q, id, sizeof(id));
-			a.v[a.n++] = "XADD", a.v[a.n++] = key(q, ek, sizeof(ek), "events");
-			a.v[a.n++] = "MAXLEN", a.v[a.n++] = "~", a.v[a.n++] = q->maxlen, a.v[a.n++] = "*";
-			add(&a, "id", id), add(&a, "kind", "location_ok"), add(&a, "ts", now_s);
+			event_start(q, &a, ek, sizeof(ek), id, sizeof(id), "location_ok", now_s);
 			add(&a, "target", target), add(&a, "ip", ip), add(&a, "port", port);
 			add(&a, "reason", "gone"), add(&a, "locations_down", old_down);
 			add_set(&a, "since", old_issue_since);
-			add(&a, "location", q->name), add(&a, "prober", q->id);
-			if ((r = append(q, &a, queued)))
+			if ((r = event_queue(q, &a, queued)))
 				return r;
 		}
 		log_info("%s: no live location watches it: removed from %s", target, q->name);
@@ -472,18 +493,14 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		 * restart puts their targets back there */
 		if (g == FV_UNKNOWN)
 			goto issue;
-		new_id(q, id, sizeof(id));
-		e.v[e.n++] = "XADD", e.v[e.n++] = key(q, ek, sizeof(ek), "events");
-		e.v[e.n++] = "MAXLEN", e.v[e.n++] = "~", e.v[e.n++] = q->maxlen, e.v[e.n++] = "*";
-		add(&e, "id", id), add(&e, "kind", "state"), add(&e, "ts", since_s);
+		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "state", since_s);
 		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "from", exists ? old_state : "unknown"), add(&e, "to", fv_state_name(g));
 		add(&e, "reason", reason), add(&e, "since", old_since), add(&e, "rtt_us", rtt);
 		add_set(&e, "host_event", host_event);
 		add(&e, "locations_down", down), add(&e, "locations", voting), add(&e, "quorum", need_s);
-		add(&e, "location", q->name), add(&e, "prober", q->id);
-		if ((r = append(q, &e, queued)))
+		if ((r = event_queue(q, &e, queued)))
 			return r;
 		q->transitions++;
 		log_info("%s: %s -> %s (down from %s of %s; quorum %u)", target, exists ? old_state : "unknown",
@@ -502,11 +519,8 @@ issue:
 		const char *set[] = { *issue ? "SADD" : "SREM", key(q, k2, sizeof(k2), "quorum:issues"), target };
 		if ((r = append_v(q, queued, 3, set)))
 			return r;
-		new_id(q, id2, sizeof(id2));
-		e.v[e.n++] = "XADD", e.v[e.n++] = key(q, ek, sizeof(ek), "events");
-		e.v[e.n++] = "MAXLEN", e.v[e.n++] = "~", e.v[e.n++] = q->maxlen, e.v[e.n++] = "*";
-		add(&e, "id", id2), add(&e, "kind", *issue ? "location_issue" : "location_ok");
-		add(&e, "ts", since_s), add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
+		event_start(q, &e, ek, sizeof(ek), id2, sizeof(id2), *issue ? "location_issue" : "location_ok", since_s);
+		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "state", fv_state_name(g));
 		add(&e, "locations_down", *issue ? issue : old_down), add(&e, "locations", voting);
@@ -514,8 +528,7 @@ issue:
 		if (!*issue)
 			add(&e, "reason", g == FV_DOWN ? "global_down" : "recovered");
 		add_set(&e, "since", *old_down ? old_issue_since : "");
-		add(&e, "location", q->name), add(&e, "prober", q->id);
-		if ((r = append(q, &e, queued)))
+		if ((r = event_queue(q, &e, queued)))
 			return r;
 		q->issues += *issue != '\0';
 		if (*issue)
@@ -644,34 +657,27 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	snprintf(now_s, sizeof(now_s), "%lld", (long long)at);
 	if (down && !global) {
 		char gval[96], need_s[16];
-		new_id(q, id, sizeof(id));
+		struct args e;
+		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_down", now_s);
 		snprintf(gval, sizeof(gval), "%s %s", id, now_s);
 		snprintf(need_s, sizeof(need_s), "%u", need);
-		struct args e = { .n = 0 };
-		e.v[e.n++] = "XADD", e.v[e.n++] = key(q, ek, sizeof(ek), "events");
-		e.v[e.n++] = "MAXLEN", e.v[e.n++] = "~", e.v[e.n++] = q->maxlen, e.v[e.n++] = "*";
-		add(&e, "id", id), add(&e, "kind", "host_down"), add(&e, "ts", now_s), add(&e, "ip", ip);
-		add(&e, "ports", *ports ? ports : "0"), add(&e, "ping", ping), add(&e, "locations_down", list);
-		add(&e, "quorum", need_s), add(&e, "location", q->name), add(&e, "prober", q->id);
+		add(&e, "ip", ip), add(&e, "ports", *ports ? ports : "0"), add(&e, "ping", ping);
+		add(&e, "locations_down", list), add(&e, "quorum", need_s);
 		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *hset[] = { "HSET", k, "_global", gval };
 		unsigned queued = 0;
-		if ((r = append_v(q, &queued, 1, multi)) || (r = append(q, &e, &queued)) ||
+		if ((r = append_v(q, &queued, 1, multi)) || (r = event_queue(q, &e, &queued)) ||
 		    (r = append_v(q, &queued, 4, hset)) || (r = append_v(q, &queued, 1, exec)))
 			goto out;
 		r = drain(q, queued);
 		log_info("host %s: down globally (from %s; quorum %u)", ip, list, need);
 	} else if (!down && global) {
 		const char *sp = strchr(global, ' ');
-		struct args e = { .n = 0 };
-		new_id(q, id, sizeof(id));
-		e.v[e.n++] = "XADD", e.v[e.n++] = key(q, ek, sizeof(ek), "events");
-		e.v[e.n++] = "MAXLEN", e.v[e.n++] = "~", e.v[e.n++] = q->maxlen, e.v[e.n++] = "*";
-		add(&e, "id", id), add(&e, "kind", "host_up"), add(&e, "ts", now_s), add(&e, "ip", ip);
-		add(&e, "since", sp ? sp + 1 : ""), add(&e, "ping", "none");
-		add(&e, "location", q->name), add(&e, "prober", q->id);
+		struct args e;
+		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_up", now_s);
+		add(&e, "ip", ip), add(&e, "since", sp ? sp + 1 : ""), add(&e, "ping", "none");
 		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *hdel[] = { "HDEL", k, "_global" };
 		unsigned queued = 0;
-		if ((r = append_v(q, &queued, 1, multi)) || (r = append(q, &e, &queued)) ||
+		if ((r = append_v(q, &queued, 1, multi)) || (r = event_queue(q, &e, &queued)) ||
 		    (r = append_v(q, &queued, 3, hdel)))
 			goto out;
 		if (fields == 1) {
