@@ -698,10 +698,13 @@ def cmd_report(out, benchdir):
         w(f"Every measured run started on a quiet machine (at most {qmax} % busy; the benchmark waited "
           f"{waited or '0'} s in all for that).")
     cm = median([c["wire_rate"] for c in ceil if c["set"] == "all"])
+    clm = median([c["wire_rate"] for c in ceil if c["set"] == "link"])
     if cm and sw_best:
         w("")
         w(f"For scale: the kernel ceiling (a bare sendmmsg loop over the same endpoints, same run) is "
-          f"{cm:,.0f} probes/s; synwatch's highest fully correct rate is {100 * sw_best[0] / cm:.0f} % of it.")
+          f"{cm:,.0f} probes/s on a raw IP socket" + (f" and {clm:,.0f} as Ethernet frames on a packet socket" if clm else "") +
+          f"; synwatch's highest fully correct rate is {100 * sw_best[0] / cm:.0f} % of the first" +
+          (f", {100 * sw_best[0] / clm:.0f} % of the second." if clm else "."))
     w("")
 
     if runs:
@@ -733,12 +736,15 @@ def cmd_report(out, benchdir):
             w("| " + " | ".join(cells) + " |")
         w("")
         w("Kernel ceiling, measured in the same run: bench/sendmmsg_ceiling.c builds every SYN (with synwatch's "
-          "options) before the clock starts and then only calls `sendmmsg` (batches of 64) on a raw socket; "
-          "*replies* are the packets the prober's side of the veth received, per probe.")
+          "options) before the clock starts and then only calls `sendmmsg` (batches of 64) on a raw IP socket, "
+          "or on a packet socket as Ethernet frames to the gateway's MAC (synwatch's default link path, zmap's "
+          "way); *replies* are the packets the prober's side of the veth received, per probe.")
         w("")
         w("| endpoints | probes/s (on the wire) | probes/s (its own clock) | replies |")
         w("| --- | --- | --- | --- |")
-        for s, label in (("all", f"all {N_ENDPOINTS} (half open, half closed)"), ("80", "65 534 open (port 80)"),
+        for s, label in (("all", f"all {N_ENDPOINTS} (half open, half closed)"),
+                         ("link", f"all {N_ENDPOINTS}, as Ethernet frames on a packet socket"),
+                         ("80", "65 534 open (port 80)"),
                          ("81", "65 534 closed (port 81)"),
                          ("cap", f"all {N_ENDPOINTS}, while tcpdump captures what synwatch's filter passes "
                                  "(our SYNs leaving + the replies; immediate mode, 64 MiB buffer)")):
@@ -909,7 +915,8 @@ def cmd_report(out, benchdir):
     swmax, swstep = max(tops) if tops else (None, None)
     if swmax and cm:
         obs.append(f"synwatch's highest rate (median of a step; step `{swstep}`) was {swmax:,.0f} probes/s on the "
-                   f"wire, {100 * swmax / cm:.0f} % of the bare sendmmsg ceiling ({cm:,.0f}) measured in the same run.")
+                   f"wire, {100 * swmax / cm:.0f} % of the bare raw-socket sendmmsg ceiling ({cm:,.0f}) measured in "
+                   "the same run" + (f", {100 * swmax / clm:.0f} % of the packet-socket one ({clm:,.0f})." if clm else "."))
     for tool in TOOLS:
         bad = [r for r in runs if r["tool"] == tool and r["correct"] < N_ENDPOINTS]
         if bad and tool == "synwatch":
@@ -926,8 +933,8 @@ def cmd_report(out, benchdir):
                    f"from {cm:,.0f} to {capm:,.0f} probes/s when a tcpdump with synwatch's filter (our outgoing SYNs "
                    "and the replies, immediate mode) runs beside it, and synwatch's highest rate "
                    f"({swmax:,.0f}) is {100 * swmax / capm:.0f} % of that. On veth the packet-socket copies run in "
-                   "the sending thread's softirq, on the sender's CPU. zmap captures only the replies and sends "
-                   "through a packet socket, not a raw IP socket.")
+                   "the sending thread's softirq, on the sender's CPU. zmap captures only the replies; synwatch "
+                   "also captures its own SYNs leaving, for exact RTTs (docs/timestamps.md).")
     sw_rates = [(median([r["wire_rate"] for r in g.get(("synwatch", rate), [])]), rate) for rate in rates]
     sat = [f"`{rate}`: {x / 1000:.1f} k" for x, rate in sw_rates if x and rate != "max" and x < 0.9 * int(rate)]
     if sat:
@@ -1027,7 +1034,7 @@ set key bottom right
 plot "s1.dat" using 1:3:xticlabels(2) title "synwatch" lw 2 pt 7, \
      "" using 1:5 title "zmap" lw 2 pt 5, \
      "" using 1:7 title "masscan" lw 2 pt 9, \
-     @CEIL@ title "kernel ceiling (bare sendmmsg)" with lines dt 2 lw 2 lc rgb "black"
+     @CEIL@ title "kernel ceiling (bare sendmmsg, raw IP socket)" with lines dt 2 lw 2 lc rgb "black"
 
 set output "@BENCH@/accuracy.png"
 set style data points

@@ -6,7 +6,11 @@
  * SYN-ACK it has no socket for), as they are for synwatch; the benchmark
  * counts them on the interface.
  *
- * usage: sendmmsg_ceiling -s SRC_IP -t TARGETS [-b BATCH] [-p LO-HI]
+ * With -l IFNAME,GATEWAY_MAC the same SYNs go as Ethernet frames to that MAC
+ * on a packet socket (AF_PACKET, SOCK_DGRAM), as synwatch's link paths and
+ * zmap send them: no IP routing, no netfilter output hooks.
+ *
+ * usage: sendmmsg_ceiling -s SRC_IP -t TARGETS [-b BATCH] [-p LO-HI] [-l IFNAME,MAC]
  *   TARGETS  one IP:PORT per line; every address must be in 198.18.0.0/15
  *            (the benchmark range, RFC 2544): anything else is refused
  * Prints one line: sent=N failed=N enobufs=N secs=S rate=R
@@ -14,6 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdint.h>
@@ -62,8 +69,8 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* A SYN with the options Linux puts in its own (MSS, SACK permitted,
  * timestamps, window scale), so the target does the same work as for
- * synwatch's probes. The kernel fills the IP checksum and total length
- * (IP_HDRINCL); the TCP checksum is ours. */
+ * synwatch's probes. Every checksum is ours: a raw socket would fill the IP
+ * header's (IP_HDRINCL), a packet socket does not. */
 static void build(struct probe *pr, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq)
 {
 	uint8_t *ip = pr->pkt, *tcp = pr->pkt + 20, pseudo[12];
@@ -102,6 +109,7 @@ static void build(struct probe *pr, uint32_t src, uint32_t dst, uint16_t sport, 
 	put16(pseudo + 10, 40);
 	sum = sum16(sum16(0, pseudo, sizeof(pseudo)), tcp, 40);
 	put16(tcp + 16, fold(sum));
+	put16(ip + 10, fold(sum16(0, ip, 20)));
 }
 
 static int in_bench_range(uint32_t a)
@@ -111,13 +119,14 @@ static int in_bench_range(uint32_t a)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sendmmsg_ceiling -s SRC_IP -t TARGETS [-b BATCH] [-p LO-HI]\n");
+	fprintf(stderr, "usage: sendmmsg_ceiling -s SRC_IP -t TARGETS [-b BATCH] [-p LO-HI] [-l IFNAME,MAC]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *src_s = NULL, *path = NULL;
+	const char *src_s = NULL, *path = NULL, *link = NULL;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_halen = 6 };
 	unsigned batch = 64, plo = 61000, phi = 61999;
 	struct probe *pr = NULL;
 	struct mmsghdr *msg = NULL;
@@ -129,7 +138,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	int c, fd, one = 1, size = SNDBUF;
 
-	while ((c = getopt(argc, argv, "s:t:b:p:")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:b:p:l:")) != -1) {
 		switch (c) {
 		case 's': src_s = optarg; break;
 		case 't': path = optarg; break;
@@ -138,8 +147,22 @@ int main(int argc, char **argv)
 			if (sscanf(optarg, "%u-%u", &plo, &phi) != 2 || plo < 1 || phi > 65535 || plo > phi)
 				usage();
 			break;
+		case 'l': link = optarg; break;
 		default: usage();
 		}
+	}
+	if (link) {
+		char ifname[IF_NAMESIZE + 1];
+		unsigned m[6];
+		if (sscanf(link, "%16[^,],%x:%x:%x:%x:%x:%x", ifname, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 7)
+			usage();
+		sll.sll_ifindex = (int)if_nametoindex(ifname);
+		if (sll.sll_ifindex == 0) {
+			fprintf(stderr, "sendmmsg_ceiling: no interface '%s'\n", ifname);
+			return 2;
+		}
+		for (int k = 0; k < 6; k++)
+			sll.sll_addr[k] = (unsigned char)m[k];
 	}
 	if (!src_s || !path || batch < 1 || batch > MAX_BATCH || inet_pton(AF_INET, src_s, &src) != 1)
 		usage();
@@ -200,13 +223,21 @@ bad:
 	for (size_t i = 0; i < n; i++) {
 		iov[i].iov_base = pr[i].pkt;
 		iov[i].iov_len = PKT_LEN;
-		msg[i].msg_hdr.msg_name = &sin[i];
-		msg[i].msg_hdr.msg_namelen = sizeof(sin[i]);
+		if (link) {
+			msg[i].msg_hdr.msg_name = &sll;
+			msg[i].msg_hdr.msg_namelen = sizeof(sll);
+		} else {
+			msg[i].msg_hdr.msg_name = &sin[i];
+			msg[i].msg_hdr.msg_namelen = sizeof(sin[i]);
+		}
 		msg[i].msg_hdr.msg_iov = &iov[i];
 		msg[i].msg_hdr.msg_iovlen = 1;
 	}
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+	if (link)
+		fd = socket(AF_PACKET, SOCK_DGRAM, 0); /* protocol 0: receives nothing */
+	else
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (fd < 0 || (!link && setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0)) {
 		fprintf(stderr, "sendmmsg_ceiling: cannot open a raw socket: %s\n", strerror(errno));
 		return 1;
 	}
@@ -223,6 +254,11 @@ bad:
 		int r = sendmmsg(fd, msg + i, k, 0);
 		if (r > 0) {
 			i += (size_t)r;
+		} else if (link && errno == ENOBUFS) {
+			/* a packet socket reports a frame dropped on the way
+			 * out (a raw socket does not): it is gone, not queued */
+			enobufs++;
+			i++;
 		} else if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {
 			enobufs++;
 			sched_yield();

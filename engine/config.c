@@ -49,7 +49,7 @@ enum {
 enum {
 	T_LOCATION, T_RATE, T_SOURCE_PORTS, T_INTERFACES, T_SOURCE_IP, T_REDIS, T_REDIS_PREFIX, T_OUTPUT,
 	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_RESULTS_MAXLEN,
-	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD,
+	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD, T_SEND_PATH,
 };
 
 enum { N_HOST, N_PORT, N_NAME };
@@ -571,6 +571,7 @@ static int parse_groups(struct yconf *p, const struct yconf_field *f, yaml_node_
 }
 
 static const char *const output_names[] = { "ndjson", "text", "none", NULL };
+static const char *const send_path_names[] = { "auto", "ip", NULL };
 
 #define C(member) AT(struct top, c.member)
 #define C_N(member) offsetof(struct top, c.member)
@@ -615,6 +616,8 @@ static const struct yconf_field top_fields[] = {
 	{ .key = "shard", .parse = yconf_bool, C(shard), .bit = T_SHARD, .what = "true or false" },
 	{ .key = "latency_retention", .parse = yconf_duration, C(latency_retention_ns), .bit = T_LATENCY_RETENTION,
 	  .min = 60 * NSEC_PER_SEC, .max = 3650 * ONE_DAY, .what = "a duration like 168h (7 days)" },
+	{ .key = "send_path", .parse = yconf_str, C(send_path), .bit = T_SEND_PATH, .choices = send_path_names,
+	  .what = "auto or ip" },
 };
 static const struct yconf_table top_table = TABLE(top_fields);
 
@@ -927,6 +930,7 @@ void config_release(struct config *c)
 	free(c->redis_prefix);
 	free(c->spill);
 	free(c->output);
+	free(c->send_path);
 	yconf_free_strv(c->exclude, c->n_exclude);
 	yconf_free_strv(c->canaries, c->n_canaries);
 	for (size_t i = 0; i < c->n_groups; i++)

@@ -82,6 +82,7 @@ struct config {
 	char **interfaces;          /* capture/send interfaces to use; empty: by route */
 	size_t n_interfaces;
 	char *source_ip;            /* NULL: by route */
+	char *send_path;            /* "auto" (link paths where possible), "ip"; NULL: auto */
 	char *redis_url;            /* NULL: no Redis */
 	char *redis_prefix;         /* default CONFIG_DEFAULT_PREFIX; printable, no spaces, <= 127 bytes */
 	char *spill;                /* where records wait while Redis is away; NULL: the store's default */

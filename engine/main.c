@@ -45,6 +45,8 @@
 #define DUE_BATCH 4096
 #define STATUS_NS (250 * NSEC_PER_MSEC)
 #define MAX_GATEWAY_CANARIES 4
+/* how long start-up waits for the gateways' MACs (ARP) */
+#define LINK_RESOLVE_WAIT_NS (500 * NSEC_PER_MSEC)
 
 struct options {
 	bool once;
@@ -66,6 +68,7 @@ struct options {
 	const char *exclude_file;
 	const char *interface;
 	const char *source_ip;
+	const char *send_path;
 	const char *location;
 	const char *prober_id;
 	const char *redis;
@@ -138,6 +141,9 @@ static void usage(FILE *f)
 		"      --exclude FILE     never probe these addresses/CIDRs (one per line)\n"
 		"      --interface IF     send from this interface (default: by route)\n"
 		"      --source-ip IP     source address (default: by route)\n"
+		"      --send-path WAY    auto: SYNs to a gateway on Ethernet leave as frames to its MAC\n"
+		"                         (AF_PACKET; skips the IP stack and its netfilter output hooks);\n"
+		"                         ip: every SYN through the raw IP socket (default auto)\n"
 		"      --source-ports A-B source-port range, reserved from the kernel (default %d-%d)\n"
 		"      --no-reserve       do not add the range to net.ipv4.ip_local_reserved_ports\n"
 		"      --max-targets N    more endpoints than N need --yes (default %u)\n"
@@ -201,6 +207,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
 		OPT_REDIS, OPT_SPILL, OPT_PROBER_ID,
 		OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES, OPT_MEM_REPORT,
+		OPT_SEND_PATH,
 	};
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -230,6 +237,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 		{ "interface", required_argument, NULL, OPT_INTERFACE },
 		{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
+		{ "send-path", required_argument, NULL, OPT_SEND_PATH },
 		{ "source-ports", required_argument, NULL, OPT_SOURCE_PORTS },
 		{ "no-reserve", no_argument, NULL, OPT_NO_RESERVE },
 		{ "max-targets", required_argument, NULL, OPT_MAX_TARGETS },
@@ -290,6 +298,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_EXCLUDE: o->exclude_file = optarg; break;
 		case OPT_INTERFACE: o->interface = optarg; break;
 		case OPT_SOURCE_IP: o->source_ip = optarg; break;
+		case OPT_SEND_PATH:
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "ip") != 0)
+				cli_die_usage("--send-path '%s': expected auto or ip", optarg);
+			o->send_path = optarg;
+			break;
 		case OPT_SOURCE_PORTS: parse_port_range(o, optarg); break;
 		case OPT_NO_RESERVE: o->no_reserve = true; break;
 		case OPT_MAX_TARGETS: o->max_targets = parse_uint("--max-targets", optarg, 1, UINT32_MAX - 2); break;
@@ -339,6 +352,7 @@ struct run {
 	/* copies: the config they may come from is replaced on reload (a
 	 * new value of these takes a restart) */
 	char *interface, *source_ip, *location;
+	bool link_paths;            /* send_path auto: frames to Ethernet gateways (engine/engine.h) */
 	char *redis_url, *spill, *redis_prefix; /* NULL redis_url: no Redis */
 	uint64_t results_maxlen, events_maxlen;
 	int64_t latency_retention_s;
@@ -493,6 +507,7 @@ static struct table *load_run(struct run *run, const struct options *o)
 		}
 		run->interface = xstrdup(o->interface ? o->interface : c->n_interfaces ? c->interfaces[0] : NULL);
 		run->source_ip = xstrdup(o->source_ip ? o->source_ip : c->source_ip);
+		run->link_paths = strcmp(o->send_path ? o->send_path : c->send_path ? c->send_path : "auto", "auto") == 0;
 		run->location = xstrdup(o->location ? o->location : c->location ? c->location : run->hostname);
 		if (!o->output_set && c->output && store_format_parse(c->output, &run->output) < 0)
 			cli_die_usage("%s: output '%s': expected ndjson, text or none", c->path, c->output);
@@ -521,6 +536,7 @@ static struct table *load_run(struct run *run, const struct options *o)
 	struct target_list tl = { 0 };
 	run->interface = xstrdup(o->interface);
 	run->source_ip = xstrdup(o->source_ip);
+	run->link_paths = !o->send_path || strcmp(o->send_path, "auto") == 0;
 	run->location = xstrdup(o->location ? o->location : run->hostname);
 	load_redis(run, NULL);
 	load_excludes(run, NULL);
@@ -551,9 +567,10 @@ static struct table *load_run(struct run *run, const struct options *o)
 	return t;
 }
 
-static void route_or_die(struct routing *rt, const struct run *run, const struct target_list *tl)
+static void route_or_die(struct routing *rt, const struct run *run, const struct target_list *tl,
+			 struct link_paths *lp)
 {
-	int r = routing_build(rt, tl, run->interface, run->source_ip);
+	int r = routing_build(rt, tl, run->interface, run->source_ip, lp);
 
 	if (r == -EINVAL)
 		cli_die_usage("source ip '%s': expected an IPv4 or IPv6 address", run->source_ip);
@@ -573,6 +590,7 @@ struct daemon {
 	struct table *table;        /* the latest generation, published */
 	struct table_pub pub;
 	struct routing rt;
+	struct link_paths *lp;      /* NULL with send_path ip (and in dry runs) */
 	struct ring *reqs, *reports, *caps, *recs;
 	struct sender *snd;
 	struct capture *cap;
@@ -765,7 +783,7 @@ static void reload(struct daemon *d, enum reload_kind kind)
 			  err);
 		goto out;
 	}
-	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip)) < 0) {
+	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip, d->lp)) < 0) {
 		log_error("reload rejected: cannot route the targets: %s", strerror(-r));
 		goto out;
 	}
@@ -924,13 +942,14 @@ static void summary(const struct sched_stats *ss, const struct sender_stats *snd
 	double secs = (double)elapsed_ns / 1e9;
 
 	fprintf(stderr,
-		"synwatch: %s%zu endpoints in %.3f s: sent %llu probes (%llu retransmitted, %llu send errors), %.0f probes/s\n"
+		"synwatch: %s%zu endpoints in %.3f s: sent %llu probes (%llu retransmitted, %llu send errors, %llu as "
+		"Ethernet frames), %.0f probes/s\n"
 		"synwatch: results: open %llu, closed %llu, unreachable %llu, filtered %llu, error %llu; %llu not probed\n"
 		"synwatch: replies %llu; rejected: bad cookie %llu, stale %llu, duplicate %llu, malformed %llu; "
 		"approximate rtt %llu\n"
 		"synwatch: pcap: received %llu, dropped %llu, interface drops %llu\n",
 		interrupted ? "interrupted: " : "", targets, secs, (unsigned long long)snd->sent,
-		(unsigned long long)ss->retransmits, (unsigned long long)snd->failed,
+		(unsigned long long)ss->retransmits, (unsigned long long)snd->failed, (unsigned long long)snd->link,
 		secs > 0 ? (double)snd->sent / secs : 0, (unsigned long long)ss->results[PROBE_OPEN],
 		(unsigned long long)ss->results[PROBE_CLOSED], (unsigned long long)ss->results[PROBE_UNREACHABLE],
 		(unsigned long long)ss->results[PROBE_FILTERED], (unsigned long long)ss->results[PROBE_ERROR],
@@ -938,6 +957,10 @@ static void summary(const struct sched_stats *ss, const struct sender_stats *snd
 		(unsigned long long)ss->stale, (unsigned long long)ss->duplicate, (unsigned long long)cs->malformed,
 		(unsigned long long)ss->rtt_approx, (unsigned long long)cs->pcap_recv, (unsigned long long)cs->pcap_drop,
 		(unsigned long long)cs->pcap_ifdrop);
+	if (snd->dropped)
+		fprintf(stderr, "synwatch: %llu Ethernet frames dropped by the kernel on the way out (an egress filter or a "
+				"full queue)\n",
+			(unsigned long long)snd->dropped);
 }
 
 /* One VmRSS-like field of /proc/self/status, in KiB (0 if unknown). */
@@ -1126,7 +1149,7 @@ static void gateway_canaries(struct daemon *d)
 		log_warn("canaries: cannot add the gateways: %s", err);
 		goto out;
 	}
-	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip)) < 0) {
+	if ((r = routing_build(&nrt, &nt->tl, run->interface, run->source_ip, d->lp)) < 0) {
 		log_warn("canaries: cannot route the gateways: %s", strerror(-r));
 		goto out;
 	}
@@ -1215,7 +1238,10 @@ int main(int argc, char **argv)
 		if (routing_fixed(&d.rt, n_targets, &src) < 0)
 			goto out;
 	} else {
-		route_or_die(&d.rt, &run, &d.table->tl);
+		if (run.link_paths && (r = link_paths_new(&d.lp)) < 0)
+			log_warn("cannot read the neighbour table: %s; every probe goes through the IP stack",
+				 strerror(-r));
+		route_or_die(&d.rt, &run, &d.table->tl, d.lp);
 	}
 	if (run.continuous) {
 		parse_canaries(&d, run.o->config ? &run.cfg : NULL);
@@ -1281,6 +1307,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fd = -1; /* the sender owns it */
+	if (d.lp) {
+		int fdl = packetsock_open();
+		if (fdl < 0) {
+			log_warn("cannot open a packet socket: %s; every probe goes through the IP stack",
+				 strerror(-fdl));
+			link_paths_free(d.lp);
+			d.lp = NULL;
+		} else {
+			sender_set_link(d.snd, fdl, d.lp);
+			/* a gateway nobody talked to yet: ask for its MAC
+			 * now rather than send the first second the slow way */
+			if ((r = link_paths_refresh(d.lp, LINK_RESOLVE_WAIT_NS)) < 0)
+				log_warn("cannot read the neighbour table: %s", strerror(-r));
+		}
+	}
 	if (!o.dry_run && has_family(d.table, AF_INET6)) {
 		int fd6 = rawsock_open_v6();
 		if (fd6 < 0)
@@ -1409,7 +1450,7 @@ int main(int argc, char **argv)
 	uint64_t start = clock_mono_ns(), next_status = start, idle_ns = 100 * 1000;
 	uint64_t resolve_every = run.o->config && run.cfg.resolve_interval_ns > 0 ? (uint64_t)run.cfg.resolve_interval_ns : 0;
 	uint64_t next_resolve = start + resolve_every;
-	uint64_t last_sent = 0, last_status = start, next_beat = start;
+	uint64_t last_sent = 0, last_status = start, next_beat = start, next_neigh = start + NSEC_PER_SEC;
 	struct send_report rbuf[256];
 	struct capture_rec cbuf[256];
 	uint32_t due[DUE_BATCH];
@@ -1450,6 +1491,12 @@ int main(int argc, char **argv)
 		if (run.redis_url && now >= next_beat) {
 			next_beat = now + NSEC_PER_SEC;
 			push_status(&d);
+		}
+		if (d.lp && now >= next_neigh) {
+			/* the gateways' MACs as the kernel knows them now */
+			next_neigh = now + NSEC_PER_SEC;
+			if ((r = link_paths_refresh(d.lp, 0)) < 0)
+				log_debug("cannot read the neighbour table: %s", strerror(-r));
 		}
 		while ((n = ring_pop(d.reports, rbuf, 256)) > 0) {
 			for (size_t i = 0; i < n; i++)
@@ -1541,6 +1588,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	sender_free(d.snd);
+	link_paths_free(d.lp);
 	capture_close(d.cap);
 	store_free(d.st);
 	sched_free(d.sc);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,13 @@ struct rt_route {
 	int ifindex;             /* first nexthop's interface */
 	uint8_t prefix;
 	uint8_t type;            /* RTN_* */
+	uint8_t nexthops;        /* how many (capped at 255) */
 };
 
 struct rt_link {
 	int ifindex;
-	unsigned flags; /* IFF_* */
+	unsigned flags;   /* IFF_* */
+	unsigned arptype; /* ARPHRD_* */
 	char name[IF_NAMESIZE];
 };
 
@@ -64,7 +67,7 @@ struct route_table {
 };
 
 /* libnl speaks its own error space; the rest of synwatch speaks errno */
-static int nl_to_errno(int nlerr)
+int route_nl_errno(int nlerr)
 {
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case NLE_SUCCESS: return 0;
@@ -103,8 +106,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-/* Copies a libnl address; false if it is not IPv4/IPv6 of the right size. */
-static bool from_nl(struct sw_addr *out, const struct nl_addr *a)
+bool route_nl_addr(struct sw_addr *out, const struct nl_addr *a)
 {
 	memset(out, 0, sizeof(*out));
 	if (!a)
@@ -156,7 +158,7 @@ static int add_route(struct route_table *rt, struct rtnl_route *r)
 	struct nl_addr *from = rtnl_route_get_src(r);
 	if (from && nl_addr_get_prefixlen(from) > 0)
 		return 0;
-	if (!from_nl(&e.dst, rtnl_route_get_dst(r)))
+	if (!route_nl_addr(&e.dst, rtnl_route_get_dst(r)))
 		return 0;
 	int plen = nl_addr_get_prefixlen(rtnl_route_get_dst(r));
 	if (plen < 0 || (unsigned)plen > addr_bits(e.dst.family))
@@ -166,14 +168,16 @@ static int add_route(struct route_table *rt, struct rtnl_route *r)
 	e.table = table;
 	e.type = rtnl_route_get_type(r);
 	e.priority = rtnl_route_get_priority(r);
-	from_nl(&e.prefsrc, rtnl_route_get_pref_src(r));
+	route_nl_addr(&e.prefsrc, rtnl_route_get_pref_src(r));
 	/* multipath: the kernel hashes flows over the nexthops; one probe
 	 * host needs one consistent answer, so take the first */
-	if (rtnl_route_get_nnexthops(r) > 0) {
+	int nh_count = rtnl_route_get_nnexthops(r);
+	e.nexthops = (uint8_t)(nh_count > 255 ? 255 : nh_count < 0 ? 0 : nh_count);
+	if (nh_count > 0) {
 		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
 		if (nh) {
 			e.ifindex = rtnl_route_nh_get_ifindex(nh);
-			if (!from_nl(&e.gateway, rtnl_route_nh_get_gateway(nh)) || e.gateway.family != e.dst.family)
+			if (!route_nl_addr(&e.gateway, rtnl_route_nh_get_gateway(nh)) || e.gateway.family != e.dst.family)
 				memset(&e.gateway, 0, sizeof(e.gateway));
 		}
 	}
@@ -190,6 +194,7 @@ static int add_link(struct route_table *rt, struct rtnl_link *l)
 
 	e.ifindex = rtnl_link_get_ifindex(l);
 	e.flags = rtnl_link_get_flags(l);
+	e.arptype = rtnl_link_get_arptype(l);
 	if (name)
 		snprintf(e.name, sizeof(e.name), "%s", name);
 	if ((e.flags & IFF_LOOPBACK) && !rt->lo_ifindex)
@@ -204,7 +209,7 @@ static int add_addr(struct route_table *rt, struct rtnl_addr *a)
 {
 	struct rt_ifaddr e = { 0 };
 
-	if (!from_nl(&e.addr, rtnl_addr_get_local(a)))
+	if (!route_nl_addr(&e.addr, rtnl_addr_get_local(a)))
 		return 0;
 	e.ifindex = rtnl_addr_get_ifindex(a);
 	e.flags = rtnl_addr_get_flags(a);
@@ -240,14 +245,14 @@ static int dump(struct nl_sock *sk, struct route_table *rt)
 	if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0 ||
 	    (r = rtnl_addr_alloc_cache(sk, &addrs)) < 0 ||
 	    (r = rtnl_route_alloc_cache(sk, AF_INET, 0, &routes4)) < 0) {
-		r = nl_to_errno(r);
+		r = route_nl_errno(r);
 		goto out;
 	}
 	/* a kernel booted with ipv6.disable=1 has no IPv6 routes to give:
 	 * that is an empty IPv6 table, not a failure */
 	r = rtnl_route_alloc_cache(sk, AF_INET6, 0, &routes6);
 	if (r < 0 && r != -NLE_AF_NOSUPPORT && r != -NLE_OPNOTSUPP) {
-		r = nl_to_errno(r);
+		r = route_nl_errno(r);
 		goto out;
 	}
 	for (o = nl_cache_get_first(links); o; o = nl_cache_get_next(o))
@@ -294,7 +299,7 @@ int route_table_load(struct route_table **out)
 		goto out;
 	}
 	if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0) {
-		r = nl_to_errno(r);
+		r = route_nl_errno(r);
 		goto out;
 	}
 	for (int i = 0; i < ROUTE_DUMP_TRIES; i++) {
@@ -417,6 +422,11 @@ int route_lookup(const struct route_table *rt, const struct sw_addr *dst, struct
 	out->ifindex = best->ifindex;
 	out->gateway = best->gateway;
 	fill_ifname(rt, out);
+	/* one gateway on an Ethernet link: a frame to its MAC is all the
+	 * IP stack would do (multipath spreads flows: leave that to it) */
+	const struct rt_link *l = link_by_index(rt, best->ifindex);
+	out->ether_gateway = best->gateway.family == dst->family && best->nexthops == 1 && l &&
+			     l->arptype == ARPHRD_ETHER && !(l->flags & (IFF_LOOPBACK | IFF_NOARP));
 	if (best->prefsrc.family == dst->family) {
 		out->src = best->prefsrc;
 		return 0;

@@ -8,10 +8,10 @@
 #include "engine/engine.h"
 #include "engine/routing.h"
 
-static int source_index(struct routing *rt, const struct sw_addr *a, int err)
+static int source_index(struct routing *rt, const struct sw_addr *a, int err, unsigned path)
 {
 	for (size_t i = 0; i < rt->n_sources; i++)
-		if (rt->sources[i].err == err && addr_equal(&rt->sources[i].addr, a))
+		if (rt->sources[i].err == err && rt->sources[i].path == path && addr_equal(&rt->sources[i].addr, a))
 			return (int)i;
 	if (rt->n_sources == UINT16_MAX)
 		return -E2BIG;
@@ -23,7 +23,7 @@ static int source_index(struct routing *rt, const struct sw_addr *a, int err)
 		rt->sources = ns;
 		rt->cap_sources = n;
 	}
-	rt->sources[rt->n_sources] = (struct sched_source){ .addr = *a, .err = err };
+	rt->sources[rt->n_sources] = (struct sched_source){ .addr = *a, .err = err, .path = (uint8_t)path };
 	return (int)rt->n_sources++;
 }
 
@@ -53,7 +53,8 @@ static int add_gateway(struct routing *rt, const struct sw_addr *gw)
 	return 0;
 }
 
-int routing_build(struct routing *rt, const struct target_list *tl, const char *interface, const char *source_ip)
+int routing_build(struct routing *rt, const struct target_list *tl, const char *interface, const char *source_ip,
+		  struct link_paths *lp)
 {
 	struct route_table *table = NULL;
 	struct route_info fixed = { 0 }, info = { 0 };
@@ -93,7 +94,9 @@ int routing_build(struct routing *rt, const struct target_list *tl, const char *
 			goto out;
 		if (!err && info.gateway.family && (r = add_gateway(rt, &info.gateway)) < 0)
 			goto out;
-		idx = source_index(rt, err ? &none : &info.src, err);
+		/* --interface names no gateway: such probes take the IP way */
+		unsigned path = err || have_fixed ? 0 : link_paths_intern(lp, &info);
+		idx = source_index(rt, err ? &none : &info.src, err, path);
 		if (idx < 0) {
 			r = idx;
 			goto out;
@@ -112,7 +115,7 @@ int routing_fixed(struct routing *rt, size_t n_targets, const struct sw_addr *so
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->src_of = calloc(n_targets ? n_targets : 1, sizeof(*rt->src_of));
-	if (!rt->src_of || source_index(rt, source, 0) < 0) {
+	if (!rt->src_of || source_index(rt, source, 0, 0) < 0) {
 		routing_release(rt);
 		return -ENOMEM;
 	}

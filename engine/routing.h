@@ -22,12 +22,17 @@ struct routing {
 	size_t n_gateways;
 };
 
-/* Routes every target of tl. interface / source_ip may be NULL. Returns 0,
+struct link_paths;
+
+/* Routes every target of tl. interface / source_ip may be NULL. With lp,
+ * targets behind an Ethernet gateway get a link path (engine/engine.h).
+ * Returns 0,
  * -ENODEV (no such interface), -EADDRNOTAVAIL (the interface has no IPv4
  * address and no source_ip was given), -EINVAL (bad source_ip) or another
  * negative errno; a target without a route is not an error: its source
  * carries the errno and its checks end as `error`. */
-int routing_build(struct routing *rt, const struct target_list *tl, const char *interface, const char *source_ip);
+int routing_build(struct routing *rt, const struct target_list *tl, const char *interface, const char *source_ip,
+		  struct link_paths *lp);
 /* Every target from source (dry runs: no routes needed). */
 int routing_fixed(struct routing *rt, size_t n_targets, const struct sw_addr *source);
 void routing_release(struct routing *rt);

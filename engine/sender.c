@@ -6,6 +6,8 @@
  * Every request popped ends in exactly one report (SENT or FAILED), in
  * request order, so the scheduler can account for each probe. */
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +34,10 @@
  * rates below 100 pps */
 #define SENDER_MAX_SLEEP_NS (10 * NSEC_PER_MSEC)
 #define RAWSOCK_SNDBUF (8 << 20)
+/* one probe per link path and second still goes through the IP stack: the
+ * kernel then keeps verifying the gateway's neighbour entry (it would let
+ * it go stale for good under frames it never sees) */
+#define LINK_KEEP_NS NSEC_PER_SEC
 
 struct sender {
 	struct cookie_key key;
@@ -39,6 +45,9 @@ struct sender {
 	unsigned batch;
 	FILE *dry_run;
 	int fd4, fd6;         /* fd6: -1 until sender_set_v6 */
+	int fdl;              /* AF_PACKET for the link paths: -1 until sender_set_link */
+	const struct link_paths *lp;
+	uint64_t ip_kept[LINK_PATHS_MAX + 1]; /* per path: when a probe last went the IP way */
 	uint8_t ttl;
 	struct ring *reqs, *reports;
 	struct syn_template t4, t6;
@@ -48,15 +57,17 @@ struct sender {
 	struct probe_req *req;
 	uint8_t (*pkt)[PACKET_SYN_MAX];
 	int *err;            /* positive errno when slot i cannot be sent */
+	int *fd;             /* the socket slot i goes to */
 	struct iovec *iov;
 	struct sockaddr_in *sin;
 	struct sockaddr_in6 *sin6;
+	struct sockaddr_ll *sll;
 	struct mmsghdr *msg;
 
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
-	_Atomic uint64_t sent, failed, batches, enobufs;
+	_Atomic uint64_t sent, failed, batches, enobufs, link, dropped;
 };
 
 static void stat_add(_Atomic uint64_t *c, uint64_t n)
@@ -106,11 +117,31 @@ int rawsock_open_v6(void)
 	return rawsock_open(AF_INET6, IPPROTO_IPV6, IPV6_HDRINCL);
 }
 
+int packetsock_open(void)
+{
+	int size = RAWSOCK_SNDBUF;
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
 void sender_set_v6(struct sender *s, int fd6)
 {
 	if (s->fd6 >= 0)
 		close(s->fd6);
 	s->fd6 = fd6;
+}
+
+void sender_set_link(struct sender *s, int fd, const struct link_paths *lp)
+{
+	if (s->fdl >= 0)
+		close(s->fdl);
+	s->fdl = fd;
+	s->lp = lp;
 }
 
 static void push_report(struct sender *s, const struct send_report *rep)
@@ -188,9 +219,11 @@ static int transmit(struct sender *s, size_t i, size_t n, int64_t *real, uint64_
 		fflush(s->dry_run);
 		return (int)n;
 	}
-	r = sendmmsg(s->req[i].dst.family == AF_INET6 ? s->fd6 : s->fd4, s->msg + i, (unsigned)n, 0);
+	r = sendmmsg(s->fd[i], s->msg + i, (unsigned)n, 0);
 	if (r < 0)
 		return -errno;
+	if (r > 0 && s->fd[i] == s->fdl)
+		stat_add(&s->link, (uint64_t)r);
 	return r > 0 ? r : -EIO;
 }
 
@@ -205,9 +238,43 @@ static int check_req(const struct sender *s, const struct probe_req *q)
 	return 0;
 }
 
+/* Addresses slot i: its gateway's MAC on a link path when the path has
+ * one (and this is not the path's probe of the second through the IP
+ * stack), else the target's address on the raw socket of its family. */
+static void address(struct sender *s, size_t i, uint64_t now)
+{
+	const struct probe_req *q = &s->req[i];
+	struct msghdr *h = &s->msg[i].msg_hdr;
+	int ifindex;
+
+	if (q->path && s->fdl >= 0 && q->dst.family == AF_INET &&
+	    link_path_get(s->lp, q->path, &ifindex, s->sll[i].sll_addr)) {
+		if (now - s->ip_kept[q->path] < LINK_KEEP_NS) {
+			s->sll[i].sll_ifindex = ifindex;
+			s->fd[i] = s->fdl;
+			h->msg_name = &s->sll[i];
+			h->msg_namelen = sizeof(s->sll[i]);
+			return;
+		}
+		s->ip_kept[q->path] = now;
+	}
+	if (q->dst.family == AF_INET6) {
+		s->sin6[i].sin6_addr = q->dst.u.v6;
+		s->fd[i] = s->fd6;
+		h->msg_name = &s->sin6[i];
+		h->msg_namelen = sizeof(s->sin6[i]);
+	} else {
+		s->sin[i].sin_addr = q->dst.u.v4;
+		s->fd[i] = s->fd4;
+		h->msg_name = &s->sin[i];
+		h->msg_namelen = sizeof(s->sin[i]);
+	}
+}
+
 static void build(struct sender *s, size_t n)
 {
-	uint32_t ts_val = (uint32_t)(clock_mono_ns() / NSEC_PER_MSEC) + s->ts_offset;
+	uint64_t now = clock_mono_ns();
+	uint32_t ts_val = (uint32_t)(now / NSEC_PER_MSEC) + s->ts_offset;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct probe_req *q = &s->req[i];
@@ -232,15 +299,7 @@ static void build(struct sender *s, size_t n)
 				s->err[i] = EAFNOSUPPORT;
 		}
 		s->iov[i].iov_len = len;
-		if (q->dst.family == AF_INET6) {
-			s->sin6[i].sin6_addr = q->dst.u.v6;
-			s->msg[i].msg_hdr.msg_name = &s->sin6[i];
-			s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin6[i]);
-		} else {
-			s->sin[i].sin_addr = q->dst.u.v4;
-			s->msg[i].msg_hdr.msg_name = &s->sin[i];
-			s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin[i]);
-		}
+		address(s, i, now);
 	}
 }
 
@@ -260,8 +319,7 @@ static uint32_t send_batch(struct sender *s, size_t n)
 		/* a run of sendable, consecutive requests: one SENT report
 		 * can then cover what the kernel takes of it */
 		size_t j = i + 1;
-		while (j < n && !s->err[j] && s->req[j].seq == s->req[j - 1].seq + 1 &&
-		       s->req[j].dst.family == s->req[i].dst.family) /* one socket per family */
+		while (j < n && !s->err[j] && s->req[j].seq == s->req[j - 1].seq + 1 && s->fd[j] == s->fd[i])
 			j++;
 		int64_t real;
 		uint64_t mono;
@@ -270,6 +328,18 @@ static uint32_t send_batch(struct sender *s, size_t n)
 			report_sent(s, &s->req[i], (uint32_t)r, real, mono);
 			total += (uint32_t)r;
 			i += (size_t)r;
+			continue;
+		}
+		if (r == -ENOBUFS && s->fd[i] == s->fdl) {
+			/* a packet socket says when the frame was dropped on
+			 * the way out (egress filter, full qdisc), where the
+			 * raw socket keeps quiet: it was sent as far as the
+			 * probe goes, and lost, as on the network; retrying
+			 * would spin on a frame a filter drops every time */
+			stat_add(&s->dropped, 1);
+			report_sent(s, &s->req[i], 1, real, mono);
+			total++;
+			i++;
 			continue;
 		}
 		if (r == -ENOBUFS || r == -EAGAIN || r == -EINTR) {
@@ -334,12 +404,16 @@ void sender_free(struct sender *s)
 		close(s->fd4);
 	if (s->fd6 >= 0)
 		close(s->fd6);
+	if (s->fdl >= 0)
+		close(s->fdl);
 	free(s->req);
 	free(s->pkt);
 	free(s->err);
+	free(s->fd);
 	free(s->iov);
 	free(s->sin);
 	free(s->sin6);
+	free(s->sll);
 	free(s->msg);
 	free(s);
 }
@@ -364,6 +438,7 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 		return -ENOMEM;
 	s->fd4 = -1; /* adopted only on success: on failure the caller keeps it */
 	s->fd6 = -1;
+	s->fdl = -1;
 	s->key = *cfg->key;
 	s->rate_pps = cfg->rate_pps;
 	s->batch = batch;
@@ -375,6 +450,8 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	atomic_init(&s->failed, 0);
 	atomic_init(&s->batches, 0);
 	atomic_init(&s->enobufs, 0);
+	atomic_init(&s->link, 0);
+	atomic_init(&s->dropped, 0);
 	uint8_t ttl = cfg->ttl ? cfg->ttl : PACKET_DEFAULT_TTL;
 	s->ttl = ttl;
 	packet_syn_template_init(&s->t4, AF_INET, ttl);
@@ -387,11 +464,13 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	s->req = calloc(batch, sizeof(*s->req));
 	s->pkt = calloc(batch, sizeof(*s->pkt));
 	s->err = calloc(batch, sizeof(*s->err));
+	s->fd = calloc(batch, sizeof(*s->fd));
 	s->iov = calloc(batch, sizeof(*s->iov));
 	s->sin = calloc(batch, sizeof(*s->sin));
 	s->sin6 = calloc(batch, sizeof(*s->sin6));
+	s->sll = calloc(batch, sizeof(*s->sll));
 	s->msg = calloc(batch, sizeof(*s->msg));
-	if (!s->req || !s->pkt || !s->err || !s->iov || !s->sin || !s->sin6 || !s->msg) {
+	if (!s->req || !s->pkt || !s->err || !s->fd || !s->iov || !s->sin || !s->sin6 || !s->sll || !s->msg) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -401,6 +480,9 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 		s->iov[i].iov_base = s->pkt[i];
 		s->sin[i].sin_family = AF_INET;
 		s->sin6[i].sin6_family = AF_INET6;
+		s->sll[i].sll_family = AF_PACKET;
+		s->sll[i].sll_protocol = htons(ETH_P_IP);
+		s->sll[i].sll_halen = 6;
 		s->msg[i].msg_hdr.msg_name = &s->sin[i];
 		s->msg[i].msg_hdr.msg_namelen = sizeof(s->sin[i]);
 		s->msg[i].msg_hdr.msg_iov = &s->iov[i];
@@ -446,4 +528,6 @@ void sender_get_stats(const struct sender *s, struct sender_stats *out)
 	out->failed = atomic_load_explicit(&s->failed, memory_order_relaxed);
 	out->batches = atomic_load_explicit(&s->batches, memory_order_relaxed);
 	out->enobufs = atomic_load_explicit(&s->enobufs, memory_order_relaxed);
+	out->link = atomic_load_explicit(&s->link, memory_order_relaxed);
+	out->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
 }

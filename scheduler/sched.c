@@ -404,6 +404,7 @@ static bool release_one(struct sched *s, struct ring *reqs, uint32_t t, uint8_t 
 		.sport = sched_sport(s, t, attempt),
 		.dport = tgt(s, t)->port,
 		.attempt = attempt,
+		.path = src->path,
 	};
 
 	if (ring_push(reqs, &req, 1) != 1)

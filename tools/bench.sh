@@ -8,7 +8,8 @@
 #   1. throughput and accuracy: synwatch, zmap and masscan over the same
 #      131 068 endpoints (port 80 open and port 81 closed on each of the 65 534
 #      hosts of 198.18.0.0/16) at rising rates, plus the kernel ceiling (a bare
-#      sendmmsg loop, bench/sendmmsg_ceiling.c) in the same run
+#      sendmmsg loop, bench/sendmmsg_ceiling.c, on a raw IP socket and on a
+#      packet socket) in the same run
 #   2. CPU cost per million probes at the same rate
 #   3. RTT accuracy: synwatch's rtt_us against an independent tcpdump capture
 #      of the same link, slow endpoints against their programmed delay, and
@@ -307,14 +308,18 @@ section_1() {
 	: > "$OUT/ceiling/runs.jsonl"
 	for ((rep = 1; rep <= REPEATS; rep++)); do
 		log "section 1: repeat $rep of $REPEATS (rates: $RATES)"
-		# The kernel ceiling in the same run: all endpoints, only open, only
-		# closed ones; then all again while tcpdump captures what synwatch's
-		# filter passes (our SYNs leaving and the replies, immediate mode), to
-		# show what a capture costs the sender (its softirq work runs there).
-		for set in all 80 81 cap; do
+		# The kernel ceiling in the same run: all endpoints through a raw
+		# IP socket and as Ethernet frames on a packet socket (synwatch's
+		# link path, zmap's way), only open, only closed ones; then all
+		# again while tcpdump captures what synwatch's filter passes (our
+		# SYNs leaving and the replies, immediate mode), to show what a
+		# capture costs the sender (its softirq work runs there).
+		for set in all link 80 81 cap; do
 			id=ceiling-$set-$rep
+			link=()
 			case $set in
 			all | cap) tf=$dir/targets.txt ;;
+			link) tf=$dir/targets.txt link=(-l "$pif,$gw_mac") ;;
 			*) tf=$dir/targets-$set.txt ;;
 			esac
 			if [ "$set" = cap ]; then
@@ -324,7 +329,8 @@ section_1() {
 				sw_wait_for 10 grep -q "listening on" "$OUT/ceiling/$id.tcpdump" || sw_fail "tcpdump did not start"
 			fi
 			start_sampler "$OUT/ceiling/$id"
-			inp timeout -k 5 "$TMO" "$CEILING" -s "$prober_ip" -t "$tf" > "$OUT/ceiling/$id.out" 2> "$OUT/ceiling/$id.err"
+			inp timeout -k 5 "$TMO" "$CEILING" -s "$prober_ip" -t "$tf" "${link[@]}" > "$OUT/ceiling/$id.out" \
+				2> "$OUT/ceiling/$id.err"
 			echo $? > "$OUT/ceiling/$id.rc"
 			stop_sampler
 			if [ "$set" = cap ]; then

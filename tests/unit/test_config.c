@@ -76,6 +76,7 @@ static const char full[] =
 	"source_ports: 62000-62999\n"
 	"interfaces: [veth0, veth1]\n"
 	"source_ip: 198.18.255.1\n"
+	"send_path: ip\n"
 	"redis: unix:///run/synwatch/redis.sock?db=0\n"
 	"redis_prefix: \"sw:\"\n"
 	"output: text\n"
@@ -120,6 +121,7 @@ static void test_full(void **state)
 	assert_int_equal(c.n_interfaces, 2);
 	assert_string_equal(c.interfaces[1], "veth1");
 	assert_string_equal(c.source_ip, "198.18.255.1");
+	assert_string_equal(c.send_path, "ip");
 	assert_string_equal(c.redis_url, "unix:///run/synwatch/redis.sock?db=0");
 	assert_string_equal(c.redis_prefix, "sw:");
 	assert_string_equal(c.output, "text");
@@ -190,6 +192,7 @@ static void test_builtin_defaults(void **state)
 	assert_int_equal(c.port_hi, CONFIG_DEFAULT_PORT_HI);
 	assert_null(c.interfaces);
 	assert_null(c.source_ip);
+	assert_null(c.send_path);
 	assert_null(c.redis_url);
 	assert_string_equal(c.redis_prefix, CONFIG_DEFAULT_PREFIX);
 	assert_null(c.output);
@@ -471,6 +474,7 @@ static const struct bad bad[] = {
 	  "redis: expected a Redis URL, like unix:///run/synwatch/redis.sock?db=0" },
 	{ "redis: ~\n" ONE_GROUP, "t.yaml:1:8", "got nothing" },
 	{ "output: json\n" ONE_GROUP, "t.yaml:1:9", "output 'json': expected ndjson, text or none" },
+	{ "send_path: raw\n" ONE_GROUP, "t.yaml:1:12", "send_path 'raw': expected auto or ip" },
 	{ "location: \"fra 1\"\n" ONE_GROUP, "t.yaml:1:11", "location 'fra 1': expected letters, digits" },
 	{ "resolve_interval: 100ms\n" ONE_GROUP, "t.yaml:1:19",
 	  "resolve_interval '100ms': expected a duration from 1s to 24h" },

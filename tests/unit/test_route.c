@@ -264,7 +264,30 @@ static int veth_fleet(void)
 	for (size_t i = 0; v6 && i < sizeof(wants6) / sizeof(wants6[0]); i++)
 		check_lookup(rt, &wants6[i]);
 
+	/* a link path needs one gateway on an Ethernet link (veth is one) */
+	static const struct {
+		const char *dst;
+		bool ether_gateway;
+	} paths[] = {
+		{ "198.18.64.5", true },  /* via 198.18.0.252 on sw0 */
+		{ "198.18.33.5", true },
+		{ "198.18.0.7", false },  /* on-link: no gateway */
+		{ "198.19.1.1", false },  /* multipath: the kernel spreads the flows */
+		{ "127.0.0.5", false },   /* local */
+		{ "198.18.0.9", false },
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sw_addr dst = ip(paths[i].dst);
+		CHECK(route_lookup(rt, &dst, &ri) == 0);
+		if (ri.ether_gateway != paths[i].ether_gateway) {
+			fprintf(stderr, "%s: ether_gateway %d, want %d\n", paths[i].dst, ri.ether_gateway,
+				paths[i].ether_gateway);
+			return 1;
+		}
+	}
+
 	CHECK(route_iface(rt, "sw0", AF_INET, &ri) == 0);
+	CHECK(!ri.ether_gateway); /* --interface: no gateway to send to */
 	CHECK(!strcmp(ri.ifname, "sw0"));
 	struct sw_addr want = ip("198.18.0.1");
 	CHECK(addr_equal(&ri.src, &want));

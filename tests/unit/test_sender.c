@@ -316,6 +316,18 @@ static void test_new_args(void **state)
 		}                                                                       \
 	} while (0)
 
+/* A packet socket that sees everything on ifname (type SOCK_DGRAM: from the
+ * network header, SOCK_RAW: with the link header). */
+static int tap(int type, const char *ifname)
+{
+	int fd = socket(AF_PACKET, type, htons(ETH_P_ALL));
+	CHECK(fd >= 0);
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)if_nametoindex(ifname) };
+	CHECK(bind(fd, (struct sockaddr *)&sll, sizeof(sll)) == 0);
+	return fd;
+}
+
 static int listener(uint16_t *port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -364,11 +376,7 @@ static int loopback_send(void)
 	int lfd = listener(&open_port);
 	int cfd = listener(&closed_port);
 	close(cfd); /* now nothing listens there: the kernel answers RST */
-	int pfd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
-	CHECK(pfd >= 0);
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				   .sll_ifindex = (int)if_nametoindex("lo") };
-	CHECK(bind(pfd, (struct sockaddr *)&sll, sizeof(sll)) == 0);
+	int pfd = tap(SOCK_DGRAM, "lo");
 
 	int fd = rawsock_open_v4();
 	CHECK(fd >= 0);
@@ -412,10 +420,177 @@ static void test_loopback_wire(void **state)
 	in_netns(loopback_send);
 }
 
+/* ---- root only: a link path over a veth pair in a namespace of our own ---- */
+
+static int sh(const char *cmd)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "%s >/dev/null 2>&1", cmd);
+	return system(line);
+}
+
+/* Waits on pfd (a packet socket on the far end of the veth) for the frame
+ * carrying q's SYN; checks it whole and returns its destination MAC. */
+static void wait_frame(int pfd, const struct probe_req *q, uint8_t mac[6])
+{
+	uint8_t buf[2048];
+	uint64_t deadline = clock_mono_ns() + GUARD_NS;
+
+	while (clock_mono_ns() < deadline) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(pfd, buf, sizeof(buf), 0);
+		if (n < ETH_HLEN + IPV4_HDR_LEN + 40 || rd16(buf + 12) != ETH_P_IP)
+			continue;
+		const uint8_t *pkt = buf + ETH_HLEN, *tcp = pkt + IPV4_HDR_LEN;
+		if (pkt[9] != IPPROTO_TCP_NUM || memcmp(pkt + 16, q->dst.u.b, 4) != 0 || rd16(tcp) != q->sport ||
+		    rd16(tcp + 2) != q->dport)
+			continue;
+		/* what the IP stack would have sent: a whole, valid header */
+		CHECK(pkt[0] == 0x45 && rd16(pkt + 2) == IPV4_HDR_LEN + 40);
+		CHECK(csum_fold(csum_add(0, pkt, IPV4_HDR_LEN)) == 0);
+		CHECK(memcmp(pkt + 12, q->src.u.b, 4) == 0);
+		CHECK(rd32(tcp + 4) == cookie_isn(&key, &q->src, &q->dst, q->sport, q->dport, q->attempt));
+		CHECK(tcp[13] == TCP_SYN);
+		memcpy(mac, buf, 6);
+		return;
+	}
+	fprintf(stderr, "no frame for port %u\n", q->dport);
+	_exit(1);
+}
+
+static int link_send(void)
+{
+	static const char *const setup[] = {
+		"ip link set lo up",
+		"ip link add swa type veth peer name swb",
+		"ip link set swa up",
+		"ip link set swb up",
+		"ip addr add 198.19.254.1/30 dev swa",
+		"ip route add 198.18.0.0/16 via 198.19.254.2",
+		"ip neigh add 198.19.254.2 lladdr 02:00:00:00:00:02 dev swa nud permanent",
+	};
+	static const uint8_t mac2[6] = { 2, 0, 0, 0, 0, 2 }, mac3[6] = { 2, 0, 0, 0, 0, 3 };
+	struct route_table *rt;
+	struct route_info ri;
+	struct link_paths *lp;
+	struct ring *reqs, *reports;
+	struct sender *s;
+	struct sender_stats st;
+	uint8_t mac[6];
+	int ifindex, errs[3];
+
+	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+		if (sh(setup[i]) != 0) {
+			fprintf(stderr, "'%s' failed\n", setup[i]);
+			return CHILD_SKIP;
+		}
+	int pfd = tap(SOCK_RAW, "swb"); /* with the Ethernet header */
+
+	struct sw_addr dst = ip("198.18.7.7");
+	CHECK(route_table_load(&rt) == 0);
+	CHECK(route_lookup(rt, &dst, &ri) == 0);
+	route_table_free(rt);
+	CHECK(ri.ether_gateway);
+	CHECK(link_paths_new(&lp) == 0);
+	CHECK(link_paths_intern(lp, &ri) == 1);
+	CHECK(link_paths_intern(lp, &ri) == 1); /* one path per gateway */
+	CHECK(link_paths_count(lp) == 1);
+	CHECK(!link_path_get(lp, 1, &ifindex, mac)); /* no MAC before the first refresh */
+	CHECK(link_paths_refresh(lp, 0) == 1);
+	CHECK(link_path_get(lp, 1, &ifindex, mac));
+	CHECK(ifindex == (int)if_nametoindex("swa") && memcmp(mac, mac2, 6) == 0);
+
+	CHECK(ring_new(&reqs, sizeof(struct probe_req), 16) == 0);
+	CHECK(ring_new(&reports, sizeof(struct send_report), 16) == 0);
+	struct probe_req q[3] = {
+		req("198.19.254.1", "198.18.7.7", 1, 61000, 80, 0),
+		req("198.19.254.1", "198.18.7.7", 2, 61001, 81, 1),
+		req("198.19.254.1", "198.18.7.7", 3, 61002, 82, 0),
+	};
+	for (int i = 0; i < 3; i++)
+		q[i].path = 1;
+	/* all three in the ring before the start: one batch, so exactly the
+	 * first of them is the path's probe of the second through the IP stack */
+	CHECK(ring_push(reqs, q, 3) == 3);
+	struct sender_config cfg = { .rate_pps = 0, .key = &key };
+	CHECK(sender_new(&s, &cfg, rawsock_open_v4(), reqs, reports) == 0);
+	int fdl = packetsock_open();
+	CHECK(fdl >= 0);
+	sender_set_link(s, fdl, lp);
+	CHECK(sender_start(s) == 0);
+	CHECK(collect(reports, 1, 3, errs) == 0);
+	for (int i = 0; i < 3; i++) {
+		wait_frame(pfd, &q[i], mac);
+		CHECK(memcmp(mac, mac2, 6) == 0);
+	}
+	sender_get_stats(s, &st);
+	CHECK(st.sent == 3 && st.link == 2);
+
+	/* the gateway moves: the next refresh follows it */
+	CHECK(sh("ip neigh replace 198.19.254.2 lladdr 02:00:00:00:00:03 dev swa nud permanent") == 0);
+	CHECK(link_paths_refresh(lp, 0) == 1);
+	CHECK(link_path_get(lp, 1, &ifindex, mac) && memcmp(mac, mac3, 6) == 0);
+	struct probe_req q4 = req("198.19.254.1", "198.18.7.7", 4, 61003, 83, 0);
+	q4.path = 1;
+	CHECK(ring_push(reqs, &q4, 1) == 1);
+	CHECK(collect(reports, 4, 1, errs) == 0);
+	wait_frame(pfd, &q4, mac);
+	CHECK(memcmp(mac, mac3, 6) == 0);
+
+	/* an egress filter drops the frames: the packet socket says ENOBUFS,
+	 * which must not be retried for ever (the raw socket keeps quiet) */
+	if (sh("nft add table netdev swtest") != 0 ||
+	    sh("nft add chain netdev swtest out '{ type filter hook egress device \"swa\" priority 0; }'") != 0 ||
+	    sh("nft add rule netdev swtest out tcp dport 85 drop") != 0) {
+		fprintf(stderr, "cannot add the egress filter (nftables)\n");
+		return 1;
+	}
+	/* two in one batch: at most the first is the second's IP probe */
+	struct probe_req qd[2] = {
+		req("198.19.254.1", "198.18.7.7", 5, 61004, 85, 0),
+		req("198.19.254.1", "198.18.7.7", 6, 61005, 85, 0),
+	};
+	qd[0].path = qd[1].path = 1;
+	CHECK(ring_push(reqs, qd, 2) == 2);
+	CHECK(collect(reports, 5, 2, errs) == 0);
+	sender_get_stats(s, &st);
+	CHECK(st.dropped >= 1 && st.sent == 6);
+
+	/* the entry is gone: the path has no MAC, its probes take the IP way */
+	CHECK(sh("ip neigh del 198.19.254.2 dev swa") == 0);
+	CHECK(link_paths_refresh(lp, 0) == 0);
+	CHECK(!link_path_get(lp, 1, &ifindex, mac));
+	sender_get_stats(s, &st);
+	uint64_t link_before = st.link;
+	struct probe_req q7 = req("198.19.254.1", "198.18.7.7", 7, 61006, 84, 0);
+	q7.path = 1;
+	CHECK(ring_push(reqs, &q7, 1) == 1);
+	CHECK(collect(reports, 7, 1, errs) == 0);
+	sender_stop(s);
+	sender_get_stats(s, &st);
+	CHECK(st.sent == 7 && st.link == link_before);
+
+	sender_free(s); /* closes both sockets */
+	link_paths_free(lp);
+	ring_free(reqs);
+	ring_free(reports);
+	close(pfd);
+	return 0;
+}
+
+static void test_link_path_wire(void **state)
+{
+	(void)state;
+	in_netns(link_send);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_link_path_wire),
 		cmocka_unit_test(test_dry_run_failures),
 		cmocka_unit_test(test_small_rings),
 		cmocka_unit_test(test_new_args),
