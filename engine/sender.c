@@ -24,10 +24,14 @@
 
 #define SENDER_DEFAULT_BATCH 64
 #define SENDER_MAX_BATCH 1024
-/* nothing to send: poll the request ring this often (the scheduler's
- * lookahead is ~10 ms, so 150 us of latency costs nothing and a sleeping
- * thread costs no core) */
+/* nothing to send: poll the request ring after 150 us, twice as long
+ * after each empty poll, up to 1 ms. The scheduler itself looks for due
+ * checks every 1 ms when idle, so that adds no latency it did not have,
+ * and an idle prober wakes 1000 times a second instead of 6600 (10
+ * targets on a 30 s interval: the sender took 6.9 % of a core, mostly in
+ * clock_nanosleep) */
 #define SENDER_IDLE_NS (150 * NSEC_PER_USEC)
+#define SENDER_IDLE_MAX_NS NSEC_PER_MSEC
 /* kernel queue full (ENOBUFS): give the qdisc this long to drain */
 #define SENDER_RETRY_NS (50 * NSEC_PER_USEC)
 /* waits are cut into slices this long so that sender_stop is prompt at
@@ -365,6 +369,7 @@ static void *sender_main(void *arg)
 	struct sender *s = arg;
 	struct rate_limiter rl;
 	bool was_idle = false;
+	uint64_t idle_ns = SENDER_IDLE_NS;
 
 	rate_init(&rl, s->rate_pps, clock_mono_ns());
 	while (!stopping(s)) {
@@ -386,10 +391,13 @@ static void *sender_main(void *arg)
 		if (got == 0) {
 			rate_idle(&rl, now);
 			was_idle = true;
-			clock_sleep_until(now + SENDER_IDLE_NS);
+			clock_sleep_until(now + idle_ns);
+			if (idle_ns < SENDER_IDLE_MAX_NS)
+				idle_ns = idle_ns * 2 < SENDER_IDLE_MAX_NS ? idle_ns * 2 : SENDER_IDLE_MAX_NS;
 			continue;
 		}
 		was_idle = false;
+		idle_ns = SENDER_IDLE_NS;
 		rate_take(&rl, send_batch(s, got));
 	}
 	return NULL;
