@@ -16,7 +16,8 @@
 #      hping3 / nping next to synwatch on a few slow endpoints
 #   rate: --rate on the wire (veth tx_packets) over 1-second windows (tools/bench-rate.sh)
 #   4. monitoring 1,048,576 targets on a 10 s interval with Redis (tools/bench-monitor.sh)
-#   5. the Redis store alone (build/redis-bench)
+#   5. the Redis store alone (build/redis-bench), then while probing the
+#      cheapest endpoints as fast as the machine goes (tools/bench-store.sh)
 #   soak: BENCH_SOAK_MINUTES (default 30, 0: none) of monitoring with a Redis
 #      restart in the middle (tools/soak.sh)
 #
@@ -440,9 +441,11 @@ if want_section 4; then
 	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/tools/bench-monitor.sh" > "$OUT/s4.md" || log "section 4 failed"
 fi
 if want_section 5; then
-	log "section 5: the Redis store alone"
+	log "section 5: the Redis store alone, then while probing"
 	"$top/build/redis-bench" --results 2000000 --targets 10000 --rate 200000 > "$OUT/s5.log" 2>&1 ||
 		log "section 5 failed: $(tail -2 "$OUT/s5.log")"
+	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/tools/bench-store.sh" > "$OUT/s5b.md" 2> "$OUT/s5b.log" ||
+		log "section 5, while probing, failed: $(tail -2 "$OUT/s5b.log")"
 	{
 		echo "## 5. Redis store throughput"
 		echo
@@ -453,6 +456,8 @@ if want_section 5; then
 		echo '```'
 		grep -v ' info: ' "$OUT/s5.log"
 		echo '```'
+		echo
+		cat "$OUT/s5b.md"
 	} > "$OUT/s5.md"
 fi
 if want_section soak && [ "${BENCH_SOAK_MINUTES:-30}" -gt 0 ]; then
