@@ -16,47 +16,28 @@
 # Usage: tools/bench-monitor.sh [HOSTS] [PORTS_PER_HOST] [SECONDS]   (root)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SW_BIN:-$top/build}
-py=/usr/bin/python3
+. "$top/bench/lib.sh"
+py=$SW_PY
 hosts=${1:-65534}
 nports=${2:-16}
 secs=${3:-60}
 out=${BENCH_OUT:-$top/bench/out}/monitor
-mkdir -p "$out"
-name=bm$(printf '%04d' $(($$ % 10000)))
-dir=$(mktemp -d /tmp/synwatch-bm.XXXXXX)
-pids=()
-fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" "$@"; }
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
-	sleep 2
-	for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-	fleet down --name "$name" > /dev/null 2>&1
-	fleet down --name "${name}b" > /dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 log() { echo "bench-monitor: $*" >&2; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0; }
-# the machine's busy time (user, nice, system, irq, softirq), in ticks
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-rcli() { redis-cli -s "$dir/redis.sock" --raw "$@"; }
-# entries ever added to the results stream: XLEN stops at results_maxlen
-# (MAXLEN ~), this does not (Redis 7)
-results_added() { rcli XINFO STREAM synwatch:results | awk 'p { print; exit } /^entries-added$/ { p = 1 }'; }
-rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2> /dev/null || echo 0; }
+
+sw_require_root
+sw_require_cmd redis-server redis-cli ip
+mkdir -p "$out" || sw_fail "cannot create '$out'"
+name=$(sw_unique bm)
+sw_tmpdir dir
+rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
 
 ports=$(seq -s+ 10001 $((10000 + nports)))
 open_n=$((hosts * (nports - 1)))
 closed_n=$hosts
-fleet up --name "$name" --truth "$out/truth.tsv" --seed 1 --spec "open=$open_n,closed=$closed_n,ports=$ports,layout=dense" \
-	> /dev/null || { log "the fleet did not come up"; exit 1; }
+sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 1 --spec "open=$open_n,closed=$closed_n,ports=$ports,layout=dense"
 n=$((open_n + closed_n))
-redis-server --port 0 --unixsocket "$dir/redis.sock" --save '' --appendonly no --dir "$dir" \
-	--logfile "$dir/redis.log" > /dev/null 2>&1 &
-rpid=$!
-pids+=($rpid)
-for _ in $(seq 100); do redis-cli -s "$dir/redis.sock" ping > /dev/null 2>&1 && break; sleep 0.1; done
+sw_redis_up "$dir"
+rpid=$(cat "$dir/r.pid")
 
 # the config: the fleet's block with every port; CIDR and port list expand to all endpoints
 write_cfg() { # FILE HOSTS-SPEC [INTERVAL]
@@ -75,10 +56,10 @@ n_cfg=$(((1 << (32 - prefix)) * nports))
 n_quarter=$((n_cfg / 4))
 
 run_synwatch() { # CONFIG LOG
-	ip netns exec "swf-$name-p" "$bin/synwatch" -c "$1" --redis "unix://$dir/redis.sock" --output none \
+	ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$1" --redis "unix://$dir/r.sock" --output none \
 		--spill "$dir/spill.log" --per-host-rate 0 > /dev/null 2> "$2" &
 	spid=$!
-	pids+=($spid)
+	sw_cleanup_add "kill $spid 2>/dev/null"
 }
 
 # baseline RSS: the same program with 64 x 16 targets
@@ -87,7 +68,7 @@ sleep 8
 base_rss=$(rss_kb $spid)
 kill -TERM $spid
 wait $spid 2> /dev/null
-redis-cli -s "$dir/redis.sock" FLUSHALL > /dev/null
+rcli FLUSHALL > /dev/null
 
 t0=$(date +%s%N)
 run_synwatch "$dir/big.yaml" "$out/big.log"
@@ -98,7 +79,7 @@ log "$n targets loaded in $load_ms ms; warming up 30 s"
 sleep 30
 prober=synwatch:prober:$(rcli ZRANGE synwatch:probers -1 -1)
 load0=$(cut -d' ' -f1 /proc/loadavg)
-c0=$(cpu_ticks $spid) r0=$(cpu_ticks $rpid) b0=$(busy_ticks) x0=$(results_added) w0=$(date +%s%N)
+c0=$(cpu_ticks $spid) r0=$(cpu_ticks $rpid) b0=$(busy_ticks) x0=$(results_added "$dir/r.sock") w0=$(date +%s%N)
 samples=() sent=() over=0
 for _ in $(seq "$secs"); do
 	sleep 1
@@ -107,7 +88,7 @@ for _ in $(seq "$secs"); do
 	sent+=("$sp")
 	[ "$ov" = 1 ] && over=1
 done
-c1=$(cpu_ticks $spid) r1=$(cpu_ticks $rpid) b1=$(busy_ticks) x1=$(results_added) w1=$(date +%s%N)
+c1=$(cpu_ticks $spid) r1=$(cpu_ticks $rpid) b1=$(busy_ticks) x1=$(results_added "$dir/r.sock") w1=$(date +%s%N)
 load1=$(cut -d' ' -f1 /proc/loadavg)
 echo "${sent[*]}" > "$out/sent.txt"
 echo "$over $load0 $load1 $((b1 - b0))" > "$out/machine.txt"
@@ -128,10 +109,9 @@ echo "${samples[*]}" > "$out/backlog.txt"
 # both and cancel, where against a small idle baseline they would count as
 # per target. --mem-report itemises both kinds in the logs.
 plain_rss() { # CONFIG LOG
-	ip netns exec "swf-$name-p" "$bin/synwatch" -c "$1" --output none --no-latency --mem-report --per-host-rate 0 \
+	ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$1" --output none --no-latency --mem-report --per-host-rate 0 \
 		> /dev/null 2> "$2" &
 	local p=$!
-	pids+=($p)
 	sleep 40
 	rss_kb $p
 	kill -TERM $p

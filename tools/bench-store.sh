@@ -16,8 +16,7 @@
 #   HOSTS_PREFIX: the block's prefix length within 198.18.0.0/16 (default 17)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-export SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 
 prefix=${1:-17}
 nports=${2:-7}
@@ -44,17 +43,13 @@ sw_fleet_up "$name" --spec "closed=$hosts,ports=10001,layout=dense,default=close
 sw_tmpdir dir
 sw_redis_up "$dir"
 rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
-# entries ever added to the results stream (XLEN stops at results_maxlen)
-results_added() { rcli XINFO STREAM synwatch:results | awk 'p { print; exit } /^entries-added$/ { p = 1 }'; }
-# user + system ticks of a process, or of each of its threads by name
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0; }
+# each thread's name and CPU ticks (user + system)
 thread_ticks() {
 	local t
 	for t in /proc/"$1"/task/*; do
 		printf '%s\t%s\n' "$(cat "$t/comm")" "$(awk '{ print $14 + $15 }' "$t/stat")"
 	done 2> /dev/null
 }
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 {
 	printf 'location: bench\nrate: 1000000\nresults_maxlen: 1000000\n'
@@ -65,7 +60,7 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/store.yaml" --redis "unix://$dir/r.sock" --output none \
 	--no-latency --spill "$dir/spill.log" --per-host-rate 0 > /dev/null 2> "$out/synwatch.log" &
 spid=$!
-sw_cleanup_add "kill $spid; sleep 1; kill -9 $spid"
+sw_cleanup_add "kill $spid 2>/dev/null"
 sw_wait_for 30 grep -q "monitoring" "$out/synwatch.log" || sw_fail "synwatch did not start: $(tail -3 "$out/synwatch.log")"
 rpid=$(cat "$dir/r.pid")
 log "$n closed endpoints on a 1 s interval; warming up $warm s"
@@ -73,7 +68,7 @@ sleep "$warm"
 prober=synwatch:prober:$(rcli ZRANGE synwatch:probers -1 -1)
 
 thread_ticks $spid > "$out/threads0.tsv"
-r0=$(ticks "$rpid") b0=$(busy_ticks) x0=$(results_added) w0=$(date +%s%N)
+r0=$(cpu_ticks "$rpid") b0=$(busy_ticks) x0=$(results_added "$dir/r.sock") w0=$(date +%s%N)
 : > "$out/samples.tsv"
 for _ in $(seq "$secs"); do
 	sleep 1
@@ -81,7 +76,7 @@ for _ in $(seq "$secs"); do
 	echo >> "$out/samples.tsv"
 done
 thread_ticks $spid > "$out/threads1.tsv"
-r1=$(ticks "$rpid") b1=$(busy_ticks) x1=$(results_added) w1=$(date +%s%N)
+r1=$(cpu_ticks "$rpid") b1=$(busy_ticks) x1=$(results_added "$dir/r.sock") w1=$(date +%s%N)
 rcli INFO memory | grep -E '^used_memory_human' > "$out/redis-mem.txt"
 kill -TERM $spid
 wait $spid 2> /dev/null

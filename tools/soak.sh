@@ -11,36 +11,28 @@
 # Usage: tools/soak.sh [MINUTES]     (root)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SW_BIN:-$top/build}
-py=/usr/bin/python3
+. "$top/bench/lib.sh"
+py=$SW_PY
 minutes=${1:-${SOAK_MINUTES:-30}}
 out=${SOAK_OUT:-$top/bench/out/soak}
-mkdir -p "$out"
-name=soak$(printf '%03d' $(($$ % 1000)))
-dir=$(mktemp -d /tmp/synwatch-soak.XXXXXX)
-pids=()
-fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" "$@"; }
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
-	sleep 1
-	for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
-	fleet down --name "$name" > /dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 log() { echo "soak: $*" >&2; }
 
-fleet up --name "$name" --truth "$out/truth.tsv" --seed 9 \
-	--spec "open=3000,closed=500,filtered=300,unreach=200,slow=400,lossy=300,flap=300@period:20s,ports=22+80+443" \
-	> /dev/null || { log "the fleet did not come up"; exit 1; }
+sw_require_root
+sw_require_cmd redis-server redis-cli ip
+mkdir -p "$out" || sw_fail "cannot create '$out'"
+name=$(sw_unique sk)
+sw_tmpdir dir
+sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 9 \
+	--spec "open=3000,closed=500,filtered=300,unreach=200,slow=400,lossy=300,flap=300@period:20s,ports=22+80+443"
+# appendonly, so that a SIGKILL and a restart on the same socket keep what
+# Redis acknowledged (the exactly-once check below relies on it)
 start_redis() {
 	redis-server --port 0 --unixsocket "$dir/redis.sock" --save '' --appendonly yes --appendfsync everysec \
 		--dir "$dir" --logfile "$dir/redis.log" > /dev/null 2>&1 &
 	rpid=$!
-	pids+=($rpid)
-	for _ in $(seq 100); do [ -S "$dir/redis.sock" ] && redis-cli -s "$dir/redis.sock" ping > /dev/null 2>&1 && return 0; sleep 0.1; done
-	log "redis-server did not start"
-	exit 1
+	sw_cleanup_add "kill -9 $rpid 2>/dev/null"
+	sw_wait_for 10 redis-cli -s "$dir/redis.sock" ping > /dev/null 2>&1 ||
+		sw_fail "redis-server did not start: $(tail -3 "$dir/redis.log")"
 }
 start_redis
 awk -F'\t' 'NR > 1 { printf "      - \"%s:%s\"\n", $1, $2 }' "$out/truth.tsv" > "$dir/hosts.yaml"
@@ -51,23 +43,24 @@ awk -F'\t' 'NR > 1 { printf "      - \"%s:%s\"\n", $1, $2 }' "$out/truth.tsv" > 
 	cat "$dir/hosts.yaml"
 } > "$dir/soak.yaml"
 n=$(($(wc -l < "$out/truth.tsv") - 1))
-ip netns exec "swf-$name-p" "$bin/synwatch" -c "$dir/soak.yaml" --redis "unix://$dir/redis.sock" \
+ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/soak.yaml" --redis "unix://$dir/redis.sock" \
 	--output ndjson --no-latency --spill "$dir/spill.log" > "$dir/results.ndjson" 2> "$out/synwatch.log" &
 spid=$!
-pids+=($spid)
+sw_cleanup_add "kill $spid 2>/dev/null"
 log "$n endpoints at 2 s for $minutes min (synwatch pid $spid)"
 
 total=$((minutes * 60))
 half=$((total / 2))
 echo "t_s rss_kb fds" > "$out/samples.txt"
 for ((t = 0; t <= total; t += 10)); do
-	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$spid/status" 2> /dev/null)
+	rss=$(rss_kb $spid)
 	fds=$(ls "/proc/$spid/fd" 2> /dev/null | wc -l)
-	[ -n "$rss" ] || { log "synwatch died at $t s: $(tail -3 "$out/synwatch.log")"; exit 1; }
+	[ "$rss" -gt 0 ] || { log "synwatch died at $t s: $(tail -3 "$out/synwatch.log")"; exit 1; }
 	echo "$t $rss $fds" >> "$out/samples.txt"
 	if [ $t -eq $half ]; then
 		log "killing redis-server (SIGKILL) at $t s, restarting it 10 s later"
 		kill -9 $rpid
+		wait $rpid 2> /dev/null
 		sleep 10
 		t=$((t + 10))
 		start_redis

@@ -1,0 +1,32 @@
+# Shared by the benchmark scripts that monitor a fleet with Redis on
+# (tools/bench-monitor.sh, tools/bench-store.sh, tools/soak.sh); source it
+# first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
+# private directories; SW_BIN defaults to the release build here) and the
+# measurements those scripts share.
+SW_TOP=${SW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+export SW_BIN=${SW_BIN:-$SW_TOP/build}
+. "$SW_TOP/tests/integration/lib.sh"
+
+# cpu_ticks PID: user + system CPU time of a process, all its threads, in
+# clock ticks (getconf CLK_TCK); 0 once it is gone
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0
+}
+
+# busy_ticks: the machine's busy time (user, nice, system, irq, softirq),
+# all CPUs, in clock ticks
+busy_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+
+# rss_kb PID: resident memory in kB; 0 once it is gone
+rss_kb() {
+	awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2> /dev/null || echo 0
+}
+
+# results_added SOCKET: entries ever added to synwatch:results of the
+# redis-server on unix socket SOCKET. XLEN stops growing at results_maxlen
+# (MAXLEN ~); this counter (Redis 7) does not.
+results_added() {
+	redis-cli -s "$1" --raw XINFO STREAM synwatch:results | awk 'p { print; exit } /^entries-added$/ { p = 1 }'
+}
