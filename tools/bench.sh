@@ -22,8 +22,9 @@
 #      restart in the middle (tools/soak.sh)
 #
 # Writes bench/results.md and bench/*.png (small, meant to be committed) and
-# the raw data under bench/out/ (ignored by git). Takes about 7 minutes,
-# up to 5 more while it waits for other work on the machine to calm down.
+# the raw data under bench/out/ (ignored by git). Takes about 17 minutes
+# plus the soak (about 48 in all on 2026-12-06), up to 5 more while it
+# waits for other work on the machine to calm down.
 #
 # Environment: BENCH_RATES (default "25000 50000 100000 150000 200000 300000
 # max"), BENCH_REPEATS (default 3), BENCH_CPU_RATE (default 100000; must be
