@@ -43,7 +43,9 @@ sw_fleet_up "$name" --spec "closed=$hosts,ports=10001,layout=dense,default=close
 sw_tmpdir dir
 sw_redis_up "$dir"
 rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
-# each thread's name and CPU ticks (user + system)
+# each thread's name and CPU ticks (user + system), from
+# /proc/PID/task/TID/stat: /proc/TID/stat, and so cpu_ticks TID, gives the
+# whole process's
 thread_ticks() {
 	local t
 	for t in /proc/"$1"/task/*; do
@@ -82,9 +84,9 @@ kill -TERM $spid
 wait $spid 2> /dev/null
 echo "$r0 $r1 $b0 $b1 $x0 $x1 $w0 $w1 $(getconf CLK_TCK)" > "$out/totals.txt"
 
-"$py" - "$out" "$n" "$hosts" "$nports" "$prefix" "$secs" << 'PY'
+"$py" - "$out" "$n" "$hosts" "$nports" "$prefix" "$secs" "$warm" << 'PY'
 import sys
-out, n, hosts, nports, prefix, secs = sys.argv[1:]
+out, n, hosts, nports, prefix, secs, warm = sys.argv[1:]
 n, hosts, nports = int(n), int(hosts), int(nports)
 r0, r1, b0, b1, x0, x1, w0, w1, hz = (int(v) for v in open(f"{out}/totals.txt").read().split())
 wall = (w1 - w0) / 1e9
@@ -112,7 +114,7 @@ print("### 5b. The store while probing\n")
 print(f"{n:,} closed endpoints (198.18.0.0/{prefix}: {hosts + 2:,} addresses x {nports} ports; a closed port is the "
       f"cheapest answer a fleet gives: one SYN, one RST) on a 1 s interval: the targets ask for {n:,} results/s. "
       f"synwatch monitors them with Redis on a unix socket, as fast as the machine lets it. Measured over {secs} s "
-      f"after 15 s of warm-up (tools/bench-store.sh). A closed port gives one result a probe, so synwatch's CPU is "
+      f"after {warm} s of warm-up (tools/bench-store.sh). A closed port gives one result a probe, so synwatch's CPU is "
       f"counted per probe sent and redis-server's per result written.\n")
 print("| what | figure |\n| --- | --- |")
 print(f"| results/s into Redis (entries added to `synwatch:results`, counted by Redis) | **{results:,.0f}** |")

@@ -55,7 +55,7 @@ echo "t_s rss_kb fds" > "$out/samples.txt"
 for ((t = 0; t <= total; t += 10)); do
 	rss=$(rss_kb $spid)
 	fds=$(ls "/proc/$spid/fd" 2> /dev/null | wc -l)
-	[ "$rss" -gt 0 ] || { log "synwatch died at $t s: $(tail -3 "$out/synwatch.log")"; exit 1; }
+	[ "${rss:-0}" -gt 0 ] || { log "synwatch died at $t s: $(tail -3 "$out/synwatch.log")"; exit 1; }
 	echo "$t $rss $fds" >> "$out/samples.txt"
 	if [ $t -eq $half ]; then
 		log "killing redis-server (SIGKILL) at $t s, restarting it 10 s later"
