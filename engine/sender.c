@@ -26,7 +26,8 @@
 #define SENDER_MAX_BATCH 1024
 /* nothing to send: poll the request ring after 150 us, twice as long
  * after each empty poll, up to 1 ms. The scheduler itself looks for due
- * checks every 1 ms when idle, so that adds no latency it did not have,
+ * checks only about every millisecond when idle, so that adds no latency
+ * it did not have,
  * and an idle prober wakes 1000 times a second instead of 6600 (10
  * targets on a 30 s interval: the sender took 6.9 % of a core, mostly in
  * clock_nanosleep) */
@@ -392,8 +393,7 @@ static void *sender_main(void *arg)
 			rate_idle(&rl, now);
 			was_idle = true;
 			clock_sleep_until(now + idle_ns);
-			if (idle_ns < SENDER_IDLE_MAX_NS)
-				idle_ns = idle_ns * 2 < SENDER_IDLE_MAX_NS ? idle_ns * 2 : SENDER_IDLE_MAX_NS;
+			idle_ns = idle_ns * 2 < SENDER_IDLE_MAX_NS ? idle_ns * 2 : SENDER_IDLE_MAX_NS;
 			continue;
 		}
 		was_idle = false;
