@@ -11,14 +11,24 @@
 #define SLOT_QUEUED (UINT32_MAX - 2)  /* continuous: started, waiting for the lookahead */
 #define IN_FLIGHT(slot) ((slot) < SLOT_QUEUED)
 #define SCHED_MAX_TQUEUES 32
+#define SCHED_EPOCHS 4
 /* per-destination pacing: addresses probed in the last second, by hash */
 #define PACE_SLOTS 65536
 #define PACE_PROBE 8
 #define INDEX_EMPTY UINT32_MAX
 
+/* Checks are numbered as they are released. Everything queued on behalf of
+ * a check (its released requests, its timeouts, its retransmission) carries
+ * that number with the attempt, and is acted on only while the target's
+ * check in flight still has both: whatever ended the check (a reply, a late
+ * reply to an earlier attempt, a send error, a timeout, SIGINT) leaves the
+ * queued entries behind, and they must neither touch a released slot nor
+ * act on the target's next check. */
+
 /* A check in flight. Stamps per attempt live in s->stamps. */
 struct inflight {
 	uint32_t target;
+	uint32_t check;        /* this check's number (s->next_check when it was released) */
 	uint8_t attempt;       /* the latest attempt released */
 	uint8_t reported;      /* the latest attempt's SENT report arrived */
 	uint16_t pad;
@@ -30,15 +40,16 @@ struct stamps {
 	int64_t wire;  /* pcap stamp of our SYN leaving; 0 if not seen */
 };
 
-struct timeout_entry {
-	uint64_t deadline;
+/* One attempt of one check: what the queues hold. */
+struct attempt_ref {
 	uint32_t target;
+	uint32_t check;
 	uint8_t attempt;
 };
 
-struct released_entry {
-	uint32_t target;
-	uint8_t attempt;
+struct timeout_entry {
+	uint64_t deadline;
+	struct attempt_ref a;
 };
 
 /* An address's next free instant under the per-destination limit. */
@@ -69,6 +80,9 @@ struct sched {
 	uint32_t n_ports;
 
 	uint32_t *slot_of;            /* per target: slot index, or SLOT_PENDING / SLOT_QUEUED / SLOT_DONE */
+	uint8_t *epoch;               /* per target: its checks' number modulo n_epochs (source ports) */
+	uint32_t n_epochs;
+	uint32_t next_check;
 	size_t slot_of_cap;
 	struct inflight *slots;
 	struct stamps *stamps;        /* slots * attempts */
@@ -82,7 +96,7 @@ struct sched {
 	uint64_t next_pos, stride;
 	bool stop_new;
 
-	struct released_entry *released; /* by request seq & released_mask */
+	struct attempt_ref *released; /* by request seq & released_mask */
 	size_t released_mask;
 	uint64_t next_seq, reported_seq;
 
@@ -93,7 +107,7 @@ struct sched {
 		struct fifo f;
 	} tq[SCHED_MAX_TQUEUES];
 	size_t n_tq;
-	struct fifo retrans;  /* uint32_t target */
+	struct fifo retrans;  /* struct attempt_ref: the attempt that timed out */
 	struct fifo starts;   /* continuous: uint32_t target, in sched_start order */
 	struct fifo deferred; /* struct deferred_entry, held back by pacing */
 	struct pace_entry *pace;      /* PACE_SLOTS, NULL without a per-destination limit */
@@ -229,10 +243,16 @@ static int slot_of_grow(struct sched *s, size_t n)
 		if (!ns)
 			return -ENOMEM;
 		s->slot_of = ns;
+		uint8_t *ne = realloc(s->epoch, cap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		s->epoch = ne;
 		s->slot_of_cap = cap;
 	}
-	for (size_t t = s->n_targets; t < n; t++)
+	for (size_t t = s->n_targets; t < n; t++) {
 		s->slot_of[t] = SLOT_PENDING;
+		s->epoch[t] = 0;
+	}
 	return 0;
 }
 
@@ -250,11 +270,16 @@ static uint32_t index_find(const struct sched *s, const struct sw_addr *a, uint1
 	}
 }
 
+/* The cookie proves which attempt a reply answers, not which check: the
+ * source port tells a target's consecutive checks apart (its epoch), so
+ * that a reply to the previous check's attempt k, arriving after the next
+ * check's attempt k left, is stale rather than that check's answer. */
 uint16_t sched_sport(const struct sched *s, uint32_t target, uint8_t attempt)
 {
 	const struct target *t = tgt(s, target);
 	uint64_t h = addr_port_hash(&t->addr, t->port);
-	return (uint16_t)(s->cfg.port_lo + (h + attempt) % s->n_ports);
+	uint64_t off = (uint64_t)s->epoch[target] * s->attempts + attempt;
+	return (uint16_t)(s->cfg.port_lo + (h + off) % s->n_ports);
 }
 
 int sched_new(struct sched **out, const struct sched_config *cfg, const struct target_list *tl,
@@ -279,6 +304,13 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 	s->n_targets = (uint32_t)tl->n;
 	s->n_ports = (uint32_t)cfg->port_hi - cfg->port_lo + 1;
 	s->attempts = (size_t)cfg->retries + 1;
+	/* one-shot: one check per target; continuous: up to SCHED_EPOCHS
+	 * consecutive checks on distinct ports, as many as the range holds */
+	s->n_epochs = cfg->continuous ? (uint32_t)(s->n_ports / s->attempts) : 1;
+	if (s->n_epochs > SCHED_EPOCHS)
+		s->n_epochs = SCHED_EPOCHS;
+	if (s->n_epochs == 0)
+		s->n_epochs = 1;
 
 	s->n_targets = 0;
 	if (slot_of_grow(s, tl->n) < 0)
@@ -293,7 +325,7 @@ int sched_new(struct sched **out, const struct sched_config *cfg, const struct t
 	s->released = calloc(rcap, sizeof(*s->released));
 	s->released_mask = rcap - 1;
 	r = -ENOMEM;
-	if (!s->released || fifo_init(&s->retrans, sizeof(uint32_t)) < 0 ||
+	if (!s->released || fifo_init(&s->retrans, sizeof(struct attempt_ref)) < 0 ||
 	    fifo_init(&s->starts, sizeof(uint32_t)) < 0 || fifo_init(&s->deferred, sizeof(struct deferred_entry)) < 0)
 		goto out;
 	if (cfg->per_dest_pps) {
@@ -327,6 +359,7 @@ void sched_free(struct sched *s)
 	if (!s)
 		return;
 	free(s->slot_of);
+	free(s->epoch);
 	free(s->slots);
 	free(s->stamps);
 	free(s->free_slots);
@@ -370,6 +403,13 @@ static struct stamps *stamp(struct sched *s, uint32_t slot, uint8_t attempt)
 	return &s->stamps[(size_t)slot * s->attempts + attempt];
 }
 
+/* The check a queued entry names is still in flight, at that attempt. */
+static bool attempt_live(const struct sched *s, const struct attempt_ref *a)
+{
+	uint32_t slot = s->slot_of[a->target];
+	return IN_FLIGHT(slot) && s->slots[slot].check == a->check && s->slots[slot].attempt == a->attempt;
+}
+
 static void finish(struct sched *s, uint32_t t, struct probe_result *res)
 {
 	uint32_t slot = s->slot_of[t];
@@ -409,10 +449,11 @@ static bool release_one(struct sched *s, struct ring *reqs, uint32_t t, uint8_t 
 
 	if (ring_push(reqs, &req, 1) != 1)
 		return false;
-	s->released[s->next_seq & s->released_mask] = (struct released_entry){ .target = t, .attempt = attempt };
+	struct inflight *in = &s->slots[s->slot_of[t]];
+	s->released[s->next_seq & s->released_mask] =
+		(struct attempt_ref){ .target = t, .check = in->check, .attempt = attempt };
 	s->next_seq++;
 	s->st.released++;
-	struct inflight *in = &s->slots[s->slot_of[t]];
 	in->attempt = attempt;
 	in->reported = 0;
 	in->released_real = now_real;
@@ -498,11 +539,15 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 	size_t n = 0;
 
 	while (s->next_seq - s->reported_seq < s->cfg.max_lookahead) {
-		uint32_t *rt = fifo_front(&s->retrans);
+		struct attempt_ref *rt = fifo_front(&s->retrans);
 		if (rt) {
-			uint32_t t = *rt;
-			uint32_t slot = s->slot_of[t];
-			if (!release_one(s, reqs, t, (uint8_t)(s->slots[slot].attempt + 1), now_real))
+			if (!attempt_live(s, rt)) {
+				/* its check ended meanwhile (a late reply to that attempt) */
+				fifo_pop(&s->retrans);
+				s->st.cancelled++;
+				continue;
+			}
+			if (!release_one(s, reqs, rt->target, (uint8_t)(rt->attempt + 1), now_real))
 				break;
 			fifo_pop(&s->retrans);
 			s->st.retransmits++;
@@ -529,10 +574,12 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 		}
 		const struct sched_source *src = &s->sources[s->src_of[t]];
 		if (src->err) {
-			if (from_deferred)
+			if (from_deferred) {
 				fifo_pop(&s->deferred);
-			else
+				s->st.pending--;
+			} else {
 				next_start(s);
+			}
 			finish_error(s, t, 0, src->err, now_real);
 			continue;
 		}
@@ -549,13 +596,17 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 		uint32_t slot, before = s->slot_of[t];
 		if (slot_alloc(s, &slot) < 0)
 			break; /* out of memory: try again later rather than lose the target */
+		uint8_t epoch_before = s->epoch[t];
 		s->slot_of[t] = slot;
-		s->slots[slot] = (struct inflight){ .target = t };
+		s->slots[slot] = (struct inflight){ .target = t, .check = s->next_check };
+		s->epoch[t] = (uint8_t)((s->epoch[t] + 1) % s->n_epochs);
 		if (!release_one(s, reqs, t, 0, now_real)) {
 			s->slot_of[t] = before;
+			s->epoch[t] = epoch_before;
 			s->free_slots[s->n_free++] = slot;
 			break;
 		}
+		s->next_check++;
 		if (from_deferred) {
 			fifo_pop(&s->deferred);
 			s->st.pending--;
@@ -569,30 +620,30 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 }
 
 /* The released entry for seq, if its check is still in flight at that attempt. */
-static bool released_live(struct sched *s, uint64_t seq, uint32_t *t, uint8_t *attempt)
+static bool released_live(struct sched *s, uint64_t seq, uint32_t *t, uint8_t *attempt, uint32_t *check)
 {
-	struct released_entry *e = &s->released[seq & s->released_mask];
-	uint32_t slot = s->slot_of[e->target];
+	const struct attempt_ref *e = &s->released[seq & s->released_mask];
 
 	*t = e->target;
 	*attempt = e->attempt;
-	return IN_FLIGHT(slot) && s->slots[slot].attempt == e->attempt;
+	*check = e->check;
+	return attempt_live(s, e);
 }
 
 void sched_on_report(struct sched *s, const struct send_report *r)
 {
-	uint32_t t;
+	uint32_t t, check;
 	uint8_t attempt;
 
 	if (r->kind == SEND_REPORT_FAILED) {
-		if (released_live(s, r->seq, &t, &attempt))
+		if (released_live(s, r->seq, &t, &attempt, &check))
 			finish_error(s, t, attempt, r->err, r->ts_real_ns);
 		if (r->seq + 1 > s->reported_seq)
 			s->reported_seq = r->seq + 1;
 		return;
 	}
 	for (uint64_t seq = r->seq; seq < r->seq + r->count; seq++) {
-		if (!released_live(s, seq, &t, &attempt))
+		if (!released_live(s, seq, &t, &attempt, &check))
 			continue;
 		uint32_t slot = s->slot_of[t];
 		stamp(s, slot, attempt)->user = r->ts_real_ns;
@@ -601,7 +652,8 @@ void sched_on_report(struct sched *s, const struct send_report *r)
 		uint8_t retries;
 		target_params(s, t, &timeout_ns, &retries);
 		struct timeout_entry te = {
-			.deadline = r->ts_mono_ns + (uint64_t)timeout_ns, .target = t, .attempt = attempt,
+			.deadline = r->ts_mono_ns + (uint64_t)timeout_ns,
+			.a = { .target = t, .check = check, .attempt = attempt },
 		};
 		if (fifo_push(tqueue_for(s, timeout_ns), &te) < 0) {
 			/* cannot track its timeout: better an honest error than a hang */
@@ -637,6 +689,12 @@ void sched_on_capture(struct sched *s, const struct capture_rec *c)
 		if (!sp->wire)
 			sp->wire = c->ts_real_ns;
 		s->st.syn_seen++;
+		return;
+	}
+	if (sp->wire && c->ts_real_ns < sp->wire) {
+		/* stamped on the same capture before this attempt's SYN left:
+		 * it answers an earlier SYN on the same ports */
+		s->st.stale++;
 		return;
 	}
 
@@ -678,19 +736,20 @@ static void expire_queue(struct sched *s, struct fifo *q, uint64_t now_mono, int
 	struct timeout_entry *te;
 
 	while ((te = fifo_front(q)) && te->deadline <= now_mono) {
-		uint32_t t = te->target;
-		uint8_t attempt = te->attempt;
+		struct attempt_ref a = te->a;
+		uint32_t t = a.target;
+		uint8_t attempt = a.attempt;
 		fifo_pop(q);
+		if (!attempt_live(s, &a))
+			continue; /* answered, or a later attempt is out, or another check */
 		uint32_t slot = s->slot_of[t];
-		if (!IN_FLIGHT(slot) || s->slots[slot].attempt != attempt)
-			continue; /* answered, or a later attempt is out */
 		int64_t timeout_ns;
 		uint8_t retries;
 		target_params(s, t, &timeout_ns, &retries);
 		if (attempt < retries && !s->stop_new) {
 			s->slots[slot].reported = 0;
 			s->slots[slot].attempt = attempt; /* release_one bumps it */
-			if (fifo_push(&s->retrans, &t) < 0)
+			if (fifo_push(&s->retrans, &a) < 0)
 				finish_error(s, t, attempt, ENOMEM, now_real);
 			continue;
 		}
@@ -726,15 +785,18 @@ void sched_stop_new(struct sched *s)
 	}
 	/* queued retransmissions will not go out: their checks end as filtered
 	 * when the last attempt sent times out, which already happened */
-	while (fifo_front(&s->retrans)) {
-		uint32_t t = *(uint32_t *)fifo_front(&s->retrans);
+	struct attempt_ref *rt;
+	while ((rt = fifo_front(&s->retrans))) {
+		struct attempt_ref a = *rt;
 		fifo_pop(&s->retrans);
-		uint32_t slot = s->slot_of[t];
+		if (!attempt_live(s, &a)) {
+			s->st.cancelled++; /* its check already has its result */
+			continue;
+		}
 		struct probe_result res = {
-			.ts_real_ns = clock_real_ns(), .rtt_ns = -1, .state = PROBE_FILTERED,
-			.attempt = s->slots[slot].attempt,
+			.ts_real_ns = clock_real_ns(), .rtt_ns = -1, .state = PROBE_FILTERED, .attempt = a.attempt,
 		};
-		finish(s, t, &res);
+		finish(s, a.target, &res);
 	}
 }
 
@@ -748,6 +810,79 @@ bool sched_done(const struct sched *s)
 void sched_get_stats(const struct sched *s, struct sched_stats *out)
 {
 	*out = s->st;
+	out->queued_timeouts = 0;
+	for (size_t i = 0; i < s->n_tq; i++)
+		out->queued_timeouts += s->tq[i].f.len;
+	out->queued_retrans = s->retrans.len;
+	out->unreported = (size_t)(s->next_seq - s->reported_seq);
+}
+
+const char *sched_verify(const struct sched *s)
+{
+	static const char *const why[] = {
+		"free slot list out of bounds", "a slot both free and in use", "a slot names another target",
+		"an attempt beyond the retries", "in_flight differs from the slots in use",
+		"a queued start not marked queued", "pending differs from the queues",
+		"more requests unreported than the lookahead",
+	};
+	const char *bad = NULL;
+	uint8_t *used = calloc(s->n_slots + 1, 1);
+	size_t in_use = 0;
+
+	if (!used)
+		return NULL; /* cannot check: not a finding */
+	if (s->n_free > s->n_slots) {
+		bad = why[0];
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_free; i++) {
+		if (s->free_slots[i] >= s->n_slots || used[s->free_slots[i]]) {
+			bad = why[0];
+			goto out;
+		}
+		used[s->free_slots[i]] = 1;
+	}
+	for (uint32_t t = 0; t < s->n_targets; t++) {
+		uint32_t slot = s->slot_of[t];
+		if (!IN_FLIGHT(slot))
+			continue;
+		if (slot >= s->n_slots || used[slot]) {
+			bad = why[1];
+			goto out;
+		}
+		used[slot] = 2;
+		if (s->slots[slot].target != t) {
+			bad = why[2];
+			goto out;
+		}
+		if (s->slots[slot].attempt >= s->attempts) {
+			bad = why[3];
+			goto out;
+		}
+		in_use++;
+	}
+	if (in_use != s->st.in_flight || in_use != s->n_slots - s->n_free) {
+		bad = why[4];
+		goto out;
+	}
+	size_t queued = s->deferred.len;
+	for (size_t i = 0; i < s->starts.len; i++) {
+		uint32_t t = *(const uint32_t *)(s->starts.v + ((s->starts.head + i) & (s->starts.cap - 1)) * s->starts.elem);
+		if (t >= s->n_targets || s->slot_of[t] != SLOT_QUEUED) {
+			bad = why[5];
+			goto out;
+		}
+	}
+	queued += s->cfg.continuous ? s->starts.len : (size_t)(s->n_targets - s->next_pos);
+	if (queued != s->st.pending && !(s->cfg.continuous == false && s->next_pos > s->n_targets)) {
+		bad = why[6];
+		goto out;
+	}
+	if (s->next_seq - s->reported_seq > s->cfg.max_lookahead)
+		bad = why[7];
+out:
+	free(used);
+	return bad;
 }
 
 void sched_memuse(const struct sched *s, struct memuse *u)
@@ -758,6 +893,7 @@ void sched_memuse(const struct sched *s, struct memuse *u)
 	for (size_t i = 0; i < s->n_tq; i++)
 		fifos += s->tq[i].f.cap * s->tq[i].f.elem;
 	memuse_add(u, "sched.slot_of", s->slot_of_cap * sizeof(*s->slot_of), true);
+	memuse_add(u, "sched.epoch", s->slot_of_cap * sizeof(*s->epoch), true);
 	memuse_add(u, "sched.index", s->index_cap * sizeof(*s->index), true);
 	memuse_add(u, "sched.in_flight",
 		   s->n_slots * (sizeof(*s->slots) + s->attempts * sizeof(*s->stamps) + sizeof(*s->free_slots)), false);

@@ -60,8 +60,12 @@ struct sched_stats {
 	uint64_t unknown;       /* verified replies for no known target (should stay 0) */
 	uint64_t rtt_approx;    /* results whose send stamp was not seen on the wire */
 	uint64_t paced;         /* checks held back by the per-destination limit */
+	uint64_t cancelled;     /* queued retransmissions dropped: their check had ended (a late reply) */
 	size_t in_flight;
 	size_t pending;         /* targets not yet probed */
+	size_t queued_timeouts; /* entries in the timeout queues (some for checks that ended) */
+	size_t queued_retrans;  /* retransmissions waiting for the lookahead */
+	size_t unreported;      /* requests released whose send report has not come back */
 };
 
 /* One-shot: every target of tl is checked once. tl and the source table must
@@ -95,6 +99,10 @@ void sched_stop_new(struct sched *s);
 /* Every check has its result (or was never started after sched_stop_new). */
 bool sched_done(const struct sched *s);
 void sched_get_stats(const struct sched *s, struct sched_stats *out);
+/* Checks the scheduler's own bookkeeping (slots, queues, counters, the
+ * lookahead): NULL when it holds, else what is broken. O(targets); for
+ * tests and the model harness (tests/fuzz/sched_model.c). */
+const char *sched_verify(const struct sched *s);
 /* Adds the scheduler's arrays to u, for --mem-report: the per-target ones,
  * and the buffers the probes in flight fill (sized by the rate). */
 void sched_memuse(const struct sched *s, struct memuse *u);

@@ -436,6 +436,118 @@ static void test_continuous(void **state)
 	fixture_free(f);
 }
 
+/* Issue 15: a late reply ends a check while its retransmission waits in the
+ * queue (the lookahead was full). The queued retransmission must not go out
+ * for the ended check, nor for the next check of the same target, and
+ * stopping must not end the check a second time. */
+static void test_late_reply_cancels_queued_retransmission(void **state)
+{
+	(void)state;
+	fixture_continuous = true;
+	struct fixture *f = fixture_new(2, 1, 64, 0);
+	fixture_continuous = false;
+	struct probe_req q[8];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	/* target 0 (even): 1 s timeout, one retry */
+	assert_true(sched_start(f->s, 0));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q, 8), 1);
+	report_sent(f, 0, 1, 1000, T0 + 1000);
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
+	sched_on_capture(f->s, &c);
+	/* the timeout queues a retransmission, not released yet */
+	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0 + NSEC_PER_SEC);
+	/* the answer to attempt 0 arrives late: the check ends, open */
+	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 1100 * NSEC_PER_MSEC);
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 1);
+	assert_int_equal(f->results[0].state, PROBE_OPEN);
+	assert_int_equal(f->results[0].attempt, 0);
+	assert_false(sched_busy(f->s, 0));
+	/* the target's next check starts before the retransmission is popped */
+	assert_true(sched_start(f->s, 0));
+	assert_int_equal(sched_release(f->s, f->reqs, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC), 1);
+	assert_int_equal(take_reqs(f, q + 1, 8), 1);
+	assert_int_equal(q[1].target, 0);
+	assert_int_equal(q[1].attempt, 0); /* a first SYN, not the old check's retransmission */
+	struct sched_stats st;
+	sched_get_stats(f->s, &st);
+	assert_int_equal(st.retransmits, 0);
+	assert_int_equal(st.cancelled, 1);
+	/* a reply to the old check's SYN (other source port) is stale */
+	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 2 * NSEC_PER_SEC + 10);
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 1);
+	report_sent(f, 1, 1, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC);
+
+	/* the same race, then SIGINT: one result per check, no crash */
+	assert_true(sched_start(f->s, 1)); /* odd: 300 ms, no retry */
+	sched_stop_new(f->s);
+	sched_expire(f->s, 10 * NSEC_PER_SEC, T0 + 10 * NSEC_PER_SEC);
+	assert_int_equal(f->n_results, 2);
+	assert_int_equal(f->results[1].target, 0);
+	assert_int_equal(f->results[1].state, PROBE_FILTERED);
+	assert_true(sched_done(f->s));
+	fixture_free(f);
+}
+
+static void test_late_reply_then_stop(void **state)
+{
+	(void)state;
+	fixture_continuous = true;
+	struct fixture *f = fixture_new(1, 1, 64, 0);
+	fixture_continuous = false;
+	struct probe_req q[4];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	assert_true(sched_start(f->s, 0));
+	sched_release(f->s, f->reqs, 0, T0);
+	assert_int_equal(take_reqs(f, q, 4), 1);
+	report_sent(f, 0, 1, 1000, T0 + 1000);
+	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0 + NSEC_PER_SEC);
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_RST, T0 + 1100 * NSEC_PER_MSEC);
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 1);
+	sched_stop_new(f->s); /* the queued retransmission belongs to no check */
+	assert_int_equal(f->n_results, 1);
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
+	assert_true(sched_done(f->s));
+	fixture_free(f);
+}
+
+/* A check that ends before its timeout leaves the timeout queued; the
+ * target's next check, started before that instant, must not inherit it. */
+static void test_old_timeout_spares_next_check(void **state)
+{
+	(void)state;
+	fixture_continuous = true;
+	struct fixture *f = fixture_new(1, 1, 64, 0);
+	fixture_continuous = false;
+	struct probe_req q[4];
+	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
+	assert_true(sched_start(f->s, 0));
+	sched_release(f->s, f->reqs, 0, T0);
+	take_reqs(f, q, 4);
+	report_sent(f, 0, 1, 0, T0);
+	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 10 * NSEC_PER_MSEC);
+	sched_on_capture(f->s, &c);
+	assert_int_equal(f->n_results, 1);
+	/* next check at 500 ms: its timeout is at 1.5 s, the old one's at 1 s */
+	assert_true(sched_start(f->s, 0));
+	sched_release(f->s, f->reqs, 500 * NSEC_PER_MSEC, T0 + 500 * NSEC_PER_MSEC);
+	take_reqs(f, q + 1, 4);
+	report_sent(f, 1, 1, 500 * NSEC_PER_MSEC, T0 + 500 * NSEC_PER_MSEC);
+	sched_expire(f->s, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
+	assert_int_equal(sched_release(f->s, f->reqs, NSEC_PER_SEC, T0 + NSEC_PER_SEC), 0);
+	sched_expire(f->s, 1500 * NSEC_PER_MSEC, T0 + 1500 * NSEC_PER_MSEC);
+	assert_int_equal(sched_release(f->s, f->reqs, 1500 * NSEC_PER_MSEC, T0), 1);
+	assert_int_equal(take_reqs(f, q + 2, 4), 1);
+	assert_int_equal(q[2].attempt, 1);
+	fixture_free(f);
+}
+
 /* Per-destination pacing: five ports of one host at 10 probes/s to an
  * address go out 100 ms apart, while another host is not held back. */
 static void test_per_dest_pacing(void **state)
@@ -483,6 +595,9 @@ int main(void)
 		cmocka_unit_test(test_stop_new),
 		cmocka_unit_test(test_continuous),
 		cmocka_unit_test(test_per_dest_pacing),
+		cmocka_unit_test(test_late_reply_cancels_queued_retransmission),
+		cmocka_unit_test(test_late_reply_then_stop),
+		cmocka_unit_test(test_old_timeout_spares_next_check),
 	};
 	return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
 }
