@@ -109,6 +109,10 @@ $(T)/synwatch: $(T)/engine/main.o $(T)/libsynwatch.a
 $(T)/test_%: $(T)/tests/unit/test_%.o $(T)/libsynwatch.a
 	$(CC) -g $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
+# the scheduler's model, shared by its fixed-seed unit test and its fuzzer
+$(T)/test_sched_model: $(T)/tests/unit/test_sched_model.o $(T)/tests/fuzz/sched_model.o $(T)/libsynwatch.a
+	$(CC) -g $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
 $(T)/%: $(T)/tools/%.o $(T)/libsynwatch.a
 	$(CC) -g $(SAN) -o $@ $^ $(LIBS)
 
@@ -122,6 +126,9 @@ $(F)/libsynwatch.a: $(FLIB_OBJ)
 	ar rcs $@ $^
 
 $(F)/fuzz_%: $(F)/tests/fuzz/fuzz_%.o $(F)/libsynwatch.a
+	$(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+
+$(F)/fuzz_sched: $(F)/tests/fuzz/fuzz_sched.o $(F)/tests/fuzz/sched_model.o $(F)/libsynwatch.a
 	$(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
 
 format:

@@ -547,6 +547,14 @@ size_t sched_release(struct sched *s, struct ring *reqs, uint64_t now_mono, int6
 				s->st.cancelled++;
 				continue;
 			}
+			int err = s->sources[s->src_of[rt->target]].err;
+			if (err) {
+				/* a reload left the target without a route */
+				struct attempt_ref a = *rt;
+				fifo_pop(&s->retrans);
+				finish_error(s, a.target, a.attempt, err, now_real);
+				continue;
+			}
 			if (!release_one(s, reqs, rt->target, (uint8_t)(rt->attempt + 1), now_real))
 				break;
 			fifo_pop(&s->retrans);
@@ -746,7 +754,7 @@ static void expire_queue(struct sched *s, struct fifo *q, uint64_t now_mono, int
 		int64_t timeout_ns;
 		uint8_t retries;
 		target_params(s, t, &timeout_ns, &retries);
-		if (attempt < retries && !s->stop_new) {
+		if (attempt < retries) {
 			s->slots[slot].reported = 0;
 			s->slots[slot].attempt = attempt; /* release_one bumps it */
 			if (fifo_push(&s->retrans, &a) < 0)
@@ -783,21 +791,9 @@ void sched_stop_new(struct sched *s)
 		fifo_pop(&s->deferred);
 		s->st.pending--;
 	}
-	/* queued retransmissions will not go out: their checks end as filtered
-	 * when the last attempt sent times out, which already happened */
-	struct attempt_ref *rt;
-	while ((rt = fifo_front(&s->retrans))) {
-		struct attempt_ref a = *rt;
-		fifo_pop(&s->retrans);
-		if (!attempt_live(s, &a)) {
-			s->st.cancelled++; /* its check already has its result */
-			continue;
-		}
-		struct probe_result res = {
-			.ts_real_ns = clock_real_ns(), .rtt_ns = -1, .state = PROBE_FILTERED, .attempt = a.attempt,
-		};
-		finish(s, a.target, &res);
-	}
+	/* checks in flight finish as they would have, retransmissions
+	 * included: "filtered" means no answer after every retry, and a
+	 * check cut short would say so of a target that may be answering */
 }
 
 bool sched_done(const struct sched *s)

@@ -94,7 +94,8 @@ void sched_on_report(struct sched *s, const struct send_report *r);
 void sched_on_capture(struct sched *s, const struct capture_rec *r);
 /* Handles attempts whose timeout passed: retransmit or report filtered. */
 void sched_expire(struct sched *s, uint64_t now_mono, int64_t now_real);
-/* Releases nothing new from now on (SIGINT); checks in flight still finish. */
+/* Starts no new check from now on (SIGINT); checks in flight still finish,
+ * their retransmissions included (at most (retries + 1) x timeout). */
 void sched_stop_new(struct sched *s);
 /* Every check has its result (or was never started after sched_stop_new). */
 bool sched_done(const struct sched *s);

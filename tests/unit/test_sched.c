@@ -345,9 +345,20 @@ static void test_stop_new(void **state)
 	sched_stop_new(f->s);
 	assert_int_equal(sched_release(f->s, f->reqs, 0, 0), 0);
 	assert_false(sched_done(f->s));
-	/* in-flight checks still end: no retransmission after stop */
+	/* in-flight checks still end as they would have: their
+	 * retransmissions go out, nothing new starts */
 	sched_expire(f->s, NSEC_PER_SEC, 0);
+	assert_int_equal(f->n_results, 0);
+	assert_int_equal(sched_release(f->s, f->reqs, NSEC_PER_SEC, 0), 4);
+	assert_int_equal(take_reqs(f, q, 10), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(q[i].attempt, 1);
+	report_sent(f, 4, 4, NSEC_PER_SEC, 0);
+	assert_false(sched_done(f->s));
+	sched_expire(f->s, 2 * NSEC_PER_SEC, 0);
 	assert_int_equal(f->n_results, 4);
+	assert_int_equal(f->results[0].state, PROBE_FILTERED);
+	assert_int_equal(f->results[0].attempt, 1);
 	assert_true(sched_done(f->s));
 	struct sched_stats st;
 	sched_get_stats(f->s, &st);
@@ -431,6 +442,14 @@ static void test_continuous(void **state)
 	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
 	assert_false(sched_done(f->s)); /* 2 and 5 are in flight */
 	report_sent(f, 3, 2, 3000, T0);
+	/* target 2 (even) retries once even after the stop; 5 (odd) does not */
+	sched_expire(f->s, UINT64_MAX / 4, T0);
+	assert_false(sched_done(f->s));
+	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
+	assert_int_equal(take_reqs(f, q, 8), 1);
+	assert_int_equal(q[0].target, 2);
+	assert_int_equal(q[0].attempt, 1);
+	report_sent(f, 5, 1, UINT64_MAX / 4, T0);
 	sched_expire(f->s, UINT64_MAX / 2, T0);
 	assert_true(sched_done(f->s));
 	fixture_free(f);
@@ -481,9 +500,16 @@ static void test_late_reply_cancels_queued_retransmission(void **state)
 	assert_int_equal(f->n_results, 1);
 	report_sent(f, 1, 1, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC);
 
-	/* the same race, then SIGINT: one result per check, no crash */
+	/* SIGINT: the queued start of 1 is dropped; 0's check goes on, its
+	 * retransmission included, and ends once */
 	assert_true(sched_start(f->s, 1)); /* odd: 300 ms, no retry */
 	sched_stop_new(f->s);
+	sched_expire(f->s, 3 * NSEC_PER_SEC, T0 + 3 * NSEC_PER_SEC);
+	assert_int_equal(sched_release(f->s, f->reqs, 3 * NSEC_PER_SEC, T0), 1);
+	assert_int_equal(take_reqs(f, q + 2, 8), 1);
+	assert_int_equal(q[2].target, 0);
+	assert_int_equal(q[2].attempt, 1);
+	report_sent(f, 2, 1, 3 * NSEC_PER_SEC, T0 + 3 * NSEC_PER_SEC);
 	sched_expire(f->s, 10 * NSEC_PER_SEC, T0 + 10 * NSEC_PER_SEC);
 	assert_int_equal(f->n_results, 2);
 	assert_int_equal(f->results[1].target, 0);
