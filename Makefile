@@ -23,25 +23,57 @@ HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -pthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC := $(filter-out engine/main.c,$(wildcard common/*.c engine/*.c capture/*.c scheduler/*.c store/*.c))
+# One archive per layer; a layer may use only the layers listed in its
+# _USES (docs/architecture.md), and every program links only the archives
+# it may use, so that the linker keeps the floors: a call into a higher
+# layer is an undefined reference. make check-layers also links each
+# archive whole against only its lower layers.
+LAYERS := common engine capture scheduler store daemon toolslib alert
+common_DIR := common
+engine_DIR := engine
+capture_DIR := capture
+scheduler_DIR := scheduler
+store_DIR := store
+daemon_DIR := daemon
+toolslib_DIR := tools/lib
+alert_DIR := tools/alert
+common_USES :=
+engine_USES := common
+capture_USES := common
+scheduler_USES := common
+store_USES := scheduler common
+daemon_USES := store scheduler capture engine common
+toolslib_USES := store scheduler common
+alert_USES := toolslib store scheduler common
+# a layer's sources: its folder's .c files but the programs' mains
+MAINS := daemon/main.c tools/alert/synwatch-alert.c
+$(foreach l,$(LAYERS),$(eval $(l)_SRC := $(filter-out $(MAINS),$(wildcard $($(l)_DIR)/*.c))))
+LIB_SRC := $(foreach l,$(LAYERS),$($(l)_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-# tools written in C: each tools/NAME.c is one program build/NAME
+# consumer programs: each tools/NAME.c is one program build/NAME
 TOOL_SRC := $(wildcard tools/*.c)
 
 B := build
 T := build/test
 F := build/fuzz
 
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
-TLIB_OBJ := $(LIB_SRC:%.c=$(T)/%.o)
-FLIB_OBJ := $(LIB_SRC:%.c=$(F)/%.o)
-PROGRAMS := $(B)/synwatch $(TOOL_SRC:tools/%.c=$(B)/%)
-TPROGRAMS := $(T)/synwatch $(TOOL_SRC:tools/%.c=$(T)/%)
+space := $(subst ,, )
+comma := ,
+# $(call libs,DIR,LAYER...): the archives of the layers, in link order
+libs = $(foreach l,$(2),$(1)/lib/lib$(l).a)
+# what each program links
+SYNWATCH_LAYERS := daemon store scheduler capture engine common
+TOOL_LAYERS := toolslib store scheduler common
+ALERT_LAYERS := alert toolslib store scheduler common
+ALL_LAYERS := alert toolslib daemon store scheduler capture engine common
+
+PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench
+TPROGRAMS := $(T)/synwatch $(T)/synwatch-alert $(TOOL_SRC:tools/%.c=$(T)/%) $(T)/fleet-responder
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(T)/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
-.PHONY: all test demo bench fuzz programs check check-unit check-fuzz check-integration clean format
+.PHONY: all test demo bench fuzz programs check check-unit check-fuzz check-integration check-layers clean format
 
 all:
 	@tools/deps.sh build
@@ -59,7 +91,7 @@ demo:
 bench:
 	@tools/deps.sh bench
 	@$(MAKE) --no-print-directory programs
-	@tools/bench.sh
+	@bench/bench.sh
 
 fuzz:
 	@tools/deps.sh test
@@ -68,7 +100,7 @@ fuzz:
 
 programs: $(PROGRAMS)
 
-check: check-unit check-fuzz check-integration
+check: check-layers check-unit check-fuzz check-integration
 
 check-unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
@@ -79,60 +111,79 @@ check-fuzz: $(FUZZ_BIN)
 check-integration: $(TPROGRAMS) $(PROGRAMS)
 	@tests/integration/run.sh $(T)
 
-# release build
+# objects, per build kind
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(HARDEN) $(BASE_CFLAGS) -c -o $@ $<
 
-$(B)/libsynwatch.a: $(LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(B)/synwatch: $(B)/engine/main.o $(B)/libsynwatch.a
-	$(CC) $(CFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(LIBS)
-
-$(B)/%: $(B)/tools/%.o $(B)/libsynwatch.a
-	$(CC) $(CFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(LIBS)
-
-# test build: ASan + UBSan
 $(T)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(BASE_CFLAGS) -c -o $@ $<
 
-$(T)/libsynwatch.a: $(TLIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-
-$(T)/synwatch: $(T)/engine/main.o $(T)/libsynwatch.a
-	$(CC) -g $(SAN) -o $@ $^ $(LIBS)
-
-$(T)/test_%: $(T)/tests/unit/test_%.o $(T)/libsynwatch.a
-	$(CC) -g $(SAN) -o $@ $^ $(LIBS) -lcmocka
-
-# the scheduler's model, shared by its fixed-seed unit test and its fuzzer
-$(T)/test_sched_model: $(T)/tests/unit/test_sched_model.o $(T)/tests/fuzz/sched_model.o $(T)/libsynwatch.a
-	$(CC) -g $(SAN) -o $@ $^ $(LIBS) -lcmocka
-
-$(T)/%: $(T)/tools/%.o $(T)/libsynwatch.a
-	$(CC) -g $(SAN) -o $@ $^ $(LIBS)
-
-# fuzz build: clang + libFuzzer
 $(F)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CLANG) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(BASE_CFLAGS) -c -o $@ $<
 
-$(F)/libsynwatch.a: $(FLIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+# the layer archives, in each build kind
+define layer_rules
+$(1)/lib/lib$(2).a: $$($(2)_SRC:%.c=$(1)/%.o)
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach d,$(B) $(T) $(F),$(foreach l,$(LAYERS),$(eval $(call layer_rules,$(d),$(l)))))
 
-$(F)/fuzz_%: $(F)/tests/fuzz/fuzz_%.o $(F)/libsynwatch.a
-	$(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+RLINK = $(CC) $(CFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(LIBS)
+TLINK = $(CC) -g $(SAN) -o $@ $^ $(LIBS)
 
-$(F)/fuzz_sched: $(F)/tests/fuzz/fuzz_sched.o $(F)/tests/fuzz/sched_model.o $(F)/libsynwatch.a
-	$(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+# release build
+$(B)/synwatch: $(B)/daemon/main.o $(call libs,$(B),$(SYNWATCH_LAYERS))
+	$(RLINK)
+$(B)/synwatch-alert: $(B)/tools/alert/synwatch-alert.o $(call libs,$(B),$(ALERT_LAYERS))
+	$(RLINK)
+$(B)/fleet-responder: $(B)/tests/fleet/fleet-responder.o $(call libs,$(B),common)
+	$(RLINK)
+$(B)/redis-bench: $(B)/bench/redis-bench.o $(call libs,$(B),store scheduler common)
+	$(RLINK)
+$(B)/%: $(B)/tools/%.o $(call libs,$(B),$(TOOL_LAYERS))
+	$(RLINK)
+
+# test build: ASan + UBSan
+$(T)/synwatch: $(T)/daemon/main.o $(call libs,$(T),$(SYNWATCH_LAYERS))
+	$(TLINK)
+$(T)/synwatch-alert: $(T)/tools/alert/synwatch-alert.o $(call libs,$(T),$(ALERT_LAYERS))
+	$(TLINK)
+$(T)/fleet-responder: $(T)/tests/fleet/fleet-responder.o $(call libs,$(T),common)
+	$(TLINK)
+$(T)/test_%: $(T)/tests/unit/test_%.o $(call libs,$(T),$(ALL_LAYERS))
+	$(TLINK) -lcmocka
+# the scheduler's model, shared by its fixed-seed unit test and its fuzzer
+$(T)/test_sched_model: $(T)/tests/unit/test_sched_model.o $(T)/tests/fuzz/sched_model.o $(call libs,$(T),$(ALL_LAYERS))
+	$(TLINK) -lcmocka
+$(T)/%: $(T)/tools/%.o $(call libs,$(T),$(TOOL_LAYERS))
+	$(TLINK)
+
+# fuzz build: clang + libFuzzer
+FLINK = $(CLANG) -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LIBS)
+$(F)/fuzz_%: $(F)/tests/fuzz/fuzz_%.o $(call libs,$(F),$(ALL_LAYERS))
+	$(FLINK)
+$(F)/fuzz_sched: $(F)/tests/fuzz/fuzz_sched.o $(F)/tests/fuzz/sched_model.o $(call libs,$(F),$(ALL_LAYERS))
+	$(FLINK)
+
+# Each layer archive linked whole, with only the layers it may use: an
+# undefined reference names a call to a layer above (or beside) it.
+check-layers: $(foreach l,$(LAYERS),$(B)/lib/lib$(l).a) $(B)/tests/layer_main.o
+	@tests/check-layers.sh $(foreach l,$(LAYERS),$(l):$($(l)_DIR):$(subst $(space),$(comma),$($(l)_USES))) \
+		tools:tools:$(subst $(space),$(comma),$(TOOL_LAYERS))
+	@$(foreach l,$(LAYERS),$(CC) -o $(B)/layer-check $(B)/tests/layer_main.o -Wl,--whole-archive \
+		$(B)/lib/lib$(l).a -Wl,--no-whole-archive $(call libs,$(B),$($(l)_USES)) $(LIBS) 2> $(B)/layer-check.log || \
+		{ grep -m 3 "undefined reference" $(B)/layer-check.log; echo "check-layers: '$($(l)_DIR)' calls into a \
+		layer it may not use (it may use: $(or $($(l)_USES),no other layer))"; exit 1; };)
+	@rm -f $(B)/layer-check $(B)/layer-check.log
+	@echo "check-layers: every layer links with only the layers it may use"
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h)
 
 clean:
 	rm -rf build

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The numbers behind bench/results.md; tools/bench.sh runs every step.
+"""The numbers behind bench/results.md; bench/bench.sh runs every step.
 
   analyze.py ceiling DIR ID SET REP      one kernel-ceiling run -> one JSON line
   analyze.py run DIR TOOL ID RATE REP    one section-1 run of a prober -> one JSON line
@@ -35,7 +35,7 @@ def die(msg):
 
 
 def opener(path):
-    """A file that may have been gzipped since (tools/bench.sh compresses raw outputs)."""
+    """A file that may have been gzipped since (bench/bench.sh compresses raw outputs)."""
     if os.path.exists(path):
         return open(path, errors="replace")
     if os.path.exists(path + ".gz"):
@@ -645,9 +645,9 @@ def cmd_report(out, benchdir):
 
     w("# synwatch benchmark results")
     w("")
-    w("Written by `make bench` (tools/bench.sh, bench/analyze.py); raw data in bench/out/ (not committed).")
+    w("Written by `make bench` (bench/bench.sh, bench/analyze.py); raw data in bench/out/ (not committed).")
     w("Every probe went to 198.18.0.0/16 addresses of test fleets in network namespaces on this machine")
-    w("(tools/fleet, docs/fleet.md); nothing left the machine.")
+    w("(tests/fleet/fleet, docs/fleet.md); nothing left the machine.")
     w("")
     w("| machine | |")
     w("| --- | --- |")
@@ -899,7 +899,7 @@ def cmd_report(out, benchdir):
         w("not measured: section 3 did not produce data (see the bench log).")
         w("")
 
-    # ---- 4, 5 and the rest: markdown written by tools/bench-*.sh and tools/soak.sh
+    # ---- 4, 5 and the rest: markdown written by tools/bench-*.sh and bench/soak.sh
     for part in ("rate.md", "s4.md", "s5.md", "soak.md"):
         text = read_text(os.path.join(out, part)).strip()
         if text:

@@ -1,5 +1,5 @@
 # Shared by the benchmark scripts that monitor a fleet with Redis on
-# (tools/bench-monitor.sh, tools/bench-store.sh, tools/soak.sh); source it
+# (bench/bench-monitor.sh, bench/bench-store.sh, bench/soak.sh); source it
 # first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
 # private directories; SW_BIN defaults to the release build here) and the
 # measurements those scripts share.

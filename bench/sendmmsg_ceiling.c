@@ -1,4 +1,4 @@
-/* The kernel ceiling for the benchmark (tools/bench.sh): how fast this machine
+/* The kernel ceiling for the benchmark (bench/bench.sh): how fast this machine
  * can put SYNs on the wire through a raw socket with sendmmsg when nothing
  * else is done per packet. Every packet is built before the clock starts, so
  * the timed loop is sendmmsg and nothing else: no rate limiter, no cookie, no

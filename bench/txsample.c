@@ -1,4 +1,4 @@
-/* Samples an interface's packet counters for the benchmark (tools/bench.sh),
+/* Samples an interface's packet counters for the benchmark (bench/bench.sh),
  * so that every prober's send rate is measured the same way, on the wire,
  * whatever the prober itself reports: the send phase is where tx_packets
  * climbs. Reads /sys/class/net/IFACE/statistics/{tx,rx}_packets every

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "common/probe.h"
-#include "engine/cookie.h"
+#include "common/cookie.h"
 
 struct ring;
 

@@ -14,7 +14,7 @@
 #include <stdio.h>
 
 #include "common/addr.h"
-#include "engine/cookie.h"
+#include "common/cookie.h"
 
 struct ring;
 

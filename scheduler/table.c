@@ -57,21 +57,6 @@ static int group_copy(struct table_group *dst, const struct table_group *src)
 	return 0;
 }
 
-static int group_from_config(struct table_group *dst, const struct config_group *g)
-{
-	struct table_group tg = {
-		.name = g->name,
-		.labels = g->labels,
-		.n_labels = g->n_labels,
-		.interval_ns = g->interval_ns,
-		.timeout_ns = g->timeout_ns,
-		.retries = g->retries,
-		.priority = g->priority,
-		.state = g->state,
-	};
-	return group_copy(dst, &tg);
-}
-
 static void hostname_release(struct table_hostname *h)
 {
 	free(h->name);
@@ -274,7 +259,7 @@ static int push_target(struct table *t, const struct target *src, const char *na
 }
 
 /* "[v6]:port" or "v4:port" for a named endpoint of a group. */
-static void named_spec(char *buf, size_t len, const struct config_named *nm)
+static void named_spec(char *buf, size_t len, const struct table_named *nm)
 {
 	if (strchr(nm->host, ':'))
 		snprintf(buf, len, "[%s]:%u", nm->host, nm->port);
@@ -283,7 +268,7 @@ static void named_spec(char *buf, size_t len, const struct config_named *nm)
 }
 
 /* Every endpoint of group g, in config order, into gl. */
-static int expand_group(struct build *b, const struct config_group *g, const struct exclude_list *ex,
+static int expand_group(struct build *b, const struct table_spec_group *g, const struct exclude_list *ex,
 			struct target_list *gl, char *err, size_t errlen)
 {
 	char msg[512], spec[600];
@@ -297,9 +282,9 @@ static int expand_group(struct build *b, const struct config_group *g, const str
 		r = target_list_add_spec(gl, spec, NULL, g->named[i].name, ex, msg, sizeof(msg));
 	}
 	for (size_t i = 0; i < g->n_hosts && r >= 0; i++)
-		r = target_list_add_spec(gl, g->hosts[i], &g->ports, NULL, ex, msg, sizeof(msg));
+		r = target_list_add_spec(gl, g->hosts[i], g->ports, NULL, ex, msg, sizeof(msg));
 	if (r < 0)
-		set_err(err, errlen, "group '%s': %s", g->name, msg);
+		set_err(err, errlen, "group '%s': %s", g->settings.name, msg);
 	return r < 0 ? r : 0;
 }
 
@@ -480,7 +465,7 @@ static int runtime_group(struct table *t, const struct table_group *base, const 
 }
 
 /* The runtime entries, each into its group's (or its own) group. */
-static int add_runtime(struct build *b, const struct config *cfg, const struct exclude_list *ex,
+static int add_runtime(struct build *b, const struct table_spec *spec, const struct exclude_list *ex,
 		       struct id_index *ix, const struct table_extra *extra, char *err, size_t errlen)
 {
 	struct table *t = b->t;
@@ -509,7 +494,7 @@ static int add_runtime(struct build *b, const struct config *cfg, const struct e
 			goto rejected;
 		}
 		target_list_init(&gl, TABLE_MAX_TARGETS,
-				 cfg && cfg->groups[gi].families ? cfg->groups[gi].families : TARGET_FAMILY_V4);
+				 spec && spec->groups[gi].families ? spec->groups[gi].families : TARGET_FAMILY_V4);
 		gl.resolver = build_resolver;
 		gl.resolver_ctx = b;
 		r = target_list_add_spec(&gl, e->spec, NULL, e->name, ex, why, sizeof(why));
@@ -529,13 +514,7 @@ rejected:
 	return 0;
 }
 
-int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
-		const struct table *prev, char *err, size_t errlen)
-{
-	return table_build_with(out, cfg, ex, prev, NULL, err, errlen);
-}
-
-int table_build_with(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+int table_build_with(struct table **out, const struct table_spec *spec, const struct exclude_list *ex,
 		     const struct table *prev, const struct table_extra *extra, char *err, size_t errlen)
 {
 	struct table *t = NULL;
@@ -543,11 +522,11 @@ int table_build_with(struct table **out, const struct config *cfg, const struct 
 	struct id_index ix = { 0 };
 	struct build b = { .prev = prev };
 	size_t total = prev ? prev->tl.n : 0;
-	size_t n_base = cfg ? cfg->n_groups : prev ? prev->n_base_groups : 0;
+	size_t n_base = spec ? spec->n_groups : prev ? prev->n_base_groups : 0;
 	int r;
 
 	*out = NULL;
-	if (!cfg && !prev) {
+	if (!spec && !prev) {
 		set_err(err, errlen, "no configuration and no previous table");
 		return -EINVAL;
 	}
@@ -555,25 +534,25 @@ int table_build_with(struct table **out, const struct config *cfg, const struct 
 		set_err(err, errlen, "%zu groups: at most %d", n_base, TABLE_MAX_GROUPS);
 		return -E2BIG;
 	}
-	if ((r = table_alloc(&t, prev, cfg ? cfg->location : prev->location)) < 0)
+	if ((r = table_alloc(&t, prev, spec ? spec->location : prev->location)) < 0)
 		goto nomem;
 	b.t = t;
 	t->groups = calloc(n_base ? n_base : 1, sizeof(*t->groups));
 	if (!t->groups)
 		goto nomem;
 	for (size_t i = 0; i < n_base; i++) {
-		r = cfg ? group_from_config(&t->groups[i], &cfg->groups[i]) : group_copy(&t->groups[i], &prev->groups[i]);
+		r = group_copy(&t->groups[i], spec ? &spec->groups[i].settings : &prev->groups[i]);
 		if (r < 0)
 			goto nomem;
 		t->n_groups++;
 	}
 	t->n_base_groups = n_base;
 	/* the previous generation's ids first, all dead until a group claims
-	 * them; without a config, its base targets stay as they are */
+	 * them; without a spec, its base targets stay as they are */
 	for (size_t id = 0; prev && id < prev->tl.n; id++) {
 		const struct target *pt = &prev->tl.v[id];
 		uint16_t g = prev->group_of[id];
-		bool keep = !cfg && !prev->dead[id] && g < n_base;
+		bool keep = !spec && !prev->dead[id] && g < n_base;
 		if ((r = push_target(t, pt, target_name(&prev->tl, pt), keep ? g : TABLE_NO_GROUP, !keep)) < 0)
 			goto nomem;
 	}
@@ -585,14 +564,14 @@ int table_build_with(struct table **out, const struct config *cfg, const struct 
 		index_find(&ix, &t->tl, &t->tl.v[id].addr, t->tl.v[id].port, &pos);
 		ix.slot[pos] = (uint32_t)id;
 	}
-	for (size_t gi = 0; cfg && gi < cfg->n_groups; gi++) {
-		if ((r = expand_group(&b, &cfg->groups[gi], ex, &gl, err, errlen)) < 0)
+	for (size_t gi = 0; spec && gi < spec->n_groups; gi++) {
+		if ((r = expand_group(&b, &spec->groups[gi], ex, &gl, err, errlen)) < 0)
 			goto out;
 		if ((r = claim(t, &ix, &gl, (uint16_t)gi, err, errlen)) < 0)
 			goto fail;
 		target_list_release(&gl);
 	}
-	if (extra && (r = add_runtime(&b, cfg, ex, &ix, extra, err, errlen)) < 0)
+	if (extra && (r = add_runtime(&b, spec, ex, &ix, extra, err, errlen)) < 0)
 		goto fail;
 	table_fit(t);
 	*out = t;

@@ -20,12 +20,23 @@
 #include <stdint.h>
 
 #include "common/memuse.h"
-#include "engine/config.h"
 #include "scheduler/state.h"
 #include "scheduler/targets.h"
 
 #define TABLE_NO_GROUP UINT16_MAX
 #define TABLE_MAX_GROUPS 4096
+
+struct label {
+	char *key;   /* [A-Za-z_][A-Za-z0-9_]*: usable as a Prometheus label name */
+	char *value; /* any UTF-8 text */
+};
+
+/* One explicitly named endpoint of a group ("targets:" list). */
+struct table_named {
+	char *host;   /* IP or hostname (not a CIDR) */
+	uint16_t port;
+	char *name;   /* "Production DB - PostgreSQL 5432" */
+};
 
 /* What the scheduler and the store need of a group; a deep copy of the
  * config's group, so that a table outlives the config it came from. */
@@ -66,15 +77,24 @@ struct table {
 	struct table *older;        /* the generation this one replaced; see table_pub_latest */
 };
 
-/* Builds a table from a config (NULL prev) or the next generation of prev.
- * Resolves hostnames (getaddrinfo, blocking: main thread, start-up and
- * reload). ex: the exclude list (built-in + config + --exclude). A hostname
- * that fails to resolve on a rebuild keeps its previous addresses (and its
- * err is set); on the first build it is an error. Returns 0 and sets *out
- * (free with table_free), or a negative errno with one line in err naming
- * the group and the host. prev is not changed. */
-int table_build(struct table **out, const struct config *cfg, const struct exclude_list *ex,
-		const struct table *prev, char *err, size_t errlen);
+/* What a table is built from: the groups a configuration asks for (the
+ * daemon makes it from its YAML file, daemon/config.h), each with its
+ * settings and its endpoints. The build copies what it keeps. */
+struct table_spec_group {
+	struct table_group settings;     /* name, labels, interval, timeout, retries, priority, state */
+	char *const *hosts;              /* specs as target_list_add_spec takes them */
+	size_t n_hosts;
+	const struct portlist *ports;    /* for hosts without their own port */
+	const struct table_named *named; /* explicitly named endpoints */
+	size_t n_named;
+	uint8_t families;                /* TARGET_FAMILY_*; 0: v4 */
+};
+
+struct table_spec {
+	const char *location;
+	const struct table_spec_group *groups;
+	size_t n_groups;
+};
 
 /* A target added at run time (docs/redis.md, P runtime:targets), on top of
  * the config's. Targets the config already has keep the config's settings. */
@@ -104,14 +124,20 @@ struct table_extra {
 	void *ctx;
 };
 
-/* table_build, plus the runtime targets of extra (NULL: none). cfg may be
- * NULL when prev is given (command-line mode, where nothing can be read
- * again): the base is then prev's targets of its first n_base_groups
- * groups, unchanged. Each runtime entry's endpoints join the group it
- * names; with an interval or labels of its own, a copy of that group (same
- * name) with them changed, so that the scheduler and the store need no
- * per-target settings. */
-int table_build_with(struct table **out, const struct config *cfg, const struct exclude_list *ex,
+/* Builds a table from a spec (NULL prev) or the next generation of prev,
+ * plus the runtime targets of extra (NULL: none). Resolves hostnames
+ * (getaddrinfo, blocking: main thread, start-up and reload). ex: the
+ * exclude list (built-in + config + --exclude). A hostname that fails to
+ * resolve on a rebuild keeps its previous addresses (and its err is set);
+ * on the first build it is an error. spec may be NULL when prev is given
+ * (command-line mode, where nothing can be read again): the base is then
+ * prev's targets of its first n_base_groups groups, unchanged. Each runtime
+ * entry's endpoints join the group it names; with an interval or labels of
+ * its own, a copy of that group (same name) with them changed, so that the
+ * scheduler and the store need no per-target settings. Returns 0 and sets
+ * *out (free with table_free), or a negative errno with one line in err
+ * naming the group and the host. prev is not changed. */
+int table_build_with(struct table **out, const struct table_spec *spec, const struct exclude_list *ex,
 		     const struct table *prev, const struct table_extra *extra, char *err, size_t errlen);
 
 /* A table of a plain target list (one-shot mode, or command-line monitoring

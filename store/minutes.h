@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "common/probe.h"
-#include "scheduler/latency.h"
+#include "common/latency.h"
 #include "store/store.h"
 
 #define MINUTES_OPEN 3

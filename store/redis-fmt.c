@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "scheduler/latency.h"
+#include "common/latency.h"
 #include "scheduler/table.h"
 #include "store/store-internal.h"
 

@@ -52,7 +52,7 @@
  * them. With 2048 records a transaction (80 000 objects, several MB) they
  * had left the CPU caches by then, and creating and freeing them took a
  * quarter of redis-server's time: 10.5 us of it a result against 7.7 us
- * with 256 (tools/redis-bench.c, 1,000,000 targets at 100,000 results/s;
+ * with 256 (bench/redis-bench.c, 1,000,000 targets at 100,000 results/s;
  * 128 was no better). Two transactions in flight keep the round trips
  * hidden either way. */
 #define BATCH_ITEMS 256

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "common/clock.h"
 #include "scheduler/table.h"
-#include "store/fleetview.h"
 #include "store/store-internal.h"
 
 #define SPEC_MAX 255
@@ -149,7 +149,7 @@ static int jstring(struct jp *j, char **out, size_t max, const char *what)
 				j->p++;
 				if ((r = escape_u(j, &cp)) < 0)
 					goto bad;
-				len = fv_utf8_put(tmp, cp);
+				len = utf8_put(tmp, cp);
 			} else if (*j->p && (e = strchr(esc, *j->p))) {
 				tmp[0] = rep[e - esc];
 				len = 1;
@@ -160,7 +160,7 @@ static int jstring(struct jp *j, char **out, size_t max, const char *what)
 			}
 		} else {
 			unsigned cp;
-			len = fv_utf8_next(j->p, (size_t)(j->end - j->p), &cp);
+			len = utf8_next(j->p, (size_t)(j->end - j->p), &cp);
 			if (!len) {
 				r = fail(j, "%s: not valid UTF-8", what);
 				goto bad;

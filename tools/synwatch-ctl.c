@@ -31,10 +31,10 @@
 #include "common/clock.h"
 #include "common/columns.h"
 #include "common/log.h"
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 #include "store/keys.h"
 #include "store/redis-conn.h"
-#include "store/silence.h"
+#include "tools/lib/silence.h"
 
 #define DEFAULT_URL "unix:///run/synwatch/redis.sock"
 #define TIMEOUT_MS 5000

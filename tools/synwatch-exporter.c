@@ -33,7 +33,7 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 #include "store/keys.h"
 
 #define POOL_MAX 8                 /* idle Redis connections kept */

@@ -40,9 +40,9 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 #include "store/keys.h"
-#include "store/quorum.h"
+#include "tools/lib/quorum.h"
 #include "store/redis-conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000

@@ -26,10 +26,11 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "common/utf8.h"
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 #include "store/keys.h"
 
 #define PROBLEM_CAP 1000        /* members read per trouble index and location */
@@ -192,7 +193,7 @@ static void scr_sgr(struct scr *s, const char *sgr)
 static size_t char_at(const char *p, size_t n, int *cw, bool *bad)
 {
 	unsigned cp;
-	size_t len = fv_utf8_next(p, n, &cp);
+	size_t len = utf8_next(p, n, &cp);
 
 	*bad = len == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 	*cw = *bad ? 1 : wcwidth((wchar_t)cp);

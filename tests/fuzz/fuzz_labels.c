@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheduler/latency.h"
+#include "common/latency.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

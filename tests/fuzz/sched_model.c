@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "common/ring.h"
-#include "engine/config.h"
+#include "daemon/config.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
 #include "scheduler/table.h"
@@ -892,7 +892,7 @@ static int build_table(struct model *m, struct rd *r, struct table **out)
 	make_yaml(r, yaml, sizeof(yaml));
 	if ((rc = config_parse(&cfg, yaml, strlen(yaml), NULL, err, sizeof(err))) < 0)
 		return rc; /* two groups with one endpoint, say: the reload is refused */
-	rc = table_build(out, &cfg, &ex, m->table, err, sizeof(err));
+	rc = config_build_table(out, &cfg, &ex, m->table, NULL, err, sizeof(err));
 	config_release(&cfg);
 	return rc;
 }

@@ -155,7 +155,7 @@ sw_ns_add() {
 	ip -n "$1" link set lo up || sw_fail "cannot bring up lo in namespace '$1'"
 }
 
-# sw_fleet ARGS...: tools/fleet with Debian's python and the responder built
+# sw_fleet ARGS...: tests/fleet/fleet with Debian's python and the responder built
 # next to the binaries under test (build/test/fleet-responder for make test).
 sw_fleet() {
 	SW_FLEET_RESPONDER=${SW_FLEET_RESPONDER:-$SW_BIN/fleet-responder} \

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The test fleet's own test (tools/fleet, fleet-responder): a fleet of a few
+# The test fleet's own test (tests/fleet/fleet, fleet-responder): a fleet of a few
 # hundred endpoints of every kind must answer as its truth file says, seen
 # with plain tools from the prober namespace (the kernel's connect() through
 # tests/integration/fleet_probe.py, hping3 for the ICMP codes), 'fleet set'

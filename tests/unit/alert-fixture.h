@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "store/alert-event.h"
+#include "tools/alert/alert-event.h"
 
 /* Parses the pairs into *e (strings in a); fails the test when the event
  * does not parse. */

@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "store/alert-channel.h"
-#include "store/alert-config.h"
+#include "tools/alert/alert-channel.h"
+#include "tools/alert/alert-config.h"
 
 #define S NSEC_PER_SEC
 

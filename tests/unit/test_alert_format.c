@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "store/alert-format.h"
+#include "tools/alert/alert-format.h"
 #include "tests/unit/alert-fixture.h"
 
 /* 2023-11-14 22:17:32 UTC and 4m12s later */

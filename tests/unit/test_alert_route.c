@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "store/alert-route.h"
+#include "tools/alert/alert-route.h"
 #include "tests/unit/alert-fixture.h"
 
 static const char config_yaml[] =

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "engine/config.h"
+#include "daemon/config.h"
 
 #define S NSEC_PER_SEC
 #define MS NSEC_PER_MSEC

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "common/probe.h"
-#include "engine/cookie.h"
+#include "common/cookie.h"
 #include "tests/unit/siphash_vectors.h"
 
 static struct sw_addr ip(const char *s)

@@ -19,7 +19,7 @@
 
 #include <hiredis.h>
 
-#include "store/fleetview.h"
+#include "tools/lib/fleetview.h"
 
 /* ---- pure helpers ---- */
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "scheduler/latency.h"
+#include "common/latency.h"
 
 #define LAST (LAT_NBUCKETS - 1)
 

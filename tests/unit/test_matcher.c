@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "store/matcher.h"
-#include "store/silence.h"
+#include "tools/lib/matcher.h"
+#include "tools/lib/silence.h"
 #include "tests/unit/alert-fixture.h"
 
 static bool match1(const char *text, const char *value)

@@ -419,25 +419,26 @@ static void test_reload(void **state)
 	(void)state;
 	char *h1[] = { W("198.18.0.0/29") }, *h2[] = { W("198.18.0.0/30"), W("198.18.9.9") };
 	uint16_t p[] = { 80 };
-	struct config_group cg = {
-		.name = W("web"), .hosts = h1, .n_hosts = 1, .ports = { .ports = p, .n = 1 },
-		.interval_ns = 2 * NSEC_PER_SEC, .timeout_ns = NSEC_PER_SEC / 10, .families = TARGET_FAMILY_V4,
-		.state = { .failures = 2, .successes = 1, .window = 5, .over = 3 },
+	struct portlist pl = { .ports = p, .n = 1 };
+	struct table_spec_group cg = {
+		.settings = { .name = W("web"), .interval_ns = 2 * NSEC_PER_SEC, .timeout_ns = NSEC_PER_SEC / 10,
+			      .state = { .failures = 2, .successes = 1, .window = 5, .over = 3 } },
+		.hosts = h1, .n_hosts = 1, .ports = &pl, .families = TARGET_FAMILY_V4,
 	};
-	struct config cfg = { .groups = &cg, .n_groups = 1 };
+	struct table_spec cfg = { .groups = &cg, .n_groups = 1 };
 	struct exclude_list ex = { 0 };
 	struct table *t1, *t2;
 	char err[256];
 	struct sink *s = calloc(1, sizeof(*s));
 
-	assert_int_equal(table_build(&t1, &cfg, &ex, NULL, err, sizeof(err)), 0);
+	assert_int_equal(table_build_with(&t1, &cfg, &ex, NULL, NULL, err, sizeof(err)), 0);
 	struct monitor *m = make_monitor(t1, s, 100000);
 	struct probe_result r = result(1, T0_REAL, PROBE_OPEN, 1000);
 	monitor_on_result(m, &r);
 	uint64_t due1 = monitor_next_due(m, 1);
 	cg.hosts = h2;
 	cg.n_hosts = 2;
-	assert_int_equal(table_build(&t2, &cfg, &ex, t1, err, sizeof(err)), 0);
+	assert_int_equal(table_build_with(&t2, &cfg, &ex, t1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(monitor_set_table(m, t2, T0_MONO + 5, T0_REAL + 5), 0);
 	/* kept: same state, same schedule; removed: not scheduled; added: scheduled */
 	assert_int_equal(monitor_status(m, 1)->state, TARGET_UP);

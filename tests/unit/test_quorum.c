@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "store/quorum.h"
+#include "tools/lib/quorum.h"
 
 /* votes as up, degraded, down, flapping (unknown is ignored: 7 of them) */
 static enum fv_state decide(unsigned up, unsigned degraded, unsigned down, unsigned flapping, int spec,

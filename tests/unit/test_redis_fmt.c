@@ -16,7 +16,7 @@
 #include <hiredis.h>
 
 #include "common/clock.h"
-#include "scheduler/latency.h"
+#include "common/latency.h"
 #include "scheduler/table.h"
 #include "store/store-internal.h"
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "engine/config.h"
+#include "daemon/config.h"
 #include "scheduler/table.h"
 #include "store/store-internal.h"
 
@@ -172,7 +172,7 @@ static void test_table_with_config(void **state)
 	v[3] = entry("198.18.0.13:443", "{\"interval\":\"1500ms\"}");                    /* < 1s x 2 */
 	v[4] = entry("198.18.0.1:80", "{\"group\":\"db\"}");                            /* the config has it */
 	struct table_extra extra = { .v = v, .n = 5, .rejected = rejected, .ctx = &rj };
-	assert_int_equal(table_build_with(&t1, &c, &ex, NULL, &extra, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t1, &c, &ex, NULL, &extra, err, sizeof(err)), 0);
 	assert_int_equal(rj.n, 2);
 	assert_non_null(strstr(rj.last, "198.18.0.13:443: interval 1.5s is not longer than"));
 	assert_int_equal(t1->n_live, 4);
@@ -192,7 +192,7 @@ static void test_table_with_config(void **state)
 
 	/* the next generation without the entries: gone, ids kept */
 	struct table_extra none = { 0 };
-	assert_int_equal(table_build_with(&t2, &c, &ex, t1, &none, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t2, &c, &ex, t1, &none, err, sizeof(err)), 0);
 	assert_int_equal(t2->n_live, 2);
 	assert_true(t2->dead[checkout]);
 	assert_true(t2->dead[own]);
@@ -222,14 +222,14 @@ static void test_table_without_config(void **state)
 
 	struct table_runtime v[2] = { entry("198.18.0.3:22", "{}"), entry("198.18.0.4:22", "{\"interval\":\"2s\"}") };
 	struct table_extra extra = { .v = v, .n = 2 };
-	assert_int_equal(table_build_with(&t2, NULL, &ex, t1, &extra, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t2, NULL, &ex, t1, &extra, err, sizeof(err)), 0);
 	assert_int_equal(t2->n_live, 3);
 	assert_string_equal(t2->location, "lab");
 	assert_int_equal(table_group_of(t2, id_of(t2, "198.18.0.4", 22))->interval_ns, 2 * NSEC_PER_SEC);
 	assert_int_equal(table_group_of(t2, id_of(t2, "198.18.0.3", 22))->interval_ns, NSEC_PER_SEC);
 	/* one removed: the command line's target stays */
 	extra.n = 1;
-	assert_int_equal(table_build_with(&t3, NULL, &ex, t2, &extra, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t3, NULL, &ex, t2, &extra, err, sizeof(err)), 0);
 	assert_int_equal(t3->n_live, 2);
 	assert_false(t3->dead[id_of(t3, "198.18.0.1", 80)]);
 	assert_true(t3->dead[id_of(t3, "198.18.0.4", 22)]);

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "common/utf8.h"
 #include "common/clock.h"
 #include "common/ring.h"
 #include "scheduler/table.h"

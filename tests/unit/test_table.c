@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "daemon/config.h"
 #include "scheduler/table.h"
 
 /* config structs hold mutable strings; these literals are never written */
@@ -63,7 +64,7 @@ static void test_build_and_rebuild(void **state)
 	(void)state;
 	char *h1[] = { W("198.18.0.0/30") }, *h2[] = { W("198.18.0.2"), W("198.18.1.1:22") };
 	uint16_t p1[] = { 80, 443 }, p2[] = { 80 };
-	struct config_named named = { .host = W("198.18.0.1"), .port = 443, .name = W("front https") };
+	struct table_named named = { .host = W("198.18.0.1"), .port = 443, .name = W("front https") };
 	struct config_group g[2] = { group(W("web"), h1, 1, p1, 2), group(W("ssh"), h2, 2, p2, 1) };
 	struct config cfg = { .location = W("lab"), .groups = g, .n_groups = 2 };
 	struct exclude_list ex = { 0 };
@@ -73,7 +74,7 @@ static void test_build_and_rebuild(void **state)
 
 	g[0].named = &named;
 	g[0].n_named = 1;
-	assert_int_equal(table_build(&t1, &cfg, &ex, NULL, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t1, &cfg, &ex, NULL, NULL, err, sizeof(err)), 0);
 	/* web: 4 hosts x 2 ports (198.18.0.1:443 named); ssh: 198.18.0.2:80 is web's, plus 198.18.1.1:22 */
 	assert_int_equal(t1->tl.n, 9);
 	assert_int_equal(t1->n_live, 9);
@@ -94,7 +95,7 @@ static void test_build_and_rebuild(void **state)
 	g[0].ports.n = 1;
 	g[1].hosts = h2b;
 	g[1].n_hosts = 3;
-	assert_int_equal(table_build(&t2, &cfg, &ex, t1, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t2, &cfg, &ex, t1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(t2->gen, 2);
 	assert_int_equal(t2->tl.n, 11);   /* 9 old ids kept, 2 new at the end */
 	assert_int_equal(t2->n_live, 4 + 1 + 2);
@@ -115,7 +116,7 @@ static void test_build_and_rebuild(void **state)
 	/* back again: the removed ids come back to life, none is added */
 	struct table *t3;
 	g[0].ports.n = 2;
-	assert_int_equal(table_build(&t3, &cfg, &ex, t2, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t3, &cfg, &ex, t2, NULL, err, sizeof(err)), 0);
 	assert_int_equal(t3->tl.n, 11);
 	assert_int_equal(t3->n_live, 11);
 	table_free(t3);
@@ -134,13 +135,13 @@ static void test_errors(void **state)
 	struct table *t = NULL;
 	char err[256];
 
-	assert_true(table_build(&t, &cfg, &ex, NULL, err, sizeof(err)) < 0);
+	assert_true(config_build_table(&t, &cfg, &ex, NULL, NULL, err, sizeof(err)) < 0);
 	assert_null(t);
 	assert_non_null(strstr(err, "group 'edge'"));
 	assert_non_null(strstr(err, "no-such-host.invalid"));
 	g[0].hosts = bad;
 	g[0].n_hosts = 1;
-	assert_int_equal(table_build(&t, &cfg, &ex, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_build_table(&t, &cfg, &ex, NULL, NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "198.18.1.0/16"));
 }
 
@@ -156,7 +157,7 @@ static void test_exclude_and_hostname(void **state)
 	char err[256];
 
 	assert_int_equal(exclude_add(&ex, "198.18.0.4/30", err, sizeof(err)), 0);
-	assert_int_equal(table_build(&t, &cfg, &ex, NULL, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t, &cfg, &ex, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(t->n_hostnames, 1);
 	assert_string_equal(t->hostnames[0].name, "localhost");
 	assert_true(t->hostnames[0].n_addrs >= 1);
@@ -217,7 +218,7 @@ static void test_runtime_own_group(void **state)
 	target_list_init(&tl, 0, TARGET_FAMILY_V4);
 	assert_int_equal(target_list_add_spec(&tl, "198.18.0.1:80", NULL, NULL, NULL, err, sizeof(err)), 1);
 	assert_int_equal(table_from_list(&t1, &tl, &g, NULL), 0);
-	assert_int_equal(table_build_with(&t2, NULL, NULL, t1, &extra, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t2, NULL, NULL, t1, &extra, err, sizeof(err)), 0);
 	assert_int_equal(t2->n_live, 2);
 	assert_non_null(find(t2, "198.18.0.9", TARGET_PORT_ICMP, &id));
 	const struct table_group *cg = table_group_of(t2, id);
@@ -228,7 +229,7 @@ static void test_runtime_own_group(void **state)
 	assert_int_equal(cg->timeout_ns, 100000000LL);
 	assert_string_equal(table_group_of(t2, 0)->name, "cli");
 	/* the next generation, with the entry again: same id, same group */
-	assert_int_equal(table_build_with(&t3, NULL, NULL, t2, &extra, err, sizeof(err)), 0);
+	assert_int_equal(config_build_table(&t3, NULL, NULL, t2, &extra, err, sizeof(err)), 0);
 	assert_non_null(find(t3, "198.18.0.9", TARGET_PORT_ICMP, &id2));
 	assert_int_equal(id2, id);
 	assert_string_equal(table_group_of(t3, id2)->name, "canary");

@@ -1,0 +1,511 @@
+/* synwatch-alert: reads P events with a consumer group and tells people.
+ *
+ *   synwatch-alert -c alert.yaml [--redis URL] [--prefix P] [--name CONSUMER] [--check] [-v|-q]
+ *
+ * The policy is store/alert-engine.c, the channels store/alert-channel.c;
+ * this file is the process: the connections, the consumer group, taking
+ * over what crashed alerters left unacknowledged, the loop that waits on
+ * Redis and on the deliveries at once (libcurl's poll with the stream
+ * connection's socket as an extra descriptor), reconnecting, signals.
+ *
+ * Two connections: one blocks in XREADGROUP, the other does the
+ * bookkeeping, so that deciding never waits for the next event.
+ * Exit status: 0 on SIGTERM/SIGINT, 1 when Redis cannot be reached at
+ * start, 2 for bad usage or a bad configuration (one line on stderr). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <hiredis.h>
+#include <sodium.h>
+
+#include "common/cli.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "tools/alert/alert-book.h"
+#include "tools/alert/alert-channel.h"
+#include "tools/alert/alert-config.h"
+#include "tools/alert/alert-engine.h"
+#include "store/keys.h"
+#include "store/redis-conn.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+#define READ_COUNT "100"
+#define READ_BLOCK_MS 1000
+#define STATUS_EVERY_NS (5 * NSEC_PER_SEC)
+#define STATUS_TTL "30"
+#define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
+#define DRAIN_NS (5 * NSEC_PER_SEC)
+#define HELD_MAX 4096 /* events in hand at most */
+#define CLAIM_ROUNDS 10
+
+struct alerter {
+	struct alert_config cfg;
+	const char *url;
+	char url_text[600];
+	char name[300];                 /* the consumer: HOST:PID */
+	char host[256];
+	char stream[KEYS_MAX];
+	redisContext *rd;               /* XREADGROUP */
+	struct alert_book book;         /* bookkeeping, acks */
+	struct alert_outbox *o;
+	struct alert_engine *en;
+	bool reading;                   /* an XREADGROUP is on its way */
+	bool backlog;                   /* reading our own unacknowledged entries (id 0) first */
+	char backlog_from[64];
+	int64_t status_at, claim_at;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: synwatch-alert -c FILE [--redis URL] [--prefix P] [--name CONSUMER] [--check] [-v|-q]\n"
+	    "  -c FILE        routing rules and channels (docs/alerting.md)\n"
+	    "  --redis URL    overrides the file and $SYNWATCH_REDIS\n"
+	    "  --prefix P     key prefix (default: the file's, else synwatch:)\n"
+	    "  --name NAME    consumer name in the group (default HOST:PID)\n"
+	    "  --check        check the file and exit\n");
+}
+
+/* ---- Redis ---- */
+
+static redisReply *command(redisContext *c, int argc, const char **argv)
+{
+	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+
+	if (rep && rep->type == REDIS_REPLY_ERROR) {
+		log_warn("redis %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+static void on_ack(void *ctx, const char *entry)
+{
+	struct alerter *al = ctx;
+	const char *argv[] = { "XACK", al->stream, al->cfg.consumer_group, entry };
+	redisReply *rep = command(al->book.c, 4, argv);
+
+	/* a lost ack is redone: the entry comes back and is found done */
+	freeReplyObject(rep);
+}
+
+static void disconnect(struct alerter *al)
+{
+	if (al->rd)
+		redisFree(al->rd);
+	if (al->book.c)
+		redisFree(al->book.c);
+	al->rd = al->book.c = NULL;
+	al->reading = false;
+}
+
+static int connect_both(struct alerter *al, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = redis_connect_url(&al->rd, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
+	    (r = redis_connect_url(&al->book.c, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
+	    (r = keys_check_schema(al->book.c, al->cfg.redis_prefix, al->url_text, err, errlen)) < 0) {
+		disconnect(al);
+		return r;
+	}
+	const char *argv[] = { "XGROUP", "CREATE", al->stream, al->cfg.consumer_group, "$", "MKSTREAM" };
+	redisReply *rep = redisCommandArgv(al->book.c, 6, argv, NULL);
+	if (!rep || (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP"))) {
+		snprintf(err, errlen, "cannot create consumer group '%s' on '%s': %s", al->cfg.consumer_group,
+			 al->stream, rep ? rep->str : al->book.c->errstr);
+		freeReplyObject(rep);
+		disconnect(al);
+		return -EIO;
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* The value after name in a flat [name, value, ...] reply. */
+static const redisReply *map_get(const redisReply *m, const char *name)
+{
+	for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements; i += 2)
+		if (m->element[i]->type == REDIS_REPLY_STRING && strcmp(m->element[i]->str, name) == 0)
+			return m->element[i + 1];
+	return NULL;
+}
+
+/* A consumer of this host whose process is gone: its entries are ours
+ * now, at once (other hosts' wait for claim_idle). */
+static bool dead_here(const struct alerter *al, const char *consumer)
+{
+	const char *colon = strrchr(consumer, ':');
+	char *end;
+	long pid;
+
+	if (!colon || (size_t)(colon - consumer) != strlen(al->host) ||
+	    strncmp(consumer, al->host, strlen(al->host)))
+		return false;
+	pid = strtol(colon + 1, &end, 10);
+	if (*end || pid <= 0 || pid == (long)getpid())
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void take_over(struct alerter *al, const char *consumer)
+{
+	const char *pend[] = { "XPENDING", al->stream, al->cfg.consumer_group, "-", "+", "1000", consumer };
+	redisReply *rep = command(al->book.c, 7, pend);
+	size_t n = 0;
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements) {
+		const char **argv = calloc(rep->elements + 6, sizeof(*argv));
+		if (argv) {
+			const char *head[] = { "XCLAIM", al->stream, al->cfg.consumer_group, al->name, "0" };
+			memcpy(argv, head, sizeof(head));
+			for (size_t i = 0; i < rep->elements; i++)
+				if (rep->element[i]->type == REDIS_REPLY_ARRAY && rep->element[i]->elements)
+					argv[5 + n++] = rep->element[i]->element[0]->str;
+			argv[5 + n] = "JUSTID";
+			freeReplyObject(command(al->book.c, (int)(6 + n), argv));
+			free(argv);
+		}
+	}
+	freeReplyObject(rep);
+	log_info("took over %zu unacknowledged event%s of '%s', which is gone", n, n == 1 ? "" : "s",
+		 consumer);
+	const char *del[] = { "XGROUP", "DELCONSUMER", al->stream, al->cfg.consumer_group, consumer };
+	freeReplyObject(command(al->book.c, 5, del));
+}
+
+static void take_over_dead(struct alerter *al)
+{
+	const char *argv[] = { "XINFO", "CONSUMERS", al->stream, al->cfg.consumer_group };
+	redisReply *rep = command(al->book.c, 4, argv);
+
+	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+		const redisReply *name = map_get(rep->element[i], "name");
+		if (name && name->type == REDIS_REPLY_STRING && dead_here(al, name->str))
+			take_over(al, name->str);
+	}
+	freeReplyObject(rep);
+}
+
+/* Entries idle for claim_idle, whoever holds them (an alerter on another
+ * host that died), and ours kept fresh so that nobody takes them. */
+static int claim_idle(struct alerter *al)
+{
+	char idle[24], start[64] = "0-0";
+	const char *ids[HELD_MAX + 6];
+	size_t n;
+	int r = 0;
+
+	n = alert_engine_entries_held(al->en, ids + 5, HELD_MAX);
+	if (n) {
+		const char *head[] = { "XCLAIM", al->stream, al->cfg.consumer_group, al->name, "0" };
+		memcpy(ids, head, sizeof(head));
+		ids[5 + n] = "JUSTID";
+		freeReplyObject(command(al->book.c, (int)(6 + n), ids));
+	}
+	snprintf(idle, sizeof(idle), "%lld", (long long)(al->cfg.claim_idle_ns / NSEC_PER_MSEC));
+	for (int round = 0; round < CLAIM_ROUNDS && r >= 0; round++) {
+		const char *argv[] = { "XAUTOCLAIM", al->stream, al->cfg.consumer_group,
+				       al->name,     idle,	 start,
+				       "COUNT",	     READ_COUNT };
+		redisReply *rep = command(al->book.c, 8, argv);
+		if (!rep)
+			return al->book.c->err ? -EIO : 0;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
+			if (rep->element[1]->elements)
+				log_info("took over %zu event%s idle for %s", rep->element[1]->elements,
+					 rep->element[1]->elements == 1 ? "" : "s", idle);
+			r = alert_engine_entries(al->en, rep->element[1], NULL, 0);
+			snprintf(start, sizeof(start), "%s",
+				 rep->element[0]->str ? rep->element[0]->str : "0-0");
+		}
+		freeReplyObject(rep);
+		if (strcmp(start, "0-0") == 0)
+			break;
+	}
+	return r;
+}
+
+static void write_status(struct alerter *al)
+{
+	char key[KEYS_MAX], now[24], jobs[24], pending[24];
+	const char *argv[4 + 2 * 4 * ALERT_MAX_CHANNELS + 8];
+	char vals[ALERT_MAX_CHANNELS][4][96];
+	int n = 0;
+
+	snprintf(now, sizeof(now), "%lld", (long long)(clock_real_ns() / NSEC_PER_MSEC));
+	snprintf(jobs, sizeof(jobs), "%zu", alert_engine_jobs(al->en));
+	snprintf(pending, sizeof(pending), "%zu", alert_outbox_pending(al->o));
+	argv[n++] = "HSET";
+	argv[n++] = keys_fmt(key, sizeof(key), al->cfg.redis_prefix, KEY_ALERTER, al->name);
+	argv[n++] = "heartbeat", argv[n++] = now;
+	argv[n++] = "events_in_hand", argv[n++] = jobs;
+	argv[n++] = "deliveries", argv[n++] = pending;
+	for (size_t ch = 0; ch < al->cfg.n_channels; ch++) {
+		const struct alert_channel_stats *st = alert_outbox_stats(al->o, ch);
+		const char *name = al->cfg.channels[ch].name;
+		snprintf(vals[ch][0], 96, "%s.sent", name);
+		snprintf(vals[ch][1], 96, "%llu", (unsigned long long)st->sent);
+		snprintf(vals[ch][2], 96, "%s.failed", name);
+		snprintf(vals[ch][3], 96, "%llu/%llu/%s", (unsigned long long)st->failed,
+			 (unsigned long long)st->given_up, st->failing ? "failing" : "ok");
+		for (int k = 0; k < 4; k++)
+			argv[n++] = vals[ch][k];
+	}
+	freeReplyObject(command(al->book.c, n, argv));
+	const char *expire[] = { "EXPIRE", key, STATUS_TTL };
+	freeReplyObject(command(al->book.c, 3, expire));
+}
+
+/* ---- the stream ---- */
+
+static int send_read(struct alerter *al, int block_ms)
+{
+	char block[16];
+	int done = 0;
+
+	snprintf(block, sizeof(block), "%d", block_ms > 0 ? block_ms : 1);
+	const char *argv[] = { "XREADGROUP", "GROUP", al->cfg.consumer_group, al->name, "COUNT", READ_COUNT,
+			       "BLOCK", block, "STREAMS", al->stream, al->backlog ? al->backlog_from : ">" };
+	if (redisAppendCommandArgv(al->rd, 11, argv, NULL) != REDIS_OK)
+		return -EIO;
+	while (!done)
+		if (redisBufferWrite(al->rd, &done) != REDIS_OK)
+			return -EIO;
+	al->reading = true;
+	return 0;
+}
+
+static int got_read(struct alerter *al, redisReply *rep)
+{
+	char last[64] = "";
+	size_t n = 0;
+	int r = 0;
+
+	al->reading = false;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_error("redis XREADGROUP: %s", rep->str);
+		return -EIO;
+	}
+	/* [[stream, [[id, fields], ...]]], or nil when BLOCK ran out */
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->elements == 2) {
+		const redisReply *entries = rep->element[0]->element[1];
+		n = entries->elements;
+		r = alert_engine_entries(al->en, entries, last, sizeof(last));
+	}
+	if (al->backlog) {
+		/* our own unacknowledged entries first, until there are none */
+		if (n == 0)
+			al->backlog = false;
+		else
+			snprintf(al->backlog_from, sizeof(al->backlog_from), "%s", last);
+	}
+	return r;
+}
+
+static int read_ready(struct alerter *al)
+{
+	void *rep = NULL;
+	int r;
+
+	if (redisBufferRead(al->rd) != REDIS_OK)
+		return -EIO;
+	if (redisGetReplyFromReader(al->rd, &rep) != REDIS_OK)
+		return -EIO;
+	if (!rep)
+		return 0;
+	r = got_read(al, rep);
+	freeReplyObject(rep);
+	return r;
+}
+
+/* ---- the loop ---- */
+
+static void start_backlog(struct alerter *al)
+{
+	al->backlog = true;
+	snprintf(al->backlog_from, sizeof(al->backlog_from), "0");
+}
+
+/* Everything in memory goes; Redis holds what matters. */
+static int reconnect(struct alerter *al)
+{
+	const char *why = al->book.err[0] ? al->book.err : al->rd && al->rd->errstr[0] ? al->rd->errstr : "?";
+	int64_t wait = NSEC_PER_SEC;
+	char err[512];
+
+	log_error("redis at %s failed: %s; reconnecting to read the unacknowledged events again",
+		  al->url_text, why);
+	disconnect(al);
+	alert_outbox_clear(al->o);
+	alert_engine_reset(al->en);
+	while (!stop) {
+		if (connect_both(al, err, sizeof(err)) == 0)
+			break;
+		log_debug("%s", err);
+		clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
+		wait = wait * 2 < RECONNECT_MAX_NS ? wait * 2 : RECONNECT_MAX_NS;
+	}
+	if (stop)
+		return -EINTR;
+	al->book.err[0] = '\0';
+	log_info("redis at %s is back", al->url_text);
+	start_backlog(al);
+	return 0;
+}
+
+static int run(struct alerter *al)
+{
+	uint64_t drain_until = 0;
+
+	start_backlog(al);
+	while (!stop || (alert_outbox_pending(al->o) && clock_mono_ns() < drain_until)) {
+		int64_t now = clock_real_ns();
+		int wait, r = 0;
+
+		if (stop && !drain_until)
+			drain_until = clock_mono_ns() + DRAIN_NS;
+		if ((wait = alert_engine_tick(al->en)) < 0)
+			r = wait;
+		if (r == 0 && now >= al->claim_at) {
+			al->claim_at = now + al->cfg.claim_idle_ns / 4;
+			r = claim_idle(al);
+		}
+		if (r == 0 && now >= al->status_at) {
+			al->status_at = now + STATUS_EVERY_NS;
+			write_status(al);
+		}
+		/* a bounded number of events in hand: slow channels slow the reading */
+		if (r == 0 && !al->reading && !stop && alert_engine_jobs(al->en) < HELD_MAX)
+			r = send_read(al, al->backlog ? 1 : (wait < READ_BLOCK_MS ? wait : READ_BLOCK_MS));
+		if (r == 0) {
+			r = alert_outbox_poll(al->o, al->reading ? al->rd->fd : -1, wait > 0 ? wait : 1);
+			if (r == 1)
+				r = read_ready(al);
+		}
+		if (r < 0 && r != -ENOMEM && !stop && (r = reconnect(al)) == -EINTR)
+			break;
+		if (r == -ENOMEM) {
+			log_error("out of memory");
+			return 1;
+		}
+	}
+	if (alert_outbox_pending(al->o))
+		log_warn("stopping with %zu deliveries unfinished: their events stay unacknowledged and are "
+			 "told again",
+			 alert_outbox_pending(al->o));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "redis", required_argument, NULL, 'r' },
+		{ "prefix", required_argument, NULL, 'p' }, { "name", required_argument, NULL, 'n' },
+		{ "check", no_argument, NULL, 'k' },        { "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *url = NULL, *prefix = NULL, *name = NULL;
+	struct alerter al = { 0 };
+	bool check = false;
+	char err[1024];
+	int c, r;
+
+	log_set_program("synwatch-alert");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'r': url = optarg; break;
+		case 'p': prefix = optarg; break;
+		case 'n': name = optarg; break;
+		case 'k': check = true; break;
+		case 'v': log_level_current = LOG_DEBUG; break;
+		case 'q': log_level_current = LOG_WARN; break;
+		case 'h': usage(stdout); return 0;
+		case ':': cli_die_usage("option '%s' needs a value", argv[optind - 1]);
+		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
+	if (!path)
+		cli_die_usage("no configuration: give -c FILE (docs/alerting.md)");
+	if (alert_config_load(&al.cfg, path, err, sizeof(err)) < 0)
+		cli_die_usage("%s", err);
+	if (check) {
+		printf("%s: ok, %zu channels, %zu routes\n", path, al.cfg.n_channels, al.cfg.n_routes);
+		alert_config_release(&al.cfg);
+		return 0;
+	}
+	if (prefix) {
+		if (keys_check_prefix(prefix, err, sizeof(err)) < 0)
+			cli_die_usage("--prefix: %s", err);
+		free(al.cfg.redis_prefix);
+		if (!(al.cfg.redis_prefix = strdup(prefix)))
+			cli_die_usage("out of memory");
+	}
+	al.url = url ? url : getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS") : al.cfg.redis_url;
+	{
+		struct redis_url u;
+		if (redis_url_parse(&u, al.url, err, sizeof(err)) < 0)
+			cli_die_usage("%s", err);
+		redis_url_describe(&u, al.url_text, sizeof(al.url_text));
+	}
+	if (gethostname(al.host, sizeof(al.host)) < 0 || !al.host[0])
+		snprintf(al.host, sizeof(al.host), "localhost");
+	al.host[sizeof(al.host) - 1] = '\0';
+	if (name)
+		snprintf(al.name, sizeof(al.name), "%s", name);
+	else
+		snprintf(al.name, sizeof(al.name), "%s:%ld", al.host, (long)getpid());
+	keys_fmt(al.stream, sizeof(al.stream), al.cfg.redis_prefix, KEY_EVENTS, NULL);
+	if (book_init(&al.book, NULL, al.cfg.redis_prefix, al.cfg.consumer_group) < 0)
+		cli_die_usage("redis_prefix and consumer_group are too long together");
+
+	r = CLI_EXIT_RUNTIME;
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("cannot initialize libsodium or libcurl");
+		goto out;
+	}
+	if (connect_both(&al, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	if (alert_outbox_new(&al.o, &al.cfg) < 0 ||
+	    alert_engine_new(&al.en, &al.cfg, &al.book, al.o, on_ack, &al) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	take_over_dead(&al);
+	log_info("reading %s as '%s' in group '%s' at %s: %zu channels, %zu routes", al.stream, al.name,
+		 al.cfg.consumer_group, al.url_text, al.cfg.n_channels, al.cfg.n_routes);
+	r = run(&al);
+out:
+	alert_engine_free(al.en);
+	alert_outbox_free(al.o);
+	disconnect(&al);
+	alert_config_release(&al.cfg);
+	curl_global_cleanup();
+	return r;
+}

@@ -1,0 +1,1280 @@
+/* Reading the fleet's state back from Redis (store/fleetview.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis.h>
+
+#include "common/utf8.h"
+#include "tools/lib/fleetview.h"
+#include "store/keys.h"
+#include "store/redis-conn.h"
+
+/* Commands in flight in a pipeline: enough to hide the round trip, few
+ * enough that neither side buffers much (a state hash reply is ~300 bytes). */
+#define FV_WINDOW 512
+/* idx:LOC:all is read in slices of this many members, so that Redis never
+ * builds one huge reply while probers wait to write. */
+#define FV_SLICE 20000
+#define FV_KEY_MAX KEYS_MAX
+
+struct fleetview {
+	redisContext *c;
+	struct redis_url url;
+	char url_text[600];
+	char prefix[128];
+	int timeout_ms;
+	bool has_schema;
+	char err[640];
+};
+
+static const char *const state_names[FV_NSETS] = { "unknown", "up", "degraded", "down", "flapping", "all" };
+
+const char *fv_state_name(enum fv_state s)
+{
+	return (unsigned)s < FV_NSETS ? state_names[s] : "unknown";
+}
+
+int fv_state_parse(const char *s)
+{
+	for (int i = 0; i < FV_NSTATES; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
+int fv_state_rank(enum fv_state s)
+{
+	static const int rank[FV_NSTATES] = {
+		[FV_DOWN] = 0, [FV_FLAPPING] = 1, [FV_DEGRADED] = 2, [FV_UNKNOWN] = 3, [FV_UP] = 4,
+	};
+	return (unsigned)s < FV_NSTATES ? rank[s] : 3;
+}
+
+bool fv_state_ok(enum fv_state s)
+{
+	return s == FV_UP || s == FV_DEGRADED;
+}
+
+/* ---- arena ---- */
+
+struct fv_chunk {
+	struct fv_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define FV_CHUNK_MIN (64 * 1024)
+
+void *fv_alloc(struct fv_arena *a, size_t n)
+{
+	struct fv_chunk *c = a->head;
+	size_t al = _Alignof(max_align_t);
+
+	n = (n + al - 1) & ~(al - 1);
+	if (!c || c->size - c->used < n) {
+		size_t size = n > FV_CHUNK_MIN ? n : FV_CHUNK_MIN;
+		if (n > FV_CHUNK_MIN / 4 && c) {
+			/* a big piece gets its own chunk behind the current one,
+			 * so the current one's free space is not wasted */
+			struct fv_chunk *big = malloc(sizeof(*big) + n);
+			if (!big)
+				return NULL;
+			big->size = big->used = n;
+			big->next = c->next;
+			c->next = big;
+			return big->data;
+		}
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+char *fv_strndup(struct fv_arena *a, const char *s, size_t n)
+{
+	char *p = fv_alloc(a, n + 1);
+
+	if (p) {
+		if (n)
+			memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+void fv_arena_release(struct fv_arena *a)
+{
+	struct fv_chunk *c = a->head, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->head = NULL;
+}
+
+/* ---- text buffer ---- */
+
+bool fv_buf_reserve(struct fv_buf *b, size_t more)
+{
+	if (b->nomem)
+		return false;
+	if (b->len + more + 1 <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	char *s = realloc(b->s, cap);
+	if (!s) {
+		b->nomem = true;
+		return false;
+	}
+	b->s = s;
+	b->cap = cap;
+	return true;
+}
+
+void fv_buf_add(struct fv_buf *b, const char *s, size_t n)
+{
+	if (!fv_buf_reserve(b, n))
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void fv_buf_puts(struct fv_buf *b, const char *s)
+{
+	fv_buf_add(b, s, strlen(s));
+}
+
+void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+
+	if (!fv_buf_reserve(b, 64))
+		return;
+	va_copy(ap2, ap);
+	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		if (!fv_buf_reserve(b, (size_t)n))
+			return;
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+}
+
+void fv_buf_printf(struct fv_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fv_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+
+void fv_buf_json_str(struct fv_buf *b, const char *s)
+{
+	if (!s) {
+		fv_buf_add(b, "null", 4);
+		return;
+	}
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), run = 0;
+	unsigned cp;
+
+	fv_buf_add(b, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t l = c >= 0x20 && c != '"' && c != '\\' ? utf8_next(s + i, n - i, &cp) : 0;
+		if (l) {
+			i += l;
+			run += l;
+			continue;
+		}
+		fv_buf_add(b, (const char *)p + i - run, run);
+		run = 0;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			fv_buf_add(b, e, 2);
+		} else if (c < 0x20) {
+			fv_buf_printf(b, "\\u%04x", c);
+		} else {
+			fv_buf_add(b, "\\ufffd", 6);
+		}
+		i++;
+	}
+	fv_buf_add(b, (const char *)p + n - run, run);
+	fv_buf_add(b, "\"", 1);
+}
+
+void fv_buf_json_num(struct fv_buf *b, double v)
+{
+	if (!isfinite(v))
+		fv_buf_add(b, "null", 4);
+	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
+		fv_buf_printf(b, "%lld", (long long)v);
+	else
+		fv_buf_printf(b, "%.15g", v);
+}
+
+void fv_buf_prom_value(struct fv_buf *b, const char *s)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+		if (!e)
+			continue;
+		fv_buf_add(b, run, (size_t)(s - run));
+		fv_buf_add(b, e, 2);
+		run = s + 1;
+	}
+	fv_buf_add(b, run, (size_t)(s - run));
+}
+
+void fv_buf_reset(struct fv_buf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+void fv_buf_release(struct fv_buf *b)
+{
+	free(b->s);
+	*b = (struct fv_buf){ 0 };
+}
+
+const char *fv_record_get(const struct fv_record *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->keys[i], key) == 0)
+			return r->vals[i];
+	return NULL;
+}
+
+/* ---- connection ---- */
+
+__attribute__((format(printf, 2, 3))) static void set_err(struct fleetview *fv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fv->err, sizeof(fv->err), fmt, ap);
+	va_end(ap);
+}
+
+/* The connection is lost or out of step: drop it, the next call reconnects. */
+static int conn_lost(struct fleetview *fv)
+{
+	set_err(fv, "redis at %s: %s", fv->url_text, fv->c && fv->c->errstr[0] ? fv->c->errstr : "connection lost");
+	if (fv->c)
+		redisFree(fv->c);
+	fv->c = NULL;
+	return -ECONNRESET;
+}
+
+/* "P" + the formatted rest, into buf. */
+__attribute__((format(printf, 4, 5))) static const char *key_of(const struct fleetview *fv, char *buf, size_t len,
+								 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	keys_vprintf(buf, len, fv->prefix, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* key_of for "state:LOC:TARGET", without printf: it runs once per target
+ * and snapshot. Returns the length. */
+static size_t state_key(const struct fleetview *fv, char *buf, size_t len, const char *loc, const char *target)
+{
+	size_t np = strlen(fv->prefix), nl = strlen(loc), nt = strlen(target);
+
+	if (np + 6 + nl + 1 + nt + 1 > len)
+		return (size_t)snprintf(buf, len, "%s", fv->prefix); /* cannot be a key: reads nothing */
+	memcpy(buf, fv->prefix, np);
+	memcpy(buf + np, "state:", 6);
+	memcpy(buf + np + 6, loc, nl);
+	buf[np + 6 + nl] = ':';
+	memcpy(buf + np + 7 + nl, target, nt + 1);
+	return np + 7 + nl + nt;
+}
+
+/* One command, its reply checked for errors. Returns 0 and sets *out (free
+ * with freeReplyObject), or a negative errno. */
+static int command(struct fleetview *fv, redisReply **out, int argc, const char **argv)
+{
+	redisReply *rep = redisCommandArgv(fv->c, argc, argv, NULL);
+
+	if (!rep)
+		return conn_lost(fv);
+	if (rep->type == REDIS_REPLY_ERROR) {
+		set_err(fv, "redis at %s: %s: %s", fv->url_text, argv[0], rep->str);
+		freeReplyObject(rep);
+		return -EPROTO;
+	}
+	*out = rep;
+	return 0;
+}
+
+static int check_schema(struct fleetview *fv)
+{
+	char key[FV_KEY_MAX];
+	const char *argv[] = { "GET", key_of(fv, key, sizeof(key), "schema") };
+	redisReply *rep;
+	int r = command(fv, &rep, 2, argv);
+
+	if (r < 0)
+		return r;
+	fv->has_schema = rep->type == REDIS_REPLY_STRING;
+	if (fv->has_schema && strcmp(rep->str, KEYS_SCHEMA) != 0) {
+		set_err(fv, "redis at %s has schema %.32s, this program reads " KEYS_SCHEMA, fv->url_text, rep->str);
+		r = -EPROTONOSUPPORT;
+	} else if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL) {
+		set_err(fv, "redis at %s: '%s' is not a string", fv->url_text, key);
+		r = -EPROTO;
+	}
+	freeReplyObject(rep);
+	return r;
+}
+
+static int ensure(struct fleetview *fv)
+{
+	char err[512];
+	int r;
+
+	if (fv->c)
+		return 0;
+	r = redis_connect(&fv->c, &fv->url, fv->timeout_ms, err, sizeof(err));
+	if (r < 0) {
+		fv->c = NULL;
+		set_err(fv, "%s", err);
+		return r;
+	}
+	r = check_schema(fv);
+	if (r < 0 && fv->c) {
+		redisFree(fv->c);
+		fv->c = NULL;
+	}
+	return r;
+}
+
+int fleetview_open(struct fleetview **out, const char *url, const char *prefix, int timeout_ms, char *err,
+		   size_t errlen)
+{
+	struct fleetview *fv = calloc(1, sizeof(*fv));
+	int r;
+
+	if (!fv)
+		return -ENOMEM;
+	r = keys_check_prefix(prefix, err, errlen);
+	if (r == 0)
+		r = redis_url_parse(&fv->url, url, err, errlen);
+	if (r < 0)
+		goto out;
+	redis_url_describe(&fv->url, fv->url_text, sizeof(fv->url_text));
+	snprintf(fv->prefix, sizeof(fv->prefix), "%s", prefix);
+	fv->timeout_ms = timeout_ms;
+	r = ensure(fv);
+	if (r < 0)
+		snprintf(err, errlen, "%s", fv->err);
+out:
+	if (r < 0) {
+		fleetview_free(fv);
+		return r;
+	}
+	*out = fv;
+	return 0;
+}
+
+void fleetview_free(struct fleetview *fv)
+{
+	if (!fv)
+		return;
+	if (fv->c)
+		redisFree(fv->c);
+	free(fv);
+}
+
+const char *fleetview_error(const struct fleetview *fv)
+{
+	return fv->err;
+}
+
+const char *fleetview_url(const struct fleetview *fv)
+{
+	return fv->url_text;
+}
+
+const char *fleetview_prefix(const struct fleetview *fv)
+{
+	return fv->prefix;
+}
+
+bool fleetview_has_schema(const struct fleetview *fv)
+{
+	return fv->has_schema;
+}
+
+/* ---- pipelines ---- */
+
+/* send appends command i (redisAppendCommandArgv); recv handles reply i
+ * (not freed by it). A failing recv stops sending; the replies still due
+ * are read and dropped so that the connection stays in step. */
+typedef int (*pipe_send_fn)(struct fleetview *fv, void *ctx, size_t i);
+typedef int (*pipe_recv_fn)(struct fleetview *fv, void *ctx, size_t i, redisReply *rep);
+
+static int pipeline(struct fleetview *fv, size_t n, pipe_send_fn send, pipe_recv_fn recv, void *ctx)
+{
+	size_t sent = 0, got = 0;
+	int r = 0;
+
+	while (got < sent || (sent < n && r == 0)) {
+		while (r == 0 && sent < n && sent - got < FV_WINDOW) {
+			if (send(fv, ctx, sent) != REDIS_OK)
+				return conn_lost(fv);
+			sent++;
+		}
+		redisReply *rep;
+		if (redisGetReply(fv->c, (void **)&rep) != REDIS_OK)
+			return conn_lost(fv);
+		if (r == 0 && rep->type == REDIS_REPLY_ERROR) {
+			set_err(fv, "redis at %s: %s", fv->url_text, rep->str);
+			r = -EPROTO;
+		} else if (r == 0) {
+			r = recv(fv, ctx, got, rep);
+		}
+		freeReplyObject(rep);
+		got++;
+	}
+	return r;
+}
+
+static int wrong_shape(struct fleetview *fv, const char *what)
+{
+	set_err(fv, "redis at %s: unexpected reply to %s (is the prefix '%s' right?)", fv->url_text, what, fv->prefix);
+	return -EPROTO;
+}
+
+static int nomem(struct fleetview *fv)
+{
+	set_err(fv, "out of memory");
+	return -ENOMEM;
+}
+
+static const char *dup_reply(struct fv_arena *a, const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+		return "";
+	return fv_strndup(a, r->str, r->len);
+}
+
+static int64_t parse_i64(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno || *end ? 0 : v;
+}
+
+/* A flat [k, v, k, v...] array into a record (hashes, stream entries). */
+static int record_of(struct fleetview *fv, struct fv_arena *a, const redisReply *arr, const char *id,
+		     struct fv_record *out)
+{
+	if (arr->type != REDIS_REPLY_ARRAY || arr->elements % 2)
+		return wrong_shape(fv, "a hash or a stream entry");
+	out->id = id;
+	out->n = arr->elements / 2;
+	out->keys = fv_alloc(a, (out->n + 1) * sizeof(char *));
+	out->vals = fv_alloc(a, (out->n + 1) * sizeof(char *));
+	if (!out->keys || !out->vals)
+		return nomem(fv);
+	for (size_t i = 0; i < out->n; i++) {
+		out->keys[i] = dup_reply(a, arr->element[2 * i]);
+		out->vals[i] = dup_reply(a, arr->element[2 * i + 1]);
+		if (!out->keys[i] || !out->vals[i])
+			return nomem(fv);
+	}
+	return 0;
+}
+
+/* Runs a command whose reply is an array (of pairs when pairs is set) and
+ * takes room from a for one item of item_size per element, plus extra + 1.
+ * Returns 0 and sets *rep (free with freeReplyObject) and *items, or a
+ * negative errno with nothing to free. */
+static int array_command(struct fleetview *fv, int argc, const char **argv, struct fv_arena *a, size_t item_size,
+			 size_t extra, bool pairs, redisReply **rep, void **items)
+{
+	int r;
+
+	*rep = NULL;
+	if ((r = ensure(fv)) < 0 || (r = command(fv, rep, argc, argv)) < 0)
+		return r;
+	if ((*rep)->type != REDIS_REPLY_ARRAY || (pairs && (*rep)->elements % 2))
+		r = wrong_shape(fv, argv[0]);
+	else if (!(*items = fv_alloc(a, ((*rep)->elements + extra + 1) * item_size)))
+		r = nomem(fv);
+	if (r < 0) {
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	return r;
+}
+
+/* ---- locations and probers ---- */
+
+bool fv_location_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > FV_LOCATION_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Probers are few (one per probe host); more than this is not a fleet of probers. */
+#define FV_PROBERS_MAX 10000
+
+int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *const *extra, size_t n_extra,
+			const char ***out)
+{
+	char key[FV_KEY_MAX], stop[16];
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop };
+	redisReply *rep = NULL;
+	const char **locs = NULL;
+	size_t n = 0;
+	int r;
+
+	snprintf(stop, sizeof(stop), "%d", FV_PROBERS_MAX - 1);
+	if ((r = array_command(fv, 4, argv, a, sizeof(*locs), n_extra, false, &rep, (void **)&locs)) < 0)
+		return r;
+	for (size_t i = 0; i < rep->elements; i++) {
+		const redisReply *m = rep->element[i];
+		if (m->type != REDIS_REPLY_STRING)
+			continue;
+		const char *slash = memchr(m->str, '/', m->len);
+		size_t len = slash ? (size_t)(slash - m->str) : m->len;
+		if (fv_location_ok(m->str, len) && !(locs[n++] = fv_strndup(a, m->str, len))) {
+			r = nomem(fv);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n_extra; i++)
+		locs[n++] = extra[i];
+	qsort(locs, n, sizeof(*locs), cmp_str);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || strcmp(locs[u - 1], locs[i]) != 0)
+			locs[u++] = locs[i];
+	locs[u] = NULL;
+	*out = locs;
+	r = (int)u;
+out:
+	freeReplyObject(rep);
+	return r;
+}
+
+struct probers_ctx {
+	struct fv_arena *a;
+	struct fv_prober *p;
+};
+
+static int probers_send(struct fleetview *fv, void *ctx, size_t i)
+{
+	struct probers_ctx *pc = ctx;
+	char key[FV_KEY_MAX];
+	const char *argv[] = { "HGETALL", key_of(fv, key, sizeof(key), "prober:%s", pc->p[i].id) };
+
+	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
+}
+
+static int probers_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
+{
+	struct probers_ctx *pc = ctx;
+	struct fv_prober *p = &pc->p[i];
+	int r = record_of(fv, pc->a, rep, p->id, &p->h);
+
+	p->alive = r == 0 && p->h.n > 0;
+	return r;
+}
+
+int fleetview_probers(struct fleetview *fv, struct fv_arena *a, size_t max, struct fv_prober **out)
+{
+	char key[FV_KEY_MAX], stop[24];
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop, "WITHSCORES" };
+	redisReply *rep = NULL;
+	struct probers_ctx pc = { .a = a };
+	size_t n = 0;
+	int r;
+
+	if (max == 0)
+		return 0;
+	snprintf(stop, sizeof(stop), "%zu", max - 1);
+	if ((r = array_command(fv, 5, argv, a, sizeof(*pc.p), 0, true, &rep, (void **)&pc.p)) < 0)
+		return r;
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *m = rep->element[i], *s = rep->element[i + 1];
+		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+			continue;
+		struct fv_prober *p = &pc.p[n];
+		*p = (struct fv_prober){ .id = fv_strndup(a, m->str, m->len), .last_ms = (int64_t)atof(s->str) };
+		const char *slash = memchr(m->str, '/', m->len);
+		p->location = fv_strndup(a, m->str, slash ? (size_t)(slash - m->str) : m->len);
+		if (!p->id || !p->location) {
+			r = nomem(fv);
+			goto out;
+		}
+		n++;
+	}
+	r = pipeline(fv, n, probers_send, probers_recv, &pc);
+	if (r == 0) {
+		*out = pc.p;
+		r = (int)n;
+	}
+out:
+	freeReplyObject(rep);
+	return r;
+}
+
+/* ---- indexes ---- */
+
+struct counts_ctx {
+	const char *const *locs;
+	uint64_t (*out)[FV_NSETS];
+};
+
+static int counts_send(struct fleetview *fv, void *ctx, size_t i)
+{
+	struct counts_ctx *cc = ctx;
+	char key[FV_KEY_MAX];
+	const char *argv[] = { "ZCARD", key_of(fv, key, sizeof(key), "idx:%s:%s", cc->locs[i / FV_NSETS],
+					      state_names[i % FV_NSETS]) };
+
+	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
+}
+
+static int counts_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
+{
+	struct counts_ctx *cc = ctx;
+
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return wrong_shape(fv, "ZCARD");
+	cc->out[i / FV_NSETS][i % FV_NSETS] = (uint64_t)rep->integer;
+	return 0;
+}
+
+int fleetview_counts(struct fleetview *fv, const char *const *locs, size_t n, uint64_t (*out)[FV_NSETS])
+{
+	struct counts_ctx cc = { .locs = locs, .out = out };
+	int r = ensure(fv);
+
+	return r < 0 ? r : pipeline(fv, n * FV_NSETS, counts_send, counts_recv, &cc);
+}
+
+/* A WITHSCORES reply into members; appends at out[*n]. */
+static int members_of(struct fleetview *fv, struct fv_arena *a, const redisReply *rep, struct fv_member *out,
+		      size_t *n)
+{
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *m = rep->element[i], *s = rep->element[i + 1];
+		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+			return wrong_shape(fv, "ZRANGE WITHSCORES");
+		out[*n].member = fv_strndup(a, m->str, m->len);
+		out[*n].score = strtod(s->str, NULL);
+		if (!out[*n].member)
+			return nomem(fv);
+		(*n)++;
+	}
+	return 0;
+}
+
+int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, int set, long start, long stop,
+		    struct fv_member **out)
+{
+	char key[FV_KEY_MAX], s0[24], s1[24];
+	const char *argv[] = { "ZRANGE", key, s0, s1, "WITHSCORES" };
+	redisReply *rep = NULL;
+	struct fv_member *m;
+	size_t n = 0;
+	int r;
+
+	if (set < 0 || set >= FV_NSETS)
+		return -EINVAL;
+	key_of(fv, key, sizeof(key), "idx:%s:%s", loc, state_names[set]);
+	snprintf(s0, sizeof(s0), "%ld", start);
+	snprintf(s1, sizeof(s1), "%ld", stop);
+	if ((r = array_command(fv, 5, argv, a, sizeof(*m), 0, true, &rep, (void **)&m)) < 0)
+		return r;
+	r = members_of(fv, a, rep, m, &n);
+	if (r == 0) {
+		*out = m;
+		r = (int)n;
+	}
+	freeReplyObject(rep);
+	return r;
+}
+
+/* ---- target states ---- */
+
+/* HMGET KEY state since ... as RESP, the fields' part written once: the
+ * command runs once per target and snapshot, and hiredis's own formatting
+ * (sdscatfmt per argument) was a tenth of a 100k-target read. */
+#define N_STATE_FIELDS 10
+static const char state_fields_resp[] = "$5\r\nstate\r\n$5\r\nsince\r\n$6\r\nreason\r\n$11\r\nlast_result\r\n"
+					"$11\r\nlast_rtt_us\r\n$7\r\nlast_ts\r\n$4\r\nname\r\n$5\r\ngroup\r\n"
+					"$6\r\nlabels\r\n$6\r\nprober\r\n";
+
+struct targets_ctx {
+	struct fv_arena *a;
+	const char *loc;
+	const char *const *targets;
+	struct fv_target *out;
+};
+
+static int targets_send(struct fleetview *fv, void *ctx, size_t i)
+{
+	struct targets_ctx *tc = ctx;
+	char key[FV_KEY_MAX], cmd[FV_KEY_MAX + sizeof(state_fields_resp) + 64];
+	size_t klen = state_key(fv, key, sizeof(key), tc->loc, tc->targets[i]);
+	int n = snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nHMGET\r\n$%zu\r\n", 2 + N_STATE_FIELDS, klen);
+
+	memcpy(cmd + n, key, klen);
+	memcpy(cmd + n + klen, "\r\n", 2);
+	memcpy(cmd + n + klen + 2, state_fields_resp, sizeof(state_fields_resp) - 1);
+	return redisAppendFormattedCommand(fv->c, cmd, (size_t)n + klen + 2 + sizeof(state_fields_resp) - 1);
+}
+
+static int targets_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
+{
+	struct targets_ctx *tc = ctx;
+	struct fv_target *t = &tc->out[i];
+	const char *v[N_STATE_FIELDS];
+	bool present = false;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != N_STATE_FIELDS)
+		return wrong_shape(fv, "HMGET state");
+	for (size_t f = 0; f < N_STATE_FIELDS; f++) {
+		present |= rep->element[f]->type == REDIS_REPLY_STRING;
+		if (!(v[f] = dup_reply(tc->a, rep->element[f])))
+			return nomem(fv);
+	}
+	int st = fv_state_parse(v[0]);
+	*t = (struct fv_target){
+		.target = tc->targets[i],
+		.location = tc->loc,
+		.state = st < 0 ? FV_UNKNOWN : (enum fv_state)st,
+		.present = present,
+		.since_ns = parse_i64(v[1]),
+		.reason = v[2],
+		.last_result = v[3],
+		.last_rtt_us = *v[4] ? strtod(v[4], NULL) : -1,
+		.last_ts_ns = parse_i64(v[5]),
+		.name = v[6],
+		.group = v[7],
+		.labels = v[8],
+		.prober = v[9],
+	};
+	return 0;
+}
+
+int fleetview_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, const char *const *targets,
+		      size_t n, struct fv_target *out)
+{
+	struct targets_ctx tc = { .a = a, .loc = loc, .targets = targets, .out = out };
+	int r = ensure(fv);
+
+	if (r < 0)
+		return r;
+	r = pipeline(fv, n, targets_send, targets_recv, &tc);
+	return r < 0 ? r : (int)n;
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, struct fv_target **out)
+{
+	char key[FV_KEY_MAX], s0[24], s1[24];
+	const char *argv[] = { "ZRANGE", key, s0, s1 };
+	redisReply *rep = NULL;
+	const char **names = NULL;
+	size_t n = 0, cap;
+	int r;
+
+	key_of(fv, key, sizeof(key), "idx:%s:all", loc);
+	{
+		const char *zc[] = { "ZCARD", key };
+		if ((r = ensure(fv)) < 0 || (r = command(fv, &rep, 2, zc)) < 0)
+			return r;
+		cap = rep->type == REDIS_REPLY_INTEGER ? (size_t)rep->integer : 0;
+		freeReplyObject(rep);
+		rep = NULL;
+	}
+	/* room for targets added while the slices are read */
+	cap += cap / 8 + 16;
+	names = malloc(cap * sizeof(*names));
+	if (!names)
+		return nomem(fv);
+	for (size_t start = 0; n < cap; start += FV_SLICE) {
+		snprintf(s0, sizeof(s0), "%zu", start);
+		snprintf(s1, sizeof(s1), "%zu", start + FV_SLICE - 1);
+		if ((r = command(fv, &rep, 4, argv)) < 0)
+			goto out;
+		if (rep->type != REDIS_REPLY_ARRAY) {
+			r = wrong_shape(fv, "ZRANGE idx all");
+			goto out;
+		}
+		for (size_t i = 0; i < rep->elements && n < cap; i++) {
+			const redisReply *m = rep->element[i];
+			if (m->type == REDIS_REPLY_STRING && !(names[n++] = fv_strndup(a, m->str, m->len))) {
+				r = nomem(fv);
+				goto out;
+			}
+		}
+		bool last = rep->elements < FV_SLICE;
+		freeReplyObject(rep);
+		rep = NULL;
+		if (last)
+			break;
+	}
+	/* a target added or removed between two slices shifts the ranks and
+	 * can show up twice: sorting brings duplicates together */
+	qsort(names, n, sizeof(*names), cmp_target);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
+			names[u++] = names[i];
+	n = u;
+	struct fv_target *t = fv_alloc(a, (n + 1) * sizeof(*t));
+	if (!t) {
+		r = nomem(fv);
+		goto out;
+	}
+	r = fleetview_targets(fv, a, loc, names, n, t);
+	if (r >= 0)
+		*out = t;
+out:
+	freeReplyObject(rep);
+	free(names);
+	return r;
+}
+
+/* ---- latency ---- */
+
+int fleetview_latency(struct fleetview *fv, struct fv_arena *a, const char *loc, const char *target, int64_t from_s,
+		      size_t max, struct lat_minute **out, size_t *bad)
+{
+	char key[FV_KEY_MAX], lo[32], cnt[24];
+	const char *argv[] = { "ZREVRANGEBYSCORE", key, "+inf", lo, "LIMIT", "0", cnt };
+	redisReply *rep = NULL;
+	struct lat_minute *m;
+	size_t n = 0, nbad = 0;
+	int r;
+
+	if (max == 0)
+		return 0;
+	key_of(fv, key, sizeof(key), "lat:%s:%s", loc, target);
+	snprintf(lo, sizeof(lo), "%lld", (long long)from_s);
+	snprintf(cnt, sizeof(cnt), "%zu", max);
+	if ((r = array_command(fv, 7, argv, a, sizeof(*m), 0, false, &rep, (void **)&m)) < 0)
+		return r;
+	/* newest first from Redis; stored oldest first */
+	for (size_t i = rep->elements; i-- > 0;) {
+		const redisReply *e = rep->element[i];
+		if (e->type == REDIS_REPLY_STRING && lat_decode(&m[n], e->str, e->len) == 0)
+			n++;
+		else
+			nbad++;
+	}
+	if (bad)
+		*bad = nbad;
+	*out = m;
+	freeReplyObject(rep);
+	return (int)n;
+}
+
+/* ---- events ---- */
+
+int fleetview_events(struct fleetview *fv, struct fv_arena *a, const char *before, size_t count,
+		     struct fv_record **out)
+{
+	char key[FV_KEY_MAX], end[64], cnt[24];
+	const char *argv[] = { "XREVRANGE", key_of(fv, key, sizeof(key), "events"), end, "-", "COUNT", cnt };
+	redisReply *rep = NULL;
+	struct fv_record *ev;
+	size_t n = 0;
+	int r;
+
+	if (count == 0)
+		return 0;
+	if (!before || strcmp(before, "+") == 0)
+		snprintf(end, sizeof(end), "+");
+	else
+		snprintf(end, sizeof(end), "(%.60s", before);
+	snprintf(cnt, sizeof(cnt), "%zu", count);
+	if ((r = array_command(fv, 6, argv, a, sizeof(*ev), 0, false, &rep, (void **)&ev)) < 0)
+		return r;
+	for (size_t i = 0; i < rep->elements; i++) {
+		const redisReply *e = rep->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) {
+			r = wrong_shape(fv, "XREVRANGE events");
+			goto out;
+		}
+		const char *id = dup_reply(a, e->element[0]);
+		if (!id) {
+			r = nomem(fv);
+			goto out;
+		}
+		if ((r = record_of(fv, a, e->element[1], id, &ev[n])) < 0)
+			goto out;
+		n++;
+	}
+	*out = ev;
+	r = (int)n;
+out:
+	freeReplyObject(rep);
+	return r;
+}
+
+/* ---- pure helpers ---- */
+
+int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
+{
+	const char *colon = strrchr(target, ':'), *s = target, *e = colon;
+	char *end;
+
+	if (!colon || colon == target)
+		return -EINVAL;
+	if (target[0] == '[') {
+		if (colon[-1] != ']')
+			return -EINVAL;
+		s++;
+		e--;
+	} else if (memchr(target, ':', (size_t)(colon - target))) {
+		return -EINVAL; /* IPv6 without brackets */
+	}
+	if (e <= s || (size_t)(e - s) >= iplen)
+		return -EINVAL;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p == 0 || p > 65535 || colon[1] == '+' || colon[1] == '-')
+		return -EINVAL;
+	memcpy(ip, s, (size_t)(e - s));
+	ip[e - s] = '\0';
+	*port = (unsigned)p;
+	return 0;
+}
+
+/* A small JSON reader for the labels object: enough of RFC 8259 for a flat
+ * object, strict about what it accepts. */
+struct json_in {
+	const char *p;
+};
+
+static void json_ws(struct json_in *j)
+{
+	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+		j->p++;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+
+/* A JSON string at j->p (the opening quote), unescaped into a. NULL on a
+ * syntax error or out of memory (*oom says which). */
+static char *json_string(struct json_in *j, struct fv_arena *a, bool *oom)
+{
+	const char *s = j->p + 1, *e = s;
+
+	while (*e && *e != '"') {
+		if ((unsigned char)*e < 0x20)
+			return NULL;
+		e += *e == '\\' && e[1] ? 2 : 1;
+	}
+	if (*e != '"')
+		return NULL;
+	/* unescaping never makes it longer */
+	char *out = fv_alloc(a, (size_t)(e - s) + 1), *o = out;
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	for (const char *p = s; p < e;) {
+		if (*p != '\\') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case '"': case '\\': case '/': *o++ = *p++; break;
+		case 'b': *o++ = '\b'; p++; break;
+		case 'f': *o++ = '\f'; p++; break;
+		case 'n': *o++ = '\n'; p++; break;
+		case 'r': *o++ = '\r'; p++; break;
+		case 't': *o++ = '\t'; p++; break;
+		case 'u': {
+			if (e - p < 5)
+				return NULL;
+			int cp = hex4(p + 1);
+			p += 5;
+			if (cp < 0)
+				return NULL;
+			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+				int lo = hex4(p + 2);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					p += 6;
+				}
+			}
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd; /* a lone surrogate */
+			/* \uXXXX is 6 bytes, its UTF-8 at most 3 (4 for a pair of 12) */
+			o += utf8_put(o, (unsigned)cp);
+			break;
+		}
+		default: return NULL;
+		}
+	}
+	*o = '\0';
+	j->p = e + 1;
+	return out;
+}
+
+/* Skips any JSON value; returns its start, or NULL on a syntax error. */
+static const char *json_skip(struct json_in *j, int depth)
+{
+	const char *start = j->p;
+	bool oom = false;
+	struct fv_arena tmp = { 0 };
+
+	if (depth > 32)
+		return NULL;
+	if (*j->p == '"') {
+		char *s = json_string(j, &tmp, &oom);
+		fv_arena_release(&tmp);
+		return s ? start : NULL;
+	}
+	if (*j->p == '{' || *j->p == '[') {
+		char close = *j->p == '{' ? '}' : ']';
+		j->p++;
+		json_ws(j);
+		if (*j->p == close) {
+			j->p++;
+			return start;
+		}
+		for (;;) {
+			json_ws(j);
+			if (close == '}') {
+				if (*j->p != '"' || !json_skip(j, depth + 1))
+					return NULL;
+				json_ws(j);
+				if (*j->p++ != ':')
+					return NULL;
+				json_ws(j);
+			}
+			if (!json_skip(j, depth + 1))
+				return NULL;
+			json_ws(j);
+			if (*j->p == ',') {
+				j->p++;
+				continue;
+			}
+			if (*j->p++ != close)
+				return NULL;
+			return start;
+		}
+	}
+	if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0) {
+		j->p += 4;
+		return start;
+	}
+	if (strncmp(j->p, "false", 5) == 0) {
+		j->p += 5;
+		return start;
+	}
+	/* a number: -?int frac? exp? */
+	const char *p = j->p;
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		if (!(*++p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	j->p = p;
+	return start;
+}
+
+int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, size_t max)
+{
+	struct json_in j = { .p = json };
+	size_t n = 0;
+	bool oom = false;
+
+	json_ws(&j);
+	if (!*j.p)
+		return 0;
+	if (*j.p++ != '{')
+		return -EINVAL;
+	json_ws(&j);
+	if (*j.p == '}') {
+		j.p++;
+		goto end;
+	}
+	for (;;) {
+		json_ws(&j);
+		if (*j.p != '"')
+			return -EINVAL;
+		char *name = json_string(&j, a, &oom);
+		if (!name)
+			return oom ? -ENOMEM : -EINVAL;
+		json_ws(&j);
+		if (*j.p++ != ':')
+			return -EINVAL;
+		json_ws(&j);
+		const char *v = j.p, *value = NULL;
+		if (*v == '"') {
+			if (!(value = json_string(&j, a, &oom)))
+				return oom ? -ENOMEM : -EINVAL;
+		} else {
+			if (!json_skip(&j, 0))
+				return -EINVAL;
+			if (*v != '{' && *v != '[' && *v != 'n' && !(value = fv_strndup(a, v, (size_t)(j.p - v))))
+				return -ENOMEM;
+		}
+		if (value && n < max)
+			out[n++] = (struct fv_label){ .name = name, .value = value };
+		json_ws(&j);
+		if (*j.p == ',') {
+			j.p++;
+			continue;
+		}
+		if (*j.p++ != '}')
+			return -EINVAL;
+		break;
+	}
+end:
+	json_ws(&j);
+	return *j.p ? -EINVAL : (int)n;
+}
+
+size_t fv_lat_merge_series(struct lat_minute *out, const struct lat_minute *a, size_t na, const struct lat_minute *b,
+			   size_t nb)
+{
+	size_t i = 0, k = 0, n = 0;
+
+	while (i < na || k < nb) {
+		if (k == nb || (i < na && a[i].minute_start_s < b[k].minute_start_s)) {
+			out[n++] = a[i++];
+		} else if (i == na || b[k].minute_start_s < a[i].minute_start_s) {
+			out[n++] = b[k++];
+		} else {
+			out[n] = a[i++];
+			/* an overflow leaves the first location's minute: the
+			 * counts would need 2^32 checks in one minute */
+			lat_minute_merge(&out[n++], &b[k++]);
+		}
+	}
+	return n;
+}
+
+size_t fv_lat_rebin(struct lat_minute *m, size_t n, int64_t step_s)
+{
+	size_t o = 0;
+
+	if (step_s <= 60)
+		return n;
+	for (size_t i = 0; i < n; i++) {
+		int64_t start = m[i].minute_start_s - m[i].minute_start_s % step_s;
+		if (o > 0 && m[o - 1].minute_start_s == start) {
+			lat_minute_merge(&m[o - 1], &m[i]);
+		} else {
+			if (o != i)
+				m[o] = m[i];
+			m[o++].minute_start_s = start;
+		}
+	}
+	return o;
+}
+
+const char *fv_age_text(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%llds", (long long)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+	else
+		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400), (long long)(s / 3600 % 24));
+	return buf;
+}

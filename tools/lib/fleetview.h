@@ -1,0 +1,223 @@
+/* store/fleetview: reading the fleet's state back from Redis, through the
+ * public key layout of docs/redis.md only, for the programs that show it
+ * (synwatch-top, synwatch-exporter). Read only, and bounded: every read
+ * starts from an index (P probers, P idx:LOC:*, P events) and the caller
+ * caps how much it takes; nothing here SCANs the keyspace.
+ *
+ * A struct fleetview is one Redis connection, used by one thread at a time.
+ * After a connection error it is dropped and the next call reconnects, so a
+ * long-running viewer survives Redis restarts. Strings and arrays that a call
+ * returns live in the struct fv_arena the caller passes and are freed with it.
+ *
+ * Also here, because both programs need them: a growing text buffer with
+ * JSON and Prometheus escaping, the labels JSON parser, and the latency
+ * series helpers (merging minutes and locations exactly, as docs/latency.md
+ * says; quantiles are never averaged). */
+#ifndef SW_FLEETVIEW_H
+#define SW_FLEETVIEW_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/latency.h"
+
+/* The schema and the default prefix are store/keys.h's KEYS_SCHEMA and
+ * KEYS_DEFAULT_PREFIX. */
+#define FV_LOCATION_MAX 64            /* docs/config.md: at most 64 characters */
+
+/* Target states, in the order of docs/redis.md. */
+enum fv_state {
+	FV_UNKNOWN,
+	FV_UP,
+	FV_DEGRADED,
+	FV_DOWN,
+	FV_FLAPPING,
+	FV_NSTATES,
+};
+/* Index sets per location: one per state, then "all". */
+#define FV_ALL FV_NSTATES
+#define FV_NSETS (FV_NSTATES + 1)
+
+const char *fv_state_name(enum fv_state s); /* FV_ALL gives "all" */
+/* The state named s ("all" is not a state), or -EINVAL. */
+int fv_state_parse(const char *s);
+/* Display order, worst first: down 0, flapping 1, degraded 2, unknown 3, up 4. */
+int fv_state_rank(enum fv_state s);
+/* up and degraded: the target accepts connections. */
+bool fv_state_ok(enum fv_state s);
+
+/* ---- memory ---- */
+
+/* Bump allocator: many small pieces, freed together. Zero-initialize. */
+struct fv_arena {
+	struct fv_chunk *head;
+};
+/* n bytes, aligned for any type; NULL when out of memory. */
+void *fv_alloc(struct fv_arena *a, size_t n);
+/* A NUL-terminated copy of n bytes of s; NULL when out of memory. */
+char *fv_strndup(struct fv_arena *a, const char *s, size_t n);
+/* Frees everything allocated from a; a is empty and usable again. */
+void fv_arena_release(struct fv_arena *a);
+
+/* A growing text buffer. Zero-initialize; s is always NUL-terminated once
+ * anything was added. Appends never fail: after a failed allocation nomem
+ * is set and further appends are ignored, so the caller checks once. */
+struct fv_buf {
+	char *s;
+	size_t len, cap;
+	bool nomem;
+};
+/* Makes room for n more bytes (a size hint). false when out of memory. */
+bool fv_buf_reserve(struct fv_buf *b, size_t n);
+void fv_buf_add(struct fv_buf *b, const char *s, size_t n);
+void fv_buf_puts(struct fv_buf *b, const char *s);
+void fv_buf_printf(struct fv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* s as a JSON string with its quotes; NULL gives null. Bytes that are not
+ * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
+void fv_buf_json_str(struct fv_buf *b, const char *s);
+/* A number as JSON: integers without a fraction, NaN and infinities as null. */
+void fv_buf_json_num(struct fv_buf *b, double v);
+/* s as a Prometheus label value, without the quotes: \ " and newline escaped. */
+void fv_buf_prom_value(struct fv_buf *b, const char *s);
+/* Makes b empty, keeping its memory. */
+void fv_buf_reset(struct fv_buf *b);
+/* Frees b's memory; b is empty and usable again. */
+void fv_buf_release(struct fv_buf *b);
+
+/* ---- what is read ---- */
+
+/* A hash or a stream entry: field / value pairs in Redis's order. */
+struct fv_record {
+	const char *id;     /* the stream entry id, or the hash's name (a prober id) */
+	size_t n;
+	const char **keys, **vals;
+};
+/* The value of field key, or NULL. */
+const char *fv_record_get(const struct fv_record *r, const char *key);
+
+/* One target as one location sees it (P state:LOC:TARGET). Strings are ""
+ * when the field is absent, never NULL. */
+struct fv_target {
+	const char *target;      /* "IP:PORT", "[IPv6]:PORT" */
+	const char *location;
+	const char *name, *group;
+	const char *labels;      /* JSON object text, "" without labels */
+	const char *reason;      /* of the last transition */
+	const char *last_result; /* probe state of the last check: open, closed, ... */
+	const char *prober;
+	enum fv_state state;     /* FV_UNKNOWN without a state hash */
+	bool present;            /* the state hash exists */
+	int64_t since_ns;        /* Unix ns the state began; 0 unknown */
+	int64_t last_ts_ns;      /* Unix ns of the last check; 0 none */
+	double last_rtt_us;      /* handshake time of the last check, µs; < 0 without an answer */
+};
+
+/* A member of a sorted set with its score. */
+struct fv_member {
+	const char *member;
+	double score;
+};
+
+/* A prober from P probers and, while it is alive, its P prober:ID hash. */
+struct fv_prober {
+	const char *id;          /* "LOC/HOSTNAME" */
+	const char *location;
+	int64_t last_ms;         /* the last heartbeat (Unix ms), from P probers */
+	bool alive;              /* the hash has not expired */
+	struct fv_record h;      /* the hash (n == 0 when !alive) */
+};
+
+/* ---- reading ---- */
+
+struct fleetview;
+
+/* Connects to url (store/redis-conn.h forms) and checks P schema. timeout_ms
+ * bounds the connect and every reply. Returns 0 and sets *out (free with
+ * fleetview_free), or a negative errno with one line in err:
+ * -EPROTONOSUPPORT when P schema is not KEYS_SCHEMA ("redis at URL has schema
+ * N, this program reads 1"), -EINVAL for a bad URL or prefix, the
+ * redis_connect errors otherwise. A missing P schema is not an error (no
+ * prober has written yet): see fleetview_has_schema. */
+int fleetview_open(struct fleetview **out, const char *url, const char *prefix, int timeout_ms, char *err,
+		   size_t errlen);
+void fleetview_free(struct fleetview *fv); /* NULL is a no-op */
+/* The last error, one line, or "" (valid until the next call on fv). */
+const char *fleetview_error(const struct fleetview *fv);
+/* The URL without its password, for messages. */
+const char *fleetview_url(const struct fleetview *fv);
+const char *fleetview_prefix(const struct fleetview *fv);
+/* Whether P schema existed at the last (re)connect. */
+bool fleetview_has_schema(const struct fleetview *fv);
+
+/* Every call below returns a count or 0 on success, or a negative errno:
+ * -ECONNRESET (and the connect errors) when Redis is unreachable, -EPROTO
+ * when Redis answered with an error or a reply of the wrong shape (a key of
+ * the wrong type), -ENOMEM; fleetview_error says which. Arrays come from a. */
+
+/* The locations that have a prober in P probers, sorted, plus those in
+ * extra (may be NULL). */
+int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *const *extra, size_t n_extra,
+			const char ***out);
+/* Up to max probers, most recent heartbeat first, with their hashes. */
+int fleetview_probers(struct fleetview *fv, struct fv_arena *a, size_t max, struct fv_prober **out);
+/* ZCARD of every idx:LOC:SET for each location: out[i][set], set per
+ * enum fv_state then FV_ALL. */
+int fleetview_counts(struct fleetview *fv, const char *const *locs, size_t n, uint64_t (*out)[FV_NSETS]);
+/* ZRANGE of idx:LOC:SET (set: enum fv_state or FV_ALL) from rank start to
+ * stop (inclusive, negative from the end) WITHSCORES, lowest score (longest
+ * in the state) first. */
+int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, int set, long start, long stop,
+		    struct fv_member **out);
+/* The state hashes of n targets as loc sees them, pipelined, into out[0..n). */
+int fleetview_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, const char *const *targets,
+		      size_t n, struct fv_target *out);
+/* Every target of idx:LOC:all with its state hash: the whole location, read
+ * in pipelined batches. Returns the count and sets *out. */
+int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, struct fv_target **out);
+/* The minutes of lat:LOC:TARGET starting at from_s or later (Unix s), at
+ * most max (the newest ones), ascending. Records that do not decode are
+ * skipped and counted in *bad (may be NULL). */
+int fleetview_latency(struct fleetview *fv, struct fv_arena *a, const char *loc, const char *target, int64_t from_s,
+		      size_t max, struct lat_minute **out, size_t *bad);
+/* Up to count entries of P events, newest first, with ids below before
+ * ("+" or NULL: from the newest; an exclusive bound otherwise). */
+int fleetview_events(struct fleetview *fv, struct fv_arena *a, const char *before, size_t count,
+		     struct fv_record **out);
+
+/* ---- pure helpers ---- */
+
+/* Splits "IP:PORT" / "[IPv6]:PORT" into ip (without brackets) and port.
+ * Returns 0, or -EINVAL. */
+int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port);
+
+/* One label of a target. */
+struct fv_label {
+	const char *name, *value;
+};
+/* Parses a flat JSON object ({"team":"dba","tier":2}) into at most max
+ * labels; non-string values keep their JSON text (2, true); null, nested
+ * objects and arrays are skipped. Strings are unescaped into a. Returns the
+ * count (0 for "" too), or -EINVAL for text that is not such an object. */
+int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, size_t max);
+
+/* Merges two ascending minute series into out (room for na + nb): minutes
+ * with the same start are merged exactly (lat_minute_merge). Returns the
+ * count written. */
+size_t fv_lat_merge_series(struct lat_minute *out, const struct lat_minute *a, size_t na, const struct lat_minute *b,
+			   size_t nb);
+/* Merges ascending minutes into periods of step_s seconds aligned on
+ * multiples of step_s, in place; returns the new count. step_s <= 60 leaves
+ * the series as it is. */
+size_t fv_lat_rebin(struct lat_minute *m, size_t n, int64_t step_s);
+
+/* A location name as docs/config.md allows it: 1 to FV_LOCATION_MAX of
+ * letters, digits, '.', '_', '-'. */
+bool fv_location_ok(const char *s, size_t n);
+
+/* Human durations for the tools: "45s", "3m12s", "2h05m", "3d04h". */
+const char *fv_age_text(int64_t seconds, char *buf, size_t len);
+
+#endif
