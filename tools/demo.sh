@@ -6,6 +6,8 @@
 # page is served by synwatch-exporter on 127.0.0.1. q or Ctrl-C ends it and
 # removes everything: namespaces, links, nft tables, processes, files.
 # Every address is in 198.18.0.0/15 inside the demo's own namespaces.
+# If synwatch dies while the demo runs, the demo ends and says so: how it
+# ended (exit status or signal), after how long, and its log, kept in /tmp.
 #
 # Usage: tools/demo.sh [--no-top] [--seconds N]   (run as root; make demo does)
 set -u
@@ -29,25 +31,38 @@ done
 name=demo$(printf '%04d' $(($$ % 10000)))
 dir=$(mktemp -d /tmp/synwatch-demo.XXXXXX)
 pids=()
+watcher= fg=
+# top (or the wait of --no-top) runs in the background of this shell so that
+# a signal to the demo, or the watcher, can end it at once; it reads the
+# terminal through fd 3, as a background job would otherwise read /dev/null
+exec 3<&0 || exec 3< /dev/null
 cleanup() {
-	trap - EXIT INT TERM
-	printf '\033[?25h' # the cursor, in case top was killed
+	trap - EXIT HUP INT TERM
+	# from here on synwatch ending is the demo's doing: the watcher keeps quiet
+	: > "$dir/stopping"
+	[ -n "$fg" ] && kill "$fg" 2> /dev/null
+	[ -t 1 ] && printf '\033[?25h' # the cursor, in case top was killed
 	# synwatch finishes the checks in flight and flushes Redis: give it time
 	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
 	for _ in $(seq 50); do
 		alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2> /dev/null && alive=1; done
+		for p in "${pids[@]}" $watcher; do kill -0 "$p" 2> /dev/null && alive=1; done
 		[ $alive -eq 0 ] && break
 		sleep 0.1
 	done
-	for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
+	for p in "${pids[@]}" $watcher; do kill -9 "$p" 2> /dev/null; done
 	wait 2> /dev/null
 	SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" down --name "$name" > /dev/null 2>&1
+	local kept
+	kept=$(sed -n 's/^kept //p' "$dir/died.txt" 2> /dev/null)
+	[ -n "$kept" ] && kept="; synwatch's log is kept: $kept"
 	rm -rf "$dir"
-	echo "demo: everything removed (fleet '$name', redis, synwatch, exporter, $dir)"
+	echo "demo: everything removed (fleet '$name', redis, synwatch, exporter, $dir)$kept"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" "$@"; }
 say() { echo "demo: $*"; }
@@ -93,10 +108,52 @@ group("latency", slow, "2s", "{ team: dba, criticality: high }",
       "\n    latency: { warn: 40ms, crit: 90ms, window: 5, over: 3 }")
 PY
 
+# The watcher: synwatch runs as its child, so that the moment synwatch ends
+# its exit status (or the signal that killed it) is known; a poll of the pid
+# could only say that it is gone. Unless the demo is stopping, it keeps the
+# log where the demo's clean-up does not remove it, writes the message to
+# died.txt and ends what runs where the user looks (fg.pid). Why end top
+# rather than let it show the prober GONE: top can say that the heartbeat
+# stopped, not why; the demo knows the exit status and has the log, and a
+# message printed after top gave the terminal back stays on the screen and
+# in the scrollback, where whoever comes back to it at 3 a.m. reads it. The
+# demo has nothing left to show without synwatch, so it stops there.
+# synwatch runs in a session of its own, so that the terminal's Ctrl-C
+# reaches the demo (which stops it with SIGTERM after marking the stop as
+# its own) and not synwatch directly, which the watcher would report.
+prober_died() { # RC STARTED_S
+	local rc=$1 how kept=/tmp/synwatch-demo-prober-$sw_pid.log
+	if [ "$rc" -gt 128 ]; then
+		how="killed by signal $((rc - 128)) (SIG$(kill -l $((rc - 128)) 2> /dev/null))"
+	else
+		how="exited with status $rc"
+	fi
+	cp "$dir/synwatch.log" "$kept" 2> /dev/null || kept="(none: $dir/synwatch.log could not be copied)"
+	{
+		echo "demo: SYNWATCH DIED after $(($(date +%s) - $2)) s: $how; the demo stops here"
+		echo "demo: synwatch's log: $kept (its last lines below)"
+		tail -n 8 "$dir/synwatch.log" 2> /dev/null | sed 's/^/    /'
+		echo "kept $kept"
+	} > "$dir/died.tmp"
+	mv "$dir/died.tmp" "$dir/died.txt"
+	[ -s "$dir/fg.pid" ] && kill "$(cat "$dir/fg.pid")" 2> /dev/null
+}
 say "starting synwatch (monitoring $(($(wc -l < "$dir/truth.tsv") - 1)) endpoints) ..."
-ip netns exec "$pns" "$bin/synwatch" -c "$dir/synwatch.yaml" --redis "$redis" --output none \
-	--spill "$dir/spill.log" > /dev/null 2> "$dir/synwatch.log" &
-pids+=($!)
+(
+	started=$(date +%s)
+	setsid ip netns exec "$pns" "$bin/synwatch" -c "$dir/synwatch.yaml" --redis "$redis" --output none \
+		--spill "$dir/spill.log" > /dev/null 2> "$dir/synwatch.log" &
+	sw_pid=$!
+	echo "$sw_pid" > "$dir/synwatch.pid"
+	wait "$sw_pid"
+	rc=$?
+	[ -e "$dir/stopping" ] || prober_died "$rc" "$started"
+) 2> "$dir/watcher.log" & # bash's own "Segmentation fault" line would land on top's screen
+watcher=$!
+for _ in $(seq 50); do [ -s "$dir/synwatch.pid" ] && break; sleep 0.1; done
+sw_pid=$(cat "$dir/synwatch.pid" 2> /dev/null)
+[ -n "$sw_pid" ] || { echo "demo: synwatch did not start" >&2; exit 1; }
+pids+=("$sw_pid")
 "$bin/synwatch-exporter" --redis "$redis" --listen 127.0.0.1:0 --web "$top/tools/web" \
 	> /dev/null 2> "$dir/exporter.log" &
 pids+=($!)
@@ -130,19 +187,54 @@ while True:
 PY
 pids+=($!)
 
+# Runs CMD where the user looks and waits for it. The watcher writes
+# died.txt, then reads fg.pid; this writes fg.pid, then reads died.txt: one
+# of the two sees the other, so a death is never missed.
+fg_run() { # CMD...
+	"$@" <&3 &
+	fg=$!
+	echo "$fg" > "$dir/fg.pid"
+	[ -e "$dir/died.txt" ] && kill "$fg" 2> /dev/null
+	wait "$fg"
+	rm -f "$dir/fg.pid"
+	fg=
+}
+died() { [ -e "$dir/died.txt" ]; }
+
 say "redis socket: $dir/redis.sock  (e.g. redis-cli -s $dir/redis.sock ZCARD synwatch:idx:demo-lab:down)"
 say "status page:  ${url:-(see $dir/exporter.log)}/   metrics: ${url:-}/metrics"
 say "logs:         $dir/synwatch.log, $dir/exporter.log, $dir/chaos.log"
+say "synwatch:     pid $sw_pid"
 if [ "$no_top" -eq 1 ] || [ ! -t 1 ]; then
 	say "running for ${seconds:-0} s (Ctrl-C ends it)"
 	if [ "$seconds" -gt 0 ]; then
-		sleep "$seconds"
+		fg_run sleep "$seconds"
 	else
-		while :; do sleep 3600; done
+		fg_run sleep infinity
+	fi
+	if died; then
+		# top says GONE once the heartbeat hash expired (5 s after the last)
+		for _ in $(seq 80); do
+			live=0
+			for id in $(redis-cli -s "$dir/redis.sock" zrange synwatch:probers 0 -1); do
+				[ "$(redis-cli -s "$dir/redis.sock" exists "synwatch:prober:$id")" = 1 ] && live=1
+			done
+			[ $live -eq 0 ] && break
+			sleep 0.1
+		done
 	fi
 	"$bin/synwatch-top" --redis "$redis" --once --width 120 | head -40
 else
 	say "starting synwatch-top in 3 s: q quits, / filters, l switches location"
-	sleep 3
-	"$bin/synwatch-top" --redis "$redis"
+	fg_run sleep 3
+	died || fg_run "$bin/synwatch-top" --redis "$redis"
+fi
+if died; then
+	if [ -t 2 ]; then
+		printf '\033[1;31m%s\033[0m\n' "$(head -1 "$dir/died.txt")" >&2
+		sed -n '2,$p' "$dir/died.txt" | grep -v '^kept ' >&2
+	else
+		grep -v '^kept ' "$dir/died.txt" >&2
+	fi
+	exit 1
 fi

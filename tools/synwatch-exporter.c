@@ -312,6 +312,9 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 	struct tstate *ts = NULL;
 	int r;
 
+	/* an exporter started before the first prober wrote learns that one did */
+	if (!fleetview_has_schema(fv) && (r = fleetview_check_schema(fv)) < 0)
+		return r;
 	r = fleetview_locations(fv, &s->a, o->locations, o->n_locations, &s->locs);
 	if (r < 0)
 		return r;
@@ -1005,6 +1008,8 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 		jkey(&b, &f2, "alive");
 		fv_buf_puts(&b, p->alive ? "true" : "false");
 		jnum(&b, &f2, "heartbeat_age_s", (double)(now / 1000000 - p->last_ms) / 1e3);
+		jstr(&b, &f2, "status", fv_prober_health_name(fv_prober_health(p, now / 1000000)));
+		jtime(&b, &f2, "last_seen", p->last_ms * 1000000);
 		jkey(&b, &f2, "fields");
 		struct fv_record h = p->h;
 		h.id = NULL;

@@ -623,6 +623,10 @@ static int refresh(struct top *tp)
 	if (!d)
 		return -ENOMEM;
 	d->now_ns = clock_real_ns();
+	/* a top started before the first prober wrote must not keep saying
+	 * that nobody did */
+	if (!fleetview_has_schema(tp->fv) && (r = fleetview_check_schema(tp->fv)) < 0)
+		goto out;
 	r = fleetview_locations(tp->fv, &d->a, tp->o->locations, tp->o->n_locations, &d->locs);
 	if (r < 0)
 		goto out;
@@ -770,6 +774,54 @@ static void draw_counts(struct scr *s, const struct top *tp, const struct data *
 	}
 }
 
+/* A heartbeat's age: tenths under 10 s, where late and gone are decided. */
+static const char *heartbeat_age(int64_t age_ms, char *buf, size_t len)
+{
+	if (age_ms < 10000)
+		snprintf(buf, len, "%.1fs", (double)age_ms / 1e3);
+	else
+		fv_age_text(age_ms / 1000, buf, len);
+	return buf;
+}
+
+/* The first thing under the title when a prober stopped writing, because
+ * the counts and the trouble list of its location are then what it left,
+ * however calm they look. Gone beats late: one line, the most recent loss
+ * first. */
+static void draw_prober_alarm(struct scr *s, const struct data *d)
+{
+	int64_t now_ms = d->now_ns / NSEC_PER_MSEC;
+	struct fv_probers_sum sum;
+	char age[32], clock_text[16], more[48] = "";
+
+	fv_probers_sum(d->probers, d->nprobers, now_ms, &sum);
+	if (sum.gone) {
+		time_t t = (time_t)(sum.gone->last_ms / 1000);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(clock_text, sizeof(clock_text), "%H:%M:%S", &tm);
+		if (sum.n[FV_PROBER_GONE] > 1)
+			snprintf(more, sizeof(more), " (and %zu more gone)", sum.n[FV_PROBER_GONE] - 1);
+		heartbeat_age(now_ms - sum.gone->last_ms, age, sizeof(age));
+		scr_sgr(s, "\033[1;31m");
+		if (sum.gone_loc_live)
+			scr_printf(s, " PROBER %s GONE%s: no heartbeat for %s (last %s); %s still has %zu live prober%s",
+				   sum.gone->id, more, age, clock_text, sum.gone->location, sum.gone_loc_live,
+				   sum.gone_loc_live > 1 ? "s" : "");
+		else
+			scr_printf(s,
+				   " PROBER %s GONE%s: no heartbeat for %s (last %s); %s has no live prober: its states "
+				   "below are as it left them",
+				   sum.gone->id, more, age, clock_text, sum.gone->location);
+		scr_nl(s);
+	} else if (sum.late) {
+		scr_sgr(s, "\033[33m");
+		scr_printf(s, " prober %s late: no heartbeat for %s", sum.late->id,
+			   heartbeat_age(now_ms - sum.late->last_ms, age, sizeof(age)));
+		scr_nl(s);
+	}
+}
+
 static void draw_probers(struct scr *s, const struct data *d, size_t max)
 {
 	char buf[64];
@@ -793,11 +845,7 @@ static void draw_probers(struct scr *s, const struct data *d, size_t max)
 		shown++;
 		snprintf(buf, sizeof(buf), " %s", p->id);
 		scr_field(s, buf, cols[0].width, false);
-		if (age_ms < 10000)
-			snprintf(buf, sizeof(buf), "%.1fs", (double)age_ms / 1e3);
-		else
-			fv_age_text(age_ms / 1000, buf, sizeof(buf));
-		scr_field(s, buf, cols[1].width, true);
+		scr_field(s, heartbeat_age(age_ms, buf, sizeof(buf)), cols[1].width, true);
 		for (size_t k = 0; k < nf; k++) {
 			v = p->alive ? fv_record_get(&p->h, fields[k]) : NULL;
 			scr_field(s, v && *v ? v : "-", cols[k + 2].width, true);
@@ -807,16 +855,17 @@ static void draw_probers(struct scr *s, const struct data *d, size_t max)
 		bool isolated = v && !strcmp(v, "1");
 		v = fv_record_get(&p->h, "overloaded");
 		bool overloaded = v && !strcmp(v, "1");
-		if (!p->alive) {
-			scr_sgr(s, "\033[2m");
-			scr_text(s, "gone");
+		enum fv_prober_health health = fv_prober_health(p, d->now_ns / NSEC_PER_MSEC);
+		if (health == FV_PROBER_GONE) {
+			scr_sgr(s, "\033[1;31m");
+			scr_text(s, "GONE");
 		} else if (isolated) {
 			scr_sgr(s, "\033[1;31m");
 			scr_text(s, overloaded ? "ISOLATED OVERLOADED" : "ISOLATED");
 		} else if (overloaded) {
 			scr_sgr(s, "\033[33m");
 			scr_text(s, "OVERLOADED");
-		} else if (age_ms > 3000) {
+		} else if (health == FV_PROBER_LATE) {
 			scr_sgr(s, "\033[33m");
 			scr_text(s, "late");
 		} else {
@@ -1120,7 +1169,7 @@ static void draw(struct top *tp, struct scr *s)
 		scr_sgr(s, "\033[1;31m");
 		scr_text(s, buf);
 		scr_nl(s);
-	} else if (!fleetview_has_schema(tp->fv)) {
+	} else if (d && fv_never_written(fleetview_has_schema(tp->fv), d->nprobers)) {
 		scr_sgr(s, "\033[33m");
 		scr_printf(s, " no '%sschema' key: no prober has written here yet (right --redis and --prefix?)",
 			   fleetview_prefix(tp->fv));
@@ -1128,6 +1177,7 @@ static void draw(struct top *tp, struct scr *s)
 	}
 	if (!d)
 		return;
+	draw_prober_alarm(s, d);
 	struct layout l = plan(s, d);
 	scr_nl(s);
 	draw_counts(s, tp, d);

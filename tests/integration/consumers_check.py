@@ -195,6 +195,11 @@ def cmd_summary(text, ex):
     ids = {p["id"]: p for p in s["probers"]}
     for p in ex["probers"]:
         check(ids[p["id"]]["alive"] == p["alive"], "prober %s alive" % p["id"])
+        # the live ones' heartbeats are as old as the fixture: ok or late
+        want = {"gone"} if not p["alive"] else {"ok", "late"}
+        check(ids[p["id"]]["status"] in want, "prober %s status %r" % (p["id"], ids[p["id"]]["status"]))
+        check(abs(ids[p["id"]]["last_seen"] + ids[p["id"]]["heartbeat_age_s"] - s["now"]) < 0.01,
+              "prober %s last_seen %r" % (p["id"], ids[p["id"]]["last_seen"]))
     print("ok: /api/summary (counts per location and overall, probers, events)")
 
 
@@ -265,6 +270,10 @@ def cmd_dom_overview(text, ex):
     first_down = ex["down"][ex["locations"][0]][0][0]
     check(first_down in rows, "no row for %s in %r" % (first_down, rows[:10]))
     check("fra1/probe-a" in words and "overloaded" in words, "probers panel")
+    alarm = [a for t, a in d.elems if a.get("id") == "prober-alarm"]
+    check(alarm and "hidden" not in alarm[0], "the gone prober's alarm is hidden: %r" % alarm)
+    check(re.search(r"Prober fra1/probe-old is gone: no heartbeat for 20m \d\ds \(last [\d:]+\); "
+                    r"fra1 still has 1 live prober", words), "no gone prober alarm: %s" % words[:400])
     check("host down" in words, "events panel has no host down")
     print("ok: rendered overview: state cards with counts, a row for %s, probers, events" % first_down)
 

@@ -70,10 +70,14 @@ grep -Eq '^ 198\.18\.0\.26:80 +web-25 +web +down .* up$' <<< "$trouble" || sw_fa
 [ "$(sed -n '3p' <<< "$trouble" | awk '{print $1}')" = 198.18.0.12:5432 ] || sw_fail "the longest down is not first"
 grep -Eq '[▁▂▃▄▅▆▇█]{20,}' "$dir/top.txt" || sw_fail "no sparkline: $(sed -n '/SLOWEST/,/EVENTS/p' "$dir/top.txt")"
 grep -Eq '^ ams1/probe-b .*1234 +OVERLOADED$' "$dir/top.txt" || sw_fail "prober ams1/probe-b not overloaded"
-grep -Eq '^ fra1/probe-old .* gone$' "$dir/top.txt" || sw_fail "prober fra1/probe-old not gone"
+grep -Eq '^ fra1/probe-old +20m0[0-9]s .* GONE$' "$dir/top.txt" || sw_fail "prober fra1/probe-old not GONE"
+# the gone prober first, under the title; fra1 still has probe-a
+sed -n 2p "$dir/top.txt" | grep -Eq '^ PROBER fra1/probe-old GONE: no heartbeat for 20m0[0-9]s \(last [0-9:]{8}\); fra1 still has 1 live prober$' ||
+	sw_fail "no GONE line under the title: $(sed -n 1,3p "$dir/top.txt")"
+grep -q "no prober has written here yet" "$dir/top.txt" && sw_fail "top says nobody wrote, with probers in Redis"
 grep -q 'host_down .*198.18.0.4 (1 watched ports)' "$dir/top.txt" || sw_fail "no host_down event"
 grep -q 'db "primary" \\ eu' "$dir/top.txt" || sw_fail "the tricky name is not shown as it is"
-sw_pass "top --once: counts per location and total, trouble side by side, sparklines, probers, events"
+sw_pass "top --once: counts per location and total, trouble side by side, sparklines, probers (one GONE, said first), events"
 
 "$TOP" --once --redis "$URL" --filter db-7 > "$dir/f.txt" || sw_fail "top --filter"
 [ "$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/f.txt" | grep -c '^ 198\.')" -eq 1 ] || sw_fail "filter db-7: $(cat "$dir/f.txt")"

@@ -15,7 +15,11 @@ up=$(awk '$1 == "demo-lab" && NF == 7 { print $2; exit }' "$out/demo.txt")
 [ "${up:-0}" -gt 5000 ] || sw_fail "only ${up:-0} targets up after 20 s"
 grep -q "status page:  http://127.0.0.1:" "$out/demo.txt" || sw_fail "no status page URL printed"
 grep -q "everything removed" "$out/demo.txt" || sw_fail "no clean-up message"
-dir=$(sed -n 's/.*redis socket: \(.*\)\/redis.sock.*/\1/p' "$out/demo.txt")
+# its own SIGTERM at the end is not a death (test_prober_gone kills it)
+grep -q "SYNWATCH DIED" "$out/demo.txt" && sw_fail "a normal run says synwatch died: $(grep -A3 DIED "$out/demo.txt")"
+grep -q "log is kept" "$out/demo.txt" && sw_fail "a normal run keeps synwatch's log"
+# the path up to the first /redis.sock, not the last one on that line
+dir=$(sed -n 's/.*redis socket: \([^ ]*\)\/redis.sock .*/\1/p' "$out/demo.txt")
 [ -n "$dir" ] && [ ! -e "$dir" ] || sw_fail "the demo's directory '$dir' is left"
 ip netns list | grep -q 'swf-demo' && sw_fail "a demo namespace is left: $(ip netns list | grep swf-demo)"
 pgrep -f "synwatch-demo" > /dev/null && sw_fail "a demo process is left: $(pgrep -af synwatch-demo)"

@@ -176,6 +176,62 @@ static void test_small(void **state)
 	assert_null(a.head);
 }
 
+/* ok, late and gone, and the line a viewer puts first, from probers as
+ * fleetview_probers returns them (newest heartbeat first) */
+static void test_prober_health(void **state)
+{
+	(void)state;
+	const int64_t now = 1700000100000;
+	struct fv_prober p[] = {
+		{ .id = "fra1/a", .location = "fra1", .last_ms = now - 500, .alive = true },
+		{ .id = "ams1/b", .location = "ams1", .last_ms = now - 4200, .alive = true },
+		{ .id = "ams1/c", .location = "ams1", .last_ms = now - 37000, .alive = false },
+		{ .id = "fra1/old", .location = "fra1", .last_ms = now - 1200000, .alive = false },
+	};
+	struct fv_probers_sum sum;
+
+	assert_int_equal(fv_prober_health(&p[0], now), FV_PROBER_OK);
+	assert_int_equal(fv_prober_health(&p[1], now), FV_PROBER_LATE);
+	assert_int_equal(fv_prober_health(&p[2], now), FV_PROBER_GONE);
+	/* exactly FV_PROBER_LATE_MS is not late yet; a hash that expired is
+	 * gone whatever the clocks say */
+	struct fv_prober edge = { .last_ms = now - FV_PROBER_LATE_MS, .alive = true };
+	assert_int_equal(fv_prober_health(&edge, now), FV_PROBER_OK);
+	edge.last_ms = now + 60000;
+	assert_int_equal(fv_prober_health(&edge, now), FV_PROBER_OK);
+	edge.alive = false;
+	assert_int_equal(fv_prober_health(&edge, now), FV_PROBER_GONE);
+	assert_string_equal(fv_prober_health_name(FV_PROBER_OK), "ok");
+	assert_string_equal(fv_prober_health_name(FV_PROBER_LATE), "late");
+	assert_string_equal(fv_prober_health_name(FV_PROBER_GONE), "gone");
+
+	fv_probers_sum(p, 4, now, &sum);
+	assert_int_equal(sum.n[FV_PROBER_OK], 1);
+	assert_int_equal(sum.n[FV_PROBER_LATE], 1);
+	assert_int_equal(sum.n[FV_PROBER_GONE], 2);
+	assert_ptr_equal(sum.gone, &p[2]); /* the most recent loss, not the oldest */
+	assert_ptr_equal(sum.late, &p[1]);
+	assert_int_equal(sum.gone_loc_live, 1); /* ams1/b: late is still alive */
+	/* the order does not matter */
+	struct fv_prober q[] = { p[3], p[2] };
+	fv_probers_sum(q, 2, now, &sum);
+	assert_ptr_equal(sum.gone, &q[1]);
+	assert_int_equal(sum.gone_loc_live, 0);
+	assert_null(sum.late);
+	fv_probers_sum(p, 1, now, &sum);
+	assert_null(sum.gone);
+	assert_null(sum.late);
+	fv_probers_sum(NULL, 0, now, &sum);
+	assert_int_equal(sum.n[FV_PROBER_GONE], 0);
+
+	/* "never written" only when neither the schema nor any prober is there:
+	 * a prober that died keeps its P probers entry */
+	assert_true(fv_never_written(false, 0));
+	assert_false(fv_never_written(true, 0));
+	assert_false(fv_never_written(false, 1));
+	assert_false(fv_never_written(true, 3));
+}
+
 /* ---- against redis-server ---- */
 
 struct srv {
@@ -363,6 +419,16 @@ static void test_readers(void **state)
 	assert_int_equal(fleetview_open(&fv, "unix:///nonexistent/r.sock", "t:", 500, err, sizeof(err)) < 0, 1);
 	assert_int_equal(fleetview_open(&fv, s->url, "none:", 2000, err, sizeof(err)), 0);
 	assert_false(fleetview_has_schema(fv));
+	/* a prober writes after the reader connected: checking again sees it */
+	assert_int_equal(fleetview_check_schema(fv), 0);
+	assert_false(fleetview_has_schema(fv));
+	cmd(s, "SET none:schema 1");
+	assert_false(fleetview_has_schema(fv));
+	assert_int_equal(fleetview_check_schema(fv), 0);
+	assert_true(fleetview_has_schema(fv));
+	cmd(s, "SET none:schema 2");
+	assert_int_equal(fleetview_check_schema(fv), -EPROTONOSUPPORT);
+	assert_non_null(strstr(fleetview_error(fv), "has schema 2"));
 	fleetview_free(fv);
 
 	fv_arena_release(&a);
@@ -403,7 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_labels),          cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_target_split),    cmocka_unit_test(test_latency_series),
-		cmocka_unit_test(test_small),
+		cmocka_unit_test(test_small),           cmocka_unit_test(test_prober_health),
 		cmocka_unit_test_setup_teardown(test_readers, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_location_slices, srv_setup, srv_teardown),
 	};

@@ -434,6 +434,21 @@ bool fleetview_has_schema(const struct fleetview *fv)
 	return fv->has_schema;
 }
 
+int fleetview_check_schema(struct fleetview *fv)
+{
+	int r;
+
+	if (!fv->c)
+		return ensure(fv); /* a connect reads it */
+	r = check_schema(fv);
+	if (r < 0 && fv->c) {
+		/* as ensure does: every later call reconnects and says it again */
+		redisFree(fv->c);
+		fv->c = NULL;
+	}
+	return r;
+}
+
 /* ---- pipelines ---- */
 
 /* send appends command i (redisAppendCommandArgv); recv handles reply i
@@ -603,6 +618,41 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 out:
 	freeReplyObject(rep);
 	return r;
+}
+
+enum fv_prober_health fv_prober_health(const struct fv_prober *p, int64_t now_ms)
+{
+	if (!p->alive)
+		return FV_PROBER_GONE;
+	return now_ms - p->last_ms > FV_PROBER_LATE_MS ? FV_PROBER_LATE : FV_PROBER_OK;
+}
+
+const char *fv_prober_health_name(enum fv_prober_health h)
+{
+	static const char *const names[FV_PROBER_NHEALTH] = { "ok", "late", "gone" };
+
+	return (unsigned)h < FV_PROBER_NHEALTH ? names[h] : "gone";
+}
+
+void fv_probers_sum(const struct fv_prober *p, size_t n, int64_t now_ms, struct fv_probers_sum *out)
+{
+	*out = (struct fv_probers_sum){ 0 };
+	for (size_t i = 0; i < n; i++) {
+		enum fv_prober_health h = fv_prober_health(&p[i], now_ms);
+		out->n[h]++;
+		if (h == FV_PROBER_GONE && (!out->gone || p[i].last_ms > out->gone->last_ms))
+			out->gone = &p[i];
+		else if (h == FV_PROBER_LATE && (!out->late || p[i].last_ms > out->late->last_ms))
+			out->late = &p[i];
+	}
+	for (size_t i = 0; out->gone && i < n; i++)
+		if (p[i].alive && !strcmp(p[i].location, out->gone->location))
+			out->gone_loc_live++;
+}
+
+bool fv_never_written(bool has_schema, size_t nprobers)
+{
+	return !has_schema && nprobers == 0;
 }
 
 struct probers_ctx {

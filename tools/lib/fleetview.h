@@ -130,6 +130,36 @@ struct fv_prober {
 	struct fv_record h;      /* the hash (n == 0 when !alive) */
 };
 
+/* How a prober looks to a reader (docs/consumers.md). */
+enum fv_prober_health {
+	FV_PROBER_OK,   /* its hash exists, the last heartbeat is recent */
+	FV_PROBER_LATE, /* its hash exists, but no heartbeat for FV_PROBER_LATE_MS */
+	FV_PROBER_GONE, /* its hash expired: no heartbeat reached Redis for 5 s */
+	FV_PROBER_NHEALTH,
+};
+/* A prober writes its heartbeat every second: three missed ones are late. */
+#define FV_PROBER_LATE_MS 3000
+
+/* The health of p at now_ms (Unix ms). Gone follows the hash's expiry,
+ * which Redis times, so that a reader whose clock is off cannot call a live
+ * prober gone; late compares p->last_ms (the prober's clock) with now_ms. */
+enum fv_prober_health fv_prober_health(const struct fv_prober *p, int64_t now_ms);
+const char *fv_prober_health_name(enum fv_prober_health h); /* "ok", "late", "gone" */
+
+/* The probers of a fleet summed up, for the line a viewer shows first. */
+struct fv_probers_sum {
+	size_t n[FV_PROBER_NHEALTH];     /* probers per health */
+	const struct fv_prober *gone;    /* the one gone most recently, or NULL */
+	const struct fv_prober *late;    /* the late one with the newest heartbeat, or NULL */
+	size_t gone_loc_live;            /* live (ok or late) probers in gone's location */
+};
+/* Sums up the n probers of p (in any order) at now_ms. */
+void fv_probers_sum(const struct fv_prober *p, size_t n, int64_t now_ms, struct fv_probers_sum *out);
+/* Whether nothing was ever written under the prefix: no P schema and no
+ * prober in P probers. A prober that died keeps its P probers entry (docs/redis.md),
+ * so this stays false after a crash. */
+bool fv_never_written(bool has_schema, size_t nprobers);
+
 /* ---- reading ---- */
 
 struct fleetview;
@@ -149,8 +179,12 @@ const char *fleetview_error(const struct fleetview *fv);
 /* The URL without its password, for messages. */
 const char *fleetview_url(const struct fleetview *fv);
 const char *fleetview_prefix(const struct fleetview *fv);
-/* Whether P schema existed at the last (re)connect. */
+/* Whether P schema existed at the last (re)connect or fleetview_check_schema. */
 bool fleetview_has_schema(const struct fleetview *fv);
+/* Reads P schema again: a viewer started before the first prober wrote
+ * learns that one did. Returns 0, -EPROTONOSUPPORT for another schema, or
+ * the errors below. */
+int fleetview_check_schema(struct fleetview *fv);
 
 /* Every call below returns a count or 0 on success, or a negative errno:
  * -ECONNRESET (and the connect errors) when Redis is unreachable, -EPROTO

@@ -174,9 +174,12 @@
 			el("section", { class: "panel" }, el("h2", { text: "Probers" }), probers),
 			el("section", { class: "panel" }, el("h2", { text: "Recent events" }), events));
 		const errorBox = el("div", { class: "error-box", id: "error", hidden: true });
+		// a prober that stopped writing: first on the page, as in synwatch-top,
+		// because the counts and the table below are then what it left
+		const proberBox = el("div", { class: "error-box", id: "prober-alarm", hidden: true });
 		const app = document.getElementById("app");
-		app.replaceChildren(errorBox, cards, el("div", { class: "grid" }, main, side));
-		ov = { cards, tbody, count, prev, next, pageText, probers, events, chips, errorBox };
+		app.replaceChildren(errorBox, proberBox, cards, el("div", { class: "grid" }, main, side));
+		ov = { cards, tbody, count, prev, next, pageText, probers, events, chips, errorBox, proberBox };
 	}
 
 	function setFilter(value) {
@@ -216,22 +219,43 @@
 		ov.cards.replaceChildren(...cards);
 	}
 
+	// ok, late or gone, as the exporter's read model (store/fleetview.c) says
+	function proberStatus(p) {
+		return p.status || (!p.alive ? "gone" : p.heartbeat_age_s > 3 ? "late" : "ok");
+	}
+
+	function renderProberAlarm() {
+		const s = ui.summary;
+		const gone = s.probers.filter((p) => proberStatus(p) === "gone");
+		ov.proberBox.hidden = !gone.length;
+		if (!gone.length) return;
+		const p = gone.reduce((a, b) => (b.heartbeat_age_s < a.heartbeat_age_s ? b : a));
+		const live = s.probers.filter((q) => q.location === p.location && proberStatus(q) !== "gone").length;
+		ov.proberBox.textContent = "Prober " + p.id + " is gone" +
+			(gone.length > 1 ? " (and " + (gone.length - 1) + " more)" : "") +
+			": no heartbeat for " + fmtAge(p.heartbeat_age_s) + " (last " + fmtClock(p.last_seen) + "); " +
+			(live ? p.location + " still has " + live + " live prober" + (live > 1 ? "s" : "")
+				: p.location + " has no live prober: its states are as it left them");
+	}
+
 	function renderProbers() {
 		const s = ui.summary;
+		renderProberAlarm();
 		const items = s.probers.filter((p) => !ui.loc || p.location === ui.loc).map((p) => {
 			const f = p.fields || {};
 			const flags = [];
-			if (!p.alive) flags.push(el("span", { class: "flag off", text: "gone" }));
+			const status = proberStatus(p);
+			if (status === "gone") flags.push(el("span", { class: "flag bad", text: "gone" }));
 			else {
 				if (f.isolated === "1") flags.push(el("span", { class: "flag bad", text: "isolated" }));
 				if (f.overloaded === "1") flags.push(el("span", { class: "flag warn", text: "overloaded" }));
-				if (p.heartbeat_age_s > 3) flags.push(el("span", { class: "flag warn", text: "late" }));
+				if (status === "late") flags.push(el("span", { class: "flag warn", text: "late" }));
 				if (!flags.length) flags.push(el("span", { class: "flag ok", text: "ok" }));
 			}
 			const facts = p.alive
 				? [(f.sent_per_s || "0") + " sent/s", (f.replies_per_s || "0") + " replies/s",
 					(f.pcap_drops || "0") + " drops", "backlog " + (f.backlog || "0")].join(" · ")
-				: "last heartbeat " + fmtAge(p.heartbeat_age_s) + " ago";
+				: "last heartbeat " + fmtAge(p.heartbeat_age_s) + " ago (" + fmtClock(p.last_seen) + ")";
 			return el("li", {},
 				el("div", { class: "row1" },
 					el("span", { class: "mono", text: p.id }),
