@@ -899,7 +899,7 @@ def cmd_report(out, benchdir):
         w("not measured: section 3 did not produce data (see the bench log).")
         w("")
 
-    # ---- 4, 5 and the rest: markdown written by tools/bench-*.sh and bench/soak.sh
+    # ---- 4, 5 and the rest: markdown written by bench/bench-*.sh and bench/soak.sh
     for part in ("rate.md", "s4.md", "s5.md", "soak.md"):
         text = read_text(os.path.join(out, part)).strip()
         if text:

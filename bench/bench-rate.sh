@@ -21,7 +21,7 @@ rates=("$@")
 [ ${#rates[@]} -eq 0 ] && rates=(100 1000 10000 50000 75000 100000)
 name=br$(printf '%04d' $(($$ % 10000)))
 dir=$(mktemp -d /tmp/synwatch-br.XXXXXX)
-fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" "$@"; }
+fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tests/fleet/fleet" "$@"; }
 trap 'fleet down --name "$name" > /dev/null 2>&1; rm -rf "$dir"' EXIT
 txsample=${TXSAMPLE:-}
 if [ -z "$txsample" ]; then

@@ -435,17 +435,17 @@ want_section 3 && section_3
 # each writes a markdown section that the report includes as it is
 if want_section rate; then
 	log "rate accuracy: --rate held over 1-second windows"
-	TXSAMPLE=$TXSAMPLE SW_BIN=$(dirname "$SYNWATCH") "$top/tools/bench-rate.sh" > "$OUT/rate.md" || log "rate accuracy failed"
+	TXSAMPLE=$TXSAMPLE SW_BIN=$(dirname "$SYNWATCH") "$top/bench/bench-rate.sh" > "$OUT/rate.md" || log "rate accuracy failed"
 fi
 if want_section 4; then
 	log "section 4: monitoring 1,048,576 targets with Redis"
-	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/tools/bench-monitor.sh" > "$OUT/s4.md" || log "section 4 failed"
+	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/bench/bench-monitor.sh" > "$OUT/s4.md" || log "section 4 failed"
 fi
 if want_section 5; then
 	log "section 5: the Redis store alone, then while probing"
 	"$top/build/redis-bench" --results 2000000 --targets 10000 --rate 200000 > "$OUT/s5.log" 2>&1 ||
 		log "section 5 failed: $(tail -2 "$OUT/s5.log")"
-	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/tools/bench-store.sh" > "$OUT/s5b.md" 2> "$OUT/s5b.log" ||
+	SW_BIN=$(dirname "$SYNWATCH") BENCH_OUT=$OUT "$top/bench/bench-store.sh" > "$OUT/s5b.md" 2> "$OUT/s5b.log" ||
 		log "section 5, while probing, failed: $(tail -2 "$OUT/s5b.log")"
 	{
 		echo "## 5. Redis store throughput"
@@ -463,7 +463,7 @@ if want_section 5; then
 fi
 if want_section soak && [ "${BENCH_SOAK_MINUTES:-30}" -gt 0 ]; then
 	log "soak: ${BENCH_SOAK_MINUTES:-30} min of monitoring with a Redis restart in the middle"
-	SW_BIN=$(dirname "$SYNWATCH") SOAK_OUT=$OUT/soak "$top/tools/soak.sh" "${BENCH_SOAK_MINUTES:-30}" > "$OUT/soak.md" ||
+	SW_BIN=$(dirname "$SYNWATCH") SOAK_OUT=$OUT/soak "$top/bench/soak.sh" "${BENCH_SOAK_MINUTES:-30}" > "$OUT/soak.md" ||
 		log "the soak failed"
 fi
 

@@ -2,8 +2,8 @@
  * driven: a table of fields says which keys a mapping may have, how each
  * value is read and where it goes, so that unknown keys (with "did you
  * mean"), duplicate keys, wrong types and out-of-range values are handled
- * once for every file format built on it (engine/config.c for the daemon,
- * store/alert-config.c for the alerter). Every error is one line
+ * once for every file format built on it (daemon/config.c for the daemon,
+ * tools/alert/alert-config.c for the alerter). Every error is one line
  * "PATH:LINE:COLUMN: what is wrong, what was expected".
  *
  * The document keeps where every node starts, so a check made after the

@@ -1,4 +1,4 @@
-/* Routing a target table (engine/routing.h). */
+/* Routing a target table (daemon/routing.h). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  *   route   - route and source-address lookup via libnl (start-up, main thread)
  *   sender  - the sender thread: raw socket, sendmmsg batches
  *   reserve - net.ipv4.ip_local_reserved_ports
- * The cookie is in engine/cookie.h. */
+ * The cookie is in common/cookie.h. */
 #ifndef SW_ENGINE_H
 #define SW_ENGINE_H
 

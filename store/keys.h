@@ -1,7 +1,7 @@
 /* Key names of the Redis layout (docs/redis.md) for the programs that
  * write to it besides the daemon: synwatch-ctl (runtime targets,
  * silences) and synwatch-alert (its bookkeeping). Readers of the daemon's
- * keys go through store/fleetview.h. Pure, except keys_check_schema. */
+ * keys go through tools/lib/fleetview.h. Pure, except keys_check_schema. */
 #ifndef SW_KEYS_H
 #define SW_KEYS_H
 

@@ -1,6 +1,6 @@
 /* Per-minute latency records for the store thread: every result is bucketed
  * by the Unix minute of its ts_real_ns, and once a minute is over, one
- * struct lat_minute (scheduler/latency.h) is built per target that had
+ * struct lat_minute (common/latency.h) is built per target that had
  * results in it and handed to a callback.
  *
  * A lat_minute is 1.5 KiB: kept per target for a million targets that would

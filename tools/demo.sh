@@ -52,7 +52,7 @@ cleanup() {
 	done
 	for p in "${pids[@]}" $watcher; do kill -9 "$p" 2> /dev/null; done
 	wait 2> /dev/null
-	SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" down --name "$name" > /dev/null 2>&1
+	SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tests/fleet/fleet" down --name "$name" > /dev/null 2>&1
 	local kept
 	kept=$(sed -n 's/^kept //p' "$dir/died.txt" 2> /dev/null)
 	[ -n "$kept" ] && kept="; synwatch's log is kept: $kept"
@@ -64,7 +64,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tools/fleet" "$@"; }
+fleet() { SW_FLEET_RESPONDER=$bin/fleet-responder "$py" "$top/tests/fleet/fleet" "$@"; }
 say() { echo "demo: $*"; }
 
 say "building a fleet of 10,000 endpoints in namespaces swf-$name-p / -t ..."
@@ -162,7 +162,7 @@ url=$(grep -o 'http://[0-9.:]*' "$dir/exporter.log" | head -1)
 
 # chaos: every 15 s a few open services break (refused, then dropped), and
 # come back 30 s later; the events show in top and on the page
-"$py" - "$dir/truth.tsv" "$name" "$top/tools/fleet" << 'PY' > "$dir/chaos.log" 2>&1 &
+"$py" - "$dir/truth.tsv" "$name" "$top/tests/fleet/fleet" << 'PY' > "$dir/chaos.log" 2>&1 &
 import os, random, subprocess, sys, time
 truth, name, fleet = sys.argv[1:]
 opened = [l.split("\t")[:2] for l in open(truth) if "\topen\t" in l]

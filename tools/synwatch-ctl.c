@@ -1,5 +1,5 @@
 /* synwatch-ctl: the on-call's command line to what the probers keep in
- * Redis (docs/redis.md). Reads go through store/fleetview.h, the few writes
+ * Redis (docs/redis.md). Reads go through tools/lib/fleetview.h, the few writes
  * (runtime targets, silences) through their documented keys.
  *
  *   synwatch-ctl [--redis URL] [--prefix P] [--json] COMMAND ...

@@ -4,7 +4,7 @@
  * metrics, the API and the options.
  *
  * Reads: one snapshot of every target of every location (pipelined HMGET of
- * the state hashes, store/fleetview.h), taken when a request needs it and
+ * the state hashes, tools/lib/fleetview.h), taken when a request needs it and
  * the last one is older than --max-age (1 s), shared by concurrent requests
  * and by /metrics and /api/targets. Redis sees work only when somebody
  * looks, at most once per --max-age, whatever the number of scrapers. The

@@ -7,7 +7,7 @@
  * Reads P events with its own consumer group ("quorum"); for each target a
  * state event names, it reads the target's state from every live location
  * (P state:LOC:TARGET; a location is live while one of its probers has a
- * heartbeat in P probers) and applies the rule of store/quorum.h. It
+ * heartbeat in P probers) and applies the rule of tools/lib/quorum.h. It
  * writes the result as one more location, NAME (default "global"), in the
  * probers' own layout: P state:global:TARGET, P idx:global:STATE, and
  * state events with location "global" in P events; so synwatch-top, the

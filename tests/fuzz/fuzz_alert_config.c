@@ -1,6 +1,6 @@
 /* libFuzzer harness for synwatch-alert's configuration parser. Any text
  * either parses into a configuration that keeps the promises of
- * store/alert-config.h (channels with what their type needs, routes whose
+ * tools/alert/alert-config.h (channels with what their type needs, routes whose
  * channels exist), or fails with one "fuzz.yaml:..." line and a zeroed
  * config (ASan's leak check sees anything an error path left behind). */
 #include <errno.h>

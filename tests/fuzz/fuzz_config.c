@@ -1,5 +1,5 @@
 /* libFuzzer harness for the configuration parser. Any text either parses
- * into a configuration that keeps the promises of engine/config.h, or fails
+ * into a configuration that keeps the promises of daemon/config.h, or fails
  * with one "fuzz.yaml:..." line and a zeroed config (ASan's leak check sees
  * anything an error path left behind). */
 #include <errno.h>

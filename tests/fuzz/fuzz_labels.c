@@ -1,4 +1,4 @@
-/* libFuzzer harness for the labels JSON reader of store/fleetview.h. The
+/* libFuzzer harness for the labels JSON reader of tools/lib/fleetview.h. The
  * text comes from Redis (a target's labels, a prober's state_counts, the
  * alerter's bookkeeping), written by other programs. Besides memory safety
  * it checks that what the reader accepts survives a round trip: written

@@ -159,7 +159,7 @@ sw_ns_add() {
 # next to the binaries under test (build/test/fleet-responder for make test).
 sw_fleet() {
 	SW_FLEET_RESPONDER=${SW_FLEET_RESPONDER:-$SW_BIN/fleet-responder} \
-		"$SW_PY" "$SW_TOP/tools/fleet" "$@"
+		"$SW_PY" "$SW_TOP/tests/fleet/fleet" "$@"
 }
 
 # sw_fleet_up NAME ARGS...: 'fleet up --name NAME ARGS...', with 'fleet down'

@@ -1,4 +1,4 @@
-/* store/alert-format: the text of every kind of alert, as someone woken at
+/* tools/alert/alert-format: the text of every kind of alert, as someone woken at
  * 3 a.m. reads it (what, host:port, what happened, since when, from where,
  * the host rollup, the end), durations, and the webhook, Telegram and
  * e-mail bodies. Times in UTC (TZ is set below). */

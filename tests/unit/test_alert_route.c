@@ -1,4 +1,4 @@
-/* store/alert-route and the event side of routing (store/alert-event):
+/* tools/alert/alert-route and the event side of routing (tools/alert/alert-event):
  * first match wins, continue goes on, labels and the event's own keys,
  * which condition every kind of event starts and ends, and alert keys. */
 #include <errno.h>

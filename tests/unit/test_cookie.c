@@ -1,4 +1,4 @@
-/* engine/cookie: SipHash-2-4 against the reference vectors, and the ISN
+/* common/cookie: SipHash-2-4 against the reference vectors, and the ISN
  * cookie's sensitivity to every field it must bind. */
 #include <setjmp.h>
 #include <stdarg.h>

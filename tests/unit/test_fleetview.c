@@ -1,4 +1,4 @@
-/* store/fleetview: the pure helpers (labels JSON, escaping, target split,
+/* tools/lib/fleetview: the pure helpers (labels JSON, escaping, target split,
  * latency merging, the arena), and the readers against a private
  * redis-server on a unix socket: counts, indexes, state hashes read in
  * pipelined slices, latency records, events, probers, wrong types, a

@@ -1,4 +1,4 @@
-/* scheduler/latency: bucket bounds, quantiles against sorted samples, merges,
+/* common/latency: bucket bounds, quantiles against sorted samples, merges,
  * and the text form (round trips and a catalogue of malformed input). */
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* store/matcher and store/silence (the parts without Redis): the matcher
+/* tools/lib/matcher and tools/lib/silence (the parts without Redis): the matcher
  * syntax and its errors, what an absent label matches, anchored regular
  * expressions, the canonical text read back, and silences by matcher and
  * time window against events as the alerter sees them. */

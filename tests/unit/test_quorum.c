@@ -1,4 +1,4 @@
-/* store/quorum: the k-th worst vote, k by majority, all or a fixed number. */
+/* tools/lib/quorum: the k-th worst vote, k by majority, all or a fixed number. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

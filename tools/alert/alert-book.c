@@ -1,6 +1,6 @@
-/* The alerters' bookkeeping (store/alert-book.h). The scripts get every
+/* The alerters' bookkeeping (tools/alert/alert-book.h). The scripts get every
  * key they touch in KEYS, and read alerts with Redis's own cjson, whose
- * output the flat reader of store/fleetview.h reads back. */
+ * output the flat reader of tools/lib/fleetview.h reads back. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

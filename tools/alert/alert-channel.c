@@ -1,4 +1,4 @@
-/* Deliveries through libcurl's multi interface (store/alert-channel.h).
+/* Deliveries through libcurl's multi interface (tools/alert/alert-channel.h).
  * Each attempt gets a fresh easy handle: attempts are rare, and nothing of
  * a failed connection is carried into the next one. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* synwatch-alert's YAML configuration (store/alert-config.h), read with the
+/* synwatch-alert's YAML configuration (tools/alert/alert-config.h), read with the
  * tables of common/yconf.h. A channel is one mapping whatever its type, so
  * that unknown keys get the same "did you mean"; which keys a type needs
  * and which belong to another type is checked once the mapping is read,

@@ -1,4 +1,4 @@
-/* The alerter's policy (store/alert-engine.h). A job is one thing to
+/* The alerter's policy (tools/alert/alert-engine.h). A job is one thing to
  * decide and deliver: an alert to announce (after group_wait), an end to
  * tell, an address change, a reminder, a held or silenced alert to tell
  * after all. Jobs from one read share an arena with the events' strings. */

@@ -3,9 +3,9 @@
  *
  * An event that starts a condition (a target down, slow or flapping, a host
  * down, a prober isolated) opens an alert in the shared bookkeeping
- * (store/alert-book.h); the alerter that opened it waits group_wait, so
+ * (tools/alert/alert-book.h); the alerter that opened it waits group_wait, so
  * that the host's rollup and the other locations join, then decides:
- * unrouted, silenced (store/silence.h), held because its host is down, or
+ * unrouted, silenced (tools/lib/silence.h), held because its host is down, or
  * told on the routed channels. An event that ends the condition everywhere
  * tells its end to where the alert went, if it was told. Every few seconds
  * a sweep sends the reminders that are due and tells held or silenced

@@ -1,4 +1,4 @@
-/* Events as the alerter reads them (store/alert-event.h). */
+/* Events as the alerter reads them (tools/alert/alert-event.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

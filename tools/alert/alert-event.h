@@ -65,7 +65,7 @@ int alert_record_of(struct fv_arena *a, const redisReply *arr, const char *id, s
 
 /* The value of a label, or NULL. */
 const char *alert_event_label(const struct alert_event *e, const char *key);
-/* For matchers (store/matcher.h): kind, group, location, target, host (the
+/* For matchers (tools/lib/matcher.h): kind, group, location, target, host (the
  * IP), port, name, prober, state (the new target state), reason and
  * severity (critical for down, host, prober and slow_critical, warning
  * otherwise) are the event's own; any other key is a label. ctx is a

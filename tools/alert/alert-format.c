@@ -1,4 +1,4 @@
-/* Alert texts (store/alert-format.h). */
+/* Alert texts (tools/alert/alert-format.h). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Routing (store/alert-route.h). */
+/* Routing (tools/alert/alert-route.h). */
 #include <string.h>
 
 #include "tools/alert/alert-route.h"

@@ -1,6 +1,6 @@
-/* Which channels an event goes to (the `routes:` of store/alert-config.h):
+/* Which channels an event goes to (the `routes:` of tools/alert/alert-config.h):
  * the routes in file order; a route whose matchers all hold the event
- * (store/alert-event.h says which keys an event has) adds its channels,
+ * (tools/alert/alert-event.h says which keys an event has) adds its channels,
  * and the first one that matches ends the walk unless it says
  * `continue: true`. Pure; any thread. */
 #ifndef SW_ALERT_ROUTE_H

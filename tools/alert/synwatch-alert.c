@@ -2,7 +2,7 @@
  *
  *   synwatch-alert -c alert.yaml [--redis URL] [--prefix P] [--name CONSUMER] [--check] [-v|-q]
  *
- * The policy is store/alert-engine.c, the channels store/alert-channel.c;
+ * The policy is tools/alert/alert-engine.c, the channels tools/alert/alert-channel.c;
  * this file is the process: the connections, the consumer group, taking
  * over what crashed alerters left unacknowledged, the loop that waits on
  * Redis and on the deliveries at once (libcurl's poll with the stream

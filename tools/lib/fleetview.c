@@ -1,4 +1,4 @@
-/* Reading the fleet's state back from Redis (store/fleetview.h). */
+/* Reading the fleet's state back from Redis (tools/lib/fleetview.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* store/fleetview: reading the fleet's state back from Redis, through the
+/* tools/lib/fleetview: reading the fleet's state back from Redis, through the
  * public key layout of docs/redis.md only, for the programs that show it
  * (synwatch-top, synwatch-exporter). Read only, and bounded: every read
  * starts from an index (P probers, P idx:LOC:*, P events) and the caller

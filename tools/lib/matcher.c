@@ -1,4 +1,4 @@
-/* Label matchers (store/matcher.h). */
+/* Label matchers (tools/lib/matcher.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  *
  *   team=dba   criticality!=low   name=~"pg-.*"   location!~fra.*
  *
- * KEY is a label name or one of the event's own fields (store/alert-event.h
+ * KEY is a label name or one of the event's own fields (tools/alert/alert-event.h
  * says which); VALUE is the rest of the text, any characters. As in
  * Prometheus' Alertmanager, a label the event does not have counts as the
  * empty string: team= matches events without a team, criticality!=low

@@ -1,4 +1,4 @@
-/* The quorum rule (store/quorum.h). */
+/* The quorum rule (tools/lib/quorum.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Silences (store/silence.h). */
+/* Silences (tools/lib/silence.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

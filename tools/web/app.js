@@ -219,7 +219,7 @@
 		ov.cards.replaceChildren(...cards);
 	}
 
-	// ok, late or gone, as the exporter's read model (store/fleetview.c) says
+	// ok, late or gone, as the exporter's read model (tools/lib/fleetview.c) says
 	function proberStatus(p) {
 		return p.status || (!p.alive ? "gone" : p.heartbeat_age_s > 3 ? "late" : "ok");
 	}
