@@ -1392,15 +1392,14 @@ static int run_interactive(struct top *tp)
 			suspend();
 			term_size(&tp->rows, &tp->cols);
 		}
-		if (r <= 0 || !(pfd.revents & POLLIN)) {
-			if (r > 0 && (pfd.revents & (POLLHUP | POLLERR)))
-				break;
+		if (r > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+			break; /* the terminal is gone (an SSH session dropped): nobody to show */
+		if (r <= 0 || !(pfd.revents & POLLIN))
 			continue;
-		}
 		unsigned char in[256];
 		ssize_t n = read(STDIN_FILENO, in, sizeof(in));
-		if (n == 0)
-			break;
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break; /* EIO once the terminal hung up: reading again would spin */
 		for (ssize_t i = 0; i < n;) {
 			enum key k;
 			unsigned char ch = 0;
