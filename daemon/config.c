@@ -963,16 +963,7 @@ int config_build_table(struct table **out, const struct config *cfg, const struc
 		for (size_t i = 0; i < cfg->n_groups; i++) {
 			const struct config_group *g = &cfg->groups[i];
 			groups[i] = (struct table_spec_group){
-				.settings = {
-					.name = g->name,
-					.labels = g->labels,
-					.n_labels = g->n_labels,
-					.interval_ns = g->interval_ns,
-					.timeout_ns = g->timeout_ns,
-					.retries = g->retries,
-					.priority = g->priority,
-					.state = g->state,
-				},
+				.settings = config_group_settings(g),
 				.hosts = g->hosts,
 				.n_hosts = g->n_hosts,
 				.ports = &g->ports,
@@ -986,4 +977,18 @@ int config_build_table(struct table **out, const struct config *cfg, const struc
 	r = table_build_with(out, cfg ? &spec : NULL, ex, prev, extra, err, errlen);
 	free(groups);
 	return r;
+}
+
+struct table_group config_group_settings(const struct config_group *g)
+{
+	return (struct table_group){
+		.name = g->name,
+		.labels = g->labels,
+		.n_labels = g->n_labels,
+		.interval_ns = g->interval_ns,
+		.timeout_ns = g->timeout_ns,
+		.retries = g->retries,
+		.priority = g->priority,
+		.state = g->state,
+	};
 }

@@ -122,6 +122,10 @@ int config_init(struct config *c);
 void config_group_init(struct config_group *g);
 int config_group_check(const struct config_group *g, char *err, size_t errlen);
 
+/* A group's settings as the target table keeps them; name and labels stay
+ * g's (table builds copy what they keep). */
+struct table_group config_group_settings(const struct config_group *g);
+
 /* table_build_with (scheduler/table.h) from a configuration: its groups and
  * location. cfg may be NULL when prev is given (command-line mode: prev's
  * base groups stay). Returns what table_build_with returns. */

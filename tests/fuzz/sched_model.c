@@ -1105,7 +1105,7 @@ static void teardown(struct model *m)
 	free(m->src_of);
 }
 
-/* One loop of daemon/main.c's: the wire, timeouts, due checks, release,
+/* One pass of daemon/loop.c's run loop: the wire, timeouts, due checks, release,
  * the sender takes and reports everything (drain: until nothing more is
  * released at this instant). */
 static void main_loop(struct model *m, bool starts, bool drain_all)

@@ -1,5 +1,5 @@
 /* A model-based test of the scheduler (scheduler/sched.c), alone or driven
- * by the monitor over real target tables, as daemon/main.c wires them: the
+ * by the monitor over real target tables, as daemon/daemon.c wires them: the
  * input bytes choose the setting (one-shot or continuous, targets, retries,
  * timeouts, lookahead, ring size, per-destination pacing, source-port range)
  * and then an interleaving of everything that can happen on a simulated
