@@ -18,9 +18,13 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/cookie.h"
 #include "common/probe.h"
 #include "common/ring.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
+#include "engine/packet.h"
+#include "engine/rate.h"
+#include "engine/sender.h"
 
 #define SENDER_DEFAULT_BATCH 64
 #define SENDER_MAX_BATCH 1024

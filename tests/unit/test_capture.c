@@ -16,7 +16,7 @@
 
 #include "capture/capture.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/packet.h"
 
 #define LO 61000
 #define HI 61999

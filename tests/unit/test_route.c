@@ -21,7 +21,8 @@
 
 #include <cmocka.h>
 
-#include "engine/engine.h"
+#include "engine/reserve.h"
+#include "engine/route.h"
 #include "tests/unit/netns.h"
 
 

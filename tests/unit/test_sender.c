@@ -26,10 +26,14 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/cookie.h"
 #include "common/probe.h"
 #include "common/ring.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
+#include "engine/packet.h"
+#include "engine/route.h"
+#include "engine/sender.h"
 #include "tests/unit/netns.h"
 
 /* only a guard against a hung thread, never a timing assertion */
