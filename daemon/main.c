@@ -33,6 +33,9 @@
 #include "scheduler/shard.h"
 #include "scheduler/table.h"
 #include "scheduler/targets.h"
+#include "store/format.h"
+#include "store/redis-url.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 #define SYNWATCH_VERSION "0.2.0"

@@ -34,7 +34,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
 
 #define CHUNK_SIZE (1u << 20)
 #define FILE_HDR_LEN 32

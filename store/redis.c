@@ -37,7 +37,12 @@
 #include "common/log.h"
 #include "scheduler/shard.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
+#include "store/redis-conn.h"
+#include "store/redis-fmt.h"
+#include "store/redis.h"
+#include "store/runtime.h"
+#include "store/store.h"
 
 #define BACKOFF_MIN_NS (100 * NSEC_PER_MSEC)
 #define BACKOFF_MAX_NS (5 * NSEC_PER_SEC)

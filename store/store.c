@@ -18,8 +18,13 @@
 #include "common/log.h"
 #include "common/ring.h"
 #include "scheduler/table.h"
+#include "store/backlog.h"
+#include "store/format.h"
 #include "store/minutes.h"
-#include "store/store-internal.h"
+#include "store/redis-fmt.h"
+#include "store/redis-url.h"
+#include "store/redis.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 #define STORE_BATCH 256
