@@ -178,11 +178,12 @@ static void *receiver(void *arg)
 		/* Busy: let frames gather before looking again. Sleeping, not
 		 * polling, is the point: with nobody waiting on the socket the
 		 * kernel skips the per-packet wakeup (sock_def_readable), which
-		 * at 100k packets/s costs as much as the packets themselves,
-		 * and is paid by the sender, in whose sendmmsg our own SYNs
-		 * reach the ring. So a few frames are enough to call it busy:
-		 * back in poll after every small drain the thread was woken
-		 * per packet again.
+		 * at high rates costs as much as the packets themselves
+		 * (bench/NOTES.md#the-receiver-sleeps-when-busy), and is paid
+		 * by the sender, in whose sendmmsg our own SYNs reach the ring.
+		 * So a few frames are enough to call it busy: back in poll
+		 * after every small drain the thread was woken per packet
+		 * again.
 		 * The stamps are the kernel's, so waiting changes no RTT; a
 		 * reply reaches the scheduler at most this much later. */
 		if (got >= CAPTURE_BUSY_FRAMES) {

@@ -11,9 +11,9 @@ struct route_info;
 /* An IPv4 target routed through one gateway on an Ethernet link can skip
  * the IP stack: the sender hands its SYN to an AF_PACKET socket with the
  * gateway's MAC, which is what the IP stack would have put on the wire,
- * for about 12 % less sender CPU per probe (docs/operations.md). The IP
- * stack's netfilter OUTPUT/POSTROUTING hooks (and so SNAT) are then not
- * passed; the netdev egress hook, qdiscs and packet taps still are.
+ * for less sender CPU per probe (docs/operations.md#how-the-syns-leave).
+ * The IP stack's netfilter OUTPUT/POSTROUTING hooks (and so SNAT) are then
+ * not passed; the netdev egress hook, qdiscs and packet taps still are.
  * A path is (interface, gateway). Its MAC comes from the kernel's neighbour
  * table, re-read every second: while the entry is missing or failed, the
  * path's probes go through the raw IP socket, which also makes the kernel

@@ -31,10 +31,9 @@
 /* nothing to send: poll the request ring after 150 us, twice as long
  * after each empty poll, up to 1 ms. The scheduler itself looks for due
  * checks only about every millisecond when idle, so that adds no latency
- * it did not have,
- * and an idle prober wakes 1000 times a second instead of 6600 (10
- * targets on a 30 s interval: the sender took 6.9 % of a core, mostly in
- * clock_nanosleep) */
+ * it did not have, and an idle sender wakes at most 1000 times a second
+ * instead of 6600: on an idle prober those wake-ups (clock_nanosleep) were
+ * most of its CPU (bench/NOTES.md#an-idle-sender) */
 #define SENDER_IDLE_NS (150 * NSEC_PER_USEC)
 #define SENDER_IDLE_MAX_NS NSEC_PER_MSEC
 /* kernel queue full (ENOBUFS): give the qdisc this long to drain */

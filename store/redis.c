@@ -53,13 +53,11 @@
 /* A batch: hundreds of records per round trip, few enough that Redis
  * (single-threaded, blocking other clients during EXEC) answers in
  * milliseconds. Not more: Redis keeps every argument of a queued command
- * as an object until EXEC runs and frees it, and a result is about 40 of
- * them. With 2048 records a transaction (80 000 objects, several MB) they
- * had left the CPU caches by then, and creating and freeing them took a
- * quarter of redis-server's time: 10.5 us of it a result against 7.7 us
- * with 256 (bench/redis-bench.c, 1,000,000 targets at 100,000 results/s;
- * 128 was no better). Two transactions in flight keep the round trips
- * hidden either way. */
+ * as an object until EXEC runs and frees it, a result queues dozens of
+ * them, and in larger transactions they have left the CPU caches by then:
+ * Redis then spends more per record, not less (bench/redis-bench.c; the
+ * figures in bench/NOTES.md#redis-transactions-of-256-records). Two
+ * transactions in flight keep the round trips hidden either way. */
 #define BATCH_ITEMS 256
 #define BATCH_BYTES (1u << 20)
 
