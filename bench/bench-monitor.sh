@@ -37,7 +37,7 @@ closed_n=$hosts
 sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 1 --spec "open=$open_n,closed=$closed_n,ports=$ports,layout=dense"
 n=$((open_n + closed_n))
 sw_redis_up "$dir"
-rpid=$(cat "$dir/r.pid")
+rpid=$(sw_redis_pid "$dir")
 
 # the config: the fleet's block with every port; CIDR and port list expand to all endpoints
 write_cfg() { # FILE HOSTS-SPEC [INTERVAL]

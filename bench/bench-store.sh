@@ -64,7 +64,7 @@ ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/store.yaml" --redis "uni
 spid=$!
 sw_cleanup_add "kill $spid 2>/dev/null"
 sw_wait_for 30 grep -q "monitoring" "$out/synwatch.log" || sw_fail "synwatch did not start: $(tail -3 "$out/synwatch.log")"
-rpid=$(cat "$dir/r.pid")
+rpid=$(sw_redis_pid "$dir")
 log "$n closed endpoints on a 1 s interval; warming up $warm s"
 sleep "$warm"
 prober=synwatch:prober:$(rcli ZRANGE synwatch:probers -1 -1)

@@ -174,13 +174,72 @@ sw_fleet_up() {
 	sw_fleet up --name "$name" "$@" || sw_fail "fleet '$name' did not come up (spec: $*)"
 }
 
-# sw_redis_up DIR: a private redis-server listening only on DIR/r.sock (no
-# TCP port, no persistence), stopped on exit; its URL is unix://DIR/r.sock.
+# sw_redis_up DIR [OPTION...] [-- REDIS-SERVER-ARG...]: a private
+# redis-server listening only on the unix socket DIR/NAME.sock (no TCP
+# port), its log in DIR/NAME.log, its pid in DIR/NAME.pid and its data in
+# DIR/NAME/; stopped on exit. Returns once it answers PING. Its URL is
+# unix://DIR/NAME.sock. Called again with the same DIR and NAME (after
+# sw_redis_kill) it starts again on the same files. Options:
+#   --name NAME      NAME, for several servers in one DIR (default: r)
+#   --aof FSYNC      keep the data in an append-only file fsynced 'always'
+#                    or 'everysec', so that a SIGKILL and a restart keep
+#                    what Redis acknowledged (default: no persistence)
+#   --tcp PORT       listen on 127.0.0.1:PORT too
+#   --netns NS       run it in network namespace NS
+#   --ping 'ARGS'    redis-cli arguments PING needs ('-a PW --no-auth-warning')
+#   --wait SECONDS   how long it may take to answer (default 5; loading a
+#                    large append-only file takes longer)
+# Arguments after -- go to redis-server as they are (--requirepass,
+# --user, --unixsocketperm 777, --replicaof...).
 # Call it from the test's own shell (see sw_cleanup_add).
 sw_redis_up() {
-	local dir=$1
-	redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-		--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-	sw_cleanup_add "kill \$(cat '$dir/r.pid' 2>/dev/null) 2>/dev/null"
-	sw_wait_for 5 test -S "$dir/r.sock" || sw_fail "no redis socket at $dir/r.sock: $(tail -3 "$dir/r.log")"
+	local dir=$1 name=r aof= port=0 ns= ping= wait=5
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--name) name=$2 ;;
+		--aof) aof=$2 ;;
+		--tcp) port=$2 ;;
+		--netns) ns=$2 ;;
+		--ping) ping=$2 ;;
+		--wait) wait=$2 ;;
+		--) shift; break ;;
+		*) sw_fail "sw_redis_up: unknown option '$1'" ;;
+		esac
+		shift 2
+	done
+	local base=$dir/$name persist=(--appendonly no) in_ns=() listen=(--port 0)
+	[ -n "$aof" ] && persist=(--appendonly yes --appendfsync "$aof")
+	[ -n "$ns" ] && in_ns=(ip netns exec "$ns")
+	[ "$port" != 0 ] && listen=(--port "$port" --bind 127.0.0.1)
+	mkdir -p "$base" || sw_fail "cannot create '$base'"
+	"${in_ns[@]}" redis-server "${listen[@]}" --unixsocket "$base.sock" --save '' "${persist[@]}" --dir "$base" \
+		--daemonize yes --pidfile "$base.pid" --logfile "$base.log" "$@" || sw_fail "redis-server $name did not start"
+	sw_cleanup_add "sw_redis_stop '$dir' '$name'"
+	# shellcheck disable=SC2086
+	sw_wait_for "$wait" redis-cli -s "$base.sock" $ping ping > /dev/null 2>&1 ||
+		sw_fail "redis-server $name does not answer on $base.sock: $(tail -3 "$base.log")"
+}
+
+# sw_redis_pid DIR [NAME]: the pid of the server sw_redis_up started.
+sw_redis_pid() {
+	cat "$1/${2:-r}.pid" 2> /dev/null
+}
+
+# sw_redis_kill DIR [NAME]: SIGKILLs the server sw_redis_up started (a
+# crash: what it did not write is lost) and returns once it is gone.
+sw_redis_kill() {
+	local pid
+	pid=$(sw_redis_pid "$@") || sw_fail "sw_redis_kill: no redis-server ${2:-r} in $1"
+	kill -9 "$pid" 2> /dev/null
+	sw_wait_for 5 eval "! sw_pid_alive $pid" || sw_fail "redis-server ${2:-r} ($pid) survived SIGKILL"
+}
+
+# sw_redis_stop DIR [NAME]: stops it (SIGTERM) and waits up to 5 s until it
+# is gone, so that its directory can be removed.
+sw_redis_stop() {
+	local pid
+	pid=$(sw_redis_pid "$@") || return 0
+	kill "$pid" 2> /dev/null || return 0
+	sw_wait_for 5 eval "! sw_pid_alive $pid"
 }

@@ -21,11 +21,8 @@ here=$SW_TOP/tests/integration
 check() { "$SW_PY" "$here/consumers_check.py" "$@" || sw_fail "consumers_check.py $1"; }
 
 sw_tmpdir dir
+sw_redis_up "$dir"
 sock=$dir/r.sock
-redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --dir "$dir" \
-	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-sw_cleanup_add "redis-cli -s '$dir/r.sock' shutdown nosave"
-sw_wait_for 5 test -S "$sock" || sw_fail "no redis socket at $sock"
 URL=unix://$sock
 "$SW_PY" "$here/consumers_fixture.py" --expect "$dir/expect.json" | redis-cli -s "$sock" --pipe > "$dir/load.log" ||
 	sw_fail "loading the fixture: $(tail -2 "$dir/load.log")"
@@ -169,7 +166,7 @@ fi
 sw_pass "page rendered in Chromium: overview and target page asserted, screenshots taken"
 
 # ---- Redis goes away ----
-kill "$(cat "$dir/r.pid")"
+kill "$(sw_redis_pid "$dir")"
 sw_wait_for 5 sh -c "! test -S '$sock'" || true
 sleep 1.1 # the snapshot's --max-age
 curl -sf "$base/metrics" -o "$dir/down.txt" || sw_fail "/metrics without Redis is not a 200"

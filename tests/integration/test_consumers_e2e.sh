@@ -15,10 +15,7 @@ done
 sw_tmpdir dir
 ns=swt-$(sw_unique ce)
 sw_ns_add "$ns"
-redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-sw_cleanup_add "redis-cli -s '$dir/r.sock' shutdown nosave"
-sw_wait_for 5 test -S "$dir/r.sock" || sw_fail "no redis socket"
+sw_redis_up "$dir"
 URL=unix://$dir/r.sock
 rc() { redis-cli -s "$dir/r.sock" "$@"; }
 
