@@ -83,6 +83,15 @@ sw_require_cmd() {
 	done
 }
 
+# sw_require_bin NAME...: fails naming the first program missing from
+# $SW_BIN (synwatch, synwatch-top, fleet-responder...).
+sw_require_bin() {
+	local b
+	for b in "$@"; do
+		[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make $SW_BIN/$b"
+	done
+}
+
 # sw_unique PREFIX: prints PREFIX and 5 characters of [0-9a-z], different for
 # every call and every concurrent run, and not in use as (part of) a
 # namespace or interface name. Interface names hold 15 characters: keep
@@ -174,10 +183,28 @@ sw_fleet_up() {
 	sw_fleet up --name "$name" "$@" || sw_fail "fleet '$name' did not come up (spec: $*)"
 }
 
+# sw_fleet_test PREFIX DIRVAR ARGS...: how a fleet test starts: a private
+# directory into $DIRVAR, open to other users (synwatch drops to its own
+# user, and writes its spill file there), and a fleet named
+# $(sw_unique PREFIX), made by sw_fleet_up with ARGS (--spec, --seed...)
+# and its truth table in DIR/truth.tsv. Sets name to the fleet's name, pns
+# and tns to its prober's and its targets' namespaces (docs/fleet.md).
+# Call it from the test's own shell (see sw_cleanup_add).
+sw_fleet_test() {
+	local prefix=$1 var=$2
+	shift 2
+	sw_tmpdir "$var"
+	chmod 755 "${!var}"
+	name=$(sw_unique "$prefix")
+	sw_fleet_up "$name" --truth "${!var}/truth.tsv" "$@"
+	pns=swf-$name-p
+	tns=swf-$name-t
+}
+
 # sw_redis_up DIR [OPTION...] [-- REDIS-SERVER-ARG...]: a private
-# redis-server listening only on the unix socket DIR/NAME.sock (no TCP
-# port), its log in DIR/NAME.log, its pid in DIR/NAME.pid and its data in
-# DIR/NAME/; stopped on exit. Returns once it answers PING. Its URL is
+# redis-server listening on the unix socket DIR/NAME.sock (on no TCP port
+# unless --tcp), its log in DIR/NAME.log, its pid in DIR/NAME.pid and its
+# data in DIR/NAME/; stopped on exit. Returns once it answers PING. Its URL is
 # unix://DIR/NAME.sock. Called again with the same DIR and NAME (after
 # sw_redis_kill) it starts again on the same files. Options:
 #   --name NAME      NAME, for several servers in one DIR (default: r)
@@ -242,4 +269,18 @@ sw_redis_stop() {
 	pid=$(sw_redis_pid "$@") || return 0
 	kill "$pid" 2> /dev/null || return 0
 	sw_wait_for 5 eval "! sw_pid_alive $pid"
+}
+
+# sw_exporter_up LOG BASEVAR ARG...: synwatch-exporter ARG... listening on
+# a free port of 127.0.0.1, its output in LOG, stopped on exit. Returns
+# once it listens, with http://127.0.0.1:PORT in $BASEVAR and its pid in
+# SW_EXPORTER_PID. Call it from the test's own shell.
+sw_exporter_up() {
+	local log=$1 var=$2
+	shift 2
+	"$SW_BIN/synwatch-exporter" "$@" --listen 127.0.0.1:0 > "$log" 2>&1 &
+	SW_EXPORTER_PID=$!
+	sw_cleanup_add "kill $SW_EXPORTER_PID 2>/dev/null"
+	sw_wait_for 10 grep -q "listening on" "$log" || sw_fail "exporter did not start: $(cat "$log")"
+	printf -v "$var" '%s' "$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)"
 }

@@ -114,11 +114,8 @@ shows "TROUBLE" && sw_fail "the alternate screen was not left after q"
 sw_pass "top in tmux: filter, location view, resize, q quits with the terminal restored"
 
 # ---- the exporter ----
-"$EXP" --redis "$URL" --listen 127.0.0.1:0 > "$dir/exp.log" 2>&1 &
-exp_pid=$!
-sw_cleanup_add "kill $exp_pid 2>/dev/null"
-sw_wait_for 10 grep -q "listening on" "$dir/exp.log" || sw_fail "exporter did not start: $(cat "$dir/exp.log")"
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)
+sw_exporter_up "$dir/exp.log" base --redis "$URL"
+exp_pid=$SW_EXPORTER_PID
 grep -q "web .*tools/web" "$dir/exp.log" || sw_fail "the exporter did not find tools/web next to it: $(cat "$dir/exp.log")"
 
 curl -sf "$base/metrics" -o "$dir/metrics.txt" -D "$dir/metrics.hdr" || sw_fail "GET /metrics"

@@ -17,11 +17,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli redis-sentinel
-name=$(sw_unique rd)
-sw_tmpdir out
-chmod 755 "$out"
-sw_fleet_up "$name" --spec "open=24,closed=8,ports=80,layout=dense" --truth "$out/truth.tsv" --seed 11
-pns=swf-$name-p
+sw_fleet_test rd out --spec "open=24,closed=8,ports=80,layout=dense" --seed 11
 check() { "$SW_PY" "$SW_TOP/tests/integration/redis_check.py" "$@"; }
 
 # a redis-server on a unix socket $out/NAME.sock that synwatch's own user
