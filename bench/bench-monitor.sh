@@ -24,11 +24,7 @@ secs=${3:-60}
 out=${BENCH_OUT:-$top/bench/out}/monitor
 log() { echo "bench-monitor: $*" >&2; }
 
-sw_require_root
-sw_require_cmd redis-server redis-cli ip
-mkdir -p "$out" || sw_fail "cannot create '$out'"
-name=$(sw_unique bm)
-sw_tmpdir dir
+bench_setup "$out" bm
 rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
 
 ports=$(seq -s+ 10001 $((10000 + nports)))

@@ -17,11 +17,7 @@ minutes=${1:-${SOAK_MINUTES:-30}}
 out=${SOAK_OUT:-$top/bench/out/soak}
 log() { echo "soak: $*" >&2; }
 
-sw_require_root
-sw_require_cmd redis-server redis-cli ip
-mkdir -p "$out" || sw_fail "cannot create '$out'"
-name=$(sw_unique sk)
-sw_tmpdir dir
+bench_setup "$out" sk
 sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 9 \
 	--spec "open=3000,closed=500,filtered=300,unreach=200,slow=400,lossy=300,flap=300@period:20s,ports=22+80+443"
 # appendonly, so that a SIGKILL and a restart on the same socket keep what
