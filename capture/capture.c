@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "common/thread.h"
 
 #define CAPTURE_SNAPLEN 256 /* Ethernet + VLAN + IP + ICMP + quoted IPv6 + TCP, with room */
 #define CAPTURE_DEFAULT_BUFFER (64u << 20)
@@ -297,11 +298,8 @@ int capture_start(struct capture *c, struct ring *out)
 
 	c->out = out;
 	atomic_store(&c->stop, false);
-	r = pthread_create(&c->thread, NULL, receiver, c);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(c->thread, "sw-capture");
-	if (r)
-		return -r;
+	if ((r = thread_start(&c->thread, receiver, c, "sw-capture")) < 0)
+		return r;
 	c->running = true;
 	return 0;
 }

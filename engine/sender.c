@@ -21,6 +21,7 @@
 #include "common/cookie.h"
 #include "common/probe.h"
 #include "common/ring.h"
+#include "common/thread.h"
 #include "engine/linkpath.h"
 #include "engine/packet.h"
 #include "engine/rate.h"
@@ -515,11 +516,8 @@ int sender_start(struct sender *s)
 	if (s->running)
 		return -EALREADY;
 	atomic_store(&s->stop, false);
-	r = pthread_create(&s->thread, NULL, sender_main, s);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(s->thread, "sw-sender");
-	if (r)
-		return -r;
+	if ((r = thread_start(&s->thread, sender_main, s, "sw-sender")) < 0)
+		return r;
 	s->running = true;
 	return 0;
 }

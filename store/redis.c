@@ -35,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "scheduler/shard.h"
 #include "scheduler/table.h"
 #include "store/backlog.h"
@@ -1080,12 +1081,10 @@ int redis_writer_new(struct redis_writer **out, const struct redis_writer_config
 
 int redis_writer_start(struct redis_writer *w)
 {
-	int r = pthread_create(&w->thread, NULL, writer_main, w);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(w->thread, "sw-redis");
+	int r = thread_start(&w->thread, writer_main, w, "sw-redis");
 
-	if (r)
-		return -r;
+	if (r < 0)
+		return r;
 	w->running = true;
 	return 0;
 }
