@@ -24,11 +24,7 @@ secs=${3:-60}
 out=${BENCH_OUT:-$top/bench/out}/monitor
 log() { echo "bench-monitor: $*" >&2; }
 
-sw_require_root
-sw_require_cmd redis-server redis-cli ip
-mkdir -p "$out" || sw_fail "cannot create '$out'"
-name=$(sw_unique bm)
-sw_tmpdir dir
+bench_setup "$out" bm
 rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
 
 ports=$(seq -s+ 10001 $((10000 + nports)))
@@ -37,7 +33,7 @@ closed_n=$hosts
 sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 1 --spec "open=$open_n,closed=$closed_n,ports=$ports,layout=dense"
 n=$((open_n + closed_n))
 sw_redis_up "$dir"
-rpid=$(cat "$dir/r.pid")
+rpid=$(sw_redis_pid "$dir")
 
 # the config: the fleet's block with every port; CIDR and port list expand to all endpoints
 write_cfg() { # FILE HOSTS-SPEC [INTERVAL]

@@ -27,10 +27,8 @@ py=$SW_PY
 
 log() { echo "bench-store: $*" >&2; }
 
-sw_require_root
-sw_require_cmd redis-server redis-cli ip
 [ "$prefix" -ge 16 ] && [ "$prefix" -le 28 ] || sw_fail "HOSTS_PREFIX '$prefix': expected 16 to 28"
-mkdir -p "$out" || sw_fail "cannot create '$out'"
+bench_setup "$out" bs
 rm -f "$out"/*
 
 size=$((1 << (32 - prefix)))
@@ -38,9 +36,7 @@ hosts=$((size - 2))
 n=$((size * nports))
 ports=$(seq -s, 10001 $((10000 + nports)))
 
-name=$(sw_unique bs)
 sw_fleet_up "$name" --spec "closed=$hosts,ports=10001,layout=dense,default=closed" --truth "$out/truth.tsv"
-sw_tmpdir dir
 sw_redis_up "$dir"
 rcli() { redis-cli -s "$dir/r.sock" --raw "$@"; }
 # each thread's name and CPU ticks (user + system), from
@@ -64,7 +60,7 @@ ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/store.yaml" --redis "uni
 spid=$!
 sw_cleanup_add "kill $spid 2>/dev/null"
 sw_wait_for 30 grep -q "monitoring" "$out/synwatch.log" || sw_fail "synwatch did not start: $(tail -3 "$out/synwatch.log")"
-rpid=$(cat "$dir/r.pid")
+rpid=$(sw_redis_pid "$dir")
 log "$n closed endpoints on a 1 s interval; warming up $warm s"
 sleep "$warm"
 prober=synwatch:prober:$(rcli ZRANGE synwatch:probers -1 -1)

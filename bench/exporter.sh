@@ -15,28 +15,13 @@ set -eu
 targets=${1:-100000}
 locations=${2:-1}
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SW_BIN:-$top/build}
-py=/usr/bin/python3
-exp=$bin/synwatch-exporter
-[ -x "$exp" ] || { echo "bench/exporter.sh: no $exp; build it with make" >&2; exit 2; }
-for c in redis-server redis-cli curl; do
-	command -v $c > /dev/null || { echo "bench/exporter.sh: '$c' is missing (tools/deps.sh bench)" >&2; exit 2; }
-done
+. "$top/bench/lib.sh"
+py=$SW_PY
+sw_require_bin synwatch-exporter
+sw_require_cmd redis-server redis-cli curl
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/sw-bench-exporter.XXXXXX")
-exp_pid=
-cleanup() {
-	[ -n "$exp_pid" ] && kill "$exp_pid" 2> /dev/null
-	# redis-cli shutdown returns once the server is gone, so the directory is free
-	[ -S "$dir/r.sock" ] && redis-cli -s "$dir/r.sock" shutdown nosave > /dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log"
-for _ in $(seq 100); do [ -S "$dir/r.sock" ] && break; sleep 0.05; done
+sw_tmpdir dir
+sw_redis_up "$dir"
 locs=$(seq -f "loc%g" 1 "$locations" | paste -sd,)
 start=$(date +%s.%N)
 "$py" "$top/tests/integration/consumers_fixture.py" --targets "$targets" --locations "$locs" --minutes 0 \
@@ -45,10 +30,8 @@ grep -q "errors: 0" "$dir/load.log" || { cat "$dir/load.log" >&2; exit 1; }
 load_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 mem=$(redis-cli -s "$dir/r.sock" info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r')
 
-"$exp" --redis "unix://$dir/r.sock" --listen 127.0.0.1:0 --no-web > "$dir/exp.log" 2>&1 &
-exp_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$dir/exp.log" && break; sleep 0.05; done
-url=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)/metrics
+sw_exporter_up "$dir/exp.log" base --redis "unix://$dir/r.sock" --no-web
+url=$base/metrics
 
 scrape() { curl -s -o "$dir/metrics.txt" -w '%{time_total} %{size_download}\n' "$url"; }
 cold=() warm=()

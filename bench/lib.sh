@@ -1,11 +1,22 @@
-# Shared by the benchmark scripts that monitor a fleet with Redis on
-# (bench/bench-monitor.sh, bench/bench-store.sh, bench/soak.sh); source it
+# Shared by the benchmark scripts that use Redis (bench/bench-monitor.sh,
+# bench/bench-store.sh, bench/soak.sh, bench/exporter.sh); source it
 # first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
-# private directories; SW_BIN defaults to the release build here) and the
-# measurements those scripts share.
+# private directories, a private redis-server; SW_BIN defaults to the
+# release build here) and the measurements those scripts share.
 SW_TOP=${SW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 export SW_BIN=${SW_BIN:-$SW_TOP/build}
 . "$SW_TOP/tests/integration/lib.sh"
+
+# bench_setup OUT PREFIX: what a fleet benchmark with Redis starts with:
+# root, redis-server, redis-cli and ip, its output directory OUT, a private
+# directory in $dir and a fresh fleet name in $name (sw_unique PREFIX).
+bench_setup() {
+	sw_require_root
+	sw_require_cmd redis-server redis-cli ip
+	mkdir -p "$1" || sw_fail "cannot create '$1'"
+	name=$(sw_unique "$2")
+	sw_tmpdir dir
+}
 
 # cpu_ticks PID: user + system CPU time of a process, all its threads, in
 # clock ticks (getconf CLK_TCK); 0 once it is gone

@@ -17,24 +17,12 @@ minutes=${1:-${SOAK_MINUTES:-30}}
 out=${SOAK_OUT:-$top/bench/out/soak}
 log() { echo "soak: $*" >&2; }
 
-sw_require_root
-sw_require_cmd redis-server redis-cli ip
-mkdir -p "$out" || sw_fail "cannot create '$out'"
-name=$(sw_unique sk)
-sw_tmpdir dir
+bench_setup "$out" sk
 sw_fleet_up "$name" --truth "$out/truth.tsv" --seed 9 \
 	--spec "open=3000,closed=500,filtered=300,unreach=200,slow=400,lossy=300,flap=300@period:20s,ports=22+80+443"
 # appendonly, so that a SIGKILL and a restart on the same socket keep what
 # Redis acknowledged (the exactly-once check below relies on it)
-start_redis() {
-	redis-server --port 0 --unixsocket "$dir/redis.sock" --save '' --appendonly yes --appendfsync everysec \
-		--dir "$dir" --logfile "$dir/redis.log" > /dev/null 2>&1 &
-	rpid=$!
-	sw_cleanup_add "kill -9 $rpid 2>/dev/null"
-	sw_wait_for 10 redis-cli -s "$dir/redis.sock" ping > /dev/null 2>&1 ||
-		sw_fail "redis-server did not start: $(tail -3 "$dir/redis.log")"
-}
-start_redis
+sw_redis_up "$dir" --aof everysec --wait 10
 awk -F'\t' 'NR > 1 { printf "      - \"%s:%s\"\n", $1, $2 }' "$out/truth.tsv" > "$dir/hosts.yaml"
 {
 	printf 'location: soak\nrate: 20000\nresults_maxlen: 100000000\n'
@@ -43,7 +31,7 @@ awk -F'\t' 'NR > 1 { printf "      - \"%s:%s\"\n", $1, $2 }' "$out/truth.tsv" > 
 	cat "$dir/hosts.yaml"
 } > "$dir/soak.yaml"
 n=$(($(wc -l < "$out/truth.tsv") - 1))
-ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/soak.yaml" --redis "unix://$dir/redis.sock" \
+ip netns exec "swf-$name-p" "$SW_BIN/synwatch" -c "$dir/soak.yaml" --redis "unix://$dir/r.sock" \
 	--output ndjson --no-latency --spill "$dir/spill.log" > "$dir/results.ndjson" 2> "$out/synwatch.log" &
 spid=$!
 sw_cleanup_add "kill $spid 2>/dev/null"
@@ -59,11 +47,10 @@ for ((t = 0; t <= total; t += 10)); do
 	echo "$t $rss $fds" >> "$out/samples.txt"
 	if [ $t -eq $half ]; then
 		log "killing redis-server (SIGKILL) at $t s, restarting it 10 s later"
-		kill -9 $rpid
-		wait $rpid 2> /dev/null
+		sw_redis_kill "$dir"
 		sleep 10
 		t=$((t + 10))
-		start_redis
+		sw_redis_up "$dir" --aof everysec --wait 10
 		continue
 	fi
 	sleep 10
@@ -72,7 +59,7 @@ kill -TERM $spid
 for _ in $(seq 100); do kill -0 $spid 2> /dev/null || break; sleep 0.1; done
 wait $spid
 rc=$?
-redis-cli -s "$dir/redis.sock" --raw XRANGE synwatch:results - + COUNT 100000000 > "$dir/stream.txt" 2>&1
+redis-cli -s "$dir/r.sock" --raw XRANGE synwatch:results - + COUNT 100000000 > "$dir/stream.txt" 2>&1
 
 "$py" - "$out/samples.txt" "$dir/results.ndjson" "$dir/stream.txt" "$minutes" "$n" "$rc" << 'PY'
 import collections, json, sys

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "common/thread.h"
 
 #define CAPTURE_SNAPLEN 256 /* Ethernet + VLAN + IP + ICMP + quoted IPv6 + TCP, with room */
 #define CAPTURE_DEFAULT_BUFFER (64u << 20)
@@ -178,11 +179,12 @@ static void *receiver(void *arg)
 		/* Busy: let frames gather before looking again. Sleeping, not
 		 * polling, is the point: with nobody waiting on the socket the
 		 * kernel skips the per-packet wakeup (sock_def_readable), which
-		 * at 100k packets/s costs as much as the packets themselves,
-		 * and is paid by the sender, in whose sendmmsg our own SYNs
-		 * reach the ring. So a few frames are enough to call it busy:
-		 * back in poll after every small drain the thread was woken
-		 * per packet again.
+		 * at high rates costs as much as the packets themselves
+		 * (bench/NOTES.md#the-receiver-sleeps-when-busy), and is paid
+		 * by the sender, in whose sendmmsg our own SYNs reach the ring.
+		 * So a few frames are enough to call it busy: back in poll
+		 * after every small drain the thread was woken per packet
+		 * again.
 		 * The stamps are the kernel's, so waiting changes no RTT; a
 		 * reply reaches the scheduler at most this much later. */
 		if (got >= CAPTURE_BUSY_FRAMES) {
@@ -296,11 +298,8 @@ int capture_start(struct capture *c, struct ring *out)
 
 	c->out = out;
 	atomic_store(&c->stop, false);
-	r = pthread_create(&c->thread, NULL, receiver, c);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(c->thread, "sw-capture");
-	if (r)
-		return -r;
+	if ((r = thread_start(&c->thread, receiver, c, "sw-capture")) < 0)
+		return r;
 	c->running = true;
 	return 0;
 }

@@ -24,7 +24,7 @@ struct probe_req {
 	uint16_t sport;      /* our source port, inside the reserved range */
 	uint16_t dport;      /* the target port */
 	uint8_t attempt;     /* 0 for the first SYN of a check, +1 per retransmission */
-	uint8_t path;        /* link path (engine/engine.h), 0: through the IP stack */
+	uint8_t path;        /* link path (engine/linkpath.h), 0: through the IP stack */
 	uint8_t pad[6];
 };
 

@@ -21,7 +21,9 @@
 #include "daemon/options.h"
 #include "daemon/reload.h"
 #include "daemon/settings.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
+#include "engine/reserve.h"
+#include "engine/sender.h"
 #include "engine/privs.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
@@ -97,7 +99,7 @@ int daemon_route(struct daemon *d)
 			cli_die_usage("--source-ip '%s': expected an IPv4 or IPv6 address", c->source_ip);
 		return routing_fixed(&d->rt, d->table->tl.n, &src);
 	}
-	/* send_path auto: frames to Ethernet gateways (engine/engine.h) */
+	/* send_path auto: frames to Ethernet gateways (engine/linkpath.h) */
 	if (strcmp(c->send_path ? c->send_path : "auto", "auto") == 0 && (r = link_paths_new(&d->lp)) < 0)
 		log_warn("cannot read the neighbour table: %s; every probe goes through the IP stack", strerror(-r));
 	r = daemon_routing(d, d->table, &d->rt);

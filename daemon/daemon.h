@@ -15,6 +15,7 @@
 #include "scheduler/shard.h"
 #include "scheduler/table.h"
 #include "scheduler/targets.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 struct capture;

@@ -13,7 +13,7 @@
 #include "daemon/options.h"
 #include "daemon/reload.h"
 #include "daemon/status.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
 

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/engine.h"
+#include "common/addr.h"
 #include "daemon/routing.h"
+#include "engine/linkpath.h"
+#include "engine/route.h"
 
 static int source_index(struct routing *rt, const struct sw_addr *a, int err, unsigned path)
 {

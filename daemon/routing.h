@@ -25,7 +25,7 @@ struct routing {
 struct link_paths;
 
 /* Routes every target of tl. interface / source_ip may be NULL. With lp,
- * targets behind an Ethernet gateway get a link path (engine/engine.h).
+ * targets behind an Ethernet gateway get a link path (engine/linkpath.h).
  * Returns 0,
  * -ENODEV (no such interface), -EADDRNOTAVAIL (the interface has no IPv4
  * address and no source_ip was given), -EINVAL (bad source_ip) or another

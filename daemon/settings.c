@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/options.h"
 #include "daemon/settings.h"
+#include "store/redis-url.h"
 #include "store/store.h"
 
 static char *dup_or_die(const char *s)

@@ -9,7 +9,7 @@
 #include "daemon/daemon.h"
 #include "daemon/options.h"
 #include "daemon/status.h"
-#include "engine/engine.h"
+#include "engine/sender.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
 

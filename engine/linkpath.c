@@ -1,4 +1,4 @@
-/* Link paths (engine/engine.h): the gateways whose MAC lets the sender put
+/* Link paths (engine/linkpath.h): the gateways whose MAC lets the sender put
  * Ethernet frames on the wire itself. The main thread owns the table and
  * publishes each path's MAC in one atomic word; the sender reads it per
  * probe. A path's interface and gateway never change once interned, and
@@ -18,7 +18,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
+#include "engine/route-internal.h"
+#include "engine/route.h"
 
 /* the published word: the MAC in the low 48 bits, this bit when usable */
 #define MAC_VALID (1ull << 63)

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/packet.h"
 
 /* Offsets inside the IPv4 header */
 #define IP4_OFF_TOTLEN 2

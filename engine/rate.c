@@ -4,7 +4,7 @@
  * the schedule is exactly start + k * 1e9 / pps with no float drift (a float
  * interval of 1e9/3 would be off by a packet within hours at high rates). */
 #include "common/clock.h"
-#include "engine/engine.h"
+#include "engine/rate.h"
 
 #define RATE_LAG_MIN_NS (20 * NSEC_PER_MSEC)
 #define RATE_LAG_PACKETS 64

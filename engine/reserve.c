@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine/reserve.h"
 
 #define RESERVED_PORTS_PATH "/proc/sys/net/ipv4/ip_local_reserved_ports"
 /* The kernel prints merged ranges; the worst case (every other port) is

@@ -24,7 +24,8 @@
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
 
-#include "engine/engine.h"
+#include "engine/route-internal.h"
+#include "engine/route.h"
 
 /* a dump that raced a table change is retried this many times */
 #define ROUTE_DUMP_TRIES 3

@@ -18,19 +18,23 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/cookie.h"
 #include "common/probe.h"
 #include "common/ring.h"
-#include "engine/engine.h"
+#include "common/thread.h"
+#include "engine/linkpath.h"
+#include "engine/packet.h"
+#include "engine/rate.h"
+#include "engine/sender.h"
 
 #define SENDER_DEFAULT_BATCH 64
 #define SENDER_MAX_BATCH 1024
 /* nothing to send: poll the request ring after 150 us, twice as long
  * after each empty poll, up to 1 ms. The scheduler itself looks for due
  * checks only about every millisecond when idle, so that adds no latency
- * it did not have,
- * and an idle prober wakes 1000 times a second instead of 6600 (10
- * targets on a 30 s interval: the sender took 6.9 % of a core, mostly in
- * clock_nanosleep) */
+ * it did not have, and an idle sender wakes at most 1000 times a second
+ * instead of 6600: on an idle prober those wake-ups (clock_nanosleep) were
+ * most of its CPU (bench/NOTES.md#an-idle-sender) */
 #define SENDER_IDLE_NS (150 * NSEC_PER_USEC)
 #define SENDER_IDLE_MAX_NS NSEC_PER_MSEC
 /* kernel queue full (ENOBUFS): give the qdisc this long to drain */
@@ -512,11 +516,8 @@ int sender_start(struct sender *s)
 	if (s->running)
 		return -EALREADY;
 	atomic_store(&s->stop, false);
-	r = pthread_create(&s->thread, NULL, sender_main, s);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(s->thread, "sw-sender");
-	if (r)
-		return -r;
+	if ((r = thread_start(&s->thread, sender_main, s, "sw-sender")) < 0)
+		return r;
 	s->running = true;
 	return 0;
 }

@@ -25,7 +25,7 @@ struct sched;
 struct sched_source {
 	struct sw_addr addr; /* our source address; unset (family 0) when err != 0 */
 	int err;             /* positive errno when there is no usable route */
-	uint8_t path;        /* link path of the route (engine/engine.h), 0: none */
+	uint8_t path;        /* link path of the route (engine/linkpath.h), 0: none */
 };
 
 struct sched_config {

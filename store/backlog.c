@@ -34,7 +34,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
 
 #define CHUNK_SIZE (1u << 20)
 #define FILE_HDR_LEN 32
@@ -735,7 +735,7 @@ size_t backlog_take(struct backlog *bl, struct bl_batch *b, uint64_t skip_upto, 
 	/* a backlog that grew while Redis was away and has drained: give the
 	 * memory back. glibc raises its mmap threshold after the first large
 	 * free, so later chunks come from the heap and would stay in the
-	 * process's RSS for good (the soak saw a 3 MB step per outage). */
+	 * process's RSS for good (bench/NOTES.md#the-backlog-gives-memory-back). */
 	bool trim = bl->shrunk && bl->mem_records == 0;
 	if (trim)
 		bl->shrunk = false;

@@ -12,9 +12,8 @@
 
 #include "common/clock.h"
 #include "scheduler/table.h"
+#include "store/format.h"
 #include "store/minutes.h"
-#include "store/store-internal.h"
-#include "store/store.h"
 
 int store_format_parse(const char *s, enum store_format *out)
 {

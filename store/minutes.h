@@ -26,7 +26,6 @@
 
 #include "common/probe.h"
 #include "common/latency.h"
-#include "store/store.h"
 
 #define MINUTES_OPEN 3
 /* A minute is delivered this long after its end, to let late results in. */

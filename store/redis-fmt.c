@@ -23,7 +23,10 @@
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
+#include "store/format.h"
+#include "store/redis-fmt.h"
+#include "store/store.h"
 
 #define SEEN 1 /* first seen in this run: idx:all and idx:unknown written */
 #define FULL 2 /* the state hash was written whole in this generation */

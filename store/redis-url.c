@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "store/redis-conn.h"
-#include "store/store.h"
+#include "store/redis-url.h"
 
 /* A bounded appender. */
 struct out {

@@ -35,9 +35,15 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread.h"
 #include "scheduler/shard.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
+#include "store/redis-conn.h"
+#include "store/redis-fmt.h"
+#include "store/redis.h"
+#include "store/runtime.h"
+#include "store/store.h"
 
 #define BACKOFF_MIN_NS (100 * NSEC_PER_MSEC)
 #define BACKOFF_MAX_NS (5 * NSEC_PER_SEC)
@@ -48,13 +54,11 @@
 /* A batch: hundreds of records per round trip, few enough that Redis
  * (single-threaded, blocking other clients during EXEC) answers in
  * milliseconds. Not more: Redis keeps every argument of a queued command
- * as an object until EXEC runs and frees it, and a result is about 40 of
- * them. With 2048 records a transaction (80 000 objects, several MB) they
- * had left the CPU caches by then, and creating and freeing them took a
- * quarter of redis-server's time: 10.5 us of it a result against 7.7 us
- * with 256 (bench/redis-bench.c, 1,000,000 targets at 100,000 results/s;
- * 128 was no better). Two transactions in flight keep the round trips
- * hidden either way. */
+ * as an object until EXEC runs and frees it, a result queues dozens of
+ * them, and in larger transactions they have left the CPU caches by then:
+ * Redis then spends more per record, not less (bench/redis-bench.c; the
+ * figures in bench/NOTES.md#redis-transactions-of-256-records). Two
+ * transactions in flight keep the round trips hidden either way. */
 #define BATCH_ITEMS 256
 #define BATCH_BYTES (1u << 20)
 
@@ -1077,12 +1081,10 @@ int redis_writer_new(struct redis_writer **out, const struct redis_writer_config
 
 int redis_writer_start(struct redis_writer *w)
 {
-	int r = pthread_create(&w->thread, NULL, writer_main, w);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(w->thread, "sw-redis");
+	int r = thread_start(&w->thread, writer_main, w, "sw-redis");
 
-	if (r)
-		return -r;
+	if (r < 0)
+		return r;
 	w->running = true;
 	return 0;
 }

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/utf8.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/runtime.h"
 
 #define SPEC_MAX 255
 #define KEY_MAX 32

@@ -17,9 +17,15 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "common/thread.h"
 #include "scheduler/table.h"
+#include "store/backlog.h"
+#include "store/format.h"
 #include "store/minutes.h"
-#include "store/store-internal.h"
+#include "store/redis-fmt.h"
+#include "store/redis-url.h"
+#include "store/redis.h"
+#include "store/runtime.h"
 #include "store/store.h"
 
 #define STORE_BATCH 256
@@ -358,11 +364,8 @@ int store_start(struct store *st)
 
 	if (st->writer && (r = redis_writer_start(st->writer)) < 0)
 		return r;
-	r = pthread_create(&st->thread, NULL, store_main, st);
-	if (r == 0) /* named, for top -H and perf */
-		pthread_setname_np(st->thread, "sw-store");
-	if (r)
-		return -r;
+	if ((r = thread_start(&st->thread, store_main, st, "sw-store")) < 0)
+		return r;
 	st->running = true;
 	return 0;
 }

@@ -6,26 +6,19 @@
 #ifndef SW_STORE_H
 #define SW_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include <stdbool.h>
-
 #include "common/probe.h"
 #include "scheduler/state.h"
+#include "store/format.h"
 
 struct ring;
+struct runtime_set;
 struct store;
-struct table;
 struct table_pub;
-struct table_runtime;
-
-enum store_format {
-	STORE_NDJSON, /* one JSON object per line */
-	STORE_TEXT,   /* one aligned human line per result */
-	STORE_NONE,
-};
 
 /* What goes through the store ring. */
 enum store_rec_kind {
@@ -59,42 +52,6 @@ struct store_rec {
 		uint32_t removed;   /* REMOVED: the target's id (dead in the latest table) */
 	} u;
 };
-
-/* Parses "ndjson", "text", "none". Returns 0 or -EINVAL. */
-int store_format_parse(const char *s, enum store_format *out);
-
-/* Context a line is formatted in: the target table generation that names
- * the ids, where this prober is, and the run id that makes event ids unique. */
-struct store_format_ctx {
-	const struct table *table;
-	const char *location;   /* NULL: not printed (one-shot mode) */
-	uint64_t run_id;
-	bool with_group;        /* print group and labels with results (continuous mode) */
-};
-
-/* Formats one result / event as an NDJSON line (with the newline) into buf.
- * Returns the length, or -ENOSPC if buf is too small. Pure, any thread. */
-int store_format_ndjson(char *buf, size_t len, const struct store_format_ctx *c, const struct probe_result *r);
-int store_format_event_ndjson(char *buf, size_t len, const struct store_format_ctx *c, const struct sw_event *e);
-/* Same, as text lines. */
-int store_format_text(char *buf, size_t len, const struct store_format_ctx *c, const struct probe_result *r);
-int store_format_event_text(char *buf, size_t len, const struct store_format_ctx *c, const struct sw_event *e);
-struct lat_minute;
-/* A target's latency over one minute (store/minutes.h builds them), as a
- * "latency" NDJSON line or a text line. Return the length, or -ENOSPC if
- * buf is too small. Pure, any thread. */
-int store_format_latency_ndjson(char *buf, size_t len, const struct store_format_ctx *c, uint32_t target,
-				const struct lat_minute *lm);
-int store_format_latency_text(char *buf, size_t len, const struct store_format_ctx *c, uint32_t target,
-			      const struct lat_minute *lm);
-/* "3f2a9c0e11d4b7a5-42": the run id in hex, a dash, the event's counter. */
-int store_event_id(char *buf, size_t len, uint64_t run_id, uint64_t id);
-
-/* Checks a Redis URL (redis://, unix://, redis-sentinel://; docs/redis.md).
- * Returns 0, or -EINVAL with one line in err saying what is wrong. Pure. */
-int redis_url_check(const char *url, char *err, size_t errlen);
-/* url with its password replaced by "***", for messages. Pure. */
-void redis_url_redact(const char *url, char *buf, size_t len);
 
 #define STORE_DEFAULT_PREFIX "synwatch:"
 #define STORE_DEFAULT_RESULTS_MAXLEN 1000000
@@ -149,13 +106,6 @@ void store_free(struct store *st); /* NULL is a no-op; stops first */
 uint64_t store_written(const struct store *st);
 /* Write errors (EPIPE, ENOSPC...): the first errno seen, 0 if none. */
 int store_error(const struct store *st);
-
-/* Targets added at run time (docs/redis.md, P runtime:targets). */
-struct runtime_set {
-	struct table_runtime *v;
-	size_t n;
-};
-void runtime_set_release(struct runtime_set *s); /* zeroed sets are fine */
 
 /* Main thread: when the runtime targets in Redis changed since the last
  * call, moves the whole new set into *out (release with

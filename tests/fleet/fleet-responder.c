@@ -22,9 +22,8 @@
  * due time. The wake-up for the earliest one comes from a timerfd armed at its
  * absolute due time: a poll() timeout would not do, because the kernel gives
  * poll/select timeouts a slack of 0.1% of their length (200 us late on a
- * 200 ms delay) whatever PR_SET_TIMERSLACK says. An answer leaves tens of
- * microseconds after its due time on a busy host; an idle test VM adds its
- * own wake-up latency, about 0.1 ms (the lateness is counted, see SIGUSR1).
+ * 200 ms delay) whatever PR_SET_TIMERSLACK says. How late answers leave
+ * is counted (see SIGUSR1) and in docs/fleet.md.
  * Nothing is allocated per packet.
  *
  * The config uses the fleet truth format (docs/fleet.md): lines

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "tools/alert/alert-config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,11 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct alert_config c;
 	char err[512];
 
-	/* a copy of exactly the input's size, so that ASan sees any overread */
-	char *text = malloc(size ? size : 1);
+	char *text = fuzz_copy(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
 	int r = alert_config_parse(&c, text, size, "fuzz.yaml", err, sizeof(err));
 	if (r == 0) {
 		if (c.n_channels == 0 || c.n_routes == 0 || !c.redis_url || !c.redis_prefix ||

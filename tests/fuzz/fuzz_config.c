@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,11 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config c;
 	char err[512];
 
-	/* a copy of exactly the input's size, so that ASan sees any overread */
-	char *text = malloc(size ? size : 1);
+	char *text = fuzz_copy(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
 	int r = config_parse(&c, text, size, "fuzz.yaml", err, sizeof(err));
 	if (r == 0) {
 		if (c.n_groups == 0 || c.port_lo < 1024 || c.port_lo > c.port_hi || c.rate == 0 ||

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/latency.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,12 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct lat_minute m, twice;
 	static char out[LAT_TEXT_MAX];
-	/* a copy of exactly the input's size, so that ASan sees any overread */
-	char *s = malloc(size ? size : 1);
+	char *s = fuzz_copy(data, size);
 
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
 	if (lat_decode(&m, s, size) == 0) {
 		int n = lat_encode(out, sizeof(out), &m);
 		if (n < 0 || (size_t)n != size || memcmp(out, s, size) != 0)

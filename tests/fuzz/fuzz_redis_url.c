@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "store/redis-conn.h"
-#include "store/store.h"
+#include "store/redis-url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,9 +14,13 @@ text form of docs/latency.md, encoded here independently of the C code.
 """
 import argparse
 import json
+import os
 import random
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from redis_check import command  # noqa: E402
 
 LAT_NS_MAX = 134217728000 - 1
 PORTS = [(22, "ssh", "ops"), (80, "web", "web"), (443, "web", "web"), (5432, "db", "dba")]
@@ -59,11 +63,7 @@ class Resp:
         self.parts = []
 
     def cmd(self, *args):
-        p = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            p.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.parts.append(b"".join(p))
+        self.parts.append(command(*args))
         if len(self.parts) >= 4096:
             self.flush()
 

@@ -83,6 +83,15 @@ sw_require_cmd() {
 	done
 }
 
+# sw_require_bin NAME...: fails naming the first program missing from
+# $SW_BIN (synwatch, synwatch-top, fleet-responder...).
+sw_require_bin() {
+	local b
+	for b in "$@"; do
+		[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make $SW_BIN/$b"
+	done
+}
+
 # sw_unique PREFIX: prints PREFIX and 5 characters of [0-9a-z], different for
 # every call and every concurrent run, and not in use as (part of) a
 # namespace or interface name. Interface names hold 15 characters: keep
@@ -174,13 +183,104 @@ sw_fleet_up() {
 	sw_fleet up --name "$name" "$@" || sw_fail "fleet '$name' did not come up (spec: $*)"
 }
 
-# sw_redis_up DIR: a private redis-server listening only on DIR/r.sock (no
-# TCP port, no persistence), stopped on exit; its URL is unix://DIR/r.sock.
+# sw_fleet_test PREFIX DIRVAR ARGS...: how a fleet test starts: a private
+# directory into $DIRVAR, open to other users (synwatch drops to its own
+# user, and writes its spill file there), and a fleet named
+# $(sw_unique PREFIX), made by sw_fleet_up with ARGS (--spec, --seed...)
+# and its truth table in DIR/truth.tsv. Sets name to the fleet's name, pns
+# and tns to its prober's and its targets' namespaces (docs/fleet.md).
+# Call it from the test's own shell (see sw_cleanup_add).
+sw_fleet_test() {
+	local prefix=$1 var=$2
+	shift 2
+	sw_tmpdir "$var"
+	chmod 755 "${!var}"
+	name=$(sw_unique "$prefix")
+	sw_fleet_up "$name" --truth "${!var}/truth.tsv" "$@"
+	pns=swf-$name-p
+	tns=swf-$name-t
+}
+
+# sw_redis_up DIR [OPTION...] [-- REDIS-SERVER-ARG...]: a private
+# redis-server listening on the unix socket DIR/NAME.sock (on no TCP port
+# unless --tcp), its log in DIR/NAME.log, its pid in DIR/NAME.pid and its
+# data in DIR/NAME/; stopped on exit. Returns once it answers PING. Its URL is
+# unix://DIR/NAME.sock. Called again with the same DIR and NAME (after
+# sw_redis_kill) it starts again on the same files. Options:
+#   --name NAME      NAME, for several servers in one DIR (default: r)
+#   --aof FSYNC      keep the data in an append-only file fsynced 'always'
+#                    or 'everysec', so that a SIGKILL and a restart keep
+#                    what Redis acknowledged (default: no persistence)
+#   --tcp PORT       listen on 127.0.0.1:PORT too
+#   --netns NS       run it in network namespace NS
+#   --ping 'ARGS'    redis-cli arguments PING needs ('-a PW --no-auth-warning')
+#   --wait SECONDS   how long it may take to answer (default 5; loading a
+#                    large append-only file takes longer)
+# Arguments after -- go to redis-server as they are (--requirepass,
+# --user, --unixsocketperm 777, --replicaof...).
 # Call it from the test's own shell (see sw_cleanup_add).
 sw_redis_up() {
-	local dir=$1
-	redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-		--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-	sw_cleanup_add "kill \$(cat '$dir/r.pid' 2>/dev/null) 2>/dev/null"
-	sw_wait_for 5 test -S "$dir/r.sock" || sw_fail "no redis socket at $dir/r.sock: $(tail -3 "$dir/r.log")"
+	local dir=$1 name=r aof= port=0 ns= ping= wait=5
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--name) name=$2 ;;
+		--aof) aof=$2 ;;
+		--tcp) port=$2 ;;
+		--netns) ns=$2 ;;
+		--ping) ping=$2 ;;
+		--wait) wait=$2 ;;
+		--) shift; break ;;
+		*) sw_fail "sw_redis_up: unknown option '$1'" ;;
+		esac
+		shift 2
+	done
+	local base=$dir/$name persist=(--appendonly no) in_ns=() listen=(--port 0)
+	[ -n "$aof" ] && persist=(--appendonly yes --appendfsync "$aof")
+	[ -n "$ns" ] && in_ns=(ip netns exec "$ns")
+	[ "$port" != 0 ] && listen=(--port "$port" --bind 127.0.0.1)
+	mkdir -p "$base" || sw_fail "cannot create '$base'"
+	"${in_ns[@]}" redis-server "${listen[@]}" --unixsocket "$base.sock" --save '' "${persist[@]}" --dir "$base" \
+		--daemonize yes --pidfile "$base.pid" --logfile "$base.log" "$@" || sw_fail "redis-server $name did not start"
+	sw_cleanup_add "sw_redis_stop '$dir' '$name'"
+	# shellcheck disable=SC2086
+	sw_wait_for "$wait" redis-cli -s "$base.sock" $ping ping > /dev/null 2>&1 ||
+		sw_fail "redis-server $name does not answer on $base.sock: $(tail -3 "$base.log")"
+}
+
+# sw_redis_pid DIR [NAME]: the pid of the server sw_redis_up started.
+sw_redis_pid() {
+	cat "$1/${2:-r}.pid" 2> /dev/null
+}
+
+# sw_redis_kill DIR [NAME]: SIGKILLs the server sw_redis_up started (a
+# crash: what it did not write is lost) and returns once it is gone.
+sw_redis_kill() {
+	local pid
+	pid=$(sw_redis_pid "$@") || sw_fail "sw_redis_kill: no redis-server ${2:-r} in $1"
+	kill -9 "$pid" 2> /dev/null
+	sw_wait_for 5 eval "! sw_pid_alive $pid" || sw_fail "redis-server ${2:-r} ($pid) survived SIGKILL"
+}
+
+# sw_redis_stop DIR [NAME]: stops it (SIGTERM) and waits up to 5 s until it
+# is gone, so that its directory can be removed.
+sw_redis_stop() {
+	local pid
+	pid=$(sw_redis_pid "$@") || return 0
+	kill "$pid" 2> /dev/null || return 0
+	sw_wait_for 5 eval "! sw_pid_alive $pid"
+}
+
+# sw_exporter_up LOG BASEVAR ARG...: synwatch-exporter ARG... listening on
+# a free port of 127.0.0.1, its output in LOG, stopped on exit. Returns
+# once it listens, with http://127.0.0.1:PORT in $BASEVAR and its pid in
+# SW_EXPORTER_PID. Call it from the test's own shell.
+sw_exporter_up() {
+	local log=$1 var=$2
+	shift 2
+	"$SW_BIN/synwatch-exporter" "$@" --listen 127.0.0.1:0 > "$log" 2>&1 &
+	SW_EXPORTER_PID=$!
+	sw_cleanup_add "kill $SW_EXPORTER_PID 2>/dev/null"
+	sw_wait_for 10 grep -q "listening on" "$log" || sw_fail "exporter did not start: $(cat "$log")"
+	printf -v "$var" '%s' "$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)"
 }

@@ -21,6 +21,16 @@ import sys
 import time
 
 
+def command(*args):
+    """One Redis command as RESP: an array of bulk strings (str() of each
+    argument that is not bytes already)."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
 class Redis:
     def __init__(self, addr):
         if addr.startswith("/"):
@@ -32,11 +42,7 @@ class Redis:
         self.f = self.s.makefile("rb")
 
     def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
+        self.s.sendall(command(*args))
         return self.read()
 
     def read(self):

@@ -10,16 +10,10 @@ set -u
 . "$(dirname "$0")/alert_lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli "$SW_PY"
-for b in synwatch synwatch-alert fleet-responder; do
-	[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make"
-done
+sw_require_bin synwatch synwatch-alert fleet-responder
 "$SW_BIN/synwatch" --help 2>&1 | grep -q -- "--redis" || sw_fail "this synwatch has no --redis"
 
-name=$(sw_unique ae)
-sw_tmpdir dir
-chmod 755 "$dir"
-sw_fleet_up "$name" --spec "open=4,ports=5432,layout=dense" --truth "$dir/truth.tsv" --seed 3
-pns=swf-$name-p
+sw_fleet_test ae dir --spec "open=4,ports=5432,layout=dense" --seed 3
 sw_redis_up "$dir"
 URL=unix://$dir/r.sock
 R() { redis-cli -s "$dir/r.sock" "$@"; }

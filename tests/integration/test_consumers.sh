@@ -21,11 +21,8 @@ here=$SW_TOP/tests/integration
 check() { "$SW_PY" "$here/consumers_check.py" "$@" || sw_fail "consumers_check.py $1"; }
 
 sw_tmpdir dir
+sw_redis_up "$dir"
 sock=$dir/r.sock
-redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --dir "$dir" \
-	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-sw_cleanup_add "redis-cli -s '$dir/r.sock' shutdown nosave"
-sw_wait_for 5 test -S "$sock" || sw_fail "no redis socket at $sock"
 URL=unix://$sock
 "$SW_PY" "$here/consumers_fixture.py" --expect "$dir/expect.json" | redis-cli -s "$sock" --pipe > "$dir/load.log" ||
 	sw_fail "loading the fixture: $(tail -2 "$dir/load.log")"
@@ -117,11 +114,8 @@ shows "TROUBLE" && sw_fail "the alternate screen was not left after q"
 sw_pass "top in tmux: filter, location view, resize, q quits with the terminal restored"
 
 # ---- the exporter ----
-"$EXP" --redis "$URL" --listen 127.0.0.1:0 > "$dir/exp.log" 2>&1 &
-exp_pid=$!
-sw_cleanup_add "kill $exp_pid 2>/dev/null"
-sw_wait_for 10 grep -q "listening on" "$dir/exp.log" || sw_fail "exporter did not start: $(cat "$dir/exp.log")"
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)
+sw_exporter_up "$dir/exp.log" base --redis "$URL"
+exp_pid=$SW_EXPORTER_PID
 grep -q "web .*tools/web" "$dir/exp.log" || sw_fail "the exporter did not find tools/web next to it: $(cat "$dir/exp.log")"
 
 curl -sf "$base/metrics" -o "$dir/metrics.txt" -D "$dir/metrics.hdr" || sw_fail "GET /metrics"
@@ -169,7 +163,7 @@ fi
 sw_pass "page rendered in Chromium: overview and target page asserted, screenshots taken"
 
 # ---- Redis goes away ----
-kill "$(cat "$dir/r.pid")"
+kill "$(sw_redis_pid "$dir")"
 sw_wait_for 5 sh -c "! test -S '$sock'" || true
 sleep 1.1 # the snapshot's --max-age
 curl -sf "$base/metrics" -o "$dir/down.txt" || sw_fail "/metrics without Redis is not a 200"

@@ -7,18 +7,13 @@ set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli curl "$SW_PY"
-for b in synwatch synwatch-top synwatch-exporter; do
-	[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make"
-done
+sw_require_bin synwatch synwatch-top synwatch-exporter
 "$SW_BIN/synwatch" --help 2>&1 | grep -q -- "--redis" || sw_fail "this synwatch has no --redis"
 
 sw_tmpdir dir
 ns=swt-$(sw_unique ce)
 sw_ns_add "$ns"
-redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-	--daemonize yes --pidfile "$dir/r.pid" --logfile "$dir/r.log" || sw_fail "redis-server did not start"
-sw_cleanup_add "redis-cli -s '$dir/r.sock' shutdown nosave"
-sw_wait_for 5 test -S "$dir/r.sock" || sw_fail "no redis socket"
+sw_redis_up "$dir"
 URL=unix://$dir/r.sock
 rc() { redis-cli -s "$dir/r.sock" "$@"; }
 
@@ -50,11 +45,7 @@ grep -Eq '^ 127\.0\.0\.1:8082 .*down ' "$dir/top.txt" || sw_fail "top: 8082 not 
 grep -Eq '^ e2e/.* ok$' "$dir/top.txt" || sw_fail "top: the prober is not ok: $(grep -A2 PROBER "$dir/top.txt")"
 sw_pass "top --once shows the daemon's fleet"
 
-"$SW_BIN/synwatch-exporter" --redis "$URL" --listen 127.0.0.1:0 --no-web > "$dir/exp.log" 2>&1 &
-epid=$!
-sw_cleanup_add "kill $epid 2>/dev/null"
-sw_wait_for 10 grep -q "listening on" "$dir/exp.log" || sw_fail "exporter did not start: $(cat "$dir/exp.log")"
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)
+sw_exporter_up "$dir/exp.log" base --redis "$URL" --no-web
 success() { # TARGET VALUE
 	curl -sf "$base/metrics" | grep -q "^probe_success{target=\"$1\",.*location=\"e2e\".*} $2\$"
 }

@@ -7,10 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
-name=$(sw_unique fg)
-sw_tmpdir out
-sw_fleet_up "$name" --spec "open=200,closed=200,filtered=400,ports=80+443" --truth "$out/truth.tsv" --seed 11
-pns=swf-$name-p tns=swf-$name-t
+sw_fleet_test fg out --spec "open=200,closed=200,filtered=400,ports=80+443" --seed 11
 awk 'NR > 1 { print $1 ":" $2 }' "$out/truth.tsv" > "$out/targets.txt"
 # spoof every endpoint, the filtered ones above all: a forgery accepted for
 # one of them would turn it open, closed or unreachable

@@ -9,10 +9,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
-name=$(sw_unique mo)
-sw_tmpdir out
-sw_fleet_up "$name" --spec "open=60,closed=20,ports=80+443,layout=dense" --truth "$out/truth.tsv" --seed 5
-pns=swf-$name-p
+sw_fleet_test mo out --spec "open=60,closed=20,ports=80+443,layout=dense" --seed 5
 
 # watch every open endpoint; pick a host with both ports open, and another open endpoint
 read -r host_a single < <("$SW_PY" - "$out/truth.tsv" <<'PY'

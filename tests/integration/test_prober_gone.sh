@@ -15,16 +15,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli curl tmux "$SW_PY"
-for b in synwatch synwatch-top synwatch-exporter fleet-responder; do
-	[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make $SW_BIN/$b"
-done
+sw_require_bin synwatch synwatch-top synwatch-exporter fleet-responder
 TOP=$SW_BIN/synwatch-top
 
-name=$(sw_unique pg)
-sw_tmpdir dir
-chmod 755 "$dir"
-sw_fleet_up "$name" --spec "open=12,closed=4,ports=80,layout=dense" --truth "$dir/truth.tsv" --seed 15
-pns=swf-$name-p
+sw_fleet_test pg dir --spec "open=12,closed=4,ports=80,layout=dense" --seed 15
 sw_redis_up "$dir"
 URL=unix://$dir/r.sock
 awk -F'\t' 'NR > 1 { print $1 ":" $2 }' "$dir/truth.tsv" > "$dir/targets.txt"
@@ -51,11 +45,7 @@ sed -n 2p "$dir/never.txt" | grep -q "no 'other:schema' key: no prober has writt
 	sw_fail "an empty prefix is not 'never written': $(head -3 "$dir/never.txt")"
 sw_pass "top: 'no prober has written here yet' until the prober writes, then the prober ok"
 
-"$SW_BIN/synwatch-exporter" --redis "$URL" --listen 127.0.0.1:0 --no-web > "$dir/exp.log" 2>&1 &
-epid=$!
-sw_cleanup_add "kill $epid 2>/dev/null"
-sw_wait_for 10 grep -q "listening on" "$dir/exp.log" || sw_fail "exporter did not start: $(cat "$dir/exp.log")"
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/exp.log" | head -1)
+sw_exporter_up "$dir/exp.log" base --redis "$URL" --no-web
 prober_status() { # the status of lab/p1 in /api/summary
 	curl -sf "$base/api/summary" | "$SW_PY" -c '
 import json, sys

@@ -21,9 +21,7 @@ set -u
 . "$(dirname "$0")/alert_lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli nft curl "$SW_PY"
-for b in synwatch synwatch-quorum synwatch-alert synwatch-ctl fleet-responder; do
-	[ -x "$SW_BIN/$b" ] || sw_fail "no $b in '$SW_BIN'; run make"
-done
+sw_require_bin synwatch synwatch-quorum synwatch-alert synwatch-ctl fleet-responder
 
 sw_tmpdir out
 chmod 755 "$out"
@@ -181,10 +179,7 @@ all_global up "${T[@]:1}" || sw_fail "other targets changed their global state"
 sw_pass "$t0 cut from all three: one global down event, one DOWN message naming the locations"
 
 # ---- the exporter (and the web page on its API) show the locations side by side
-"$SW_BIN/synwatch-exporter" --redis "$URL" --prefix "$P" --listen 127.0.0.1:0 > "$out/exp.log" 2>&1 &
-sw_cleanup_add "kill $! 2>/dev/null"
-sw_wait_for 10 grep -q "listening on" "$out/exp.log" || sw_fail "exporter did not start: $(cat "$out/exp.log")"
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$out/exp.log" | head -1)
+sw_exporter_up "$out/exp.log" base --redis "$URL" --prefix "$P"
 curl -sf "$base/metrics" -o "$out/metrics.txt" || sw_fail "GET /metrics"
 for L in a b c global; do
 	grep -q "target=\"$t0\".*location=\"$L\"\|location=\"$L\".*target=\"$t0\"" "$out/metrics.txt" ||

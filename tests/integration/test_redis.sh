@@ -17,25 +17,16 @@ set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli redis-sentinel
-name=$(sw_unique rd)
-sw_tmpdir out
-chmod 755 "$out"
-sw_fleet_up "$name" --spec "open=24,closed=8,ports=80,layout=dense" --truth "$out/truth.tsv" --seed 11
-pns=swf-$name-p
+sw_fleet_test rd out --spec "open=24,closed=8,ports=80,layout=dense" --seed 11
 check() { "$SW_PY" "$SW_TOP/tests/integration/redis_check.py" "$@"; }
 
-# a redis-server on a unix socket in $out/NAME, with an AOF written before
-# each reply (appendfsync always), so a SIGKILL loses nothing acknowledged
-start_redis() { # NAME EXTRA-ARGS...
-	local n=$1
-	shift
-	mkdir -p "$out/$n"
-	redis-server --port 0 --unixsocket "$out/$n.sock" --unixsocketperm 777 --save '' --appendonly yes \
-		--appendfsync always --dir "$out/$n" --logfile "$out/$n.log" "$@" &
-	eval "pid_$n=$!"
-	sw_cleanup_add "kill -9 $! 2>/dev/null"
-	sw_wait_for 5 redis-cli -s "$out/$n.sock" ${REDIS_AUTH:-} ping > /dev/null 2>&1 ||
-		sw_fail "redis-server $n did not start: $(tail -3 "$out/$n.log")"
+# a redis-server on a unix socket $out/NAME.sock that synwatch's own user
+# may use, with an AOF written before each reply (appendfsync always), so a
+# SIGKILL loses nothing acknowledged
+start_redis() { # NAME [PING-ARGS [REDIS-SERVER-ARGS...]]
+	local n=$1 ping=${2:-}
+	shift $(($# < 2 ? $# : 2))
+	sw_redis_up "$out" --name "$n" --aof always --ping "$ping" -- --unixsocketperm 777 "$@"
 }
 
 awk -F'\t' 'NR > 1 && $3 == "open"' "$out/truth.tsv" | head -n -1 | awk -F'\t' '{ printf "      - \"%s:%s\"\n", $1, $2 }' > "$out/open.yaml"
@@ -105,7 +96,7 @@ R1 hget "${P}prober:$prober" state_counts | grep -q "\"up\":$n_open" || sw_fail 
 sw_info "every key written; killing redis-server"
 
 before=$(R1 xlen ${P}results)
-{ kill -9 "$pid_r1" && wait "$pid_r1"; } 2> /dev/null
+sw_redis_kill "$out" r1
 sleep 2
 sw_pid_alive $spid || sw_fail "synwatch died with redis-server"
 start_redis r1
@@ -164,7 +155,7 @@ R1 zrange "${P}lat:lab-1:$named:80" 0 -1 | grep -Eq '^v1 t=[0-9]+ n=[0-9]+ ' || 
 
 # ---- 3. AUTH: a wrong password buffers, the right one (or an ACL user) writes
 sw_info "auth"
-REDIS_AUTH="-a pw --no-auth-warning" start_redis r2 --requirepass pw --user alice on '>alicepw' '~*' '&*' '+@all'
+start_redis r2 "-a pw --no-auth-warning" --requirepass pw --user alice on '>alicepw' '~*' '&*' '+@all'
 R2() { redis-cli -s "$out/r2.sock" -a pw --no-auth-warning "$@"; }
 targets=$(awk -F'\t' 'NR > 1 && NR < 8 { printf "%s:%s ", $1, $2 }' "$out/truth.tsv")
 # shellcheck disable=SC2086
@@ -221,13 +212,8 @@ import socket
 ss = [socket.socket() for _ in range(4)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
-mkdir -p "$out/m1" "$out/m2"
-ip netns exec "$pns" redis-server --port "$p1" --bind 127.0.0.1 --save '' --dir "$out/m1" --logfile "$out/m1.log" &
-m1=$!
-sw_cleanup_add "kill -9 $m1 2>/dev/null"
-ip netns exec "$pns" redis-server --port "$p2" --bind 127.0.0.1 --save '' --dir "$out/m2" --logfile "$out/m2.log" \
-	--replicaof 127.0.0.1 "$p1" &
-sw_cleanup_add "kill -9 $! 2>/dev/null"
+sw_redis_up "$out" --name m1 --netns "$pns" --tcp "$p1"
+sw_redis_up "$out" --name m2 --netns "$pns" --tcp "$p2" -- --replicaof 127.0.0.1 "$p1"
 cat > "$out/sentinel.conf" <<EOF
 port $ps
 bind 127.0.0.1
@@ -253,7 +239,7 @@ sw_cleanup_add "kill -9 $spid 2>/dev/null"
 sw_wait_for 5 sh -c "[ \"\$(ip netns exec '$pns' redis-cli -p $p1 xlen synwatch:results)\" -gt 6 ]" ||
 	sw_fail "nothing written through the sentinel: $(tail -3 "$out/err7.txt")"
 grep -q "redis: connected to .* (master at 127.0.0.1:$p1)" "$out/err7.txt" || sw_fail "$(cat "$out/err7.txt")"
-{ kill -9 $m1 && wait $m1; } 2> /dev/null
+sw_redis_kill "$out" m1
 sw_wait_for 20 grep -q "redis: connected to .* (master at 127.0.0.1:$p2)" "$out/err7.txt" ||
 	sw_fail "did not follow the failover: $(grep redis: "$out/err7.txt"); $(tail -3 "$out/sentinel.log")"
 n2=$(RP "$p2" xlen synwatch:results)

@@ -6,10 +6,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
-name=$(sw_unique rs)
-sw_tmpdir out
-sw_fleet_up "$name" --spec "open=4,ports=80,layout=dense" --truth "$out/truth.tsv" --seed 3
-pns=swf-$name-p
+sw_fleet_test rs out --spec "open=4,ports=80,layout=dense" --seed 3
 read -r a1 a2 _ < <(awk -F'\t' 'NR > 1 && $3 == "open" { printf "%s ", $1 } END { print "" }' "$out/truth.tsv")
 [ -n "$a1" ] && [ -n "$a2" ] || sw_fail "the fleet has fewer than two open endpoints"
 printf '127.0.0.1 localhost\n%s web-1.example.test\n' "$a1" > "$out/hosts"

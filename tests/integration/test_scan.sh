@@ -6,11 +6,8 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
-name=$(sw_unique sc)
-sw_tmpdir out
-sw_fleet_up "$name" --spec "open=1500,closed=1000,filtered=300,unreach=250@0+1+3+10+13,slow=60@fixed:20ms,ports=22+80+443" \
-	--truth "$out/truth.tsv" --seed 7
-pns=swf-$name-p # the fleet's prober namespace (docs/fleet.md)
+sw_fleet_test sc out --spec "open=1500,closed=1000,filtered=300,unreach=250@0+1+3+10+13,slow=60@fixed:20ms,ports=22+80+443" \
+	--seed 7
 # every endpoint of the truth, plus as many again that the fleet leaves closed
 awk 'NR > 1 { print $1 ":" $2 }' "$out/truth.tsv" > "$out/targets.txt"
 n=$(wc -l < "$out/targets.txt")

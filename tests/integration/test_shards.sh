@@ -11,11 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd redis-server redis-cli
-name=$(sw_unique sh)
-sw_tmpdir out
-chmod 755 "$out"
-sw_fleet_up "$name" --spec "open=300,ports=80,layout=dense" --truth "$out/truth.tsv" --seed 8
-pns=swf-$name-p
+sw_fleet_test sh out --spec "open=300,ports=80,layout=dense" --seed 8
 sw_redis_up "$out"
 R() { redis-cli -s "$out/r.sock" "$@"; }
 P=swt:

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "store/store-internal.h"
+#include "store/backlog.h"
 
 struct fx {
 	char dir[64];

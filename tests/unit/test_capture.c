@@ -16,7 +16,7 @@
 
 #include "capture/capture.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/packet.h"
 
 #define LO 61000
 #define HI 61999
@@ -452,13 +452,29 @@ static bool bpf_passes(struct bpf_program *prog, const uint8_t *ipp, size_t len)
 	return pcap_offline_filter(prog, &h, f) != 0;
 }
 
+/* Does the filter pass the TCP segment tcp_packet builds, or the ICMP
+ * message icmp_packet builds? */
+static bool tcp_passes(struct bpf_program *prog, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		       uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	uint8_t p[MAXF];
+	return bpf_passes(prog, p, tcp_packet(p, src, dst, sport, dport, seq, ack, flags));
+}
+
+static bool icmp_passes(struct bpf_program *prog, const char *from, const char *to, uint8_t type, uint8_t code,
+			const uint8_t *quote, size_t qlen)
+{
+	uint8_t p[MAXF];
+	return bpf_passes(prog, p, icmp_packet(p, from, to, type, code, quote, qlen));
+}
+
 static void test_bpf_filter(void **state)
 {
 	(void)state;
 	char expr[2048];
 	struct bpf_program prog;
-	uint8_t p[MAXF], q[MAXF];
-	size_t n, qn;
+	uint8_t q[MAXF];
+	size_t qn;
 
 	assert_int_equal(capture_filter_expr(expr, 10, LO, HI), -ENOSPC);
 	assert_true(capture_filter_expr(expr, sizeof(expr), LO, HI) > 0);
@@ -466,52 +482,36 @@ static void test_bpf_filter(void **state)
 	assert_non_null(dead);
 	assert_int_equal(pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN), 0);
 
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, 61010, 1, 2, TCP_SYN | TCP_ACK);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, LO, 1, 2, TCP_RST | TCP_ACK);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, HI, 1, 2, TCP_RST | TCP_ACK);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, HI + 1, 1, 2, TCP_SYN | TCP_ACK);
-	assert_false(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, LO - 1, 1, 2, TCP_SYN | TCP_ACK);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_true(tcp_passes(&prog, "198.18.1.2", "198.18.0.1", 443, 61010, 1, 2, TCP_SYN | TCP_ACK));
+	assert_true(tcp_passes(&prog, "198.18.1.2", "198.18.0.1", 443, LO, 1, 2, TCP_RST | TCP_ACK));
+	assert_true(tcp_passes(&prog, "198.18.1.2", "198.18.0.1", 443, HI, 1, 2, TCP_RST | TCP_ACK));
+	assert_false(tcp_passes(&prog, "198.18.1.2", "198.18.0.1", 443, HI + 1, 1, 2, TCP_SYN | TCP_ACK));
+	assert_false(tcp_passes(&prog, "198.18.1.2", "198.18.0.1", 443, LO - 1, 1, 2, TCP_SYN | TCP_ACK));
 	/* our SYN out passes; the kernel's RST out does not */
-	n = tcp_packet(p, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_SYN);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_RST);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_true(tcp_passes(&prog, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_SYN));
+	assert_false(tcp_passes(&prog, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_RST));
 	/* ICMP quoting a SYN from our range (with and without IP options) */
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, q, qn);
-	assert_true(bpf_passes(&prog, p, n));
+	assert_true(icmp_passes(&prog, "198.18.9.9", "198.18.0.1", 3, 1, q, qn));
 	uint8_t qo[MAXF];
 	memcpy(qo, q, IPV4_HDR_LEN);
 	qo[0] = 0x46;
 	memset(qo + IPV4_HDR_LEN, 1, 4); /* 4 bytes of NOP options */
 	memcpy(qo + IPV4_HDR_LEN + 4, q + IPV4_HDR_LEN, TCP_HDR_LEN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, qo, qn + 4);
-	assert_true(bpf_passes(&prog, p, n));
+	assert_true(icmp_passes(&prog, "198.18.9.9", "198.18.0.1", 3, 1, qo, qn + 4));
 	/* ... but not quoting another port, nor another ICMP type */
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 50000, 443, 1, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, q, qn);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_false(icmp_passes(&prog, "198.18.9.9", "198.18.0.1", 3, 1, q, qn));
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 61010, 443, 1, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 8, 0, q, qn);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_false(icmp_passes(&prog, "198.18.9.9", "198.18.0.1", 8, 0, q, qn));
 	/* IPv6: SYN-ACK, our SYN leaving (not the kernel's RST), ICMPv6 unreachable */
-	n = tcp_packet(p, "2001:db8:1::2", "2001:db8::1", 443, 61010, 1, 2, TCP_SYN | TCP_ACK);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_SYN);
-	assert_true(bpf_passes(&prog, p, n));
-	n = tcp_packet(p, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_RST);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_true(tcp_passes(&prog, "2001:db8:1::2", "2001:db8::1", 443, 61010, 1, 2, TCP_SYN | TCP_ACK));
+	assert_true(tcp_passes(&prog, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_SYN));
+	assert_false(tcp_passes(&prog, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_RST));
 	qn = tcp_packet(q, "2001:db8::1", "2001:db8:1::2", 61010, 443, 1, 0, TCP_SYN);
-	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn);
-	assert_true(bpf_passes(&prog, p, n));
+	assert_true(icmp_passes(&prog, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn));
 	qn = tcp_packet(q, "2001:db8::1", "2001:db8:1::2", 1000, 443, 1, 0, TCP_SYN);
-	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn);
-	assert_false(bpf_passes(&prog, p, n));
+	assert_false(icmp_passes(&prog, "2001:db8:1::2", "2001:db8::1", 1, 4, q, qn));
 
 	pcap_freecode(&prog);
 	pcap_close(dead);

@@ -87,6 +87,20 @@ static struct probe_result result(uint32_t id, int64_t real, uint8_t state, int6
 	return r;
 }
 
+/* The monitor learns the result of target id's check. */
+static void report(struct monitor *m, uint32_t id, int64_t real, uint8_t state, int64_t rtt)
+{
+	struct probe_result r = result(id, real, state, rtt);
+	monitor_on_result(m, &r);
+}
+
+static void free_all(struct monitor *m, struct table *t, struct sink *s)
+{
+	monitor_free(m);
+	table_free(t);
+	free(s);
+}
+
 /* Runs the virtual clock from T0 for secs in 1 ms steps; counts dues per
  * target and per second. */
 static void run_clock(struct monitor *m, double secs, uint32_t *per_target, uint32_t *per_second)
@@ -140,9 +154,7 @@ static void test_intervals_and_phase(void **state)
 	int64_t phase2 = (int64_t)(monitor_next_due(m2, 7) - 5 * NSEC_PER_SEC) + T0_REAL + 3700 * NSEC_PER_MSEC;
 	assert_int_equal(phase1 % NSEC_PER_SEC, phase2 % NSEC_PER_SEC);
 	monitor_free(m2);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_spreading(void **state)
@@ -164,9 +176,7 @@ static void test_spreading(void **state)
 	monitor_get_stats(m, &st);
 	assert_false(st.overloaded);
 	assert_true(st.demand_pps > 9999 && st.demand_pps < 10001);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_stretch_table(void **state)
@@ -216,9 +226,7 @@ static void test_overload_stretches(void **state)
 	/* under the cap, and every target still probed */
 	assert_true(total / 15 <= 500);
 	assert_true(total / 15 >= 400);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_states_and_hosts(void **state)
@@ -229,14 +237,11 @@ static void test_states_and_hosts(void **state)
 	struct table *t = make_table(40, ports, 3, &g); /* host 0 = ids 0, 1, 2 */
 	struct sink *s = calloc(1, sizeof(*s));
 	struct monitor *m = make_monitor(t, s, 100000);
-	struct probe_result r;
 	int64_t now = T0_REAL;
 
 	/* everyone up */
-	for (uint32_t id = 0; id < 120; id++) {
-		r = result(id, now, PROBE_OPEN, 500000);
-		monitor_on_result(m, &r);
-	}
+	for (uint32_t id = 0; id < 120; id++)
+		report(m, id, now, PROBE_OPEN, 500000);
 	assert_int_equal(s->n_ev, 120);
 	assert_int_equal(s->ev[0].kind, EVENT_STATE);
 	assert_int_equal(s->ev[0].from, TARGET_UNKNOWN);
@@ -244,12 +249,10 @@ static void test_states_and_hosts(void **state)
 	s->n_ev = 0;
 	/* host 0: port 22 refused twice -> down (one failure is not enough) */
 	now += NSEC_PER_SEC;
-	r = result(0, now, PROBE_CLOSED, 300000);
-	monitor_on_result(m, &r);
+	report(m, 0, now, PROBE_CLOSED, 300000);
 	assert_int_equal(s->n_ev, 0);
 	now += NSEC_PER_SEC;
-	r = result(0, now, PROBE_CLOSED, 300000);
-	monitor_on_result(m, &r);
+	report(m, 0, now, PROBE_CLOSED, 300000);
 	assert_int_equal(s->n_ev, 1);
 	assert_int_equal(s->ev[0].to, TARGET_DOWN);
 	assert_int_equal(s->ev[0].reason, REASON_REFUSED);
@@ -258,10 +261,8 @@ static void test_states_and_hosts(void **state)
 	/* ports 80 and 443 time out: the last one takes the host down */
 	for (int k = 0; k < 2; k++) {
 		now += NSEC_PER_SEC;
-		for (uint32_t id = 1; id <= 2; id++) {
-			r = result(id, now, PROBE_FILTERED, -1);
-			monitor_on_result(m, &r);
-		}
+		for (uint32_t id = 1; id <= 2; id++)
+			report(m, id, now, PROBE_FILTERED, -1);
 	}
 	assert_int_equal(s->n_ev, 4);
 	assert_int_equal(s->ev[1].kind, EVENT_STATE);
@@ -273,8 +274,7 @@ static void test_states_and_hosts(void **state)
 	uint64_t host_ev = s->ev[2].id;
 	/* one port answers again: host_up, then the port's up event */
 	now += NSEC_PER_SEC;
-	r = result(1, now, PROBE_OPEN, 400000);
-	monitor_on_result(m, &r);
+	report(m, 1, now, PROBE_OPEN, 400000);
 	assert_int_equal(s->n_ev, 6);
 	assert_int_equal(s->ev[4].kind, EVENT_HOST_UP);
 	assert_int_equal(s->ev[5].to, TARGET_UP);
@@ -283,9 +283,7 @@ static void test_states_and_hosts(void **state)
 	for (size_t i = 1; i < s->n_ev; i++)
 		assert_true(s->ev[i].id > s->ev[i - 1].id);
 	assert_int_equal(s->n_results, 120 + 2 + 4 + 1);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 /* A host with a ping check: its ports all down while the ping answers is
@@ -299,31 +297,23 @@ static void test_host_with_ping(void **state)
 	struct table *t = make_table(1, ports, 3, &g); /* ids: 0 ping, 1 :22, 2 :80 */
 	struct sink *s = calloc(1, sizeof(*s));
 	struct monitor *m = make_monitor(t, s, 100000);
-	struct probe_result r;
 
-	for (uint32_t id = 0; id < 3; id++) {
-		r = result(id, T0_REAL, PROBE_OPEN, 1000);
-		monitor_on_result(m, &r);
-	}
+	for (uint32_t id = 0; id < 3; id++)
+		report(m, id, T0_REAL, PROBE_OPEN, 1000);
 	s->n_ev = 0;
-	r = result(1, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
-	monitor_on_result(m, &r);
+	report(m, 1, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
 	assert_int_equal(s->n_ev, 1); /* one of two ports: no host event */
-	r = result(2, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
-	monitor_on_result(m, &r);
+	report(m, 2, T0_REAL + NSEC_PER_SEC, PROBE_CLOSED, 1000);
 	assert_int_equal(s->n_ev, 3);
 	assert_int_equal(s->ev[1].kind, EVENT_HOST_DOWN);
 	assert_int_equal(s->ev[1].count, 2);        /* the ping is not a port */
 	assert_int_equal(s->ev[1].to, TARGET_UP);   /* services down, host alive */
 	/* the ping fails too: its event belongs to the host's outage */
-	r = result(0, T0_REAL + 2 * NSEC_PER_SEC, PROBE_FILTERED, -1);
-	monitor_on_result(m, &r);
+	report(m, 0, T0_REAL + 2 * NSEC_PER_SEC, PROBE_FILTERED, -1);
 	assert_int_equal(s->n_ev, 4);
 	assert_int_equal(s->ev[3].to, TARGET_DOWN);
 	assert_int_equal(s->ev[3].host_event, s->ev[1].id);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_degraded_reason(void **state)
@@ -337,19 +327,15 @@ static void test_degraded_reason(void **state)
 	struct monitor *m = make_monitor(t, s, 100000);
 	int64_t rtts[] = { 100, 812, 900, 700 }; /* ms */
 
-	for (int i = 0; i < 4; i++) {
-		struct probe_result r = result(0, T0_REAL + i * NSEC_PER_SEC, PROBE_OPEN, rtts[i] * NSEC_PER_MSEC);
-		monitor_on_result(m, &r);
-	}
+	for (int i = 0; i < 4; i++)
+		report(m, 0, T0_REAL + i * NSEC_PER_SEC, PROBE_OPEN, rtts[i] * NSEC_PER_MSEC);
 	/* up, then degraded at the third slow answer of the last five */
 	assert_int_equal(s->n_ev, 2);
 	assert_int_equal(s->ev[1].to, TARGET_DEGRADED);
 	assert_int_equal(s->ev[1].reason, REASON_SLOW);
 	/* the p95 of the recent answers, kept to 1/2048 */
 	assert_true(s->ev[1].rtt_ns <= 900 * NSEC_PER_MSEC && s->ev[1].rtt_ns > 899 * NSEC_PER_MSEC);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_isolation(void **state)
@@ -360,21 +346,16 @@ static void test_isolation(void **state)
 	struct table *t = make_table(200, ports, 1, &g);
 	struct sink *s = calloc(1, sizeof(*s));
 	struct monitor *m = make_monitor(t, s, 100000);
-	struct probe_result r;
 	int64_t now = T0_REAL;
 
-	for (uint32_t id = 0; id < 200; id++) {
-		r = result(id, now, PROBE_OPEN, 100000);
-		monitor_on_result(m, &r);
-	}
+	for (uint32_t id = 0; id < 200; id++)
+		report(m, id, now, PROBE_OPEN, 100000);
 	s->n_ev = 0;
 	/* the uplink goes: every check fails for five intervals */
 	for (int k = 0; k < 5; k++) {
 		now += NSEC_PER_SEC;
-		for (uint32_t id = 0; id < 200; id++) {
-			r = result(id, now + id * 1000, PROBE_FILTERED, -1);
-			monitor_on_result(m, &r);
-		}
+		for (uint32_t id = 0; id < 200; id++)
+			report(m, id, now + id * 1000, PROBE_FILTERED, -1);
 	}
 	/* one prober_isolated, no target down */
 	assert_int_equal(s->n_ev, 1);
@@ -386,15 +367,11 @@ static void test_isolation(void **state)
 	assert_int_equal(st.by_state[TARGET_UP], 200);
 	/* the link returns: prober_ok, and no storm of up events */
 	now += NSEC_PER_SEC;
-	for (uint32_t id = 0; id < 200; id++) {
-		r = result(id, now + id * 1000, PROBE_OPEN, 100000);
-		monitor_on_result(m, &r);
-	}
+	for (uint32_t id = 0; id < 200; id++)
+		report(m, id, now + id * 1000, PROBE_OPEN, 100000);
 	now += NSEC_PER_SEC;
-	for (uint32_t id = 0; id < 200; id++) {
-		r = result(id, now + id * 1000, PROBE_OPEN, 100000);
-		monitor_on_result(m, &r);
-	}
+	for (uint32_t id = 0; id < 200; id++)
+		report(m, id, now + id * 1000, PROBE_OPEN, 100000);
 	assert_int_equal(s->n_ev, 2);
 	assert_int_equal(s->ev[1].kind, EVENT_PROBER_OK);
 	monitor_get_stats(m, &st);
@@ -403,15 +380,11 @@ static void test_isolation(void **state)
 	s->n_ev = 0;
 	for (int k = 0; k < 2; k++) {
 		now += NSEC_PER_SEC;
-		for (uint32_t id = 0; id < 200; id++) {
-			r = result(id, now + id * 1000, id < 5 ? PROBE_CLOSED : PROBE_OPEN, 100000);
-			monitor_on_result(m, &r);
-		}
+		for (uint32_t id = 0; id < 200; id++)
+			report(m, id, now + id * 1000, id < 5 ? PROBE_CLOSED : PROBE_OPEN, 100000);
 	}
 	assert_int_equal(s->n_ev, 5);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 static void test_reload(void **state)
@@ -433,8 +406,7 @@ static void test_reload(void **state)
 
 	assert_int_equal(table_build_with(&t1, &cfg, &ex, NULL, NULL, err, sizeof(err)), 0);
 	struct monitor *m = make_monitor(t1, s, 100000);
-	struct probe_result r = result(1, T0_REAL, PROBE_OPEN, 1000);
-	monitor_on_result(m, &r);
+	report(m, 1, T0_REAL, PROBE_OPEN, 1000);
 	uint64_t due1 = monitor_next_due(m, 1);
 	cg.hosts = h2;
 	cg.n_hosts = 2;
@@ -479,8 +451,7 @@ static void test_foreign(void **state)
 			assert_in_range(per[id], 2, 3);
 	}
 	/* a check that was in flight when its target left reports, changes nothing */
-	struct probe_result r = result(1, T0_REAL + 3 * NSEC_PER_SEC, PROBE_CLOSED, -1);
-	monitor_on_result(m, &r);
+	report(m, 1, T0_REAL + 3 * NSEC_PER_SEC, PROBE_CLOSED, -1);
 	assert_int_equal(s->n_results, 1);
 	assert_int_equal(s->n_ev, 0);
 	assert_int_equal(monitor_status(m, 1)->state, TARGET_UNKNOWN);
@@ -495,9 +466,7 @@ static void test_foreign(void **state)
 	assert_int_equal(ms.taken_over, 200);
 	free(per);
 	free(foreign);
-	monitor_free(m);
-	table_free(t);
-	free(s);
+	free_all(m, t, s);
 }
 
 int main(void)

@@ -9,8 +9,9 @@
 
 #include <cmocka.h>
 
+#include "common/addr.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/packet.h"
 
 /* Made with scapy 2.5.0 (python3-scapy, Debian 12), independently of this code:
  *   opts = [("MSS",1460), ("SAckOK",b""), ("Timestamp",(0x0a0b0c0d,0)), ("NOP",None), ("WScale",7)]

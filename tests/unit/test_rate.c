@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "engine/engine.h"
+#include "engine/rate.h"
 
 #define BATCH 64
 #define SIM_START (5 * NSEC_PER_SEC + 123) /* not 0: catches start-relative slips */

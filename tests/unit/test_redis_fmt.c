@@ -18,7 +18,9 @@
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/backlog.h"
+#include "store/redis-fmt.h"
+#include "store/store.h"
 
 #define TS 1795568523000000005LL /* 2026-11-25T01:02:03Z + 5 ns */
 

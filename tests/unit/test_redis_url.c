@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "store/store.h"
+#include "store/redis-url.h"
 
 static void test_redact(void **state)
 {

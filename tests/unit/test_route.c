@@ -21,7 +21,8 @@
 
 #include <cmocka.h>
 
-#include "engine/engine.h"
+#include "engine/reserve.h"
+#include "engine/route.h"
 #include "tests/unit/netns.h"
 
 
@@ -84,22 +85,6 @@ static void test_loopback(void **state)
 }
 
 /* ---- root only: a namespace of our own ---- */
-
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			_exit(1);                                                       \
-		}                                                                       \
-	} while (0)
-
-static int sh(const char *cmd)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf);
-}
 
 /* The kernel's answer for dst: 0 and its source, gateway, device; or
  * -ENETUNREACH when it would not deliver a TCP SYN there. */
@@ -303,11 +288,7 @@ static int veth_fleet(void)
 	return 0;
 }
 
-static void test_veth_namespace(void **state)
-{
-	(void)state;
-	in_netns(veth_fleet);
-}
+NETNS_TEST(test_veth_namespace, veth_fleet)
 
 /* ---- reserved ports, in a namespace of our own (the setting is per namespace) ---- */
 
@@ -387,11 +368,7 @@ static int reserve_cases(void)
 	return 0;
 }
 
-static void test_reserve_namespace(void **state)
-{
-	(void)state;
-	in_netns(reserve_cases);
-}
+NETNS_TEST(test_reserve_namespace, reserve_cases)
 
 int main(void)
 {

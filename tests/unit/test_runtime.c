@@ -15,7 +15,7 @@
 #include "common/clock.h"
 #include "daemon/config.h"
 #include "scheduler/table.h"
-#include "store/store-internal.h"
+#include "store/runtime.h"
 
 static int parse(struct table_runtime *e, const char *spec, const char *json, char *err, size_t len)
 {

@@ -45,6 +45,9 @@ static void params_odd_fast(void *ctx, uint32_t t, int64_t *timeout_ns, uint8_t 
 	}
 }
 
+/* the wall clock the tests start at */
+static const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
+
 static bool fixture_continuous;
 static uint32_t fixture_per_dest;
 
@@ -81,6 +84,15 @@ static struct fixture *fixture_new(size_t n, uint8_t retries, size_t lookahead, 
 	return f;
 }
 
+/* n targets in continuous mode (params_odd_fast), one retry. */
+static struct fixture *fixture_continuous_new(size_t n)
+{
+	fixture_continuous = true;
+	struct fixture *f = fixture_new(n, 1, 64, 0);
+	fixture_continuous = false;
+	return f;
+}
+
 /* The fixture's targets were edited: a new scheduler over them. */
 static int sched_set_targets_for_test(struct fixture *f)
 {
@@ -113,6 +125,19 @@ static void report_sent(struct fixture *f, uint64_t seq, uint32_t count, uint64_
 	sched_on_report(f->s, &r);
 }
 
+/* Starts a check of target t and releases it at mono (the wall clock at
+ * real): its request, the first SYN, is the only one in the ring and is
+ * taken into *q. */
+static void start_one(struct fixture *f, uint32_t t, uint64_t mono, int64_t real, struct probe_req *q)
+{
+	struct probe_req got[8];
+
+	assert_true(sched_start(f->s, t));
+	assert_int_equal(sched_release(f->s, f->reqs, mono, real), 1);
+	assert_int_equal(take_reqs(f, got, 8), 1);
+	*q = got[0];
+}
+
 static struct capture_rec rec_for(const struct fixture *f, const struct probe_req *q, enum capture_kind kind,
 				  int64_t ts)
 {
@@ -129,6 +154,13 @@ static struct capture_rec rec_for(const struct fixture *f, const struct probe_re
 	return c;
 }
 
+/* The capture saw kind for request q at ts: the scheduler is told. */
+static void on_capture(struct fixture *f, const struct probe_req *q, enum capture_kind kind, int64_t ts)
+{
+	struct capture_rec c = rec_for(f, q, kind, ts);
+	sched_on_capture(f->s, &c);
+}
+
 static const struct probe_result *result_of(const struct fixture *f, uint32_t target)
 {
 	for (size_t i = 0; i < f->n_results; i++)
@@ -142,7 +174,6 @@ static void test_open_closed_filtered(void **state)
 	(void)state;
 	struct fixture *f = fixture_new(3, 1, 64, 0);
 	struct probe_req q[8];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
 	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 3);
 	assert_int_equal(take_reqs(f, q, 8), 3);
@@ -156,10 +187,8 @@ static void test_open_closed_filtered(void **state)
 	report_sent(f, 0, 3, 1000, T0 + 1000);
 
 	/* target 0: SYN seen on the wire, then SYN-ACK: exact RTT */
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
-	sched_on_capture(f->s, &c);
-	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 123456);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 123456);
 	const struct probe_result *r = result_of(f, 0);
 	assert_non_null(r);
 	assert_int_equal(r->state, PROBE_OPEN);
@@ -168,12 +197,11 @@ static void test_open_closed_filtered(void **state)
 	assert_int_equal(r->ttl, 61);
 
 	/* a second SYN-ACK for the same check is a duplicate, not a result */
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 123456);
 	assert_int_equal(f->n_results, 1);
 
 	/* target 1: RST without our SYN seen: RTT from the sender's stamp, flagged */
-	c = rec_for(f, &q[1], CAPTURE_RST, T0 + 1000 + 5000);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[1], CAPTURE_RST, T0 + 1000 + 5000);
 	r = result_of(f, 1);
 	assert_non_null(r);
 	assert_int_equal(r->state, PROBE_CLOSED);
@@ -215,21 +243,18 @@ static void test_late_reply_to_first_attempt(void **state)
 	(void)state;
 	struct fixture *f = fixture_new(1, 2, 64, 0);
 	struct probe_req q[4];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
 	sched_release(f->s, f->reqs, 0, T0);
 	take_reqs(f, q, 1);
 	report_sent(f, 0, 1, 0, T0);
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 10);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYN_OUT, T0 + 10);
 	sched_expire(f->s, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
 	sched_release(f->s, f->reqs, 0, T0);
 	take_reqs(f, q + 1, 1);
 	assert_int_equal(q[1].attempt, 1);
 	/* the answer to attempt 0 arrives after attempt 1 left: the RTT is
 	 * attempt 0's, measured from attempt 0's stamp */
-	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 10 + 1200 * NSEC_PER_MSEC);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 10 + 1200 * NSEC_PER_MSEC);
 	const struct probe_result *r = result_of(f, 0);
 	assert_non_null(r);
 	assert_int_equal(r->attempt, 0);
@@ -372,11 +397,8 @@ static void test_stop_new(void **state)
 static void test_continuous(void **state)
 {
 	(void)state;
-	fixture_continuous = true;
-	struct fixture *f = fixture_new(4, 1, 64, 0);
-	fixture_continuous = false;
+	struct fixture *f = fixture_continuous_new(4);
 	struct probe_req q[8];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
 	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
 	assert_false(sched_done(f->s));
@@ -404,16 +426,13 @@ static void test_continuous(void **state)
 	assert_int_equal(q[0].target, 2);
 	assert_int_equal(q[0].attempt, 1);
 	report_sent(f, 2, 1, 2000, T0);
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 777);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 777);
 	assert_int_equal(f->n_results, 2);
 	assert_int_equal(f->results[1].state, PROBE_OPEN);
 	assert_int_equal(f->results[1].attempt, 1);
 	/* both idle again: they start again, from attempt 0 */
 	assert_false(sched_busy(f->s, 2));
-	assert_true(sched_start(f->s, 2));
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q, 8), 1);
+	start_one(f, 2, 0, T0, q);
 	assert_int_equal(q[0].attempt, 0);
 
 	/* the list grows: the new target can start, the old check goes on */
@@ -430,9 +449,7 @@ static void test_continuous(void **state)
 	free(f->src_of);
 	f->src_of = so;
 	assert_int_equal(sched_set_targets(f->s, &f->tl, f->sources, f->src_of), 0);
-	assert_true(sched_start(f->s, 5));
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q, 8), 1);
+	start_one(f, 5, 0, T0, q);
 	assert_int_equal(q[0].target, 5);
 	assert_int_equal(q[0].dport, 443);
 	/* stopping: queued starts are dropped, in-flight ones finish */
@@ -462,32 +479,23 @@ static void test_continuous(void **state)
 static void test_late_reply_cancels_queued_retransmission(void **state)
 {
 	(void)state;
-	fixture_continuous = true;
-	struct fixture *f = fixture_new(2, 1, 64, 0);
-	fixture_continuous = false;
+	struct fixture *f = fixture_continuous_new(2);
 	struct probe_req q[8];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
 	/* target 0 (even): 1 s timeout, one retry */
-	assert_true(sched_start(f->s, 0));
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q, 8), 1);
+	start_one(f, 0, 0, T0, q);
 	report_sent(f, 0, 1, 1000, T0 + 1000);
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYN_OUT, T0 + 1500);
 	/* the timeout queues a retransmission, not released yet */
 	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0 + NSEC_PER_SEC);
 	/* the answer to attempt 0 arrives late: the check ends, open */
-	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 1100 * NSEC_PER_MSEC);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 1500 + 1100 * NSEC_PER_MSEC);
 	assert_int_equal(f->n_results, 1);
 	assert_int_equal(f->results[0].state, PROBE_OPEN);
 	assert_int_equal(f->results[0].attempt, 0);
 	assert_false(sched_busy(f->s, 0));
 	/* the target's next check starts before the retransmission is popped */
-	assert_true(sched_start(f->s, 0));
-	assert_int_equal(sched_release(f->s, f->reqs, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC), 1);
-	assert_int_equal(take_reqs(f, q + 1, 8), 1);
+	start_one(f, 0, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC, q + 1);
 	assert_int_equal(q[1].target, 0);
 	assert_int_equal(q[1].attempt, 0); /* a first SYN, not the old check's retransmission */
 	struct sched_stats st;
@@ -495,8 +503,7 @@ static void test_late_reply_cancels_queued_retransmission(void **state)
 	assert_int_equal(st.retransmits, 0);
 	assert_int_equal(st.cancelled, 1);
 	/* a reply to the old check's SYN (other source port) is stale */
-	c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 2 * NSEC_PER_SEC + 10);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 2 * NSEC_PER_SEC + 10);
 	assert_int_equal(f->n_results, 1);
 	report_sent(f, 1, 1, 2 * NSEC_PER_SEC, T0 + 2 * NSEC_PER_SEC);
 
@@ -521,19 +528,13 @@ static void test_late_reply_cancels_queued_retransmission(void **state)
 static void test_late_reply_then_stop(void **state)
 {
 	(void)state;
-	fixture_continuous = true;
-	struct fixture *f = fixture_new(1, 1, 64, 0);
-	fixture_continuous = false;
+	struct fixture *f = fixture_continuous_new(1);
 	struct probe_req q[4];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
-	assert_true(sched_start(f->s, 0));
-	sched_release(f->s, f->reqs, 0, T0);
-	assert_int_equal(take_reqs(f, q, 4), 1);
+	start_one(f, 0, 0, T0, q);
 	report_sent(f, 0, 1, 1000, T0 + 1000);
 	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0 + NSEC_PER_SEC);
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_RST, T0 + 1100 * NSEC_PER_MSEC);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_RST, T0 + 1100 * NSEC_PER_MSEC);
 	assert_int_equal(f->n_results, 1);
 	sched_stop_new(f->s); /* the queued retransmission belongs to no check */
 	assert_int_equal(f->n_results, 1);
@@ -547,23 +548,15 @@ static void test_late_reply_then_stop(void **state)
 static void test_old_timeout_spares_next_check(void **state)
 {
 	(void)state;
-	fixture_continuous = true;
-	struct fixture *f = fixture_new(1, 1, 64, 0);
-	fixture_continuous = false;
+	struct fixture *f = fixture_continuous_new(1);
 	struct probe_req q[4];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 
-	assert_true(sched_start(f->s, 0));
-	sched_release(f->s, f->reqs, 0, T0);
-	take_reqs(f, q, 4);
+	start_one(f, 0, 0, T0, q);
 	report_sent(f, 0, 1, 0, T0);
-	struct capture_rec c = rec_for(f, &q[0], CAPTURE_SYNACK, T0 + 10 * NSEC_PER_MSEC);
-	sched_on_capture(f->s, &c);
+	on_capture(f, &q[0], CAPTURE_SYNACK, T0 + 10 * NSEC_PER_MSEC);
 	assert_int_equal(f->n_results, 1);
 	/* next check at 500 ms: its timeout is at 1.5 s, the old one's at 1 s */
-	assert_true(sched_start(f->s, 0));
-	sched_release(f->s, f->reqs, 500 * NSEC_PER_MSEC, T0 + 500 * NSEC_PER_MSEC);
-	take_reqs(f, q + 1, 4);
+	start_one(f, 0, 500 * NSEC_PER_MSEC, T0 + 500 * NSEC_PER_MSEC, q + 1);
 	report_sent(f, 1, 1, 500 * NSEC_PER_MSEC, T0 + 500 * NSEC_PER_MSEC);
 	sched_expire(f->s, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
 	assert_int_equal(sched_release(f->s, f->reqs, NSEC_PER_SEC, T0 + NSEC_PER_SEC), 0);
@@ -583,7 +576,6 @@ static void test_per_dest_pacing(void **state)
 	struct fixture *f = fixture_new(6, 0, 64, 0);
 	fixture_per_dest = 0;
 	struct probe_req q[8];
-	const int64_t T0 = 1700000000LL * NSEC_PER_SEC;
 	const uint64_t M0 = 1000 * NSEC_PER_SEC;
 
 	/* targets 0-4: 198.18.0.0 ports 1-5; target 5: 198.18.0.5 */

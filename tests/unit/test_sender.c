@@ -26,10 +26,14 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/cookie.h"
 #include "common/probe.h"
 #include "common/ring.h"
 #include "common/wire.h"
-#include "engine/engine.h"
+#include "engine/linkpath.h"
+#include "engine/packet.h"
+#include "engine/route.h"
+#include "engine/sender.h"
 #include "tests/unit/netns.h"
 
 /* only a guard against a hung thread, never a timing assertion */
@@ -308,14 +312,6 @@ static void test_new_args(void **state)
 
 /* ---- root only: real packets on the loopback of a namespace of our own ---- */
 
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			_exit(1);                                                       \
-		}                                                                       \
-	} while (0)
-
 /* A packet socket that sees everything on ifname (type SOCK_DGRAM: from the
  * network header, SOCK_RAW: with the link header). */
 static int tap(int type, const char *ifname)
@@ -342,18 +338,30 @@ static int listener(uint16_t *port)
 	return fd;
 }
 
+/* The next packet on pfd into buf: its length, or -1 once GUARD_NS from
+ * start has passed. */
+static ssize_t next_packet(int pfd, uint8_t *buf, size_t len, uint64_t start)
+{
+	while (clock_mono_ns() < start + GUARD_NS) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(pfd, buf, len, 0);
+		if (n >= 0)
+			return n;
+	}
+	return -1;
+}
+
 /* Waits for a TCP segment on lo from 127.0.0.1:from to port `to` with
  * exactly `flags`; returns its ack number. */
 static uint32_t wait_segment(int pfd, uint16_t from, uint16_t to, uint8_t flags)
 {
 	uint8_t buf[2048];
-	uint64_t deadline = clock_mono_ns() + GUARD_NS;
+	uint64_t start = clock_mono_ns();
+	ssize_t n;
 
-	while (clock_mono_ns() < deadline) {
-		struct pollfd p = { .fd = pfd, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		ssize_t n = recv(pfd, buf, sizeof(buf), 0);
+	while ((n = next_packet(pfd, buf, sizeof(buf), start)) >= 0) {
 		if (n < IPV4_HDR_LEN + TCP_HDR_LEN || (buf[0] >> 4) != 4 || buf[9] != IPPROTO_TCP_NUM)
 			continue;
 		const uint8_t *tcp = buf + (buf[0] & 15) * 4;
@@ -414,33 +422,19 @@ static int loopback_send(void)
 	return 0;
 }
 
-static void test_loopback_wire(void **state)
-{
-	(void)state;
-	in_netns(loopback_send);
-}
+NETNS_TEST(test_loopback_wire, loopback_send)
 
 /* ---- root only: a link path over a veth pair in a namespace of our own ---- */
-
-static int sh(const char *cmd)
-{
-	char line[512];
-	snprintf(line, sizeof(line), "%s >/dev/null 2>&1", cmd);
-	return system(line);
-}
 
 /* Waits on pfd (a packet socket on the far end of the veth) for the frame
  * carrying q's SYN; checks it whole and returns its destination MAC. */
 static void wait_frame(int pfd, const struct probe_req *q, uint8_t mac[6])
 {
 	uint8_t buf[2048];
-	uint64_t deadline = clock_mono_ns() + GUARD_NS;
+	uint64_t start = clock_mono_ns();
+	ssize_t n;
 
-	while (clock_mono_ns() < deadline) {
-		struct pollfd p = { .fd = pfd, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		ssize_t n = recv(pfd, buf, sizeof(buf), 0);
+	while ((n = next_packet(pfd, buf, sizeof(buf), start)) >= 0) {
 		if (n < ETH_HLEN + IPV4_HDR_LEN + 40 || rd16(buf + 12) != ETH_P_IP)
 			continue;
 		const uint8_t *pkt = buf + ETH_HLEN, *tcp = pkt + IPV4_HDR_LEN;
@@ -580,11 +574,7 @@ static int link_send(void)
 	return 0;
 }
 
-static void test_link_path_wire(void **state)
-{
-	(void)state;
-	in_netns(link_send);
-}
+NETNS_TEST(test_link_path_wire, link_send)
 
 int main(void)
 {

@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 
-#include "common/utf8.h"
 #include "common/clock.h"
 #include "common/ring.h"
+#include "common/utf8.h"
 #include "scheduler/table.h"
+#include "store/format.h"
 #include "store/minutes.h"
 #include "store/store.h"
 

@@ -1,31 +1,13 @@
-/* Internals shared by the files of store/ and by their tests: the backlog
- * that holds records until Redis has them, the formatter that turns
- * records into Redis commands, the Redis writer thread and the
- * runtime-target parser. URLs and connecting are store/redis-conn.h (the
- * tools use them too). Other modules use store/store.h only. */
-#ifndef SW_STORE_INTERNAL_H
-#define SW_STORE_INTERNAL_H
+/* store/backlog: records on their way to Redis. The store thread pushes
+ * formatted records (the producer), the Redis writer takes them (the
+ * consumer); they wait in memory up to a limit, then in a spill file that
+ * the next start replays first. */
+#ifndef SW_BACKLOG_H
+#define SW_BACKLOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "common/probe.h"
-#include "store/redis-conn.h"
-#include "store/store.h"
-
-struct lat_minute;
-struct table;
-struct table_runtime;
-
-/* ---- format.c ---- */
-
-struct table_group;
-/* The group's labels as a JSON object, {"team":"dba"} ({} without any),
- * NUL-terminated. Returns the length, or -ENOSPC if buf is too small. */
-int store_labels_json(char *buf, size_t len, const struct table_group *g);
-
-/* ---- backlog.c: records on their way to Redis ---- */
 
 #define BL_MAGIC 0x31575353u /* "SSW1" little-endian */
 /* Larger frames are refused: a record is at most a few kilobytes, unless
@@ -139,93 +121,5 @@ void backlog_get_stats(struct backlog *bl, struct backlog_stats *out);
 int64_t backlog_persist(struct backlog *bl, const struct bl_batch *const *unsent, size_t n);
 const char *backlog_path(const struct backlog *bl);
 void backlog_free(struct backlog *bl); /* NULL is a no-op; unlocks the file */
-
-/* ---- redis-fmt.c: records as Redis commands (docs/redis.md) ---- */
-
-struct rfmt_config {
-	const char *prefix;        /* "synwatch:" */
-	const char *location;
-	const char *prober;        /* "LOC/HOSTNAME" */
-	uint64_t run_id;           /* event ids: RUNID-N */
-	uint64_t results_maxlen;   /* XADD MAXLEN ~ */
-	uint64_t events_maxlen;
-	int64_t latency_retention_s;
-	bool monitoring;           /* continuous mode: state hashes and idx sets too */
-	bool shard;                /* the heartbeat also joins P members:LOC */
-};
-
-/* What a heartbeat says besides the counters. */
-struct rfmt_heartbeat {
-	const struct store_status *st;
-	const char *host, *version;
-	int64_t started_s;
-	int64_t now_ms;
-	uint64_t rate;
-	uint64_t backlog, spilled;
-};
-
-struct rfmt;
-
-/* Returns 0 and sets *out (free with rfmt_free), or -ENOMEM. The strings
- * of c must outlive it. One thread (the store thread). */
-int rfmt_new(struct rfmt **out, const struct rfmt_config *c);
-void rfmt_free(struct rfmt *f); /* NULL is a no-op */
-/* The table generation record ids refer to from now on (the store adopted
- * it). Its group labels are cached as JSON; each live target's state hash
- * is written whole again at its next result, as names or labels may have
- * changed. Returns 0 or -ENOMEM. */
-int rfmt_set_table(struct rfmt *f, const struct table *t);
-/* Each appends one frame (one record) to s. Return 0, or -ENOMEM (s then
- * holds no part of it). */
-int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r);
-int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e);
-int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm);
-int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target);
-/* The prober's heartbeat: HSET prober:PROBER, PEXPIRE, ZADD probers and
- * the trim of probers (with shard, ZADD members:LOC and its trim too), as
- * one frame. Pure. */
-int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h);
-
-/* ---- runtime.c: runtime targets (P runtime:targets) ---- */
-
-/* Parses one entry of the hash: spec (the field) and json (its value,
- * {"group":..,"name":..,"labels":{..},"interval":".."}, every key
- * optional). Untrusted input: strict JSON, no unknown or repeated keys,
- * label names as in the config, valid UTF-8. Returns 0 and fills *out
- * (release with table_runtime_release), or -EINVAL / -ENOMEM with one line
- * in err. Pure, any thread. */
-int runtime_parse(struct table_runtime *out, const char *spec, size_t spec_len, const char *json, size_t len,
-		  char *err, size_t errlen);
-
-/* ---- redis.c: the Redis writer thread ---- */
-
-struct redis_writer_config {
-	struct redis_url url;
-	const char *url_text;       /* redacted, for messages */
-	struct rfmt_config fmt;
-	const char *host, *version; /* for the heartbeat */
-	int64_t started_s;
-	uint64_t rate;
-	bool runtime;               /* read runtime targets */
-	int64_t flush_ns;           /* at stop, how long to keep writing before leaving the rest in the spill file */
-};
-
-struct redis_writer;
-
-/* The writer takes records out of bl (it is bl's only consumer). The
- * strings of c must outlive it. Returns 0 or -ENOMEM. */
-int redis_writer_new(struct redis_writer **out, const struct redis_writer_config *c, struct backlog *bl);
-int redis_writer_start(struct redis_writer *w);
-/* Keeps writing for up to flush_ns, then leaves what is left in the spill
- * file and joins. */
-void redis_writer_stop(struct redis_writer *w);
-void redis_writer_free(struct redis_writer *w); /* NULL is a no-op; stops first */
-/* The store thread hands over the latest status (the heartbeat's counters). */
-void redis_writer_set_status(struct redis_writer *w, const struct store_status *s);
-/* Main thread: see store_runtime_take. */
-bool redis_writer_take_runtime(struct redis_writer *w, struct runtime_set *out);
-/* Main thread: see store_members_take. */
-bool redis_writer_take_members(struct redis_writer *w, struct shard_members *out);
-void redis_writer_get_stats(struct redis_writer *w, struct store_redis_stats *out);
 
 #endif

@@ -1,0 +1,60 @@
+/* store/redis-fmt: records as Redis commands (docs/redis.md), appended to a
+ * backlog stage (store/backlog.h). The store thread. */
+#ifndef SW_REDIS_FMT_H
+#define SW_REDIS_FMT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bl_stage;
+struct lat_minute;
+struct probe_result;
+struct store_status;
+struct sw_event;
+struct table;
+
+struct rfmt_config {
+	const char *prefix;        /* "synwatch:" */
+	const char *location;
+	const char *prober;        /* "LOC/HOSTNAME" */
+	uint64_t run_id;           /* event ids: RUNID-N */
+	uint64_t results_maxlen;   /* XADD MAXLEN ~ */
+	uint64_t events_maxlen;
+	int64_t latency_retention_s;
+	bool monitoring;           /* continuous mode: state hashes and idx sets too */
+	bool shard;                /* the heartbeat also joins P members:LOC */
+};
+
+/* What a heartbeat says besides the counters. */
+struct rfmt_heartbeat {
+	const struct store_status *st;
+	const char *host, *version;
+	int64_t started_s;
+	int64_t now_ms;
+	uint64_t rate;
+	uint64_t backlog, spilled;
+};
+
+struct rfmt;
+
+/* Returns 0 and sets *out (free with rfmt_free), or -ENOMEM. The strings
+ * of c must outlive it. One thread (the store thread). */
+int rfmt_new(struct rfmt **out, const struct rfmt_config *c);
+void rfmt_free(struct rfmt *f); /* NULL is a no-op */
+/* The table generation record ids refer to from now on (the store adopted
+ * it). Its group labels are cached as JSON; each live target's state hash
+ * is written whole again at its next result, as names or labels may have
+ * changed. Returns 0 or -ENOMEM. */
+int rfmt_set_table(struct rfmt *f, const struct table *t);
+/* Each appends one frame (one record) to s. Return 0, or -ENOMEM (s then
+ * holds no part of it). */
+int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r);
+int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e);
+int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm);
+int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target);
+/* The prober's heartbeat: HSET prober:PROBER, PEXPIRE, ZADD probers and
+ * the trim of probers (with shard, ZADD members:LOC and its trim too), as
+ * one frame. Pure. */
+int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h);
+
+#endif
