@@ -1,0 +1,380 @@
+/* Mail and file transfer: SMTP (RFC 5321, STARTTLS RFC 3207), IMAP (RFC
+ * 9051), POP3 (RFC 1939, STLS RFC 2595), FTP (RFC 959, AUTH TLS RFC 4217).
+ * Each reads the greeting, learns whether STARTTLS is offered, upgrades
+ * when offered or required, and says goodbye. */
+#include <string.h>
+
+#include "engine/dialog-internal.h"
+
+/* STARTTLS wanted: required by the spec (or by the kind's default), or
+ * offered and not refused. */
+static bool want_tls(const struct dialog *d, bool required_by_default)
+{
+	uint8_t p = d->spec->starttls;
+	if (d->tls || p == CHECK_STARTTLS_NEVER)
+		return false;
+	return p == CHECK_STARTTLS_REQUIRED || required_by_default || d->offered;
+}
+
+static bool must_tls(const struct dialog *d, bool required_by_default)
+{
+	return !d->tls && d->spec->starttls != CHECK_STARTTLS_NEVER &&
+	       (d->spec->starttls == CHECK_STARTTLS_REQUIRED || required_by_default);
+}
+
+/* ---- SMTP ---- */
+
+enum { SMTP_GREET, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
+
+static const char *helo_name(const struct dialog *d)
+{
+	return d->spec->helo ? d->spec->helo : "synwatch.invalid";
+}
+
+static enum dialog_next smtp_begin(struct dialog *d, struct dialog_out *out)
+{
+	(void)out;
+	d->step = SMTP_GREET;
+	return DIALOG_MORE;
+}
+
+static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
+				  struct dialog_out *out)
+{
+	ssize_t l = dialog_line(d, in, n);
+	unsigned code;
+	bool last;
+
+	if (l <= 0)
+		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
+	*used = (size_t)l;
+	size_t tl = dialog_line_text(in, (size_t)l);
+	dialog_reply_line(in, (size_t)l, &code, &last);
+	if (code == 0) {
+		if (d->step == SMTP_GREET && d->lines == 0)
+			return dialog_fail_words(d, "not SMTP", in, tl);
+		return dialog_fail_words(d, "not an SMTP reply", in, tl);
+	}
+	if (d->lines++ == 0 && d->step == SMTP_GREET) {
+		d->v.code = (uint16_t)code;
+		dialog_banner(d, in + 4 < in + tl ? in + 4 : in + tl, tl > 4 ? tl - 4 : 0);
+	}
+	if ((d->step == SMTP_EHLO || d->step == SMTP_EHLO_TLS) && tl > 4 && dialog_has_word(in + 4, tl - 4, "STARTTLS"))
+		d->offered = 1;
+	if (!last)
+		return DIALOG_MORE;
+	d->lines = 0;
+	bool submission = d->kind == CHECK_SUBMISSION && d->spec->starttls == CHECK_STARTTLS_AUTO;
+	switch (d->step) {
+	case SMTP_GREET:
+		if (code != 220)
+			return dialog_fail_words(d, NULL, in, tl);
+		d->step = SMTP_EHLO;
+		return dialog_printf(d, out, "EHLO %s\r\n", helo_name(d)) ? DIALOG_MORE : DIALOG_DONE;
+	case SMTP_EHLO:
+		if (code != 250)
+			return dialog_fail_words(d, "EHLO refused", in, tl);
+		if (must_tls(d, submission) && !d->offered)
+			return dialog_fail(d, "STARTTLS required but not offered");
+		if (want_tls(d, submission)) {
+			d->step = SMTP_STARTTLS;
+			return dialog_printf(d, out, "STARTTLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
+		}
+		break;
+	case SMTP_STARTTLS:
+		if (code != 220)
+			return dialog_fail_words(d, "STARTTLS refused", in, tl);
+		d->step = SMTP_EHLO_TLS;
+		return DIALOG_STARTTLS;
+	case SMTP_EHLO_TLS:
+		if (code != 250)
+			return dialog_fail_words(d, "EHLO refused after STARTTLS", in, tl);
+		break;
+	}
+	dialog_printf(d, out, "QUIT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static enum dialog_next smtp_tls_up(struct dialog *d, struct dialog_out *out)
+{
+	/* RFC 3207: everything learnt before TLS is forgotten, EHLO again */
+	d->offered = 0;
+	return dialog_printf(d, out, "EHLO %s\r\n", helo_name(d)) ? DIALOG_MORE : DIALOG_DONE;
+}
+
+static const char *smtp_waiting(const struct dialog *d)
+{
+	static const char *const w[] = { "greeting", "reply to EHLO", "reply to STARTTLS",
+					 "reply to EHLO after STARTTLS" };
+	return d->step < 4 ? w[d->step] : NULL;
+}
+
+const struct dialog_proto dialog_mail_smtp = {
+	.begin = smtp_begin, .data = smtp_data, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
+};
+
+/* ---- IMAP ---- */
+
+enum { IMAP_GREET, IMAP_CAPA, IMAP_STARTTLS };
+
+static enum dialog_next imap_after_capa(struct dialog *d, struct dialog_out *out)
+{
+	if (must_tls(d, false) && !d->offered)
+		return dialog_fail(d, "STARTTLS required but not offered");
+	if (want_tls(d, false)) {
+		d->step = IMAP_STARTTLS;
+		return dialog_printf(d, out, "a2 STARTTLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	}
+	dialog_printf(d, out, "a3 LOGOUT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static enum dialog_next imap_begin(struct dialog *d, struct dialog_out *out)
+{
+	(void)out;
+	d->step = IMAP_GREET;
+	return DIALOG_MORE;
+}
+
+static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
+				  struct dialog_out *out)
+{
+	ssize_t l = dialog_line(d, in, n);
+
+	if (l <= 0)
+		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
+	*used = (size_t)l;
+	size_t tl = dialog_line_text(in, (size_t)l);
+	switch (d->step) {
+	case IMAP_GREET:
+		if (tl >= 4 && strncasecmp((const char *)in, "* OK", 4) == 0) {
+			dialog_banner(d, in + 2, tl - 2);
+		} else if (tl >= 9 && strncasecmp((const char *)in, "* PREAUTH", 9) == 0) {
+			dialog_banner(d, in + 2, tl - 2);
+		} else if (tl >= 5 && strncasecmp((const char *)in, "* BYE", 5) == 0) {
+			return dialog_fail_words(d, NULL, in + 2, tl - 2);
+		} else {
+			return dialog_fail_words(d, "not IMAP", in, tl);
+		}
+		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER) {
+			dialog_printf(d, out, "a3 LOGOUT\r\n");
+			return dialog_ok(d, NULL, 0);
+		}
+		/* the greeting may carry [CAPABILITY ...]: ask anyway, it is cheap
+		 * and the only way to be sure */
+		d->step = IMAP_CAPA;
+		return dialog_printf(d, out, "a1 CAPABILITY\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	case IMAP_CAPA:
+		if (tl >= 12 && strncasecmp((const char *)in, "* CAPABILITY", 12) == 0) {
+			if (dialog_has_word(in, tl, "STARTTLS"))
+				d->offered = 1;
+			return DIALOG_MORE;
+		}
+		if (tl >= 2 && strncasecmp((const char *)in, "a1", 2) == 0) {
+			if (tl >= 5 && strncasecmp((const char *)in, "a1 OK", 5) == 0)
+				return imap_after_capa(d, out);
+			return dialog_fail_words(d, "CAPABILITY refused", in + 3 < in + tl ? in + 3 : in, tl > 3 ? tl - 3 : tl);
+		}
+		if (tl >= 5 && strncasecmp((const char *)in, "* BYE", 5) == 0)
+			return dialog_fail_words(d, NULL, in + 2, tl - 2);
+		return DIALOG_MORE; /* other untagged data */
+	case IMAP_STARTTLS:
+		if (tl >= 2 && strncasecmp((const char *)in, "a2", 2) == 0) {
+			if (tl >= 5 && strncasecmp((const char *)in, "a2 OK", 5) == 0)
+				return DIALOG_STARTTLS;
+			return dialog_fail_words(d, "STARTTLS refused", in + 3 < in + tl ? in + 3 : in, tl > 3 ? tl - 3 : tl);
+		}
+		return DIALOG_MORE;
+	}
+	return dialog_fail(d, "IMAP dialog in an unknown step %u", d->step);
+}
+
+static enum dialog_next imap_tls_up(struct dialog *d, struct dialog_out *out)
+{
+	dialog_printf(d, out, "a3 LOGOUT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static const char *imap_waiting(const struct dialog *d)
+{
+	static const char *const w[] = { "greeting", "reply to CAPABILITY", "reply to STARTTLS" };
+	return d->step < 3 ? w[d->step] : NULL;
+}
+
+const struct dialog_proto dialog_mail_imap = {
+	.begin = imap_begin, .data = imap_data, .tls_up = imap_tls_up, .waiting = imap_waiting,
+};
+
+/* ---- POP3 ---- */
+
+enum { POP3_GREET, POP3_CAPA, POP3_CAPA_LIST, POP3_STLS };
+
+static enum dialog_next pop3_after_capa(struct dialog *d, struct dialog_out *out)
+{
+	if (must_tls(d, false) && !d->offered)
+		return dialog_fail(d, "STLS required but not offered");
+	if (want_tls(d, false)) {
+		d->step = POP3_STLS;
+		return dialog_printf(d, out, "STLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	}
+	dialog_printf(d, out, "QUIT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static enum dialog_next pop3_begin(struct dialog *d, struct dialog_out *out)
+{
+	(void)out;
+	d->step = POP3_GREET;
+	return DIALOG_MORE;
+}
+
+static bool pop3_ok(const uint8_t *in, size_t tl)
+{
+	return tl >= 3 && strncmp((const char *)in, "+OK", 3) == 0;
+}
+
+static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
+				  struct dialog_out *out)
+{
+	ssize_t l = dialog_line(d, in, n);
+
+	if (l <= 0)
+		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
+	*used = (size_t)l;
+	size_t tl = dialog_line_text(in, (size_t)l);
+	switch (d->step) {
+	case POP3_GREET:
+		if (tl >= 4 && strncmp((const char *)in, "-ERR", 4) == 0)
+			return dialog_fail_words(d, NULL, in, tl);
+		if (!pop3_ok(in, tl))
+			return dialog_fail_words(d, "not POP3", in, tl);
+		dialog_banner(d, in, tl);
+		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER) {
+			dialog_printf(d, out, "QUIT\r\n");
+			return dialog_ok(d, NULL, 0);
+		}
+		d->step = POP3_CAPA;
+		return dialog_printf(d, out, "CAPA\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	case POP3_CAPA:
+		if (!pop3_ok(in, tl))
+			return pop3_after_capa(d, out); /* no CAPA: nothing offered (RFC 2449) */
+		d->step = POP3_CAPA_LIST;
+		return DIALOG_MORE;
+	case POP3_CAPA_LIST:
+		if (tl == 1 && in[0] == '.')
+			return pop3_after_capa(d, out);
+		if (dialog_has_word(in, tl, "STLS"))
+			d->offered = 1;
+		return DIALOG_MORE;
+	case POP3_STLS:
+		if (!pop3_ok(in, tl))
+			return dialog_fail_words(d, "STLS refused", in, tl);
+		return DIALOG_STARTTLS;
+	}
+	return dialog_fail(d, "POP3 dialog in an unknown step %u", d->step);
+}
+
+static enum dialog_next pop3_tls_up(struct dialog *d, struct dialog_out *out)
+{
+	dialog_printf(d, out, "QUIT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static const char *pop3_waiting(const struct dialog *d)
+{
+	static const char *const w[] = { "greeting", "reply to CAPA", "end of the CAPA list",
+					 "reply to STLS" };
+	return d->step < 4 ? w[d->step] : NULL;
+}
+
+const struct dialog_proto dialog_mail_pop3 = {
+	.begin = pop3_begin, .data = pop3_data, .tls_up = pop3_tls_up, .waiting = pop3_waiting,
+};
+
+/* ---- FTP ---- */
+
+enum { FTP_GREET, FTP_FEAT, FTP_AUTH };
+
+static enum dialog_next ftp_after_feat(struct dialog *d, struct dialog_out *out)
+{
+	if (must_tls(d, false) && !d->offered)
+		return dialog_fail(d, "AUTH TLS required but not offered");
+	if (want_tls(d, false)) {
+		d->step = FTP_AUTH;
+		return dialog_printf(d, out, "AUTH TLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	}
+	dialog_printf(d, out, "QUIT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static enum dialog_next ftp_begin(struct dialog *d, struct dialog_out *out)
+{
+	(void)out;
+	d->step = FTP_GREET;
+	return DIALOG_MORE;
+}
+
+static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
+				 struct dialog_out *out)
+{
+	ssize_t l = dialog_line(d, in, n);
+	unsigned code;
+	bool last;
+
+	if (l <= 0)
+		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
+	*used = (size_t)l;
+	size_t tl = dialog_line_text(in, (size_t)l);
+	dialog_reply_line(in, (size_t)l, &code, &last);
+	if (d->step == FTP_FEAT && d->lines > 0 && code == 0) {
+		/* a feature line of a multi-line 211 reply: " AUTH TLS" */
+		if (dialog_has_word(in, tl, "AUTH") && dialog_has_word(in, tl, "TLS"))
+			d->offered = 1;
+		d->lines++;
+		return DIALOG_MORE;
+	}
+	if (code == 0)
+		return dialog_fail_words(d, d->step == FTP_GREET ? "not FTP" : "not an FTP reply", in, tl);
+	if (d->lines++ == 0 && d->step == FTP_GREET) {
+		d->v.code = (uint16_t)code;
+		dialog_banner(d, tl > 4 ? in + 4 : in + tl, tl > 4 ? tl - 4 : 0);
+	}
+	if (!last)
+		return DIALOG_MORE;
+	d->lines = 0;
+	switch (d->step) {
+	case FTP_GREET:
+		if (code != 220)
+			return dialog_fail_words(d, NULL, in, tl);
+		if (d->spec->starttls == CHECK_STARTTLS_NEVER) {
+			dialog_printf(d, out, "QUIT\r\n");
+			return dialog_ok(d, NULL, 0);
+		}
+		d->step = FTP_FEAT;
+		return dialog_printf(d, out, "FEAT\r\n") ? DIALOG_MORE : DIALOG_DONE;
+	case FTP_FEAT:
+		/* 211 with the list, or 500/502 (no FEAT: nothing offered) */
+		return ftp_after_feat(d, out);
+	case FTP_AUTH:
+		if (code != 234)
+			return dialog_fail_words(d, "AUTH TLS refused", in, tl);
+		return DIALOG_STARTTLS;
+	}
+	return dialog_fail(d, "FTP dialog in an unknown step %u", d->step);
+}
+
+static enum dialog_next ftp_tls_up(struct dialog *d, struct dialog_out *out)
+{
+	dialog_printf(d, out, "QUIT\r\n");
+	return dialog_ok(d, NULL, 0);
+}
+
+static const char *ftp_waiting(const struct dialog *d)
+{
+	static const char *const w[] = { "greeting", "reply to FEAT", "reply to AUTH TLS" };
+	return d->step < 3 ? w[d->step] : NULL;
+}
+
+const struct dialog_proto dialog_mail_ftp = {
+	.begin = ftp_begin, .data = ftp_data, .tls_up = ftp_tls_up, .waiting = ftp_waiting,
+};
