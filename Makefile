@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 5
 
-PKGS := libpcap libnl-3.0 libnl-route-3.0 hiredis libsodium yaml-0.1 libcurl libmicrohttpd libseccomp libpcre2-8
+PKGS := libpcap libnl-3.0 libnl-route-3.0 hiredis libsodium yaml-0.1 libcurl libmicrohttpd libseccomp libpcre2-8 openssl
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wformat=2 -Wvla -fno-common
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP -pthread \

@@ -6,7 +6,7 @@ set -eu
 
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
- libpcre2-dev"
+ libpcre2-dev libssl-dev"
 test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
 bench="$test zmap masscan nmap gnuplot-nox time"
