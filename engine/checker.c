@@ -18,6 +18,7 @@
 #include "common/ring.h"
 #include "engine/checker.h"
 #include "engine/dialog.h"
+#include "engine/tls.h"
 
 #define DEFAULT_IN_FLIGHT 1024
 #define DEFAULT_PER_HOST 4
@@ -27,6 +28,8 @@
 #define IN_CAP (2 * DIALOG_LINE_MAX)
 #define SESSION_SLOTS 16384 /* TLS sessions kept for resumption (a cache, not a promise) */
 #define REQ_BATCH 64
+#define OUT_CAP (DIALOG_OUT_MIN + CHECK_SEND_MAX)
+#define MAX_CA 32 /* distinct CA files in use (the configuration's) */
 
 enum conn_state {
 	C_FREE,
@@ -47,11 +50,11 @@ struct conn {
 	uint64_t deadline;       /* monotonic */
 	uint64_t t_start, t_connected, t_tls;
 	struct check_req req;
-	const struct check_spec *spec;
+	struct check_spec *spec;  /* the request's reference */
 	struct tls_conn *tls;
 	struct dialog dialog;
 	struct check_result res;
-	uint8_t *out;            /* cfg.out_cap bytes */
+	uint8_t *out;            /* OUT_CAP bytes */
 	size_t out_len, out_off;
 	uint8_t *in;             /* IN_CAP bytes */
 	size_t in_len;
@@ -69,13 +72,19 @@ struct session_slot {
 	uint16_t port;
 	uint16_t uses;           /* checks since the last full handshake */
 	struct tls_session *s;
-	struct tls_info full;
+	struct check_tls full;
 	bool used;
+};
+
+/* A trust store: the system's (file NULL) or a CA file's. */
+struct ca_slot {
+	char *file;
+	struct tls_ctx *ctx;
+	char err[200];           /* it did not load: why */
 };
 
 struct checker {
 	struct checker_config cfg;
-	size_t out_cap;
 	int ep;
 	struct conn *conns;
 	uint32_t *free_list;
@@ -86,7 +95,8 @@ struct checker {
 	size_t hosts_cap;
 	struct check_req *queue; /* waiting for a slot: a ring */
 	size_t q_head, q_len, q_cap;
-	struct tls_ctx **tls;    /* per spec (NULL: no TLS) */
+	struct ca_slot ca[MAX_CA];
+	size_t n_ca;
 	struct session_slot *sessions;
 	uint16_t next_port;
 	pthread_t thread;
@@ -255,7 +265,7 @@ static void report(struct checker *c, struct conn *k, uint64_t now)
 	r->v = *dialog_verdict(&k->dialog);
 	stat_add(r->v.ok ? &c->st.ok : &c->st.failed, 1);
 	stat_add(&c->st.done, 1);
-	while (ring_push(c->results, r, 1) != 1) {
+	while (c->results && ring_push(c->results, r, 1) != 1) {
 		/* the consumer is behind: wait, a verdict is never dropped */
 		clock_sleep_until(clock_mono_ns() + 100 * 1000);
 	}
@@ -287,6 +297,8 @@ static void conn_free(struct checker *c, struct conn *k)
 		k->tls = NULL;
 	}
 	host_release(c, &k->req.dst);
+	check_spec_unref(k->spec);
+	k->spec = NULL;
 	k->state = C_FREE;
 	k->fd = -1;
 	c->free_list[c->n_free++] = (uint32_t)(k - c->conns);
@@ -455,7 +467,7 @@ static void after_dialog(struct checker *c, struct conn *k, enum dialog_next nex
 static void feed(struct checker *c, struct conn *k, uint64_t now)
 {
 	size_t used = 0;
-	struct dialog_out out = { .p = k->out, .len = k->out_len, .cap = c->out_cap };
+	struct dialog_out out = { .p = k->out, .len = k->out_len, .cap = OUT_CAP };
 	enum dialog_next next = dialog_data(&k->dialog, k->in, k->in_len, &used, &out);
 	k->out_len = out.len;
 	memmove(k->in, k->in + used, k->in_len - used);
@@ -465,7 +477,7 @@ static void feed(struct checker *c, struct conn *k, uint64_t now)
 
 static void begin_dialog(struct checker *c, struct conn *k, uint64_t now)
 {
-	struct dialog_out out = { .p = k->out, .len = 0, .cap = c->out_cap };
+	struct dialog_out out = { .p = k->out, .len = 0, .cap = OUT_CAP };
 	enum dialog_next next = dialog_begin(&k->dialog, k->spec, k->req.name[0] ? k->req.name : NULL, &out);
 	k->out_len = out.len;
 	k->out_off = 0;
@@ -487,7 +499,7 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 	tls_conn_info(k->tls, name, &k->res.tls);
 	if (k->res.tls.resumed && ss->used) {
 		/* no certificate on a resumed session: the last full handshake's */
-		struct tls_info got = k->res.tls;
+		struct check_tls got = k->res.tls;
 		k->res.tls = ss->full;
 		memcpy(k->res.tls.version, got.version, sizeof(got.version));
 		memcpy(k->res.tls.cipher, got.cipher, sizeof(got.cipher));
@@ -510,7 +522,7 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 	if (k->starttls) {
 		k->starttls = 0;
 		k->state = C_DIALOG;
-		struct dialog_out out = { .p = k->out, .len = 0, .cap = c->out_cap };
+		struct dialog_out out = { .p = k->out, .len = 0, .cap = OUT_CAP };
 		enum dialog_next next = dialog_tls_up(&k->dialog, &out);
 		k->out_len = out.len;
 		k->out_off = 0;
@@ -544,20 +556,41 @@ static void drive_tls(struct checker *c, struct conn *k, uint64_t now)
 	}
 }
 
+/* The trust store of a CA file (NULL: the system's), loaded once. */
+static struct tls_ctx *ctx_for(struct checker *c, const char *file, const char **why)
+{
+	for (size_t i = 0; i < c->n_ca; i++)
+		if ((!file && !c->ca[i].file) || (file && c->ca[i].file && strcmp(file, c->ca[i].file) == 0)) {
+			*why = c->ca[i].err;
+			return c->ca[i].ctx;
+		}
+	if (c->n_ca == MAX_CA) {
+		*why = "too many CA files in use";
+		return NULL;
+	}
+	struct ca_slot *s = &c->ca[c->n_ca++];
+	s->file = file ? strdup(file) : NULL;
+	if (tls_ctx_new(&s->ctx, file, s->err, sizeof(s->err)) < 0)
+		s->ctx = NULL;
+	*why = s->err;
+	return s->ctx;
+}
+
 static void start_tls(struct checker *c, struct conn *k, uint64_t now, bool after_starttls)
 {
-	size_t si = k->req.spec;
+	const char *why = "";
+	struct tls_ctx *ctx = ctx_for(c, k->spec->ca_file, &why);
 	const char *sni = k->spec->sni ? k->spec->sni : k->req.name[0] ? k->req.name : NULL;
 	struct session_slot *ss = session_of(c, &k->req);
 	const struct tls_session *resume = NULL;
 
-	if (!c->tls[si]) {
-		fail_now(c, k, now, "no TLS context for this check");
+	if (!ctx) {
+		fail_now(c, k, now, "%s", why[0] ? why : "no TLS context");
 		return;
 	}
 	if (ss->used && ss->s && c->cfg.full_every > 1 && ss->uses + 1u < c->cfg.full_every)
 		resume = ss->s;
-	if (tls_conn_new(&k->tls, c->tls[si], k->fd, sni, resume) < 0) {
+	if (tls_conn_new(&k->tls, ctx, k->fd, sni, resume) < 0) {
 		fail_now(c, k, now, "cannot start TLS: out of memory");
 		return;
 	}
@@ -764,14 +797,14 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 	uint32_t h = host_find(c, &r->dst, true);
 	if (h != UINT32_MAX)
 		c->hosts[h].n++;
-	k->spec = r->spec < c->cfg.n_specs ? &c->cfg.specs[r->spec] : NULL;
+	k->spec = r->spec; /* the request's reference, ours now */
 	int64_t timeout = r->timeout_ns ? r->timeout_ns
 					 : k->spec && k->spec->timeout_ns ? k->spec->timeout_ns : DEFAULT_TIMEOUT_NS;
 	k->deadline = now + (uint64_t)timeout;
 	heap_push(c, idx);
 	stat_add(&c->st.started, 1);
 	if (!k->spec) {
-		fail_now(c, k, now, "no such check (spec %u)", r->spec);
+		fail_now(c, k, now, "no check to run");
 		return;
 	}
 	fd = socket(r->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -889,8 +922,19 @@ static void *run(void *arg)
 
 	while (!atomic_load(&c->stop))
 		checker_step(c, c->reqs, c->results, 10);
-	/* what is in flight ends now, with a verdict each */
+	/* what is in flight or waiting ends now, with a verdict each */
 	uint64_t now = clock_mono_ns();
+	while (c->q_len) {
+		struct check_req r = c->queue[c->q_head];
+		c->q_head = (c->q_head + 1) % c->q_cap;
+		c->q_len--;
+		struct check_result res = { .target = r.target, .seq = r.seq, .ts_real_ns = clock_real_ns(),
+					    .connect_ns = -1, .tls_ns = -1, .kind = r.spec ? r.spec->kind : 0 };
+		check_fail(&res.v, "stopped before it started");
+		check_spec_unref(r.spec);
+		while (c->results && ring_push(c->results, &res, 1) != 1)
+			clock_sleep_until(clock_mono_ns() + 100 * 1000);
+	}
 	for (size_t i = 0; i < c->cfg.max_in_flight; i++) {
 		struct conn *k = &c->conns[i];
 		if (k->state == C_FREE)
@@ -963,10 +1007,6 @@ int checker_new(struct checker **out, const struct checker_config *cfg, char *er
 		r = -EINVAL;
 		goto fail;
 	}
-	c->out_cap = DIALOG_OUT_MIN;
-	for (size_t i = 0; i < c->cfg.n_specs; i++)
-		if (c->cfg.specs[i].send_len + DIALOG_OUT_MIN > c->out_cap)
-			c->out_cap = c->cfg.specs[i].send_len + DIALOG_OUT_MIN;
 	size_t n = c->cfg.max_in_flight;
 	c->conns = calloc(n, sizeof(*c->conns));
 	c->free_list = calloc(n, sizeof(*c->free_list));
@@ -976,29 +1016,15 @@ int checker_new(struct checker **out, const struct checker_config *cfg, char *er
 	c->q_cap = 4 * n;
 	c->queue = calloc(c->q_cap, sizeof(*c->queue));
 	c->sessions = calloc(SESSION_SLOTS, sizeof(*c->sessions));
-	c->tls = calloc(c->cfg.n_specs ? c->cfg.n_specs : 1, sizeof(*c->tls));
-	if (!c->conns || !c->free_list || !c->heap || !c->hosts || !c->queue || !c->sessions || !c->tls)
+	if (!c->conns || !c->free_list || !c->heap || !c->hosts || !c->queue || !c->sessions)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		c->conns[i].fd = -1;
 		c->conns[i].in = malloc(IN_CAP);
-		c->conns[i].out = malloc(c->out_cap);
+		c->conns[i].out = malloc(OUT_CAP);
 		if (!c->conns[i].in || !c->conns[i].out)
 			goto nomem;
 		c->free_list[c->n_free++] = (uint32_t)(n - 1 - i);
-	}
-	/* a TLS context per spec that may speak TLS; specs that share a CA
-	 * file share the context */
-	for (size_t i = 0; i < c->cfg.n_specs; i++) {
-		const struct check_spec *s = &c->cfg.specs[i];
-		if (!check_kind_implicit_tls(s->kind) && !check_kind_starttls(s->kind))
-			continue;
-		for (size_t j = 0; j < i && !c->tls[i]; j++)
-			if (c->tls[j] && ((!s->ca_file && !c->cfg.specs[j].ca_file) ||
-					  (s->ca_file && c->cfg.specs[j].ca_file && strcmp(s->ca_file, c->cfg.specs[j].ca_file) == 0)))
-				c->tls[i] = c->tls[j];
-		if (!c->tls[i] && (r = tls_ctx_new(&c->tls[i], s->ca_file, err, errlen)) < 0)
-			goto fail;
 	}
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c->ep < 0) {
@@ -1026,18 +1052,18 @@ void checker_free(struct checker *c)
 			if (c->conns[i].fd >= 0)
 				close(c->conns[i].fd);
 			tls_conn_free(c->conns[i].tls);
+			check_spec_unref(c->conns[i].spec);
 		}
 		free(c->conns[i].in);
 		free(c->conns[i].out);
 	}
+	for (size_t i = 0; c->queue && i < c->q_len; i++)
+		check_spec_unref(c->queue[(c->q_head + i) % c->q_cap].spec);
 	for (size_t i = 0; c->sessions && i < SESSION_SLOTS; i++)
 		tls_session_free(c->sessions[i].s);
-	for (size_t i = 0; c->tls && i < c->cfg.n_specs; i++) {
-		bool shared = false;
-		for (size_t j = 0; j < i; j++)
-			shared |= c->tls[j] == c->tls[i];
-		if (!shared)
-			tls_ctx_free(c->tls[i]);
+	for (size_t i = 0; i < c->n_ca; i++) {
+		tls_ctx_free(c->ca[i].ctx);
+		free(c->ca[i].file);
 	}
 	if (c->ep >= 0)
 		close(c->ep);
@@ -1047,6 +1073,5 @@ void checker_free(struct checker *c)
 	free(c->hosts);
 	free(c->queue);
 	free(c->sessions);
-	free(c->tls);
 	free(c);
 }

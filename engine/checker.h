@@ -22,42 +22,27 @@
 #include <stdint.h>
 
 #include "common/addr.h"
-#include "engine/check.h"
-#include "engine/tls.h"
+#include "common/check.h"
 
 struct ring;
 struct checker;
 
 #define CHECK_NAME_MAX 253 /* a DNS name */
 
-/* One check to run. Plain data. */
+/* One check to run. The spec is a reference the checker takes over (and
+ * drops when the check ends). */
 struct check_req {
+	struct check_spec *spec;
 	struct sw_addr dst;
 	struct sw_addr src;        /* source address; family 0: the kernel's choice */
 	uint32_t target;           /* the caller's id, returned in the result */
 	uint32_t seq;              /* the caller's number of this check, returned likewise */
 	uint16_t port;
-	uint16_t spec;             /* index into the checker's specs */
 	int64_t timeout_ns;        /* the whole check; 0: the spec's, else 5 s */
 	char name[CHECK_NAME_MAX + 1]; /* the target's name (SNI, Host:, EHLO); "" for none */
 };
 
-/* One check's outcome. Plain data. */
-struct check_result {
-	uint32_t target, seq;
-	int64_t ts_real_ns;        /* when the verdict was reached (CLOCK_REALTIME) */
-	int64_t connect_ns;        /* connect() to connected, in user space; -1: not connected */
-	int64_t tls_ns;            /* the (first) TLS handshake; -1: none */
-	int64_t check_ns;          /* connect() to the verdict */
-	uint16_t sport;            /* the connection's source port (0: none) */
-	uint8_t kind;              /* enum check_kind */
-	struct check_verdict v;
-	struct tls_info tls;       /* tls.version[0] == 0: no TLS on this check */
-};
-
 struct checker_config {
-	const struct check_spec *specs; /* indexed by check_req.spec; must outlive the checker */
-	size_t n_specs;
 	uint16_t port_lo, port_hi;  /* source ports; 0, 0: the kernel's ephemeral ones */
 	uint32_t max_in_flight;     /* connections at once; 0: 1024 */
 	uint32_t max_per_host;      /* connections at once to one address; 0: 4 */
@@ -74,9 +59,9 @@ struct checker_stats {
 	uint64_t in_flight_now;
 };
 
-/* Sets up the checker (TLS contexts for every CA file the specs name are
- * loaded now). Returns 0 and sets *out (free with checker_free), or a
- * negative errno with one line in err. */
+/* Sets up the checker. Returns 0 and sets *out (free with checker_free),
+ * or a negative errno with one line in err. A spec's CA file is loaded when
+ * a check first needs it (the configuration checks that it loads). */
 int checker_new(struct checker **out, const struct checker_config *cfg, char *err, size_t errlen);
 void checker_free(struct checker *c); /* NULL is a no-op; stops first */
 

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/check.h"
+#include "common/check.h"
 
 /* Bytes to send, in caller memory. DIALOG_OUT_MIN is enough for every
  * built-in conversation; a generic check's send: needs its own length. */

@@ -253,7 +253,7 @@ static void sans_line(X509 *x, char *out)
 	check_text(out, buf, o);
 }
 
-void tls_conn_info(struct tls_conn *t, const char *name, struct tls_info *out)
+void tls_conn_info(struct tls_conn *t, const char *name, struct check_tls *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->version, sizeof(out->version), "%s", SSL_get_version(t->ssl));

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/check.h"
+#include "common/check.h"
 
 struct tls_ctx;
 struct tls_conn;
@@ -47,22 +47,11 @@ enum tls_io tls_write(struct tls_conn *t, const void *buf, size_t n, size_t *put
 /* Sends close_notify (once); TLS_IO_WANT_WRITE until it is out. */
 enum tls_io tls_close_notify(struct tls_conn *t);
 
-/* What the handshake showed. A resumed session shows no certificate:
- * resumed is set and the certificate fields are empty (the checker keeps
- * those of the target's last full handshake). */
-struct tls_info {
-	char version[16];                     /* "TLSv1.3" */
-	char cipher[64];                      /* "TLS_AES_256_GCM_SHA384" */
-	char subject[CHECK_TEXT_MAX + 1];     /* the leaf's subject, one line ("CN=db-7.example.test") */
-	char issuer[CHECK_TEXT_MAX + 1];
-	char sans[CHECK_TEXT_MAX + 1];        /* subjectAltName DNS and IP entries, comma-separated */
-	int64_t not_after_s;                  /* Unix seconds; 0: no certificate */
-	bool verified;                        /* the chain verifies against the trust store */
-	bool name_ok;                         /* the SNI name (or address) matches the certificate */
-	bool resumed;
-	char verify_error[CHECK_TEXT_MAX + 1]; /* !verified or !name_ok: why */
-};
-void tls_conn_info(struct tls_conn *t, const char *name, struct tls_info *out);
+/* What the handshake showed (common/check.h). A resumed session shows no
+ * certificate: resumed is set and the certificate fields are empty (the
+ * checker keeps those of the target's last full handshake). name: the SNI
+ * name, or the address text, to match the certificate against. */
+void tls_conn_info(struct tls_conn *t, const char *name, struct check_tls *out);
 
 /* The session to resume from next time (NULL: none to keep); free with
  * tls_session_free. */

@@ -227,13 +227,20 @@ struct rig {
 	struct ring *reqs, *results;
 };
 
-static void rig_new(struct rig *g, const struct check_spec *specs, size_t n, uint32_t per_host)
+struct rig_specs {
+	struct check_spec *v[8];
+	size_t n;
+};
+
+static struct rig_specs *specs_of;
+
+static void rig_new(struct rig *g, struct rig_specs *specs, uint32_t per_host)
 {
 	char err[256];
 	struct checker_config cfg = {
-		.specs = specs, .n_specs = n, .max_in_flight = 64, .max_per_host = per_host,
-		.linger_ns = 50 * NSEC_PER_MSEC,
+		.max_in_flight = 64, .max_per_host = per_host, .linger_ns = 50 * NSEC_PER_MSEC,
 	};
+	specs_of = specs;
 	assert_int_equal(ring_new(&g->reqs, sizeof(struct check_req), 256), 0);
 	assert_int_equal(ring_new(&g->results, sizeof(struct check_result), 256), 0);
 	if (checker_new(&g->ck, &cfg, err, sizeof(err)) < 0) {
@@ -247,13 +254,25 @@ static void rig_free(struct rig *g)
 	checker_free(g->ck);
 	ring_free(g->reqs);
 	ring_free(g->results);
+	for (size_t i = 0; i < specs_of->n; i++)
+		check_spec_unref(specs_of->v[i]);
+}
+
+/* A spec of kind k; ca_file (may be NULL) and verify set. */
+static struct check_spec *spec(enum check_kind k, const char *ca_file, bool verify)
+{
+	struct check_spec *s = check_spec_new(k);
+	assert_non_null(s);
+	s->ca_file = ca_file ? strdup(ca_file) : NULL;
+	s->verify = verify;
+	return s;
 }
 
 static void ask_at(struct rig *g, const char *ip, uint16_t port, uint16_t spec, uint32_t target, int64_t timeout_ms,
 		   const char *name)
 {
-	struct check_req r = { .port = port, .spec = spec, .target = target, .seq = target,
-			       .timeout_ns = timeout_ms * NSEC_PER_MSEC };
+	struct check_req r = { .port = port, .spec = check_spec_ref(specs_of->v[spec]), .target = target,
+			       .seq = target, .timeout_ns = timeout_ms * NSEC_PER_MSEC };
 	addr_parse(&r.dst, ip);
 	snprintf(r.name, sizeof(r.name), "%s", name ? name : "");
 	assert_int_equal(ring_push(g->reqs, &r, 1), 1);
@@ -282,9 +301,8 @@ static size_t collect(struct rig *g, struct check_result *out, size_t n)
 static void test_plain(void **state)
 {
 	(void)state;
-	struct check_spec specs[] = {
-		{ .kind = CHECK_CONNECT }, { .kind = CHECK_SMTP }, { .kind = CHECK_REDIS }, { .kind = CHECK_SSH },
-	};
+	struct rig_specs specs = { { spec(CHECK_CONNECT, NULL, false), spec(CHECK_SMTP, NULL, false),
+				     spec(CHECK_REDIS, NULL, false), spec(CHECK_SSH, NULL, false) }, 4 };
 	struct server *smtp = server_new(smtp_script, NULL, true);
 	struct server *full = server_new(redis_full_script, NULL, true);
 	struct server *hung = server_new(silent_script, NULL, false);
@@ -294,7 +312,7 @@ static void test_plain(void **state)
 	struct rig g;
 	struct check_result res[8];
 
-	rig_new(&g, specs, 4, 4);
+	rig_new(&g, &specs, 4);
 	ask(&g, smtp->port, 0, 1, 1000, NULL);
 	ask(&g, smtp->port, 1, 2, 1000, "mail.test");
 	ask(&g, full->port, 2, 3, 1000, NULL);
@@ -347,14 +365,14 @@ static void test_plain(void **state)
 static void test_per_host_limit(void **state)
 {
 	(void)state;
-	struct check_spec specs[] = { { .kind = CHECK_SSH } };
+	struct rig_specs specs = { { spec(CHECK_SSH, NULL, false) }, 1 };
 	struct server *hung = server_new(silent_script, NULL, false);
 	struct server *smtp = server_at("127.0.0.2", smtp_script, NULL, true);
 	struct rig g;
 	struct check_result res[11];
 	struct checker_stats st;
 
-	rig_new(&g, specs, 1, 2);
+	rig_new(&g, &specs, 2);
 	for (uint32_t i = 0; i < 10; i++)
 		ask(&g, hung->port, 0, i, 200, NULL);
 	/* another host is not held back by this one */
@@ -400,15 +418,15 @@ static void test_tls(void **state)
 	SSL_CTX *sg = tls_server(good, k), *so = tls_server(old, k);
 	struct server *g1 = server_new(NULL, sg, true), *o1 = server_new(NULL, so, true);
 	char *ca = write_pem(good);
-	struct check_spec specs[] = {
-		{ .kind = CHECK_TLS },                           /* the system store: not verified */
-		{ .kind = CHECK_TLS, .ca_file = ca },            /* our CA: verified */
-		{ .kind = CHECK_TLS, .ca_file = ca, .verify = true },
-	};
+	struct rig_specs specs = { {
+		spec(CHECK_TLS, NULL, false), /* the system store: not verified */
+		spec(CHECK_TLS, ca, false),   /* our CA: verified */
+		spec(CHECK_TLS, ca, true),
+	}, 3 };
 	struct rig g;
 	struct check_result res[4];
 
-	rig_new(&g, specs, 3, 4);
+	rig_new(&g, &specs, 4);
 	ask(&g, g1->port, 0, 1, 2000, "svc.test");
 	ask(&g, g1->port, 1, 2, 2000, "svc.test");
 	ask(&g, g1->port, 2, 3, 2000, "other.test"); /* verify: the name does not match */

@@ -1,12 +1,14 @@
 /* Service checks: after a port's SYN is answered, a real connection that
  * speaks just enough of the port's protocol to get the server's own
  * verdict, then closes politely (docs/checks.md). This header is the plain
- * data every layer shares: which check a port asks for, its options, and
- * the verdict. The conversations are engine/dialog.h; the connections
- * (non-blocking, TLS) engine/checker.h. */
+ * data every layer shares: which check a port asks for, its options (the
+ * configuration builds them, the target table holds them, the checker
+ * runs them), the verdict and the result. The conversations are
+ * engine/dialog.h; the connections (non-blocking, TLS) engine/checker.h. */
 #ifndef SW_CHECK_H
 #define SW_CHECK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,9 +60,12 @@ enum check_starttls {
 
 struct pcre2_real_code_8;
 
-/* A check and its options, as the configuration gives them. Read-only once
- * built; shared by every target that asks for it. */
+/* A check and its options, as the configuration gives them. Immutable once
+ * built and shared: by the groups of every table generation that has it
+ * and by the checks in flight, each holding a reference (check_spec_ref);
+ * the last check_spec_unref frees it, on whichever thread. */
 struct check_spec {
+	atomic_uint refs;
 	uint8_t kind;                /* enum check_kind */
 	uint8_t starttls;            /* enum check_starttls */
 	uint8_t http_classes;        /* CHECK_HTTP_CLASS bits; 0: 2xx and 3xx */
@@ -83,8 +88,12 @@ struct check_spec {
 	struct pcre2_real_code_8 *expect_re; /* ... compiled once */
 };
 
-/* Frees what the spec owns (not the struct). NULL-safe; zeroed specs are fine. */
-void check_spec_release(struct check_spec *s);
+/* A new spec of kind k with the defaults (one reference), or NULL. */
+struct check_spec *check_spec_new(enum check_kind k);
+/* Another reference; returns s. */
+struct check_spec *check_spec_ref(struct check_spec *s);
+/* Drops a reference; the last frees the spec and what it owns. NULL-safe. */
+void check_spec_unref(struct check_spec *s);
 
 #define CHECK_TEXT_MAX 200 /* error and banner: sanitised, cut at this many bytes */
 
@@ -106,5 +115,31 @@ void check_fail(struct check_verdict *v, const char *fmt, ...) __attribute__((fo
  * control characters and invalid bytes as U+FFFD, trailing spaces dropped,
  * cut at CHECK_TEXT_MAX bytes on a character boundary. */
 void check_text(char *dst, const void *src, size_t n);
+
+/* What a check's TLS handshake showed. */
+struct check_tls {
+	char version[16];                     /* "TLSv1.3" */
+	char cipher[64];                      /* "TLS_AES_256_GCM_SHA384" */
+	char subject[CHECK_TEXT_MAX + 1];     /* the leaf's subject, one line ("CN=db-7.example.test") */
+	char issuer[CHECK_TEXT_MAX + 1];
+	char sans[CHECK_TEXT_MAX + 1];        /* subjectAltName DNS and IP entries, comma-separated */
+	int64_t not_after_s;                  /* Unix seconds; 0: no certificate */
+	bool verified;                        /* the chain verifies against the trust store */
+	bool name_ok;                         /* the SNI name (or address) matches the certificate */
+	bool resumed;
+	char verify_error[CHECK_TEXT_MAX + 1]; /* !verified or !name_ok: why */
+};
+/* One check's outcome: checker -> main -> store. Plain data. */
+struct check_result {
+	uint32_t target, seq;      /* the request's */
+	int64_t ts_real_ns;        /* when the verdict was reached (CLOCK_REALTIME) */
+	int64_t connect_ns;        /* connect() to connected, in user space; -1: not connected */
+	int64_t tls_ns;            /* the (first) TLS handshake; -1: none */
+	int64_t check_ns;          /* connect() to the verdict */
+	uint16_t sport;            /* the connection's source port (0: none) */
+	uint8_t kind;              /* enum check_kind */
+	struct check_verdict v;
+	struct check_tls tls;      /* tls.version[0] == 0: no TLS on this check */
+};
 
 #endif

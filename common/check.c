@@ -7,7 +7,7 @@
 #include <pcre2.h>
 
 #include "common/utf8.h"
-#include "engine/check.h"
+#include "common/check.h"
 
 static const struct {
 	const char *name;
@@ -60,9 +60,29 @@ bool check_kind_starttls(enum check_kind k)
 	return (unsigned)k < CHECK_KIND_COUNT && kinds[k].starttls;
 }
 
-void check_spec_release(struct check_spec *s)
+struct check_spec *check_spec_new(enum check_kind k)
 {
+	struct check_spec *s = calloc(1, sizeof(*s));
+
 	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->kind = (uint8_t)k;
+	s->cert_warn_days = 14;
+	s->cert_crit_days = 3;
+	return s;
+}
+
+struct check_spec *check_spec_ref(struct check_spec *s)
+{
+	if (s)
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void check_spec_unref(struct check_spec *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(s->sni);
 	free(s->ca_file);
@@ -75,7 +95,7 @@ void check_spec_release(struct check_spec *s)
 	free(s->send);
 	free(s->expect);
 	pcre2_code_free((pcre2_code *)s->expect_re);
-	memset(s, 0, sizeof(*s));
+	free(s);
 }
 
 void check_text(char *dst, const void *src, size_t n)
