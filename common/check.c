@@ -6,6 +6,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "common/probe.h"
 #include "common/utf8.h"
 #include "common/check.h"
 
@@ -58,6 +59,24 @@ bool check_kind_implicit_tls(enum check_kind k)
 bool check_kind_starttls(enum check_kind k)
 {
 	return (unsigned)k < CHECK_KIND_COUNT && kinds[k].starttls;
+}
+
+#define DEFAULT_SPEC(k) [k] = { .refs = 1, .kind = k, .cert_warn_days = 14, .cert_crit_days = 3 }
+static struct check_spec defaults[CHECK_KIND_COUNT] = {
+	DEFAULT_SPEC(CHECK_CONNECT),   DEFAULT_SPEC(CHECK_TLS),      DEFAULT_SPEC(CHECK_SSH),
+	DEFAULT_SPEC(CHECK_SMTP),      DEFAULT_SPEC(CHECK_SUBMISSION), DEFAULT_SPEC(CHECK_SMTPS),
+	DEFAULT_SPEC(CHECK_IMAP),      DEFAULT_SPEC(CHECK_IMAPS),    DEFAULT_SPEC(CHECK_POP3),
+	DEFAULT_SPEC(CHECK_POP3S),     DEFAULT_SPEC(CHECK_FTP),      DEFAULT_SPEC(CHECK_REDIS),
+	DEFAULT_SPEC(CHECK_POSTGRES),  DEFAULT_SPEC(CHECK_MYSQL),    DEFAULT_SPEC(CHECK_HTTP),
+	DEFAULT_SPEC(CHECK_HTTPS),     DEFAULT_SPEC(CHECK_AMQP),     DEFAULT_SPEC(CHECK_MONGODB),
+	DEFAULT_SPEC(CHECK_MEMCACHED), DEFAULT_SPEC(CHECK_VNC),      DEFAULT_SPEC(CHECK_GENERIC),
+};
+
+struct check_spec *check_spec_default(enum check_kind k)
+{
+	/* its one reference is never dropped: the refs the checks take come
+	 * and go around it */
+	return k > CHECK_NONE && k < CHECK_KIND_COUNT ? &defaults[k] : NULL;
 }
 
 struct check_spec *check_spec_new(enum check_kind k)
@@ -156,4 +175,23 @@ void check_fail(struct check_verdict *v, const char *fmt, ...)
 	va_end(ap);
 	v->ok = false;
 	check_text(v->error, buf, n < 0 ? 0 : (size_t)n >= sizeof(buf) ? sizeof(buf) - 1 : (size_t)n);
+}
+
+void check_judge(const struct check_result *r, const struct check_spec *spec, uint8_t *verdict, int32_t *days_left)
+{
+	int32_t days = INT32_MIN;
+
+	if (r->tls.not_after_s) {
+		int64_t left = r->tls.not_after_s - r->ts_real_ns / 1000000000LL;
+		/* whole days, rounded down: an hour left is 0 days, an hour ago -1 */
+		days = (int32_t)(left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
+	}
+	*days_left = days;
+	*verdict = VERDICT_NONE;
+	if (!r->v.ok)
+		*verdict = r->cert_failed ? VERDICT_CERT_UNVERIFIED : VERDICT_CHECK_FAILED;
+	else if (days != INT32_MIN && spec && (days < 0 || (spec->cert_crit_days >= 0 && days < spec->cert_crit_days)))
+		*verdict = VERDICT_CERT_EXPIRED;
+	else if (days != INT32_MIN && spec && spec->cert_warn_days >= 0 && days < spec->cert_warn_days)
+		*verdict = VERDICT_CERT_EXPIRING;
 }

@@ -88,6 +88,9 @@ struct check_spec {
 	struct pcre2_real_code_8 *expect_re; /* ... compiled once */
 };
 
+/* The shared spec of kind k with every option at its default (never
+ * freed), or NULL for CHECK_NONE and unknown kinds. */
+struct check_spec *check_spec_default(enum check_kind k);
 /* A new spec of kind k with the defaults (one reference), or NULL. */
 struct check_spec *check_spec_new(enum check_kind k);
 /* Another reference; returns s. */
@@ -138,8 +141,16 @@ struct check_result {
 	int64_t check_ns;          /* connect() to the verdict */
 	uint16_t sport;            /* the connection's source port (0: none) */
 	uint8_t kind;              /* enum check_kind */
+	uint8_t cert_failed;       /* !v.ok because verify: true and the certificate failed */
 	struct check_verdict v;
 	struct check_tls tls;      /* tls.version[0] == 0: no TLS on this check */
 };
+
+/* What a result means for its port (enum probe_verdict, common/probe.h):
+ * a failed check, a certificate that did not verify (verify: true), one
+ * expired or within cert_crit_days (a failure), within cert_warn_days
+ * (degraded); and the certificate's whole days left (negative once
+ * expired; INT32_MIN without a certificate). spec may be NULL. */
+void check_judge(const struct check_result *r, const struct check_spec *spec, uint8_t *verdict, int32_t *days_left);
 
 #endif

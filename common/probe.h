@@ -95,8 +95,26 @@ struct probe_result {
 	uint8_t icmp_code;     /* UNREACHABLE: ICMP code */
 	uint8_t rtt_approx;    /* 1: our SYN was not seen on the wire, the send
 	                          stamp is the sender's (see docs/timestamps.md) */
-	uint8_t pad[2];
+	uint8_t check;         /* the port's service check (enum check_kind, common/check.h); 0: none */
+	uint8_t verdict;       /* enum probe_verdict: what the port's last service check said */
 };
+
+/* What a port's service check said (common/check.h), as the state machine
+ * takes it: the SYN answers, but the service may not. */
+enum probe_verdict {
+	VERDICT_NONE,            /* no check, or it passed */
+	VERDICT_CHECK_FAILED,    /* the service said no (or nothing): a failure */
+	VERDICT_CERT_UNVERIFIED, /* verify: true and the chain or the name failed: a failure */
+	VERDICT_CERT_EXPIRED,    /* expired, or fewer than cert_crit_days left: a failure */
+	VERDICT_CERT_EXPIRING,   /* fewer than cert_warn_days left: degraded */
+	VERDICT_PENDING,         /* not checked yet */
+};
+
+/* A verdict that makes the port a failure. */
+static inline int probe_verdict_fails(uint8_t v)
+{
+	return v == VERDICT_CHECK_FAILED || v == VERDICT_CERT_UNVERIFIED || v == VERDICT_CERT_EXPIRED;
+}
 
 /* "open", "closed", ... */
 const char *probe_state_name(enum probe_state s);
@@ -129,7 +147,9 @@ struct sw_event {
 	uint8_t reason;         /* STATE: enum state_reason */
 	uint8_t probe_state;    /* STATE: enum probe_state of the deciding result */
 	uint8_t icmp_code;      /* STATE, reason unreachable: the code */
-	uint8_t pad[2];
+	uint8_t check;          /* STATE: the target's service check (enum check_kind), 0: none */
+	uint8_t detail;         /* 1: a text goes with it (the check's error), on the store's second
+	                           ring just before it (daemon/daemon.c) */
 };
 
 /* "state", "host_down", ... */

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/probe.h"
 #include "common/yconf.h"
+#include "daemon/checkconf.h"
 #include "daemon/config.h"
 
 /* A configuration is kilobytes; this stops a wrong path (a disk image,
@@ -44,15 +45,16 @@
 enum {
 	G_NAME, G_HOSTS, G_PORTS, G_TARGETS, G_INTERVAL, G_TIMEOUT, G_RETRIES, G_FAILURES, G_SUCCESSES,
 	G_LATENCY, G_CRIT, G_WARN, G_OVER, G_WINDOW, G_FLAPPING, G_CHANGES, G_FLAP_WINDOW, G_IP, G_LABELS,
+	G_CHECK,
 };
 
 enum {
 	T_LOCATION, T_RATE, T_SOURCE_PORTS, T_INTERFACES, T_SOURCE_IP, T_REDIS, T_REDIS_PREFIX, T_OUTPUT,
 	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_RESULTS_MAXLEN,
-	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD, T_SEND_PATH,
+	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD, T_SEND_PATH, T_CHECK_PORTS,
 };
 
-enum { N_HOST, N_PORT, N_NAME };
+enum { N_HOST, N_PORT, N_NAME, N_CHECK };
 
 /* The top level as it is read: `groups` waits until `defaults` is known,
  * wherever the two stand in the file. */
@@ -407,6 +409,8 @@ static const struct yconf_field named_fields[] = {
 	  .max = 65535, .what = "a port, 1-65535" },
 	{ .key = "name", .parse = yconf_str, AT(struct table_named, name), .bit = N_NAME,
 	  .what = "a name, like \"Production DB\"" },
+	{ .key = "check", .parse = config_parse_check, AT(struct table_named, check), .bit = N_CHECK,
+	  .what = "a check, like postgres, or { kind: postgres, ... }" },
 };
 static const struct yconf_table named_table = TABLE(named_fields);
 
@@ -415,6 +419,7 @@ static void named_release(struct table_named *v, size_t n)
 	for (size_t i = 0; i < n && v; i++) {
 		free(v[i].host);
 		free(v[i].name);
+		check_spec_unref(v[i].check);
 	}
 	free(v);
 }
@@ -443,7 +448,7 @@ static int parse_named(struct yconf *p, const struct yconf_field *f, yaml_node_t
 		if ((r = yconf_map(p, it, &named_table, &g->named[i], &ts, where)) < 0)
 			return r;
 		for (size_t k = 0; k < named_table.n; k++)
-			if (!(ts.set & BIT(named_fields[k].bit)))
+			if (named_fields[k].bit != N_CHECK && !(ts.set & BIT(named_fields[k].bit)))
 				return yconf_fail(p, it->start_mark,
 						  "a target of %s has no '%s': expected host, port and name",
 						  s->owner, named_fields[k].key);
@@ -509,6 +514,8 @@ static const struct yconf_field group_fields[] = {
 	  .what = "v4, v6 or both" },
 	{ .key = "labels", .parse = parse_labels, .bit = G_LABELS,
 	  .what = "a mapping of label names to values, like { team: web }" },
+	{ .key = "check", .parse = config_parse_check, G(check), .bit = G_CHECK, .flags = YCONF_GROUP_ONLY,
+	  .what = "a check, like postgres, or { kind: postgres, interval: 1m, ... }" },
 };
 static const struct yconf_table group_table = TABLE(group_fields);
 
@@ -539,8 +546,13 @@ static int parse_source_ports(struct yconf *p, const struct yconf_field *f, yaml
 	if (n >= sizeof(lo_text) || !yconf_parse_u64(lo_text, &lo) || !yconf_parse_u64(dash + 1, &hi) ||
 	    lo < 1024 || lo > hi || hi > 65535)
 		return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
-	c->port_lo = (uint16_t)lo;
-	c->port_hi = (uint16_t)hi;
+	if (f->bit == T_CHECK_PORTS) {
+		c->check_port_lo = (uint16_t)lo;
+		c->check_port_hi = (uint16_t)hi;
+	} else {
+		c->port_lo = (uint16_t)lo;
+		c->port_hi = (uint16_t)hi;
+	}
 	return 0;
 }
 
@@ -582,6 +594,8 @@ static const struct yconf_field top_fields[] = {
 	{ .key = "rate", .parse = yconf_uint, C(rate), .bit = T_RATE, .min = 1, .max = 100000000,
 	  .what = "probes per second" },
 	{ .key = "source_ports", .parse = parse_source_ports, .bit = T_SOURCE_PORTS,
+	  .what = "A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
+	{ .key = "check_source_ports", .parse = parse_source_ports, .bit = T_CHECK_PORTS,
 	  .what = "A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
 	{ .key = "interfaces", .parse = yconf_strlist, C(interfaces), .off_n = C_N(n_interfaces),
 	  .bit = T_INTERFACES, .check = check_ifname, .what = "a list of interface names" },
@@ -633,6 +647,7 @@ static void group_release(struct config_group *g)
 	portlist_release(&g->ports);
 	named_release(g->named, g->n_named);
 	free_labels(g->labels, g->n_labels);
+	check_spec_unref(g->check);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -852,6 +867,8 @@ int config_init(struct config *c)
 		.rate = CONFIG_DEFAULT_RATE,
 		.port_lo = CONFIG_DEFAULT_PORT_LO,
 		.port_hi = CONFIG_DEFAULT_PORT_HI,
+		.check_port_lo = CONFIG_DEFAULT_CHECK_PORT_LO,
+		.check_port_hi = CONFIG_DEFAULT_CHECK_PORT_HI,
 		.resolve_interval_ns = CONFIG_DEFAULT_RESOLVE_NS,
 		.isolation_share = CONFIG_DEFAULT_ISOLATION_SHARE,
 		.results_maxlen = CONFIG_DEFAULT_RESULTS_MAXLEN,
@@ -952,30 +969,59 @@ int config_build_table(struct table **out, const struct config *cfg, const struc
 {
 	struct table_spec spec = { 0 };
 	struct table_spec_group *groups = NULL;
+	struct table_named *plain = NULL; /* the groups' named targets without a check of their own */
+	size_t n = 0, total = 0, n_plain = 0;
 	int r;
 
 	if (cfg) {
-		groups = calloc(cfg->n_groups ? cfg->n_groups : 1, sizeof(*groups));
-		if (!groups) {
+		/* a named target with a check of its own is a group of its own
+		 * (same name and settings, that check), right after its group */
+		for (size_t i = 0; i < cfg->n_groups; i++) {
+			total++;
+			for (size_t k = 0; k < cfg->groups[i].n_named; k++)
+				total += cfg->groups[i].named[k].check != NULL;
+			n_plain += cfg->groups[i].n_named;
+		}
+		groups = calloc(total ? total : 1, sizeof(*groups));
+		plain = calloc(n_plain ? n_plain : 1, sizeof(*plain));
+		if (!groups || !plain) {
+			free(groups);
+			free(plain);
 			snprintf(err, errlen, "cannot build the target table: %s", strerror(ENOMEM));
 			return -ENOMEM;
 		}
+		n_plain = 0;
 		for (size_t i = 0; i < cfg->n_groups; i++) {
 			const struct config_group *g = &cfg->groups[i];
-			groups[i] = (struct table_spec_group){
+			struct table_spec_group *main = &groups[n++];
+			*main = (struct table_spec_group){
 				.settings = config_group_settings(g),
 				.hosts = g->hosts,
 				.n_hosts = g->n_hosts,
 				.ports = &g->ports,
-				.named = g->named,
-				.n_named = g->n_named,
+				.named = plain + n_plain,
 				.families = g->families,
 			};
+			for (size_t k = 0; k < g->n_named; k++) {
+				if (!g->named[k].check) {
+					plain[n_plain++] = g->named[k];
+					main->n_named++;
+					continue;
+				}
+				groups[n] = *main;
+				groups[n].settings.check = g->named[k].check;
+				groups[n].hosts = NULL;
+				groups[n].n_hosts = 0;
+				groups[n].named = &g->named[k];
+				groups[n].n_named = 1;
+				n++;
+			}
 		}
-		spec = (struct table_spec){ .location = cfg->location, .groups = groups, .n_groups = cfg->n_groups };
+		spec = (struct table_spec){ .location = cfg->location, .groups = groups, .n_groups = n };
 	}
 	r = table_build_with(out, cfg ? &spec : NULL, ex, prev, extra, err, errlen);
 	free(groups);
+	free(plain);
 	return r;
 }
 
@@ -990,5 +1036,6 @@ struct table_group config_group_settings(const struct config_group *g)
 		.retries = g->retries,
 		.priority = g->priority,
 		.state = g->state,
+		.check = g->check,
 	};
 }

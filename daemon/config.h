@@ -25,6 +25,8 @@
 #define CONFIG_DEFAULT_RATE 10000
 #define CONFIG_DEFAULT_PORT_LO 61000
 #define CONFIG_DEFAULT_PORT_HI 61999
+#define CONFIG_DEFAULT_CHECK_PORT_LO 62000
+#define CONFIG_DEFAULT_CHECK_PORT_HI 62999
 #define CONFIG_DEFAULT_RESOLVE_NS (300LL * 1000000000LL)
 #define CONFIG_DEFAULT_PREFIX "synwatch:"
 #define CONFIG_DEFAULT_ISOLATION_SHARE 0.5
@@ -59,6 +61,7 @@ struct config_group {
 	struct state_params state;  /* failures, successes, warn/crit, window/over, flapping */
 	struct label *labels;       /* defaults' labels merged with the group's (group wins), sorted by key */
 	size_t n_labels;
+	struct check_spec *check;   /* the service check of every port (a reference; NULL: none) */
 };
 
 struct config {
@@ -68,6 +71,7 @@ struct config {
 	bool shard;                 /* split the targets with the other probers of the location (default true) */
 	uint64_t rate;              /* probes per second cap for the whole prober */
 	uint16_t port_lo, port_hi;  /* source-port range */
+	uint16_t check_port_lo, check_port_hi; /* the service checks' connections' source ports */
 	char **interfaces;          /* capture/send interfaces to use; empty: by route */
 	size_t n_interfaces;
 	char *source_ip;            /* NULL: by route */

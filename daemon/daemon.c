@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/ring.h"
 #include "daemon/canaries.h"
+#include "daemon/checks.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/options.h"
@@ -32,6 +33,7 @@
 #define REPORT_RING 16384
 #define CAPTURE_RING (1u << 18)
 #define STORE_RING (1u << 18)
+#define XREC_RING 4096
 /* how long start-up waits for the gateways' MACs (ARP) */
 #define LINK_RESOLVE_WAIT_NS (500 * NSEC_PER_MSEC)
 
@@ -49,6 +51,53 @@ static void emit_result(void *arg, const struct probe_result *res)
 	struct store_rec rec = { .kind = STORE_REC_RESULT, .u.result = *res };
 
 	daemon_push(arg, &rec);
+}
+
+static void push_x(struct daemon *d, const struct store_xrec *x)
+{
+	while (ring_push(d->xrecs, x, 1) != 1) {
+		struct timespec ts = { 0, 100 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+void daemon_push_check(struct daemon *d, const struct check_result *r, uint8_t verdict, int32_t days_left)
+{
+	struct store_xrec x = { .kind = STORE_XREC_CHECK, .verdict = verdict, .days_left = days_left, .u.check = *r };
+
+	push_x(d, &x);
+}
+
+void daemon_push_detail(struct daemon *d, uint64_t event_id, const char *text)
+{
+	struct store_xrec x = { .kind = STORE_XREC_DETAIL, .event_id = event_id };
+
+	snprintf(x.u.text, sizeof(x.u.text), "%s", text);
+	push_x(d, &x);
+}
+
+static void emit_check(void *arg, const struct check_result *r, uint8_t verdict, int32_t days_left)
+{
+	daemon_push_check(arg, r, verdict, days_left);
+}
+
+static void emit_detail(void *arg, uint64_t event_id, const char *text)
+{
+	daemon_push_detail(arg, event_id, text);
+}
+
+/* --once: the SYN's result, and a port with a service check is checked too */
+static void emit_once(void *arg, const struct probe_result *res)
+{
+	struct daemon *d = arg;
+	struct probe_result r = *res;
+	struct check_spec *spec = r.target < d->table->tl.n ? table_check(d->table, r.target) : NULL;
+
+	if (spec)
+		r.check = spec->kind;
+	emit_result(d, &r);
+	if (spec && r.state == PROBE_OPEN)
+		checks_after_syn(d, r.target);
 }
 
 static void emit_event(void *arg, const struct sw_event *e)
@@ -172,14 +221,18 @@ static void reserve_ports(const struct daemon *d)
 
 	if (d->o->no_reserve || d->o->dry_run)
 		return;
-	r = ports_reserve(c->port_lo, c->port_hi);
-	if (r == 1)
-		log_info("reserved source ports %u-%u from the kernel (net.ipv4.ip_local_reserved_ports)", c->port_lo,
-			 c->port_hi);
-	else if (r < 0)
-		log_warn("cannot reserve source ports %u-%u in net.ipv4.ip_local_reserved_ports: %s; a local "
-			 "program may be given one of them (see docs/operations.md)",
-			 c->port_lo, c->port_hi, strerror(-r));
+	const uint16_t ranges[2][2] = { { c->port_lo, c->port_hi }, { c->check_port_lo, c->check_port_hi } };
+	/* the service checks' range only where checks may run */
+	for (int i = 0; i < (d->checker ? 2 : 1); i++) {
+		r = ports_reserve(ranges[i][0], ranges[i][1]);
+		if (r == 1)
+			log_info("reserved %s ports %u-%u from the kernel (net.ipv4.ip_local_reserved_ports)",
+				 i ? "service-check source" : "source", ranges[i][0], ranges[i][1]);
+		else if (r < 0)
+			log_warn("cannot reserve source ports %u-%u in net.ipv4.ip_local_reserved_ports: %s; a local "
+				 "program may be given one of them (see docs/operations.md)",
+				 ranges[i][0], ranges[i][1], strerror(-r));
+	}
 }
 
 static int open_rings(struct daemon *d)
@@ -187,7 +240,8 @@ static int open_rings(struct daemon *d)
 	if (ring_new(&d->reqs, sizeof(struct probe_req), REQ_RING) < 0 ||
 	    ring_new(&d->reports, sizeof(struct send_report), REPORT_RING) < 0 ||
 	    ring_new(&d->caps, sizeof(struct capture_rec), CAPTURE_RING) < 0 ||
-	    ring_new(&d->recs, sizeof(struct store_rec), STORE_RING) < 0) {
+	    ring_new(&d->recs, sizeof(struct store_rec), STORE_RING) < 0 ||
+	    ring_new(&d->xrecs, sizeof(struct store_xrec), XREC_RING) < 0) {
 		log_error("out of memory for the rings");
 		return -ENOMEM;
 	}
@@ -282,7 +336,7 @@ static int open_store(struct daemon *d)
 		};
 		sc.redis = &rc;
 	}
-	return store_new(&d->st, &sc, d->recs); /* it says why */
+	return store_new(&d->st, &sc, d->recs, d->xrecs); /* it says why */
 }
 
 static int open_sched(struct daemon *d)
@@ -307,7 +361,7 @@ static int open_sched(struct daemon *d)
 		.max_lookahead = lookahead,
 		.per_dest_pps = o->dry_run ? 0 : o->per_host_rate,
 		.order_seed = !monitoring && d->table->tl.n > 1 ? (uint64_t)clock_real_ns() | 1 : 0,
-		.emit = monitoring ? on_check : emit_result,
+		.emit = monitoring ? on_check : emit_once,
 		.emit_ctx = d,
 		.continuous = monitoring,
 		.params = monitoring ? target_params : NULL,
@@ -333,6 +387,9 @@ static int open_monitor(struct daemon *d)
 		.n_canaries = d->n_canaries,
 		.emit_result = emit_result,
 		.emit_event = emit_event,
+		.start_check = d->checker ? checks_request : NULL,
+		.emit_check = emit_check,
+		.emit_detail = emit_detail,
 		.ctx = d,
 	};
 	if ((r = monitor_new(&d->mon, &mc, d->table, clock_mono_ns(), clock_real_ns())) < 0) {
@@ -355,6 +412,8 @@ int daemon_open(struct daemon *d)
 		log_error("cannot draw the cookie secret: %s", strerror(-r));
 		goto out;
 	}
+	if ((r = checks_open(d)) < 0)
+		goto out;
 	if (!d->o->dry_run) {
 		if ((r = fd = open_raw(d)) < 0)
 			goto out;
@@ -419,7 +478,7 @@ int daemon_start(struct daemon *d)
 	int r;
 
 	if ((r = store_start(d->st)) < 0 || (d->cap && (r = capture_start(d->cap, d->caps)) < 0) ||
-	    (r = sender_start(d->snd)) < 0) {
+	    (r = sender_start(d->snd)) < 0 || (r = checks_start(d)) < 0) {
 		log_error("cannot start threads: %s", strerror(-r));
 		return r;
 	}
@@ -438,6 +497,9 @@ void daemon_stop(struct daemon *d)
 	while ((n = ring_pop(d->caps, cbuf, 256)) > 0)
 		for (size_t i = 0; i < n; i++)
 			sched_on_capture(d->sc, &cbuf[i]);
+	/* so do the service checks: what was in flight ends now */
+	checks_stop(d);
+	checks_poll(d);
 	store_stop(d->st);
 }
 
@@ -461,6 +523,8 @@ void daemon_close(struct daemon *d)
 	ring_free(d->reports);
 	ring_free(d->caps);
 	ring_free(d->recs);
+	checks_close(d);
+	ring_free(d->xrecs);
 	reload_release(d);
 	exclude_release(&d->ex);
 }

@@ -19,6 +19,7 @@
 #include "store/store.h"
 
 struct capture;
+struct checker;
 struct config;
 struct link_paths;
 struct monitor;
@@ -42,6 +43,12 @@ struct daemon {
 	struct store *st;
 	struct sched *sc;
 	struct monitor *mon;        /* NULL with --once */
+	/* checks.c: the service checks (NULL: none run) */
+	struct checker *checker;
+	struct ring *check_reqs, *check_results;
+	uint64_t checks_asked, checks_in_flight;
+	bool checks_closed;         /* stopping: no new check is started */
+	struct ring *xrecs;         /* the store's second ring: check results, events' texts */
 	/* canaries.c: the targets that tell this prober's isolation from an outage */
 	struct sw_addr *canaries;
 	uint16_t *canary_ports;
@@ -91,5 +98,9 @@ int daemon_routing(const struct daemon *d, const struct table *t, struct routing
 /* Hands a record to the store thread, waiting for room: a measured result
  * is never dropped. */
 void daemon_push(struct daemon *d, const struct store_rec *rec);
+/* ... a service check's result, with the verdict and days left the state
+ * takes from it; and the text of the next event (its id). */
+void daemon_push_check(struct daemon *d, const struct check_result *r, uint8_t verdict, int32_t days_left);
+void daemon_push_detail(struct daemon *d, uint64_t event_id, const char *text);
 
 #endif

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "daemon/checks.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
@@ -101,6 +102,7 @@ bool loop_run(struct daemon *d, uint64_t *elapsed_ns)
 		if (got_signal && !interrupted) {
 			interrupted = true;
 			sched_stop_new(d->sc);
+			d->checks_closed = true; /* as the SYNs: nothing new, what runs finishes */
 			log_info("stopping: waiting for replies to the probes in flight (Ctrl-C again to quit now)");
 		}
 		if (got_signal == 2)
@@ -126,11 +128,12 @@ bool loop_run(struct daemon *d, uint64_t *elapsed_ns)
 				log_debug("cannot read the neighbour table: %s", strerror(-r));
 		}
 		work += drain(d);
+		work += checks_poll(d);
 		sched_expire(d->sc, now, now_real);
 		if (d->mon && !interrupted)
 			work += start_due(d, now, now_real);
 		work += sched_release(d->sc, d->reqs, now, now_real);
-		if (sched_done(d->sc))
+		if (sched_done(d->sc) && checks_idle(d))
 			break;
 		if (now >= next_status) {
 			next_status = now + STATUS_NS;

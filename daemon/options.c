@@ -58,6 +58,7 @@ static void usage(FILE *f)
 		"                         (AF_PACKET; skips the IP stack and its netfilter output hooks);\n"
 		"                         ip: every SYN through the raw IP socket (default auto)\n"
 		"      --source-ports A-B source-port range, reserved from the kernel (default %d-%d)\n"
+		"      --check-ports A-B  the service checks' source ports, reserved likewise (default %d-%d)\n"
 		"      --no-reserve       do not add the range to net.ipv4.ip_local_reserved_ports\n"
 		"      --max-targets N    more endpoints than N need --yes (default %u)\n"
 		"      --yes              probe more than --max-targets endpoints (up to %u)\n"
@@ -75,7 +76,8 @@ static void usage(FILE *f)
 		"Exit: 0 done, 1 runtime failure, 2 bad usage or input. Needs CAP_NET_RAW\n"
 		"(and CAP_NET_ADMIN to reserve the source ports).\n",
 		CONFIG_DEFAULT_FAILURES, CONFIG_DEFAULT_SUCCESSES, CONFIG_DEFAULT_RATE, PROBE_MAX_ATTEMPT,
-		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, OPTIONS_DEFAULT_MAX_TARGETS,
+		CONFIG_DEFAULT_PORT_LO, CONFIG_DEFAULT_PORT_HI, CONFIG_DEFAULT_CHECK_PORT_LO, CONFIG_DEFAULT_CHECK_PORT_HI,
+		OPTIONS_DEFAULT_MAX_TARGETS,
 		OPTIONS_HARD_MAX_TARGETS, OPTIONS_DEFAULT_PER_HOST_RATE, PRIVS_DEFAULT_USER);
 }
 
@@ -100,15 +102,15 @@ static int64_t parse_dur(const char *opt, const char *s, int64_t min, int64_t ma
 	return v;
 }
 
-static void parse_port_range(struct config *c, const char *s)
+static void parse_port_range(const char *opt, const char *s, uint16_t *lo_out, uint16_t *hi_out)
 {
 	unsigned lo, hi;
 	char tail;
 
 	if (sscanf(s, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1024 || hi > 65535 || lo > hi)
-		cli_die_usage("--source-ports '%s': expected A-B with 1024 <= A <= B <= 65535", s);
-	c->port_lo = (uint16_t)lo;
-	c->port_hi = (uint16_t)hi;
+		cli_die_usage("%s '%s': expected A-B with 1024 <= A <= B <= 65535", opt, s);
+	*lo_out = (uint16_t)lo;
+	*hi_out = (uint16_t)hi;
 }
 
 
@@ -142,7 +144,7 @@ enum {
 	OPT_FAILURES, OPT_SUCCESSES, OPT_WARN, OPT_CRIT, OPT_LOCATION, OPT_NO_LATENCY, OPT_PING,
 	OPT_REDIS, OPT_SPILL, OPT_PROBER_ID,
 	OPT_USER, OPT_KEEP_PRIVILEGES, OPT_SECCOMP, OPT_PER_HOST_RATE, OPT_YES, OPT_MEM_REPORT,
-	OPT_SEND_PATH,
+	OPT_SEND_PATH, OPT_CHECK_PORTS,
 };
 
 static const struct option longopts[] = {
@@ -175,6 +177,7 @@ static const struct option longopts[] = {
 	{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
 	{ "send-path", required_argument, NULL, OPT_SEND_PATH },
 	{ "source-ports", required_argument, NULL, OPT_SOURCE_PORTS },
+	{ "check-ports", required_argument, NULL, OPT_CHECK_PORTS },
 	{ "no-reserve", no_argument, NULL, OPT_NO_RESERVE },
 	{ "max-targets", required_argument, NULL, OPT_MAX_TARGETS },
 	{ "batch", required_argument, NULL, OPT_BATCH },
@@ -237,7 +240,10 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 				cli_die_usage("--send-path '%s': expected auto or ip", optarg);
 			set_text(&c->send_path, optarg);
 			break;
-		case OPT_SOURCE_PORTS: parse_port_range(c, optarg); break;
+		case OPT_SOURCE_PORTS: parse_port_range("--source-ports", optarg, &c->port_lo, &c->port_hi); break;
+		case OPT_CHECK_PORTS:
+			parse_port_range("--check-ports", optarg, &c->check_port_lo, &c->check_port_hi);
+			break;
 		case OPT_NO_RESERVE: o->no_reserve = true; break;
 		case OPT_MAX_TARGETS: o->max_targets = parse_uint("--max-targets", optarg, 1, UINT32_MAX - 2); break;
 		case OPT_BATCH: o->batch = (unsigned)parse_uint("--batch", optarg, 1, 1024); break;

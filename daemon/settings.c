@@ -98,6 +98,10 @@ void settings_load(struct config *c, struct options *o, int argc, char **argv)
 			cli_die_usage("%s", err);
 		options_apply(c, argc, argv);
 	}
+	if (c->port_lo <= c->check_port_hi && c->check_port_lo <= c->port_hi)
+		cli_die_usage("source ports %u-%u and check source ports %u-%u overlap: the probes and the service "
+			      "checks' connections need ranges of their own (--source-ports, --check-ports)",
+			      c->port_lo, c->port_hi, c->check_port_lo, c->check_port_hi);
 	settle_redis(c, o);
 	/* with Redis and no output asked for, stdout stays quiet */
 	if (!c->output)

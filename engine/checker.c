@@ -99,6 +99,8 @@ struct checker {
 	size_t n_ca;
 	struct session_slot *sessions;
 	uint16_t next_port;
+	double tokens;           /* connections the rate allows now */
+	uint64_t tokens_at;
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
@@ -515,6 +517,7 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 		stat_add(&c->st.tls_full, 1);
 	}
 	if (k->spec->verify && (!k->res.tls.verified || !k->res.tls.name_ok)) {
+		k->res.cert_failed = 1;
 		fail_now(c, k, now, "certificate %s: %s", !k->res.tls.verified ? "not verified" : "name mismatch",
 			 k->res.tls.verify_error);
 		return;
@@ -773,7 +776,7 @@ static int bind_port(struct checker *c, int fd, const struct check_req *r)
 
 static bool may_start(struct checker *c, const struct check_req *r)
 {
-	if (c->n_free == 0)
+	if (c->n_free == 0 || (c->cfg.rate_per_s && c->tokens < 1))
 		return false;
 	uint32_t h = host_find(c, &r->dst, false);
 	return h == UINT32_MAX || c->hosts[h].n < c->cfg.max_per_host;
@@ -782,6 +785,8 @@ static bool may_start(struct checker *c, const struct check_req *r)
 static void start(struct checker *c, const struct check_req *r, uint64_t now)
 {
 	uint32_t idx = c->free_list[--c->n_free];
+	if (c->cfg.rate_per_s)
+		c->tokens -= 1;
 	struct conn *k = &c->conns[idx];
 	uint8_t *in = k->in, *out = k->out;
 	int fd;
@@ -861,6 +866,14 @@ static void take_requests(struct checker *c, uint64_t now)
 	struct check_req batch[REQ_BATCH];
 	size_t n;
 
+	if (c->cfg.rate_per_s) {
+		/* a bucket of a tenth of a second's connections */
+		double cap = c->cfg.rate_per_s / 10.0 > 1 ? c->cfg.rate_per_s / 10.0 : 1;
+		c->tokens += (double)(now - c->tokens_at) * c->cfg.rate_per_s / 1e9;
+		if (c->tokens > cap)
+			c->tokens = cap;
+		c->tokens_at = now;
+	}
 	if (c->q_len && c->n_free) {
 		size_t kept = 0;
 		for (size_t i = 0; i < c->q_len; i++) {

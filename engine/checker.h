@@ -46,6 +46,7 @@ struct checker_config {
 	uint16_t port_lo, port_hi;  /* source ports; 0, 0: the kernel's ephemeral ones */
 	uint32_t max_in_flight;     /* connections at once; 0: 1024 */
 	uint32_t max_per_host;      /* connections at once to one address; 0: 4 */
+	uint32_t rate_per_s;        /* new connections per second at most; 0: no limit */
 	uint32_t full_every;        /* TLS: a full handshake every this many checks of a target, the rest
 	                               resumed (0: 16; 1: never resume) */
 	int64_t linger_ns;          /* after the verdict, how long to wait for the server's goodbye

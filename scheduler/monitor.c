@@ -3,6 +3,7 @@
  * and its place in the timing wheel: 56 + 17 + 4 + 1 (foreign) + 12 (the
  * wheel) = 90 bytes, and a share of its host's 48 (--mem-report shows them). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,15 @@ struct iso_bucket {
 	uint32_t checks, fails;
 };
 
+/* A port's service check: when it is next due, what it last said. Only
+ * for tables that have checks (8 bytes a target then). */
+struct check_state {
+	uint32_t due_s;      /* realtime second from which the next may start (0: at once) */
+	int16_t days_left;   /* the certificate's, INT16_MIN: none */
+	uint8_t verdict;     /* enum probe_verdict */
+	uint8_t busy;        /* started, no result yet */
+};
+
 struct monitor {
 	struct monitor_config cfg;
 	const struct table *t;
@@ -45,6 +55,7 @@ struct monitor {
 	uint8_t *rtt_head;
 	uint32_t *host_of;
 	uint8_t *foreign;             /* per target: 1 if another member of the location owns it */
+	struct check_state *chk;      /* per target, when service checks run; else NULL */
 	struct host *hosts;
 	size_t n_hosts, hosts_cap;
 	struct wheel *wheel;
@@ -204,6 +215,12 @@ static int grow(struct monitor *m, size_t n)
 	if (!fo)
 		return -ENOMEM;
 	m->foreign = fo;
+	if (m->cfg.start_check) {
+		struct check_state *ck = realloc(m->chk, cap * sizeof(*ck));
+		if (!ck)
+			return -ENOMEM;
+		m->chk = ck;
+	}
 	if (cap > UINT32_MAX - 2 || wheel_grow(m->wheel, (uint32_t)cap) < 0)
 		return -ENOMEM;
 	for (size_t i = m->cap; i < cap; i++) {
@@ -212,6 +229,8 @@ static int grow(struct monitor *m, size_t n)
 		m->rtt_head[i] = 0;
 		m->host_of[i] = HOST_NONE;
 		m->foreign[i] = 0;
+		if (m->chk)
+			m->chk[i] = (struct check_state){ .days_left = INT16_MIN, .verdict = VERDICT_PENDING };
 	}
 	m->cap = cap;
 	return 0;
@@ -348,6 +367,7 @@ void monitor_free(struct monitor *m)
 	free(m->rtt_head);
 	free(m->host_of);
 	free(m->foreign);
+	free(m->chk);
 	free(m->hosts);
 	free(m->canary_fail);
 	free(m->canary_id);
@@ -600,12 +620,53 @@ static void host_transition(struct monitor *m, uint32_t id, uint8_t from, uint8_
 	*host_event = ho->event;
 }
 
-void monitor_on_result(struct monitor *m, const struct probe_result *r)
+/* Emits a state event, with the text that goes with it (may be NULL). */
+static void emit_state(struct monitor *m, uint32_t id, const struct probe_result *r, uint8_t from, int64_t since,
+		       const char *detail)
 {
-	uint32_t id = r->target;
-	bool fail = r->state != PROBE_OPEN;
+	struct target_status *st = &m->st[id];
+	struct sw_event e = {
+		.ts_real_ns = r->ts_real_ns,
+		.since_ns = since,
+		.rtt_ns = r->rtt_ns,
+		.target = id,
+		.addr = m->t->tl.v[id].addr,
+		.kind = EVENT_STATE,
+		.from = from,
+		.to = st->state,
+		.reason = st->reason,
+		.probe_state = r->state,
+		.icmp_code = r->state == PROBE_UNREACHABLE ? r->icmp_code : 0,
+		.check = r->check,
+	};
+	if (st->reason == REASON_SLOW || st->reason == REASON_SLOW_CRIT)
+		e.rtt_ns = rtt_p95(m, id);
+	host_transition(m, id, from, st->state, r->ts_real_ns, &e.host_event);
+	if (detail && detail[0] && m->cfg.emit_detail) {
+		e.id = m->next_event++;
+		e.detail = 1;
+		m->stats.events++;
+		m->cfg.emit_detail(m->cfg.ctx, e.id, detail);
+		m->cfg.emit_event(m->cfg.ctx, &e);
+		return;
+	}
+	monitor_emit(m, &e);
+}
+
+void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
+{
+	uint32_t id = r_in->target;
+	bool fail = r_in->state != PROBE_OPEN;
+	struct probe_result rc = *r_in;
+	const struct probe_result *r = &rc;
+	struct check_spec *spec = NULL;
 
 	m->stats.checks++;
+	if (m->chk && id < m->t->tl.n && (spec = table_check(m->t, id))) {
+		/* the port's check and what it last said go with its SYN */
+		rc.check = spec->kind;
+		rc.verdict = m->chk[id].verdict;
+	}
 	m->cfg.emit_result(m->cfg.ctx, r);
 	if (id >= m->t->tl.n || !watched(m, id))
 		return; /* measured, reported, but no longer watched (removed, or another member's now) */
@@ -622,28 +683,71 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r)
 	}
 	if (!fail && r->rtt_ns >= 0)
 		rtt_record(m, id, r->rtt_ns);
+	if (spec && !fail) {
+		struct check_state *cs = &m->chk[id];
+		uint32_t now_s = (uint32_t)(r->ts_real_ns / NSEC_PER_SEC);
+		if (!cs->busy && now_s >= cs->due_s) {
+			int64_t iv = spec->interval_ns ? spec->interval_ns : interval_of(m, id);
+			cs->busy = 1;
+			cs->due_s = now_s + (uint32_t)((iv + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
+			m->stats.service_checks++;
+			m->cfg.start_check(m->cfg.ctx, id, check_spec_ref(spec));
+		}
+		/* the kernel answers, but the service did not: the check's own
+		 * results decide, a SYN says nothing new (nor before the first) */
+		if (probe_verdict_fails(cs->verdict) || cs->verdict == VERDICT_PENDING)
+			return;
+	}
 
 	int64_t since = st->since_ns;
 	uint8_t from;
 	if (!state_update(st, params_of(m, id), r, &from))
 		return;
-	struct sw_event e = {
-		.ts_real_ns = r->ts_real_ns,
-		.since_ns = since,
-		.rtt_ns = r->rtt_ns,
-		.target = id,
-		.addr = m->t->tl.v[id].addr,
-		.kind = EVENT_STATE,
-		.from = from,
-		.to = st->state,
-		.reason = st->reason,
-		.probe_state = r->state,
-		.icmp_code = r->state == PROBE_UNREACHABLE ? r->icmp_code : 0,
+	emit_state(m, id, r, from, since, NULL);
+}
+
+void monitor_on_check(struct monitor *m, const struct check_result *c)
+{
+	uint32_t id = c->target;
+	uint8_t verdict;
+	int32_t days;
+	const struct check_spec *spec = id < m->t->tl.n ? table_check(m->t, id) : NULL;
+
+	if (m->chk && id < m->cap)
+		m->chk[id].busy = 0;
+	check_judge(c, spec, &verdict, &days);
+	if (m->cfg.emit_check)
+		m->cfg.emit_check(m->cfg.ctx, c, verdict, days);
+	if (!m->chk || !spec || id >= m->t->tl.n || !watched(m, id))
+		return; /* measured, reported, but no longer watched */
+	struct check_state *cs = &m->chk[id];
+	cs->verdict = verdict;
+	cs->days_left = (int16_t)(days == INT32_MIN ? INT16_MIN : days < -32767 ? -32767 : days > 32767 ? 32767 : days);
+
+	/* the check as the state machine takes it: connected, with its verdict */
+	struct probe_result r = {
+		.ts_real_ns = c->ts_real_ns, .rtt_ns = -1, .target = id, .state = PROBE_OPEN,
+		.check = spec->kind, .verdict = verdict,
 	};
-	if (st->reason == REASON_SLOW || st->reason == REASON_SLOW_CRIT)
-		e.rtt_ns = rtt_p95(m, id);
-	host_transition(m, id, from, st->state, r->ts_real_ns, &e.host_event);
-	monitor_emit(m, &e);
+	struct target_status *st = &m->st[id];
+	bool fail = probe_verdict_fails(verdict);
+	if (up_like(st->state))
+		isolation_account(m, &r, fail);
+	if (m->isolated && fail) {
+		m->stats.held++;
+		return;
+	}
+	int64_t since = st->since_ns;
+	uint8_t from;
+	if (!state_update(st, params_of(m, id), &r, &from))
+		return;
+	char text[CHECK_TEXT_MAX + 64];
+	if (verdict == VERDICT_CERT_EXPIRED || verdict == VERDICT_CERT_EXPIRING)
+		snprintf(text, sizeof(text), "certificate %s %d day%s%s", days < 0 ? "expired" : "expires in",
+			 days < 0 ? -days : days, (days == 1 || days == -1) ? "" : "s", days < 0 ? " ago" : "");
+	else
+		snprintf(text, sizeof(text), "%s", c->v.error);
+	emit_state(m, id, &r, from, since, text);
 }
 
 const struct target_status *monitor_status(const struct monitor *m, uint32_t id)
@@ -682,6 +786,8 @@ void monitor_memuse(const struct monitor *m, struct memuse *u)
 	memuse_add(u, "monitor.rtts", m->cap * (sizeof(*m->rtts) + sizeof(*m->rtt_head)), true);
 	memuse_add(u, "monitor.host_of", m->cap * sizeof(*m->host_of), true);
 	memuse_add(u, "monitor.foreign", m->cap * sizeof(*m->foreign), true);
+	if (m->chk)
+		memuse_add(u, "monitor.service_checks", m->cap * sizeof(*m->chk), true);
 	memuse_add(u, "monitor.hosts", m->hosts_cap * sizeof(*m->hosts), true);
 	wheel_memuse(m->wheel, u);
 }

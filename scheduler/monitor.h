@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/check.h"
 #include "common/probe.h"
 #include "scheduler/table.h"
 
@@ -28,6 +29,16 @@ struct monitor_config {
 	size_t n_canaries;
 	void (*emit_result)(void *ctx, const struct probe_result *r);
 	void (*emit_event)(void *ctx, const struct sw_event *e);
+	/* Service checks (common/check.h; NULL: none run). start_check: target
+	 * id's check is due (its SYN was just answered): run spec (a reference
+	 * for the caller to keep and drop) and feed the result to
+	 * monitor_on_check. emit_check: a check's result, with the verdict the
+	 * state takes from it and the certificate's days left (INT32_MIN:
+	 * none). emit_detail: the text that goes with the next event (its id),
+	 * called just before emit_event for it. */
+	void (*start_check)(void *ctx, uint32_t id, struct check_spec *spec);
+	void (*emit_check)(void *ctx, const struct check_result *r, uint8_t verdict, int32_t days_left);
+	void (*emit_detail)(void *ctx, uint64_t event_id, const char *text);
 	void *ctx;
 };
 
@@ -37,6 +48,7 @@ struct monitor_stats {
 	uint64_t overruns;        /* a target was due while its previous check was still running */
 	uint64_t events;
 	uint64_t held;            /* failures not applied while the prober was isolated */
+	uint64_t service_checks;  /* service checks started */
 	double demand_pps;        /* what the targets' intervals ask for */
 	double stretch[4];        /* interval factor per priority (0 low .. 3 critical); 1 = as configured */
 	bool overloaded;          /* demand exceeds the cap: intervals are stretched */
@@ -74,8 +86,14 @@ uint32_t monitor_set_foreign(struct monitor *m, const uint8_t *foreign, uint64_t
 size_t monitor_due(struct monitor *m, uint64_t now_mono, int64_t now_real, uint32_t *out, size_t max);
 void monitor_overrun(struct monitor *m, uint32_t id);
 
-/* A finished check: emits the result and any events it causes. */
+/* A finished check: emits the result and any events it causes. A SYN
+ * answered on a port with a service check carries the check's last
+ * verdict, starts the check when it is due, and while the service is
+ * failing tells nothing (the check's results decide). */
 void monitor_on_result(struct monitor *m, const struct probe_result *r);
+/* A service check's result (after start_check): its verdict becomes the
+ * port's, feeds the state, emits the result and any events. */
+void monitor_on_check(struct monitor *m, const struct check_result *r);
 
 /* Emits an event (address changes noticed by the daemon on re-resolution);
  * fills in its id. */

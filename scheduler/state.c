@@ -18,7 +18,9 @@ const char *state_reason_name(enum state_reason r)
 		[REASON_NONE] = "none",       [REASON_OPEN] = "open",         [REASON_REFUSED] = "refused",
 		[REASON_TIMEOUT] = "timeout", [REASON_UNREACHABLE] = "unreachable", [REASON_ERROR] = "error",
 		[REASON_SLOW] = "slow",       [REASON_SLOW_CRIT] = "slow_critical", [REASON_FLAPPING] = "flapping",
-		[REASON_SETTLED] = "settled",
+		[REASON_SETTLED] = "settled", [REASON_CHECK_FAILED] = "check_failed",
+		[REASON_CERT_EXPIRING] = "cert_expiring", [REASON_CERT_EXPIRED] = "cert_expired",
+		[REASON_CERT_UNVERIFIED] = "cert_unverified",
 	};
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "invalid";
 }
@@ -30,8 +32,13 @@ void state_init(struct target_status *st)
 	st->state = st->held = TARGET_UNKNOWN;
 }
 
-static enum state_reason failure_reason(uint8_t probe_state)
+static enum state_reason failure_reason(uint8_t probe_state, uint8_t verdict)
 {
+	switch (verdict) {
+	case VERDICT_CHECK_FAILED: return REASON_CHECK_FAILED;
+	case VERDICT_CERT_UNVERIFIED: return REASON_CERT_UNVERIFIED;
+	case VERDICT_CERT_EXPIRED: return REASON_CERT_EXPIRED;
+	}
 	switch (probe_state) {
 	case PROBE_CLOSED: return REASON_REFUSED;
 	case PROBE_FILTERED: return REASON_TIMEOUT;
@@ -93,7 +100,7 @@ static unsigned popcount_window(uint32_t bits, uint8_t window)
 bool state_update(struct target_status *st, const struct state_params *p, const struct probe_result *r,
 		  uint8_t *from)
 {
-	bool ok = r->state == PROBE_OPEN;
+	bool ok = r->state == PROBE_OPEN && !probe_verdict_fails(r->verdict);
 	uint8_t want; /* the state the evidence points to, before flap damping */
 	uint8_t reason;
 	uint32_t now_s = (uint32_t)(r->ts_real_ns / NSEC_PER_SEC);
@@ -106,12 +113,16 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 		st->fail_streak = 0;
 		if (st->ok_streak < UINT8_MAX)
 			st->ok_streak++;
-		st->slow_bits <<= 1;
-		st->crit_bits <<= 1;
-		if (p->warn_ns && r->rtt_ns > p->warn_ns)
-			st->slow_bits |= 1;
-		if (p->crit_ns && r->rtt_ns > p->crit_ns)
-			st->crit_bits |= 1;
+		/* the latency window is the SYNs' (a service check's result has
+		 * no RTT: it does not push one out) */
+		if (r->rtt_ns >= 0) {
+			st->slow_bits <<= 1;
+			st->crit_bits <<= 1;
+			if (p->warn_ns && r->rtt_ns > p->warn_ns)
+				st->slow_bits |= 1;
+			if (p->crit_ns && r->rtt_ns > p->crit_ns)
+				st->crit_bits |= 1;
+		}
 	} else {
 		st->ok_streak = 0;
 		if (st->fail_streak < UINT8_MAX)
@@ -123,25 +134,29 @@ bool state_update(struct target_status *st, const struct state_params *p, const 
 	want = base;
 	reason = st->reason;
 	if (ok) {
-		bool degraded = p->warn_ns && p->window && popcount_window(st->slow_bits, p->window) >= p->over;
-		bool crit = degraded && p->crit_ns && popcount_window(st->crit_bits, p->window) >= p->over;
+		bool slow = p->warn_ns && p->window && popcount_window(st->slow_bits, p->window) >= p->over;
+		bool crit = slow && p->crit_ns && popcount_window(st->crit_bits, p->window) >= p->over;
+		/* a certificate running out degrades like slowness, and says so first */
+		bool cert = r->verdict == VERDICT_CERT_EXPIRING;
+		bool degraded = slow || cert;
 		uint8_t up_state = degraded ? TARGET_DEGRADED : TARGET_UP;
+		uint8_t why = cert ? REASON_CERT_EXPIRING : slow ? (crit ? REASON_SLOW_CRIT : REASON_SLOW) : REASON_OPEN;
 		if (base == TARGET_UP || base == TARGET_DEGRADED) {
-			/* already up: latency alone moves it between up and degraded */
-			if (up_state != base || (degraded && (crit ? REASON_SLOW_CRIT : REASON_SLOW) != st->reason)) {
+			/* already up: latency and certificates alone move it between up and degraded */
+			if (up_state != base || (degraded && why != st->reason)) {
 				want = up_state;
-				reason = degraded ? (crit ? REASON_SLOW_CRIT : REASON_SLOW) : REASON_OPEN;
+				reason = why;
 			}
 		} else if (base == TARGET_UNKNOWN || st->ok_streak >= p->successes) {
 			want = up_state;
-			reason = degraded ? (crit ? REASON_SLOW_CRIT : REASON_SLOW) : REASON_OPEN;
+			reason = why;
 		}
 	} else if (base != TARGET_DOWN && (base == TARGET_UNKNOWN || st->fail_streak >= p->failures)) {
 		/* unknown goes down at the first failure only if failures == 1;
 		 * otherwise it too needs the confirming streak */
 		if (st->fail_streak >= p->failures) {
 			want = TARGET_DOWN;
-			reason = failure_reason(r->state);
+			reason = failure_reason(r->state, r->verdict);
 			st->slow_bits = st->crit_bits = 0;
 		}
 	}

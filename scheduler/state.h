@@ -47,6 +47,10 @@ enum state_reason {
 	REASON_SLOW_CRIT,   /* ... over crit */
 	REASON_FLAPPING,
 	REASON_SETTLED,     /* flapping ended */
+	REASON_CHECK_FAILED,     /* the service check failed (the event carries its error) */
+	REASON_CERT_EXPIRING,    /* fewer days left than cert_warn_days */
+	REASON_CERT_EXPIRED,     /* expired, or fewer days left than cert_crit_days */
+	REASON_CERT_UNVERIFIED,  /* verify: true, and the chain or the name failed */
 };
 
 /* One per target: 56 bytes. The recent up/down changes (for flapping) are

@@ -34,11 +34,14 @@ static void group_release(struct table_group *g)
 		free(g->labels[i].value);
 	}
 	free(g->labels);
+	check_spec_unref(g->check);
+	g->check = NULL;
 }
 
 static int group_copy(struct table_group *dst, const struct table_group *src)
 {
 	*dst = *src;
+	dst->check = check_spec_ref(src->check);
 	dst->name = xstrdup(src->name);
 	dst->labels = src->n_labels ? calloc(src->n_labels, sizeof(*dst->labels)) : NULL;
 	if ((src->name && !dst->name) || (src->n_labels && !dst->labels)) {
@@ -362,11 +365,17 @@ static int claim(struct table *t, struct id_index *ix, const struct target_list 
 
 	if ((r = index_fit(ix, t, gl->n)) < 0)
 		return r;
+	const struct check_spec *gc = t->groups[gi].check;
 	for (size_t k = 0; k < gl->n; k++) {
-		const struct target *gt = &gl->v[k];
+		struct target one = gl->v[k];
+		const struct target *gt = &one;
 		size_t pos;
+		/* the group's check for the ports without one of their own (a
+		 * ping has no service) */
+		if (one.check == CHECK_NONE && gc && one.port != TARGET_PORT_ICMP)
+			one.check = gc->kind;
 		uint32_t id = index_find(ix, &t->tl, &gt->addr, gt->port, &pos);
-		const char *name = target_name(gl, gt);
+		const char *name = target_name(gl, &gl->v[k]);
 		if (id == SLOT_EMPTY) {
 			if (t->tl.n >= TABLE_MAX_TARGETS) {
 				set_err(err, errlen, "more than %u targets", TABLE_MAX_TARGETS);
@@ -380,6 +389,7 @@ static int claim(struct table *t, struct id_index *ix, const struct target_list 
 			t->dead[id] = 0;
 			t->n_live++;
 			t->group_of[id] = gi;
+			t->tl.v[id].check = gt->check; /* as this generation asks */
 			if (name && (r = name_put(&t->tl, name, &t->tl.v[id].name)) < 0)
 				return r;
 			else if (!name)
@@ -683,4 +693,16 @@ void table_pub_release(struct table_pub *p)
 	table_free(atomic_load(&p->latest));
 	atomic_store(&p->latest, NULL);
 	p->reader_cur = NULL;
+}
+
+struct check_spec *table_check(const struct table *t, uint32_t id)
+{
+	uint8_t kind = t->tl.v[id].check;
+	const struct table_group *g = table_group_of(t, id);
+
+	if (kind == CHECK_NONE)
+		return NULL;
+	if (g && g->check && g->check->kind == kind)
+		return g->check;
+	return check_spec_default(kind);
 }

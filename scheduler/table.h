@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/check.h"
 #include "common/memuse.h"
 #include "scheduler/state.h"
 #include "scheduler/targets.h"
@@ -36,6 +37,7 @@ struct table_named {
 	char *host;   /* IP or hostname (not a CIDR) */
 	uint16_t port;
 	char *name;   /* "Production DB - PostgreSQL 5432" */
+	struct check_spec *check; /* its own service check (a reference; NULL: the group's) */
 };
 
 /* What the scheduler and the store need of a group; a deep copy of the
@@ -49,6 +51,8 @@ struct table_group {
 	uint8_t retries;
 	uint8_t priority;       /* 0 low .. 3 critical */
 	struct state_params state;
+	struct check_spec *check; /* the group's service check and its options (a reference; NULL:
+	                             none); its targets without a check of their own take it */
 };
 
 /* A hostname of the config and the addresses it resolved to, to tell when
@@ -160,6 +164,11 @@ void table_moved_hostnames(const struct table *prev, const struct table *next,
 
 /* Adds the arrays of t (this generation only) to u, for --mem-report. */
 void table_memuse(const struct table *t, struct memuse *u);
+
+/* The service check of target id and its options (the group's when they
+ * ask for the same kind, else the kind's defaults), or NULL for a bare SYN
+ * check. Shared: take a reference to keep it. */
+struct check_spec *table_check(const struct table *t, uint32_t id);
 
 /* The group of id, or NULL. */
 static inline const struct table_group *table_group_of(const struct table *t, uint32_t id)

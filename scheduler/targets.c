@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "common/check.h"
 #include "scheduler/targets.h"
 
 /* DNS names are at most 253 characters (RFC 1035); the longest literal,
@@ -148,6 +149,29 @@ static bool parse_port_or_icmp(const char *s, size_t len, uint16_t *out)
 	return parse_port(s, len, out);
 }
 
+/* "/CHECK" after a port: the check's kind into *kind (CHECK_NONE without). */
+static int parse_check_suffix(const char *item, size_t *len, const char *where, uint8_t *kind, char *err,
+			      size_t errlen)
+{
+	const char *slash = memchr(item, '/', *len);
+
+	*kind = CHECK_NONE;
+	if (!slash)
+		return 0;
+	size_t kl = *len - (size_t)(slash - item) - 1;
+	int k = check_kind_parse(slash + 1, kl);
+	if (k < 0) {
+		set_err(err, errlen,
+			"check '%.*s' in '%s': expected one of connect, tls, ssh, smtp, submission, smtps, imap, imaps, "
+			"pop3, pop3s, ftp, redis, postgres, mysql, http, https, amqp, mongodb, memcached, vnc, generic",
+			(int)kl, slash + 1, where);
+		return -EINVAL;
+	}
+	*kind = (uint8_t)k;
+	*len = (size_t)(slash - item);
+	return 0;
+}
+
 /* One item of a port list, "PORT", "LO-HI" or "icmp", into [*lo, *hi]. */
 static int parse_port_item(const char *item, size_t len, const char *list, uint16_t *lo, uint16_t *hi,
 			   char *err, size_t errlen)
@@ -179,8 +203,10 @@ static int parse_port_item(const char *item, size_t len, const char *list, uint1
 int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen)
 {
 	uint64_t seen[65536 / 64] = { 0 };
+	uint8_t *kinds = NULL; /* per port, when some item has a check */
 	const char *p = s;
 	size_t n = 0;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
@@ -201,9 +227,32 @@ int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen
 				s);
 			return -EINVAL;
 		}
-		int r = parse_port_item(p, len, s, &lo, &hi, err, errlen);
-		if (r < 0)
-			return r;
+		uint8_t kind;
+		if ((r = parse_check_suffix(p, &len, s, &kind, err, errlen)) < 0)
+			goto fail;
+		if ((r = parse_port_item(p, len, s, &lo, &hi, err, errlen)) < 0)
+			goto fail;
+		if (kind != CHECK_NONE && lo == TARGET_PORT_ICMP) {
+			set_err(err, errlen, "'%.*s' in '%s': a ping has no service to check", (int)len, p, s);
+			r = -EINVAL;
+			goto fail;
+		}
+		if (kind != CHECK_NONE && !kinds && !(kinds = calloc(65536, 1))) {
+			set_err(err, errlen, "port list '%s': out of memory", s);
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (uint32_t port = lo; kinds && port <= hi; port++) {
+			bool dup = seen[port / 64] >> (port % 64) & 1;
+			if (dup && kinds[port] != kind) {
+				set_err(err, errlen, "port %u in '%s': two different checks (%s and %s)", port, s,
+					check_kind_name(kinds[port]) ? check_kind_name(kinds[port]) : "none",
+					check_kind_name(kind) ? check_kind_name(kind) : "none");
+				r = -EINVAL;
+				goto fail;
+			}
+			kinds[port] = kind;
+		}
 		for (uint32_t port = lo; port <= hi;) {
 			if (port % 64 == 0 && hi - port >= 63) {
 				seen[port / 64] = UINT64_MAX;
@@ -220,19 +269,32 @@ int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen
 	for (size_t i = 0; i < 65536 / 64; i++)
 		n += (size_t)__builtin_popcountll(seen[i]);
 	out->ports = malloc(n * sizeof(*out->ports));
-	if (!out->ports) {
+	if (kinds)
+		out->checks = malloc(n);
+	if (!out->ports || (kinds && !out->checks)) {
 		set_err(err, errlen, "port list '%s': out of memory", s);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	for (size_t i = 0; i < 65536 / 64; i++)
-		for (uint64_t bits = seen[i]; bits; bits &= bits - 1)
-			out->ports[out->n++] = (uint16_t)(i * 64 + (size_t)__builtin_ctzll(bits));
+		for (uint64_t bits = seen[i]; bits; bits &= bits - 1) {
+			uint16_t port = (uint16_t)(i * 64 + (size_t)__builtin_ctzll(bits));
+			if (kinds)
+				out->checks[out->n] = kinds[port];
+			out->ports[out->n++] = port;
+		}
+	free(kinds);
 	return 0;
+fail:
+	free(kinds);
+	portlist_release(out);
+	return r;
 }
 
 void portlist_release(struct portlist *p)
 {
 	free(p->ports);
+	free(p->checks);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -649,7 +711,7 @@ static int stage_name(struct target_list *tl, const char *name, size_t len, uint
 
 /* Adds every address of blocks with every port; nothing changes on error. */
 static int add_blocks(struct target_list *tl, const char *spec, const struct sw_cidr *blocks, size_t nblocks,
-		      const uint16_t *ports, size_t nports, const char *name, size_t name_len,
+		      const uint16_t *ports, const uint8_t *checks, size_t nports, const char *name, size_t name_len,
 		      const struct exclude_list *ex, char *err, size_t errlen)
 {
 	uint64_t addrs = 0;
@@ -687,6 +749,7 @@ static int add_blocks(struct target_list *tl, const char *spec, const struct sw_
 				struct target *t = &tl->v[tl->n++];
 				t->addr = a;
 				t->port = ports[k];
+				t->check = checks ? checks[k] : CHECK_NONE;
 				t->pad = 0;
 				t->name = name_off;
 			}
@@ -720,17 +783,28 @@ static int classify_host(const char *spec, const char *host, bool bracketed, str
 
 /* The ports of a spec: its own (parsed into *own) or else the list's. */
 static int spec_ports(const char *spec, const char *port_text, const struct portlist *ports, uint16_t *own,
-		      const uint16_t **pv, size_t *n, char *err, size_t errlen)
+		      uint8_t *own_check, const uint16_t **pv, const uint8_t **cv, size_t *n, char *err, size_t errlen)
 {
 	if (port_text) {
-		if (!parse_port_or_icmp(port_text, strlen(port_text), own)) {
-			set_err(err, errlen, "port '%s' in '%s': expected 1-65535 or icmp", port_text, spec);
+		size_t len = strlen(port_text);
+		int r = parse_check_suffix(port_text, &len, spec, own_check, err, errlen);
+		if (r < 0)
+			return r;
+		if (!parse_port_or_icmp(port_text, len, own)) {
+			set_err(err, errlen, "port '%.*s' in '%s': expected 1-65535 or icmp, optionally with /CHECK",
+				(int)len, port_text, spec);
+			return -EINVAL;
+		}
+		if (*own == TARGET_PORT_ICMP && *own_check != CHECK_NONE) {
+			set_err(err, errlen, "'%s': a ping has no service to check", spec);
 			return -EINVAL;
 		}
 		*pv = own;
+		*cv = own_check;
 		*n = 1;
 	} else if (ports && ports->n) {
 		*pv = ports->ports;
+		*cv = ports->checks;
 		*n = ports->n;
 	} else {
 		set_err(err, errlen, "'%s': no port (give -p or IP:PORT)", spec);
@@ -746,8 +820,10 @@ static int add_spec(struct target_list *tl, const char *spec, const struct portl
 	struct sw_cidr one, *resolved = NULL;
 	size_t nblocks = 1, nports;
 	const uint16_t *pv;
+	const uint8_t *cv;
 	const char *port_text;
 	uint16_t port;
+	uint8_t check;
 	bool bracketed, is_name;
 	int r;
 
@@ -757,7 +833,7 @@ static int add_spec(struct target_list *tl, const char *spec, const struct portl
 		return r;
 	is_name = r == 1;
 	/* every mistake the user can fix without DNS is reported before it is asked */
-	if ((r = spec_ports(spec, port_text, ports, &port, &pv, &nports, err, errlen)) < 0)
+	if ((r = spec_ports(spec, port_text, ports, &port, &check, &pv, &cv, &nports, err, errlen)) < 0)
 		return r;
 	if (is_name && (r = resolve(tl, host, &resolved, &nblocks, err, errlen)) < 0)
 		goto out;
@@ -766,7 +842,7 @@ static int add_spec(struct target_list *tl, const char *spec, const struct portl
 		name = host;
 		name_len = strlen(host);
 	}
-	r = add_blocks(tl, spec, is_name ? resolved : &one, nblocks, pv, nports, name, name_len, ex, err,
+	r = add_blocks(tl, spec, is_name ? resolved : &one, nblocks, pv, cv, nports, name, name_len, ex, err,
 		       errlen);
 out:
 	free(resolved);

@@ -10,17 +10,21 @@
 
 #include "common/addr.h"
 
-/* A sorted, duplicate-free set of ports. */
+/* A sorted, duplicate-free set of ports, each with the service check it
+ * asks for (common/check.h; CHECK_NONE for a bare SYN check). */
 struct portlist {
 	uint16_t *ports;
 	size_t n;
+	uint8_t *checks;  /* per port: enum check_kind; NULL: none asks for one */
 };
 
 /* The port of an ICMP echo ("ping") target: "icmp" in port lists and specs. */
 #define TARGET_PORT_ICMP 0
 
-/* Parses "22,80,443,8000-8100" (and "icmp", port TARGET_PORT_ICMP). Errors (-EINVAL, with a message in err):
- * empty items, port 0, ports above 65535, reversed ranges, junk. */
+/* Parses "22,80,443,8000-8100" (and "icmp", port TARGET_PORT_ICMP), each
+ * item optionally with a service check: "5432/postgres,443/tls,8000-8010/http".
+ * Errors (-EINVAL, with a message in err): empty items, port 0, ports above
+ * 65535, reversed ranges, an unknown check, two checks for one port, junk. */
 int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen);
 void portlist_release(struct portlist *p);
 
@@ -46,7 +50,8 @@ void exclude_release(struct exclude_list *ex);
 struct target {
 	struct sw_addr addr;
 	uint16_t port;
-	uint16_t pad;
+	uint8_t check; /* enum check_kind asked for by the spec or the port list (CHECK_NONE: none) */
+	uint8_t pad;
 	uint32_t name; /* byte offset of a NUL-terminated name in target_list.names, or TARGET_NO_NAME */
 };
 
@@ -73,8 +78,9 @@ void target_list_init(struct target_list *tl, size_t max_targets, uint8_t famili
 void target_list_release(struct target_list *tl);
 
 /* Adds every endpoint of one spec: "IP", "IP:PORT", "CIDR", "CIDR:PORT",
- * "HOSTNAME", "HOSTNAME:PORT", "[IPv6]:PORT". Specs without a port get every
- * port of `ports` (an error if ports is NULL or empty). Hostnames are
+ * "HOSTNAME", "HOSTNAME:PORT", "[IPv6]:PORT", each port optionally with a
+ * service check ("IP:5432/postgres"). Specs without a port get every port
+ * of `ports` with its check (an error if ports is NULL or empty). Hostnames are
  * resolved now (getaddrinfo; every address of an allowed family). name may
  * be NULL. Returns the number of endpoints added (excluded ones are counted
  * in tl->excluded, not added) or a negative errno with a one-line message

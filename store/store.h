@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/check.h"
 #include "common/probe.h"
 #include "scheduler/state.h"
 #include "store/format.h"
@@ -53,6 +54,27 @@ struct store_rec {
 	} u;
 };
 
+/* Records too large for the store ring (its records stay small: a
+ * million targets' results pass through it), on a second ring from the
+ * main thread: service-check results, and the texts that go with events
+ * (an event with detail set finds its text there, pushed just before it). */
+enum store_xrec_kind {
+	STORE_XREC_CHECK,
+	STORE_XREC_DETAIL,
+};
+
+struct store_xrec {
+	uint8_t kind;         /* enum store_xrec_kind */
+	uint8_t verdict;      /* CHECK: enum probe_verdict, as the state took it */
+	uint8_t pad[2];
+	int32_t days_left;    /* CHECK: the certificate's whole days left; INT32_MIN: none */
+	uint64_t event_id;    /* DETAIL: the event it goes with */
+	union {
+		struct check_result check;
+		char text[CHECK_TEXT_MAX + 64];
+	} u;
+};
+
 #define STORE_DEFAULT_PREFIX "synwatch:"
 #define STORE_DEFAULT_RESULTS_MAXLEN 1000000
 #define STORE_DEFAULT_EVENTS_MAXLEN 100000
@@ -89,13 +111,14 @@ struct store_config {
 	const struct store_redis_config *redis; /* NULL: no Redis; the strings must outlive the store */
 };
 
-/* The store reads struct store_rec from recs (it is the only consumer).
+/* The store reads struct store_rec from recs and struct store_xrec from
+ * xrecs (may be NULL: no service checks); it is their only consumer.
  * With Redis it opens the spill file (and takes over what a previous run
  * left in it). Returns 0 and sets *out, or a negative errno after logging
  * one line naming what failed (a spill file that cannot be opened, say).
  * The Redis writer's sockets use MSG_NOSIGNAL, but hiredis's own writes
  * do not: the process must ignore SIGPIPE. */
-int store_new(struct store **out, const struct store_config *cfg, struct ring *recs);
+int store_new(struct store **out, const struct store_config *cfg, struct ring *recs, struct ring *xrecs);
 int store_start(struct store *st);
 /* Writes everything still in the ring, flushes the sinks and joins; with
  * Redis, keeps writing for up to flush_ns and leaves the rest in the spill

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "common/check.h"
 #include "scheduler/targets.h"
 
 #define V4 TARGET_FAMILY_V4
@@ -389,6 +390,34 @@ static void test_spec_forms(void **state)
 	assert_int_equal(pl.ports[0], TARGET_PORT_ICMP);
 	assert_int_equal(pl.ports[1], 22);
 	portlist_release(&pl);
+	/* service checks: after a port in a list or a spec (docs/checks.md) */
+	assert_int_equal(portlist_parse(&pl, "22/ssh,80,5432/postgres,8000-8002/http", err, sizeof(err)), 0);
+	assert_int_equal(pl.n, 6);
+	assert_int_equal(pl.ports[0], 22);
+	assert_int_equal(pl.checks[0], CHECK_SSH);
+	assert_int_equal(pl.checks[1], CHECK_NONE);
+	assert_int_equal(pl.checks[2], CHECK_POSTGRES);
+	assert_int_equal(pl.checks[5], CHECK_HTTP);
+	size_t before = tl.n;
+	assert_int_equal(add(&tl, "198.18.0.11", &pl, NULL), 6);
+	assert_int_equal(tl.v[before].check, CHECK_SSH);
+	assert_int_equal(tl.v[before + 1].check, CHECK_NONE);
+	assert_int_equal(tl.v[before + 2].check, CHECK_POSTGRES);
+	portlist_release(&pl);
+	assert_int_equal(add(&tl, "198.18.0.12:443/tls", NULL, NULL), 1);
+	assert_int_equal(tl.v[tl.n - 1].port, 443);
+	assert_int_equal(tl.v[tl.n - 1].check, CHECK_TLS);
+	assert_int_equal(add(&tl, "[2001:db8::5]:443/https", NULL, NULL), -EAFNOSUPPORT);
+	assert_int_equal(add(&tl, "198.18.0.13:5432/postgress", NULL, NULL), -EINVAL);
+	assert_contains(err, "check 'postgress' in '198.18.0.13:5432/postgress': expected one of connect, tls");
+	assert_int_equal(add(&tl, "198.18.0.13:icmp/tls", NULL, NULL), -EINVAL);
+	assert_contains(err, "a ping has no service to check");
+	assert_int_equal(portlist_parse(&pl, "443/tls,443/https", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "port 443 in '443/tls,443/https': two different checks (tls and https)");
+	assert_int_equal(portlist_parse(&pl, "443,443/https", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "two different checks (none and https)");
+	assert_int_equal(portlist_parse(&pl, "22/bogus", err, sizeof(err)), -EINVAL);
+	assert_contains(err, "check 'bogus' in '22/bogus'");
 	/* a fully qualified name goes to the resolver, which may not know it */
 	if (add(&tl, "localhost.:9", NULL, NULL) != 1)
 		assert_contains(err, "cannot resolve 'localhost.': ");
