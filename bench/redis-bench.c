@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 		.format = STORE_NONE, .out = stdout, .tables = &pub, .location = "bench", .run_id = 1,
 		.with_group = true, .redis = &rc,
 	};
-	if (ring_new(&recs, sizeof(struct store_rec), RING_SIZE) < 0 || store_new(&st, &sc, recs) < 0 ||
+	if (ring_new(&recs, sizeof(struct store_rec), RING_SIZE) < 0 || store_new(&st, &sc, recs, NULL) < 0 ||
 	    store_start(st) < 0)
 		return 1;
 

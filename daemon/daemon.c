@@ -93,8 +93,10 @@ static void emit_once(void *arg, const struct probe_result *res)
 	struct probe_result r = *res;
 	struct check_spec *spec = r.target < d->table->tl.n ? table_check(d->table, r.target) : NULL;
 
-	if (spec)
+	if (spec) {
 		r.check = spec->kind;
+		r.verdict = VERDICT_PENDING; /* its own line says what the service said */
+	}
 	emit_result(d, &r);
 	if (spec && r.state == PROBE_OPEN)
 		checks_after_syn(d, r.target);

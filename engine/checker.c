@@ -261,6 +261,8 @@ static void report(struct checker *c, struct conn *k, uint64_t now)
 	r->target = k->req.target;
 	r->seq = k->req.seq;
 	r->kind = k->spec ? k->spec->kind : CHECK_NONE;
+	/* the step's clock is coarse (one read per epoll round): read it anew */
+	now = clock_mono_ns();
 	r->ts_real_ns = clock_real_ns();
 	r->check_ns = (int64_t)(now - k->t_start);
 	r->connect_ns = k->t_connected ? (int64_t)(k->t_connected - k->t_start) : -1;
@@ -497,7 +499,7 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 					: addr_format(&k->req.dst, addr, sizeof(addr));
 
 	if (k->res.tls_ns < 0)
-		k->res.tls_ns = (int64_t)(now - k->t_tls);
+		k->res.tls_ns = (int64_t)(clock_mono_ns() - k->t_tls);
 	tls_conn_info(k->tls, name, &k->res.tls);
 	if (k->res.tls.resumed && ss->used) {
 		/* no certificate on a resumed session: the last full handshake's */
@@ -599,7 +601,7 @@ static void start_tls(struct checker *c, struct conn *k, uint64_t now, bool afte
 	}
 	k->starttls = after_starttls;
 	k->state = C_TLS;
-	k->t_tls = now;
+	k->t_tls = clock_mono_ns();
 	drive_tls(c, k, now);
 }
 
@@ -614,7 +616,7 @@ static void on_connected(struct checker *c, struct conn *k, uint64_t now)
 		fail_now(c, k, now, "cannot connect: %s", e == ECONNREFUSED ? "refused" : strerror(e));
 		return;
 	}
-	k->t_connected = now;
+	k->t_connected = clock_mono_ns();
 	if (k->spec->kind == CHECK_CONNECT) {
 		/* the handshake was the question */
 		k->dialog.done = 1;
@@ -1039,6 +1041,9 @@ int checker_new(struct checker **out, const struct checker_config *cfg, char *er
 			goto nomem;
 		c->free_list[c->n_free++] = (uint32_t)(n - 1 - i);
 	}
+	/* the system's trust store now, not in the first check's time */
+	const char *why;
+	ctx_for(c, NULL, &why);
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c->ep < 0) {
 		r = -errno;

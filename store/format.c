@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/check.h"
 #include "common/clock.h"
 #include "scheduler/table.h"
 #include "store/format.h"
@@ -233,6 +234,12 @@ int store_format_ndjson(char *buf, size_t len, const struct store_format_ctx *c,
 		sb_json_kv(&b, "error", strerror(r->err));
 	if (r->rtt_approx)
 		sb_printf(&b, ",\"rtt_approx\":true");
+	if (r->check) {
+		/* the port's service check, and whether it last passed */
+		sb_printf(&b, ",\"check\":\"%s\"", check_kind_name(r->check));
+		if (r->verdict != VERDICT_PENDING)
+			sb_printf(&b, ",\"check_ok\":%s", probe_verdict_fails(r->verdict) ? "false" : "true");
+	}
 	sb_json_names(&b, c, r->target, c->with_group);
 	if (c->with_group)
 		sb_json_labels(&b, c, r->target);
@@ -259,6 +266,10 @@ int store_format_event_ndjson(char *buf, size_t len, const struct store_format_c
 		sb_json_names(&b, c, e->target, true);
 		sb_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"", target_state_name(e->from),
 			  target_state_name(e->to), state_reason_name(e->reason));
+		if (e->check)
+			sb_printf(&b, ",\"check\":\"%s\"", check_kind_name(e->check));
+		if (c->detail)
+			sb_json_kv(&b, "check_error", c->detail);
 		sb_json_time(&b, "since", e->since_ns, true);
 		/* for a slow transition rtt_ns is the window's p95, not the last RTT */
 		sb_json_us(&b, "last_rtt_us", reason_is_slow(e->reason) ? -1 : e->rtt_ns);
@@ -359,6 +370,77 @@ static void sb_text_ms(struct sbuf *b, const char *what, int64_t ns)
 {
 	if (ns >= 0)
 		sb_printf(b, "%s%.3f ms", what, (double)ns / 1e6);
+}
+
+/* ,"key":"2026-..Z" for Unix seconds */
+static void sb_json_unix(struct sbuf *b, const char *key, int64_t s)
+{
+	sb_json_time(b, key, s * NSEC_PER_SEC, false);
+}
+
+int store_format_check_ndjson(char *buf, size_t len, const struct store_format_ctx *c, const struct check_result *r,
+			      uint8_t verdict, int32_t days_left)
+{
+	struct sbuf b = sb_init(buf, len);
+
+	sb_printf(&b, "{\"type\":\"check\"");
+	sb_json_time(&b, "ts", r->ts_real_ns, false);
+	sb_json_endpoint(&b, c, r->target);
+	sb_printf(&b, ",\"check\":\"%s\",\"check_ok\":%s", check_kind_name(r->kind) ? check_kind_name(r->kind) : "none",
+		  r->v.ok ? "true" : "false");
+	if (!r->v.ok)
+		sb_json_kv(&b, "check_error", r->v.error);
+	sb_json_us(&b, "check_us", r->check_ns);
+	sb_json_us(&b, "connect_us", r->connect_ns);
+	if (r->v.banner[0])
+		sb_json_kv(&b, "banner", r->v.banner);
+	if (r->v.code)
+		sb_printf(&b, ",\"code\":%u", r->v.code);
+	if (r->tls.version[0]) {
+		sb_json_kv(&b, "tls_version", r->tls.version);
+		sb_json_kv(&b, "tls_cipher", r->tls.cipher);
+		sb_json_us(&b, "tls_us", r->tls_ns);
+		sb_printf(&b, ",\"tls_resumed\":%s", r->tls.resumed ? "true" : "false");
+		if (r->tls.not_after_s) {
+			sb_json_kv(&b, "cert_subject", r->tls.subject);
+			sb_json_kv(&b, "cert_issuer", r->tls.issuer);
+			sb_json_kv(&b, "cert_sans", r->tls.sans);
+			sb_json_unix(&b, "cert_not_after", r->tls.not_after_s);
+			if (days_left != INT32_MIN)
+				sb_printf(&b, ",\"cert_days_left\":%d", days_left);
+			sb_printf(&b, ",\"cert_verified\":%s,\"cert_name_ok\":%s", r->tls.verified ? "true" : "false",
+				  r->tls.name_ok ? "true" : "false");
+			if (!r->tls.verified || !r->tls.name_ok)
+				sb_json_kv(&b, "cert_error", r->tls.verify_error);
+		}
+	}
+	if (verdict == VERDICT_CERT_EXPIRED || verdict == VERDICT_CERT_EXPIRING || verdict == VERDICT_CERT_UNVERIFIED)
+		sb_printf(&b, ",\"verdict\":\"%s\"", verdict == VERDICT_CERT_EXPIRED	    ? "cert_expired"
+							 : verdict == VERDICT_CERT_EXPIRING ? "cert_expiring"
+											    : "cert_unverified");
+	sb_json_names(&b, c, r->target, c->with_group);
+	if (c->with_group)
+		sb_json_labels(&b, c, r->target);
+	return sb_json_end(&b, c);
+}
+
+int store_format_check_text(char *buf, size_t len, const struct store_format_ctx *c, const struct check_result *r,
+			    uint8_t verdict, int32_t days_left)
+{
+	struct sbuf b = sb_init(buf, len);
+
+	sb_text_endpoint(&b, c, r->target, 5);
+	sb_printf(&b, " %-11s %12s", check_kind_name(r->kind) ? check_kind_name(r->kind) : "check", r->v.ok ? "ok" : "FAILED");
+	sb_printf(&b, "  %.3f ms", (double)r->check_ns / 1e6);
+	if (!r->v.ok)
+		sb_printf(&b, "  %s", r->v.error);
+	else if (r->v.banner[0])
+		sb_printf(&b, "  %s", r->v.banner);
+	if (r->tls.not_after_s && days_left != INT32_MIN)
+		sb_printf(&b, "  %s, certificate %s %d days%s", r->tls.version, days_left < 0 ? "expired" : "for",
+			  days_left < 0 ? -days_left : days_left, days_left < 0 ? " ago" : "");
+	(void)verdict;
+	return sb_text_end(&b, c, r->target);
 }
 
 int store_format_text(char *buf, size_t len, const struct store_format_ctx *c, const struct probe_result *r)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct check_result;
 struct lat_minute;
 struct probe_result;
 struct sw_event;
@@ -29,6 +30,7 @@ struct store_format_ctx {
 	const char *location;   /* NULL: not printed (one-shot mode) */
 	uint64_t run_id;
 	bool with_group;        /* print group and labels with results (continuous mode) */
+	const char *detail;     /* events: the text that goes with it (a check's error), or NULL */
 };
 
 /* Formats one result / event as an NDJSON line (with the newline) into buf.
@@ -45,6 +47,14 @@ int store_format_latency_ndjson(char *buf, size_t len, const struct store_format
 				const struct lat_minute *lm);
 int store_format_latency_text(char *buf, size_t len, const struct store_format_ctx *c, uint32_t target,
 			      const struct lat_minute *lm);
+/* A service check's result (common/check.h) as a "check" NDJSON line or
+ * a text line, with the verdict the state took and the certificate's days
+ * left (INT32_MIN: none). Same returns. */
+int store_format_check_ndjson(char *buf, size_t len, const struct store_format_ctx *c, const struct check_result *r,
+			      uint8_t verdict, int32_t days_left);
+int store_format_check_text(char *buf, size_t len, const struct store_format_ctx *c, const struct check_result *r,
+			    uint8_t verdict, int32_t days_left);
+
 /* "3f2a9c0e11d4b7a5-42": the run id in hex, a dash, the event's counter. */
 int store_event_id(char *buf, size_t len, uint64_t run_id, uint64_t id);
 

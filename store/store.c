@@ -35,9 +35,18 @@
 #define STORE_LINE_MAX (1 << 20)
 #define STORE_FLUSH_EVERY_NS NSEC_PER_SEC
 
+#define DETAILS_MAX 64 /* events' texts waiting for their events */
+
 struct store {
 	struct store_config cfg;
 	struct ring *recs;
+	struct ring *xrecs;          /* NULL: no service checks */
+	struct store_xrec xbuf;
+	struct {
+		uint64_t event_id;
+		char text[CHECK_TEXT_MAX + 64];
+	} details[DETAILS_MAX];
+	size_t n_details;
 	struct minutes *minutes;   /* NULL without latency lines */
 	const struct table *table; /* the latest generation (store thread) */
 	pthread_t thread;
@@ -130,7 +139,7 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 	return 0;
 }
 
-int store_new(struct store **out, const struct store_config *cfg, struct ring *recs)
+int store_new(struct store **out, const struct store_config *cfg, struct ring *recs, struct ring *xrecs)
 {
 	struct store *st;
 	int r = -ENOMEM;
@@ -147,6 +156,7 @@ int store_new(struct store **out, const struct store_config *cfg, struct ring *r
 	}
 	st->cfg = *cfg;
 	st->recs = recs;
+	st->xrecs = xrecs;
 	st->line_len = STORE_LINE_MIN;
 	st->line = malloc(st->line_len);
 	if (!st->line)
@@ -173,11 +183,13 @@ static void note_error(struct store *st, int err)
 	atomic_compare_exchange_strong(&st->error, &expected, err ? err : EIO);
 }
 
-/* What a line is made of: a record of the ring, or a finished minute. */
+/* What a line is made of: a record of the ring, a finished minute, or a
+ * service check's result. */
 struct line_src {
 	const struct store_rec *rec;
 	uint32_t target;
 	const struct lat_minute *lm;
+	const struct store_xrec *check;
 };
 
 static int format_line(struct store *st, const struct store_format_ctx *c, const struct line_src *s)
@@ -189,6 +201,11 @@ static int format_line(struct store *st, const struct store_format_ctx *c, const
 	if (s->lm)
 		return text ? store_format_latency_text(p, len, c, s->target, s->lm)
 			    : store_format_latency_ndjson(p, len, c, s->target, s->lm);
+	if (s->check)
+		return text ? store_format_check_text(p, len, c, &s->check->u.check, s->check->verdict,
+						      s->check->days_left)
+			    : store_format_check_ndjson(p, len, c, &s->check->u.check, s->check->verdict,
+						       s->check->days_left);
 	if (s->rec->kind == STORE_REC_EVENT)
 		return text ? store_format_event_text(p, len, c, &s->rec->u.event)
 			    : store_format_event_ndjson(p, len, c, &s->rec->u.event);
@@ -210,13 +227,14 @@ static int grow_line(struct store *st)
 	return 0;
 }
 
-static void write_line(struct store *st, const struct line_src *s)
+static void write_line(struct store *st, const struct line_src *s, const char *detail)
 {
 	struct store_format_ctx c = {
 		.table = st->table,
 		.location = st->cfg.location,
 		.run_id = st->cfg.run_id,
 		.with_group = st->cfg.with_group,
+		.detail = detail,
 	};
 	int n;
 
@@ -256,15 +274,65 @@ static void redis_rec(struct store *st, const struct store_rec *rec)
 	}
 }
 
+/* A record of the second ring: a check's result is written now, an
+ * event's text waits for its event. */
+static void write_xrec(struct store *st, const struct store_xrec *x)
+{
+	if (x->kind == STORE_XREC_DETAIL) {
+		if (st->n_details < DETAILS_MAX) {
+			st->details[st->n_details].event_id = x->event_id;
+			memcpy(st->details[st->n_details].text, x->u.text, sizeof(x->u.text));
+			st->n_details++;
+		}
+		return;
+	}
+	if (st->cfg.format != STORE_NONE)
+		write_line(st, &(struct line_src){ .check = x }, NULL);
+	atomic_fetch_add_explicit(&st->written, 1, memory_order_relaxed);
+}
+
+static size_t drain_x(struct store *st)
+{
+	size_t n = 0;
+
+	while (st->xrecs && ring_pop(st->xrecs, &st->xbuf, 1) == 1) {
+		write_xrec(st, &st->xbuf);
+		n++;
+	}
+	return n;
+}
+
+/* The text of event id, pushed on the second ring before the event: it
+ * is there by now. Returns it (until the next call), or NULL. */
+static const char *take_detail(struct store *st, uint64_t id, char *out, size_t len)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < st->n_details; i++) {
+			if (st->details[i].event_id != id)
+				continue;
+			snprintf(out, len, "%s", st->details[i].text);
+			st->details[i] = st->details[--st->n_details];
+			return out;
+		}
+		drain_x(st);
+	}
+	return NULL;
+}
+
 static void write_rec(struct store *st, const struct store_rec *rec)
 {
+	char detail[CHECK_TEXT_MAX + 64];
+	const char *d = NULL;
+
 	if (rec->kind != STORE_REC_RESULT && rec->kind != STORE_REC_EVENT) {
 		if (st->rfmt)
 			redis_rec(st, rec);
 		return;
 	}
+	if (rec->kind == STORE_REC_EVENT && rec->u.event.detail)
+		d = take_detail(st, rec->u.event.id, detail, sizeof(detail));
 	if (st->cfg.format != STORE_NONE)
-		write_line(st, &(struct line_src){ .rec = rec });
+		write_line(st, &(struct line_src){ .rec = rec }, d);
 	if (st->rfmt)
 		redis_rec(st, rec);
 	if (st->minutes && rec->kind == STORE_REC_RESULT)
@@ -277,7 +345,7 @@ static void write_minute(void *ctx, uint32_t target, const struct lat_minute *lm
 	struct store *st = ctx;
 
 	if (stdout_minutes(st))
-		write_line(st, &(struct line_src){ .target = target, .lm = lm });
+		write_line(st, &(struct line_src){ .target = target, .lm = lm }, NULL);
 	if (st->rfmt)
 		redis_note(st, rfmt_latency(st->rfmt, &st->stage, target, lm));
 }
@@ -313,6 +381,8 @@ static size_t drain(struct store *st)
 		redis_push(st);
 		total += n;
 	}
+	adopt_latest_table(st);
+	total += drain_x(st);
 	return total;
 }
 

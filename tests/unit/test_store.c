@@ -430,7 +430,7 @@ static void run_start(struct run *x, enum store_format format, bool latency, FIL
 	cfg.out = x->out;
 	assert_int_equal(ring_new(&x->ring, sizeof(struct store_rec), 64), 0);
 	table_pub_publish(&x->pub, &tab);
-	assert_int_equal(store_new(&x->st, &cfg, x->ring), 0);
+	assert_int_equal(store_new(&x->st, &cfg, x->ring, NULL), 0);
 	assert_int_equal(store_start(x->st), 0);
 }
 
