@@ -791,7 +791,7 @@ static int spec_ports(const char *spec, const char *port_text, const struct port
 		if (r < 0)
 			return r;
 		if (!parse_port_or_icmp(port_text, len, own)) {
-			set_err(err, errlen, "port '%.*s' in '%s': expected 1-65535 or icmp, optionally with /CHECK",
+			set_err(err, errlen, "port '%.*s' in '%s': expected 1-65535 or icmp",
 				(int)len, port_text, spec);
 			return -EINVAL;
 		}

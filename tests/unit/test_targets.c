@@ -214,7 +214,7 @@ static void test_exclude_add(void **state)
  * message saying what is wrong, and nothing kept. */
 static int refuse_ports(const char *in)
 {
-	struct portlist p = { (uint16_t *)1, 1 };
+	struct portlist p = { .ports = (uint16_t *)1, .n = 1 };
 	int r = portlist_parse(&p, in, err, sizeof(err));
 
 	assert_null(p.ports);
@@ -377,12 +377,12 @@ static void test_spec_forms(void **state)
 	target_list_init(&tl, 0, V4);
 	assert_int_equal(add(&tl, "192.0.2.12:1", NULL, "one"), 1);
 	assert_target(&tl, 0, "192.0.2.12", 1, "one");
-	assert_int_equal(add(&tl, "localhost", &(struct portlist){ (uint16_t[]){ 7 }, 1 }, NULL), 1);
+	assert_int_equal(add(&tl, "localhost", &(struct portlist){ .ports = (uint16_t[]){ 7 }, .n = 1 }, NULL), 1);
 	assert_target(&tl, 1, "127.0.0.1", 7, "localhost");
 	/* ping targets: "icmp" in a port list or as the port of a spec is port 0 */
 	assert_int_equal(add(&tl, "198.18.0.9:icmp", NULL, NULL), 1);
 	assert_target(&tl, 2, "198.18.0.9", TARGET_PORT_ICMP, NULL);
-	assert_int_equal(add(&tl, "198.18.0.10", &(struct portlist){ (uint16_t[]){ 0, 22 }, 2 }, NULL), 2);
+	assert_int_equal(add(&tl, "198.18.0.10", &(struct portlist){ .ports = (uint16_t[]){ 0, 22 }, .n = 2 }, NULL), 2);
 	assert_target(&tl, 3, "198.18.0.10", TARGET_PORT_ICMP, NULL);
 	struct portlist pl;
 	assert_int_equal(portlist_parse(&pl, "443,ICMP,22", err, sizeof(err)), 0);
