@@ -595,8 +595,6 @@ static const struct yconf_field top_fields[] = {
 	  .what = "probes per second" },
 	{ .key = "source_ports", .parse = parse_source_ports, .bit = T_SOURCE_PORTS,
 	  .what = "A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
-	{ .key = "check_source_ports", .parse = parse_source_ports, .bit = T_CHECK_PORTS,
-	  .what = "A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
 	{ .key = "interfaces", .parse = yconf_strlist, C(interfaces), .off_n = C_N(n_interfaces),
 	  .bit = T_INTERFACES, .check = check_ifname, .what = "a list of interface names" },
 	{ .key = "source_ip", .parse = yconf_str, C(source_ip), .bit = T_SOURCE_IP, .check = check_addr,
@@ -632,6 +630,8 @@ static const struct yconf_field top_fields[] = {
 	  .min = 60 * NSEC_PER_SEC, .max = 3650 * ONE_DAY, .what = "a duration like 168h (7 days)" },
 	{ .key = "send_path", .parse = yconf_str, C(send_path), .bit = T_SEND_PATH, .choices = send_path_names,
 	  .what = "auto or ip" },
+	{ .key = "check_source_ports", .parse = parse_source_ports, .bit = T_CHECK_PORTS,
+	  .what = "A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
 };
 static const struct yconf_table top_table = TABLE(top_fields);
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "common/check.h"
 #include "daemon/config.h"
 
 #define S NSEC_PER_SEC
@@ -315,6 +316,75 @@ static void test_forms(void **state)
 	config_release(&c);
 }
 
+/* check: a kind, or a mapping with options; per group and per named target */
+static void test_checks(void **state)
+{
+	struct config c;
+	char err[512];
+
+	(void)state;
+	parse_ok(&c, "groups:\n"
+		     "  - name: db\n"
+		     "    hosts: [198.18.1.0/30]\n"
+		     "    ports: [5432]\n"
+		     "    check: { kind: postgres, interval: 1m, user: monitor, database: postgres, starttls: required }\n"
+		     "    targets:\n"
+		     "      - { host: 198.18.1.9, port: 443, name: web, check: { kind: https, status: [2], verify: true,\n"
+		     "          cert_warn_days: 21, cert_crit_days: 7, request: \"GET /healthz HTTP/1.1\" } }\n"
+		     "  - name: gen\n"
+		     "    hosts: [198.18.2.1:7000]\n"
+		     "    check: { kind: generic, send: 'PING\\r\\n\\x00', expect: '^\\+PONG' }\n"
+		     "  - name: plain\n"
+		     "    hosts: [198.18.3.1:6379]\n"
+		     "    check: redis\n");
+	const struct check_spec *pg = c.groups[0].check;
+	assert_non_null(pg);
+	assert_int_equal(pg->kind, CHECK_POSTGRES);
+	assert_int_equal(pg->interval_ns, 60 * S);
+	assert_string_equal(pg->user, "monitor");
+	assert_string_equal(pg->database, "postgres");
+	assert_int_equal(pg->starttls, CHECK_STARTTLS_REQUIRED);
+	assert_int_equal(pg->cert_warn_days, 14);
+	const struct check_spec *web = c.groups[0].named[0].check;
+	assert_non_null(web);
+	assert_int_equal(web->kind, CHECK_HTTPS);
+	assert_int_equal(web->http_classes, CHECK_HTTP_CLASS(2));
+	assert_true(web->verify);
+	assert_int_equal(web->cert_warn_days, 21);
+	assert_int_equal(web->cert_crit_days, 7);
+	assert_string_equal(web->request, "GET /healthz HTTP/1.1");
+	const struct check_spec *gen = c.groups[1].check;
+	assert_int_equal(gen->send_len, 7);
+	assert_memory_equal(gen->send, "PING\r\n\0", 7);
+	assert_non_null(gen->expect_re);
+	assert_int_equal(c.groups[2].check->kind, CHECK_REDIS);
+	config_release(&c);
+
+	/* one line each, naming the place and what would be right */
+	static const struct {
+		const char *check, *at, *what;
+	} bad[] = {
+		{ "postgress", "t.yaml:4:12", "check 'postgress' in group 'a': expected one of connect, tls" },
+		{ "{ kind: redis, user: x }", "t.yaml:4:33", "check redis in group 'a' takes no 'user'" },
+		{ "{ kind: tls, starttls: required }", "t.yaml:4:", "check tls in group 'a' takes no 'starttls'" },
+		{ "{ interval: 1m }", "t.yaml:4:12", "check in group 'a' has no 'kind'" },
+		{ "{ kind: generic, expect: \"(\" }", "t.yaml:4:", "expect '(': missing closing parenthesis" },
+		{ "{ kind: generic, send: '\\q' }", "t.yaml:4:", "send: unknown escape '\\q'" },
+		{ "{ kind: tls, ca_file: /nonexistent/ca.pem }", "t.yaml:4:", "cannot load CA file '/nonexistent/ca.pem'" },
+		{ "{ kind: https, cert_warn_days: 3, cert_crit_days: 7 }", "t.yaml:4:", "cert_crit_days (7) above cert_warn_days (3)" },
+		{ "{ kind: http, status: [6] }", "t.yaml:4:", "status '6': expected a class 1-5" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml), GROUP_A "    check: %s\n", bad[i].check);
+		int r = parse(&c, yaml, err, sizeof(err));
+		if (r != -EINVAL || strncmp(err, bad[i].at, strlen(bad[i].at)) != 0 || !strstr(err, bad[i].what)) {
+			print_error("case %zu: %d '%s'\n  want %s ... %s\n", i, r, err, bad[i].at, bad[i].what);
+			fail();
+		}
+	}
+}
+
 static void test_example_file(void **state)
 {
 	struct config c;
@@ -396,7 +466,7 @@ static void test_group_api(void **state)
 	g.n_hosts = 1;
 	assert_int_equal(config_group_check(&g, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "hosts need ports"));
-	g.ports = (struct portlist){ ports, 1 };
+	g.ports = (struct portlist){ .ports = ports, .n = 1 };
 	assert_int_equal(config_group_check(&g, err, sizeof(err)), 0);
 	g.interval_ns = 1 * S;
 	assert_int_equal(config_group_check(&g, err, sizeof(err)), -EINVAL);
@@ -415,7 +485,7 @@ static const struct bad bad[] = {
 	/* keys */
 	{ "groups:\n  - name: db\n    intervall: 10s\n    hosts: [198.18.0.1:22]\n", "t.yaml:3:5",
 	  "unknown key 'intervall' in group 'db' (expected one of: name, hosts, ports, targets, interval, "
-	  "timeout, retries, failures, successes, latency, flapping, ip, labels); did you mean 'interval'?" },
+	  "timeout, retries, failures, successes, latency, flapping, ip, labels, check); did you mean 'interval'?" },
 	{ "rates: 5\n" ONE_GROUP, "t.yaml:1:1",
 	  "unknown key 'rates' at the top level (expected one of: location, rate, source_ports," },
 	{ "colour: blue\n" ONE_GROUP, "t.yaml:1:1",
@@ -435,8 +505,8 @@ static const struct bad bad[] = {
 	{ "groups:\n  - hosts: [198.18.0.1:22]\n    name: a\n    targets:\n"
 	  "      - { host: 198.18.0.1, prot: 22 }\n",
 	  "t.yaml:5:29",
-	  "unknown key 'prot' in a target of group 'a' (expected one of: host, port, name); "
-	  "did you mean 'port'?" },
+	  "unknown key 'prot' in a target of group 'a' (expected one of: host, port, name, "
+	  "check); did you mean 'port'?" },
 	/* values */
 	{ GROUP_A "    interval: 5x\n", "t.yaml:4:15",
 	  "interval '5x': expected a duration like 30s, 1m, 5m" },
@@ -618,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_defaults),
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_err_buffers),
