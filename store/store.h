@@ -14,6 +14,7 @@
 
 #include "common/probe.h"
 #include "scheduler/state.h"
+#include "store/schema.h"
 
 struct ring;
 struct store;
@@ -96,7 +97,7 @@ int redis_url_check(const char *url, char *err, size_t errlen);
 /* url with its password replaced by "***", for messages. Pure. */
 void redis_url_redact(const char *url, char *buf, size_t len);
 
-#define STORE_DEFAULT_PREFIX "synwatch:"
+#define STORE_DEFAULT_PREFIX SCHEMA_DEFAULT_PREFIX
 #define STORE_DEFAULT_RESULTS_MAXLEN 1000000
 #define STORE_DEFAULT_EVENTS_MAXLEN 100000
 #define STORE_DEFAULT_LATENCY_RETENTION_S (7 * 86400)

@@ -32,7 +32,7 @@
 #include "common/columns.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 #include "tools/lib/silence.h"
 
@@ -109,7 +109,7 @@ static int open_writer(struct ctl *ctl)
 	if (ctl->c)
 		return 0;
 	if (redis_connect_url(&ctl->c, ctl->url, TIMEOUT_MS, err, sizeof(err)) < 0 ||
-	    keys_check_schema(ctl->c, ctl->prefix, ctl->url_text, err, sizeof(err)) < 0)
+	    schema_check(ctl->c, ctl->prefix, ctl->url_text, err, sizeof(err)) < 0)
 		return fail(EXIT_FAIL, "%s", err);
 	return 0;
 }
@@ -262,7 +262,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	};
 	const char *group = NULL, *name = NULL, *interval = NULL, *labels[MAX_LABELS];
 	size_t n_labels = 0;
-	char why[200], key[KEYS_MAX], chan[KEYS_MAX], msg[400];
+	char why[200], key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
 	struct fv_buf v = { 0 };
 	int64_t ns;
 	int c, r = EXIT_FAIL;
@@ -324,9 +324,9 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	if (v.nomem || (r = open_writer(ctl)) != 0)
 		goto out;
 	snprintf(msg, sizeof(msg), "add %s", target);
-	const char *hset[] = { "HSET", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RUNTIME_TARGETS, NULL),
+	const char *hset[] = { "HSET", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RUNTIME_TARGETS, NULL, NULL),
 			       target, v.s };
-	const char *pub[] = { "PUBLISH", keys_fmt(chan, sizeof(chan), ctl->prefix, KEY_RUNTIME_CHANNEL, NULL),
+	const char *pub[] = { "PUBLISH", schema_key(chan, sizeof(chan), ctl->prefix, SCHEMA_RUNTIME, NULL, NULL),
 			      msg };
 	redisReply *h = command(ctl, 4, hset), *p = h ? command(ctl, 3, pub) : NULL;
 	if (h && p) {
@@ -352,7 +352,7 @@ out:
 
 static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 {
-	char key[KEYS_MAX], chan[KEYS_MAX], msg[400];
+	char key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
 	int r;
 
 	if (argc != 2 || argv[1][0] == '-')
@@ -360,9 +360,9 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 	if ((r = open_writer(ctl)) != 0)
 		return r;
 	snprintf(msg, sizeof(msg), "remove %s", argv[1]);
-	const char *hdel[] = { "HDEL", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RUNTIME_TARGETS, NULL),
+	const char *hdel[] = { "HDEL", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RUNTIME_TARGETS, NULL, NULL),
 			       argv[1] };
-	const char *pub[] = { "PUBLISH", keys_fmt(chan, sizeof(chan), ctl->prefix, KEY_RUNTIME_CHANNEL, NULL),
+	const char *pub[] = { "PUBLISH", schema_key(chan, sizeof(chan), ctl->prefix, SCHEMA_RUNTIME, NULL, NULL),
 			      msg };
 	redisReply *h = command(ctl, 3, hdel), *p = NULL;
 	if (!h)
@@ -394,8 +394,8 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 static int recent_results(struct ctl *ctl, const char *target, const char *loc, size_t max,
 			  struct fv_record **out)
 {
-	char key[KEYS_MAX];
-	const char *argv[] = { "XREVRANGE", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RESULTS, NULL),
+	char key[SCHEMA_KEY_MAX];
+	const char *argv[] = { "XREVRANGE", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RESULTS, NULL, NULL),
 			       "+",	    "-",
 			       "COUNT",	    RESULTS_SCANNED };
 	redisReply *rep = command(ctl, 6, argv);
@@ -1044,7 +1044,7 @@ int main(int argc, char **argv)
 		{ "add", cmd_add },   { "remove", cmd_remove },   { "show", cmd_show },
 		{ "list", cmd_list }, { "silence", cmd_silence }, { "probers", cmd_probers },
 	};
-	struct ctl ctl = { .prefix = KEYS_DEFAULT_PREFIX };
+	struct ctl ctl = { .prefix = SCHEMA_DEFAULT_PREFIX };
 	struct redis_url u;
 	char err[512];
 	int c, r = -1;
@@ -1069,7 +1069,7 @@ int main(int argc, char **argv)
 										: DEFAULT_URL;
 	if (redis_url_parse(&u, ctl.url, err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "%s", err);
-	if (keys_check_prefix(ctl.prefix, err, sizeof(err)) < 0)
+	if (schema_check_prefix(ctl.prefix, err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "--prefix: %s", err);
 	redis_url_describe(&u, ctl.url_text, sizeof(ctl.url_text));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

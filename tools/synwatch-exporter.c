@@ -34,7 +34,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 #define POOL_MAX 8                 /* idle Redis connections kept */
 #define LABELS_MAX 32              /* target labels exported per target */
@@ -705,7 +705,8 @@ static void render_probers(struct fv_buf *b, const struct snapshot *s)
 static void render_self(struct fv_buf *b, const struct snapshot *s, uint64_t reads, uint64_t errors)
 {
 	prom_family(b, "synwatch_up", "gauge",
-		    "1 when Redis could be read and has synwatch's schema " KEYS_SCHEMA " (or no schema key yet).");
+		    "1 when Redis could be read and has synwatch's schema " SCHEMA_VERSION
+		    " (or no schema key yet).");
 	prom_sample(b, "synwatch_up", NULL, s->err == 0);
 	prom_family(b, "synwatch_exporter_read_duration_seconds", "gauge",
 		    "How long reading the fleet from Redis took for this scrape's snapshot.");
@@ -1427,7 +1428,7 @@ static void usage(FILE *f)
 		"      --redis URL         redis://[user:pw@]host[:port][/db], unix:///path.sock[?db=N],\n"
 		"                          redis-sentinel://host:port[,...]/master (default $SYNWATCH_REDIS,\n"
 		"                          else redis://127.0.0.1:6379)\n"
-		"      --prefix P          key prefix (default " KEYS_DEFAULT_PREFIX ")\n"
+		"      --prefix P          key prefix (default " SCHEMA_DEFAULT_PREFIX ")\n"
 		"      --location LOC      also show LOC when it has no live prober (repeatable)\n"
 		"      --web DIR           the status page's files (default: tools/web next to the\n"
 		"                          binary, else " SW_WEB_DIR ")\n"
@@ -1456,7 +1457,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	*o = (struct options){
 		.listen = "127.0.0.1:9490",
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
-		.prefix = KEYS_DEFAULT_PREFIX,
+		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.max_age_ns = NSEC_PER_SEC,
 		.timeout_ms = 5000,
 	};
@@ -1590,9 +1591,11 @@ int main(int argc, char **argv)
 		free(o.locations);
 		return r == -EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
-	if (!fleetview_has_schema(fv))
-		log_warn("redis at %s has no '%sschema' key yet: no prober has written there (right --prefix?)",
-			 fleetview_url(fv), o.prefix);
+	if (!fleetview_has_schema(fv)) {
+		char key[SCHEMA_KEY_MAX];
+		log_warn("redis at %s has no '%s' key yet: no prober has written there (right --prefix?)",
+			 fleetview_url(fv), schema_key(key, sizeof(key), o.prefix, SCHEMA_SCHEMA, NULL, NULL));
+	}
 	snprintf(x.url_text, sizeof(x.url_text), "%s", fleetview_url(fv));
 	pthread_mutex_init(&x.lock, NULL);
 	pthread_cond_init(&x.cond, NULL);

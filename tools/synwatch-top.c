@@ -31,7 +31,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 #define PROBLEM_CAP 1000        /* members read per trouble index and location */
 #define SCAN_PER_REFRESH 2000   /* state hashes read per refresh for the slowest list */
@@ -1170,9 +1170,10 @@ static void draw(struct top *tp, struct scr *s)
 		scr_text(s, buf);
 		scr_nl(s);
 	} else if (d && fv_never_written(fleetview_has_schema(tp->fv), d->nprobers)) {
+		char key[SCHEMA_KEY_MAX];
 		scr_sgr(s, "\033[33m");
-		scr_printf(s, " no '%sschema' key: no prober has written here yet (right --redis and --prefix?)",
-			   fleetview_prefix(tp->fv));
+		scr_printf(s, " no '%s' key: no prober has written here yet (right --redis and --prefix?)",
+			   schema_key(key, sizeof(key), fleetview_prefix(tp->fv), SCHEMA_SCHEMA, NULL, NULL));
 		scr_nl(s);
 	}
 	if (!d)
@@ -1446,7 +1447,7 @@ static void usage(FILE *f)
 		"      --redis URL       redis://[user:pw@]host[:port][/db], unix:///path.sock[?db=N],\n"
 		"                        redis-sentinel://host:port[,...]/master (default $SYNWATCH_REDIS,\n"
 		"                        else redis://127.0.0.1:6379)\n"
-		"      --prefix P        key prefix (default " KEYS_DEFAULT_PREFIX ")\n"
+		"      --prefix P        key prefix (default " SCHEMA_DEFAULT_PREFIX ")\n"
 		"      --once            print one frame without escape codes and exit (for scripts)\n"
 		"      --width N         columns for --once (default $COLUMNS, else 120)\n"
 		"      --filter TEXT     show only targets whose name, ip:port or group contains TEXT\n"
@@ -1477,7 +1478,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 
 	*o = (struct options){
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
-		.prefix = KEYS_DEFAULT_PREFIX,
+		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.filter = "",
 		.width = cols && atoi(cols) >= 40 ? atoi(cols) : 120,
 		.interval_ns = NSEC_PER_SEC,

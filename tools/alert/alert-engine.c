@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "tools/alert/alert-engine.h"
 #include "tools/alert/alert-route.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "tools/lib/silence.h"
 
 /* Silences are read again when older than this: a silence set with
@@ -370,14 +370,14 @@ static int host_context(struct alert_engine *en, struct job *j)
 {
 	struct fv_arena *a = &j->batch->a;
 	struct alert_event *e = &j->e;
-	char key[KEYS_MAX], end[ENTRY_MAX + 2];
+	char key[SCHEMA_KEY_MAX], end[ENTRY_MAX + 2];
 	const char *name = NULL, *group = NULL;
 	bool same_name = true, same_group = true, any = false;
 	struct fv_label common[ALERT_EVENT_MAX_LABELS];
 	size_t n_common = 0, n_ports = 0;
 	unsigned ports[256];
 
-	keys_fmt(key, sizeof(key), en->b->prefix, KEY_EVENTS, NULL);
+	schema_key(key, sizeof(key), en->b->prefix, SCHEMA_EVENTS, NULL, NULL);
 	for (int dir = 0; dir < 2; dir++) {
 		snprintf(end, sizeof(end), "(%s", j->entry);
 		const char *argv[] = { dir ? "XRANGE" : "XREVRANGE", key, end, dir ? "+" : "-", "COUNT",

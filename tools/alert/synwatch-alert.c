@@ -31,7 +31,7 @@
 #include "tools/alert/alert-channel.h"
 #include "tools/alert/alert-config.h"
 #include "tools/alert/alert-engine.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -50,7 +50,7 @@ struct alerter {
 	char url_text[600];
 	char name[300];                 /* the consumer: HOST:PID */
 	char host[256];
-	char stream[KEYS_MAX];
+	char stream[SCHEMA_KEY_MAX];
 	redisContext *rd;               /* XREADGROUP */
 	struct alert_book book;         /* bookkeeping, acks */
 	struct alert_outbox *o;
@@ -121,14 +121,14 @@ static int connect_both(struct alerter *al, char *err, size_t errlen)
 
 	if ((r = redis_connect_url(&al->rd, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
 	    (r = redis_connect_url(&al->book.c, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
-	    (r = keys_check_schema(al->book.c, al->cfg.redis_prefix, al->url_text, err, errlen)) < 0) {
+	    (r = schema_check(al->book.c, al->cfg.redis_prefix, al->url_text, err, errlen)) < 0) {
 		disconnect(al);
 		return r;
 	}
 	const char *argv[] = { "XGROUP", "CREATE", al->stream, al->cfg.consumer_group, "$", "MKSTREAM" };
 	redisReply *rep = redisCommandArgv(al->book.c, 6, argv, NULL);
 	if (!rep || (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP"))) {
-		snprintf(err, errlen, "cannot create consumer group '%s' on '%s': %s", al->cfg.consumer_group,
+		snprintf(err, errlen, "cannot create consumer group '%s' on '%.300s': %s", al->cfg.consumer_group,
 			 al->stream, rep ? rep->str : al->book.c->errstr);
 		freeReplyObject(rep);
 		disconnect(al);
@@ -244,7 +244,7 @@ static int claim_idle(struct alerter *al)
 
 static void write_status(struct alerter *al)
 {
-	char key[KEYS_MAX], now[24], jobs[24], pending[24];
+	char key[SCHEMA_KEY_MAX], now[24], jobs[24], pending[24];
 	const char *argv[4 + 2 * 4 * ALERT_MAX_CHANNELS + 8];
 	char vals[ALERT_MAX_CHANNELS][4][96];
 	int n = 0;
@@ -253,7 +253,7 @@ static void write_status(struct alerter *al)
 	snprintf(jobs, sizeof(jobs), "%zu", alert_engine_jobs(al->en));
 	snprintf(pending, sizeof(pending), "%zu", alert_outbox_pending(al->o));
 	argv[n++] = "HSET";
-	argv[n++] = keys_fmt(key, sizeof(key), al->cfg.redis_prefix, KEY_ALERTER, al->name);
+	argv[n++] = schema_key(key, sizeof(key), al->cfg.redis_prefix, SCHEMA_ALERTER, al->name, NULL);
 	argv[n++] = "heartbeat", argv[n++] = now;
 	argv[n++] = "events_in_hand", argv[n++] = jobs;
 	argv[n++] = "deliveries", argv[n++] = pending;
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (prefix) {
-		if (keys_check_prefix(prefix, err, sizeof(err)) < 0)
+		if (schema_check_prefix(prefix, err, sizeof(err)) < 0)
 			cli_die_usage("--prefix: %s", err);
 		free(al.cfg.redis_prefix);
 		if (!(al.cfg.redis_prefix = strdup(prefix)))
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 		snprintf(al.name, sizeof(al.name), "%s", name);
 	else
 		snprintf(al.name, sizeof(al.name), "%s:%ld", al.host, (long)getpid());
-	keys_fmt(al.stream, sizeof(al.stream), al.cfg.redis_prefix, KEY_EVENTS, NULL);
+	schema_key(al.stream, sizeof(al.stream), al.cfg.redis_prefix, SCHEMA_EVENTS, NULL, NULL);
 	if (book_init(&al.book, NULL, al.cfg.redis_prefix, al.cfg.consumer_group) < 0)
 		cli_die_usage("redis_prefix and consumer_group are too long together");
 

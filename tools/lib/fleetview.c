@@ -10,7 +10,7 @@
 
 #include "common/utf8.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 
 /* Commands in flight in a pipeline: enough to hide the round trip, few
@@ -19,7 +19,7 @@
 /* idx:LOC:all is read in slices of this many members, so that Redis never
  * builds one huge reply while probers wait to write. */
 #define FV_SLICE 20000
-#define FV_KEY_MAX KEYS_MAX
+#define FV_KEY_MAX SCHEMA_KEY_MAX
 
 struct fleetview {
 	redisContext *c;
@@ -31,7 +31,9 @@ struct fleetview {
 	char err[640];
 };
 
-static const char *const state_names[FV_NSETS] = { "unknown", "up", "degraded", "down", "flapping", "all" };
+static const char *const state_names[FV_NSETS] = {
+	"unknown", "up", "degraded", "down", "flapping", SCHEMA_IDX_ALL,
+};
 
 const char *fv_state_name(enum fv_state s)
 {
@@ -290,32 +292,11 @@ static int conn_lost(struct fleetview *fv)
 	return -ECONNRESET;
 }
 
-/* "P" + the formatted rest, into buf. */
-__attribute__((format(printf, 4, 5))) static const char *key_of(const struct fleetview *fv, char *buf, size_t len,
-								 const char *fmt, ...)
+
+/* Key k of the layout under fv's prefix into buf (FV_KEY_MAX bytes). */
+static const char *key_of(const struct fleetview *fv, char *buf, enum schema_key k, const char *a, const char *b)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	keys_vprintf(buf, len, fv->prefix, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-/* key_of for "state:LOC:TARGET", without printf: it runs once per target
- * and snapshot. Returns the length. */
-static size_t state_key(const struct fleetview *fv, char *buf, size_t len, const char *loc, const char *target)
-{
-	size_t np = strlen(fv->prefix), nl = strlen(loc), nt = strlen(target);
-
-	if (np + 6 + nl + 1 + nt + 1 > len)
-		return (size_t)snprintf(buf, len, "%s", fv->prefix); /* cannot be a key: reads nothing */
-	memcpy(buf, fv->prefix, np);
-	memcpy(buf + np, "state:", 6);
-	memcpy(buf + np + 6, loc, nl);
-	buf[np + 6 + nl] = ':';
-	memcpy(buf + np + 7 + nl, target, nt + 1);
-	return np + 7 + nl + nt;
+	return schema_key(buf, FV_KEY_MAX, fv->prefix, k, a, b);
 }
 
 /* One command, its reply checked for errors. Returns 0 and sets *out (free
@@ -338,15 +319,16 @@ static int command(struct fleetview *fv, redisReply **out, int argc, const char 
 static int check_schema(struct fleetview *fv)
 {
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "GET", key_of(fv, key, sizeof(key), "schema") };
+	const char *argv[] = { "GET", key_of(fv, key, SCHEMA_SCHEMA, NULL, NULL) };
 	redisReply *rep;
 	int r = command(fv, &rep, 2, argv);
 
 	if (r < 0)
 		return r;
 	fv->has_schema = rep->type == REDIS_REPLY_STRING;
-	if (fv->has_schema && strcmp(rep->str, KEYS_SCHEMA) != 0) {
-		set_err(fv, "redis at %s has schema %.32s, this program reads " KEYS_SCHEMA, fv->url_text, rep->str);
+	if (fv->has_schema && !schema_is_ours(rep->str)) {
+		set_err(fv, "redis at %s has schema %.32s, this program reads %s", fv->url_text, rep->str,
+			SCHEMA_VERSION);
 		r = -EPROTONOSUPPORT;
 	} else if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL) {
 		set_err(fv, "redis at %s: '%s' is not a string", fv->url_text, key);
@@ -385,7 +367,7 @@ int fleetview_open(struct fleetview **out, const char *url, const char *prefix, 
 
 	if (!fv)
 		return -ENOMEM;
-	r = keys_check_prefix(prefix, err, errlen);
+	r = schema_check_prefix(prefix, err, errlen);
 	if (r == 0)
 		r = redis_url_parse(&fv->url, url, err, errlen);
 	if (r < 0)
@@ -585,7 +567,7 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 			const char ***out)
 {
 	char key[FV_KEY_MAX], stop[16];
-	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop };
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, SCHEMA_PROBERS, NULL, NULL), "0", stop };
 	redisReply *rep = NULL;
 	const char **locs = NULL;
 	size_t n = 0;
@@ -664,7 +646,7 @@ static int probers_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct probers_ctx *pc = ctx;
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "HGETALL", key_of(fv, key, sizeof(key), "prober:%s", pc->p[i].id) };
+	const char *argv[] = { "HGETALL", key_of(fv, key, SCHEMA_PROBER, pc->p[i].id, NULL) };
 
 	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
 }
@@ -682,7 +664,8 @@ static int probers_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *r
 int fleetview_probers(struct fleetview *fv, struct fv_arena *a, size_t max, struct fv_prober **out)
 {
 	char key[FV_KEY_MAX], stop[24];
-	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop, "WITHSCORES" };
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, SCHEMA_PROBERS, NULL, NULL), "0", stop,
+			       "WITHSCORES" };
 	redisReply *rep = NULL;
 	struct probers_ctx pc = { .a = a };
 	size_t n = 0;
@@ -728,8 +711,8 @@ static int counts_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct counts_ctx *cc = ctx;
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "ZCARD", key_of(fv, key, sizeof(key), "idx:%s:%s", cc->locs[i / FV_NSETS],
-					      state_names[i % FV_NSETS]) };
+	const char *argv[] = { "ZCARD",
+			       key_of(fv, key, SCHEMA_IDX, cc->locs[i / FV_NSETS], state_names[i % FV_NSETS]) };
 
 	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
 }
@@ -781,7 +764,7 @@ int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, i
 
 	if (set < 0 || set >= FV_NSETS)
 		return -EINVAL;
-	key_of(fv, key, sizeof(key), "idx:%s:%s", loc, state_names[set]);
+	key_of(fv, key, SCHEMA_IDX, loc, state_names[set]);
 	snprintf(s0, sizeof(s0), "%ld", start);
 	snprintf(s1, sizeof(s1), "%ld", stop);
 	if ((r = array_command(fv, 5, argv, a, sizeof(*m), 0, true, &rep, (void **)&m)) < 0)
@@ -816,7 +799,7 @@ static int targets_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct targets_ctx *tc = ctx;
 	char key[FV_KEY_MAX], cmd[FV_KEY_MAX + sizeof(state_fields_resp) + 64];
-	size_t klen = state_key(fv, key, sizeof(key), tc->loc, tc->targets[i]);
+	size_t klen = strlen(key_of(fv, key, SCHEMA_STATE, tc->loc, tc->targets[i]));
 	int n = snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nHMGET\r\n$%zu\r\n", 2 + N_STATE_FIELDS, klen);
 
 	memcpy(cmd + n, key, klen);
@@ -884,7 +867,7 @@ int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const c
 	size_t n = 0, cap;
 	int r;
 
-	key_of(fv, key, sizeof(key), "idx:%s:all", loc);
+	key_of(fv, key, SCHEMA_IDX, loc, SCHEMA_IDX_ALL);
 	{
 		const char *zc[] = { "ZCARD", key };
 		if ((r = ensure(fv)) < 0 || (r = command(fv, &rep, 2, zc)) < 0)
@@ -956,7 +939,7 @@ int fleetview_latency(struct fleetview *fv, struct fv_arena *a, const char *loc,
 
 	if (max == 0)
 		return 0;
-	key_of(fv, key, sizeof(key), "lat:%s:%s", loc, target);
+	key_of(fv, key, SCHEMA_LAT, loc, target);
 	snprintf(lo, sizeof(lo), "%lld", (long long)from_s);
 	snprintf(cnt, sizeof(cnt), "%zu", max);
 	if ((r = array_command(fv, 7, argv, a, sizeof(*m), 0, false, &rep, (void **)&m)) < 0)
@@ -982,7 +965,8 @@ int fleetview_events(struct fleetview *fv, struct fv_arena *a, const char *befor
 		     struct fv_record **out)
 {
 	char key[FV_KEY_MAX], end[64], cnt[24];
-	const char *argv[] = { "XREVRANGE", key_of(fv, key, sizeof(key), "events"), end, "-", "COUNT", cnt };
+	const char *argv[] = { "XREVRANGE", key_of(fv, key, SCHEMA_EVENTS, NULL, NULL), end, "-", "COUNT",
+			       cnt };
 	redisReply *rep = NULL;
 	struct fv_record *ev;
 	size_t n = 0;

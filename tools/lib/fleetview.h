@@ -23,8 +23,7 @@
 
 #include "common/latency.h"
 
-/* The schema and the default prefix are store/keys.h's KEYS_SCHEMA and
- * KEYS_DEFAULT_PREFIX. */
+/* The keys, the schema version and the default prefix are store/schema.h's. */
 #define FV_LOCATION_MAX 64            /* docs/config.md: at most 64 characters */
 
 /* Target states, in the order of docs/redis.md. */
@@ -167,7 +166,7 @@ struct fleetview;
 /* Connects to url (store/redis-conn.h forms) and checks P schema. timeout_ms
  * bounds the connect and every reply. Returns 0 and sets *out (free with
  * fleetview_free), or a negative errno with one line in err:
- * -EPROTONOSUPPORT when P schema is not KEYS_SCHEMA ("redis at URL has schema
+ * -EPROTONOSUPPORT when P schema is not SCHEMA_VERSION ("redis at URL has schema
  * N, this program reads 1"), -EINVAL for a bad URL or prefix, the
  * redis_connect errors otherwise. A missing P schema is not an error (no
  * prober has written yet): see fleetview_has_schema. */
