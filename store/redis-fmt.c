@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
@@ -678,20 +679,17 @@ int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target)
 int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h)
 {
 	struct resp w = { .s = s };
-	char counts[256], demand[32], key[SCHEMA_KEY_MAX];
-	size_t used = 0;
-	int n;
+	char counts_text[256], demand[32], key[SCHEMA_KEY_MAX];
+	struct buf counts;
 
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
-	counts[used++] = '{';
-	for (int i = 0; i < TARGET_STATE_COUNT; i++) {
-		n = snprintf(counts + used, sizeof(counts) - used, "%s\"%s\":%u", i ? "," : "",
-			     target_state_name((enum target_state)i), h->st->by_state[i]);
-		if (n > 0 && (size_t)n < sizeof(counts) - used)
-			used += (size_t)n;
-	}
-	counts[used++] = '}';
+	buf_init_fixed(&counts, counts_text, sizeof(counts_text));
+	buf_add(&counts, "{", 1);
+	for (int i = 0; i < TARGET_STATE_COUNT; i++)
+		buf_printf(&counts, "%s\"%s\":%u", i ? "," : "", target_state_name((enum target_state)i),
+			   h->st->by_state[i]);
+	buf_add(&counts, "}", 1);
 	snprintf(demand, sizeof(demand), "%.0f", h->st->demand_pps);
 	cmd_begin(&w);
 	arg_str(&w, "HSET");
@@ -712,7 +710,7 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	kv(&w, "demand_pps", demand);
 	kv(&w, "isolated", h->st->isolated ? "1" : "0");
 	arg_str(&w, "state_counts");
-	arg(&w, counts, used);
+	arg(&w, counts.s, counts.len);
 	cmd_end(&w);
 	cmd_begin(&w);
 	arg_str(&w, "PEXPIRE");

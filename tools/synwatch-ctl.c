@@ -52,7 +52,7 @@ struct ctl {
 	struct fleetview *fv;  /* reads */
 	redisContext *c;       /* writes */
 	struct fv_arena a;
-	struct fv_buf out;     /* --json output */
+	struct buf out;     /* --json output */
 };
 
 enum { EXIT_OK, EXIT_FAIL = CLI_EXIT_RUNTIME, EXIT_USAGE = CLI_EXIT_USAGE };
@@ -158,33 +158,33 @@ static const char *ms(double us, char *buf, size_t len)
 	return buf;
 }
 
-static void json_kv(struct fv_buf *b, bool *first, const char *key, const char *value)
+static void json_kv(struct buf *b, bool *first, const char *key, const char *value)
 {
-	fv_buf_puts(b, *first ? "" : ",");
+	buf_puts(b, *first ? "" : ",");
 	*first = false;
 	fv_buf_json_str(b, key);
-	fv_buf_puts(b, ":");
+	buf_puts(b, ":");
 	fv_buf_json_str(b, value);
 }
 
-static void json_kn(struct fv_buf *b, bool *first, const char *key, double value)
+static void json_kn(struct buf *b, bool *first, const char *key, double value)
 {
-	fv_buf_puts(b, *first ? "" : ",");
+	buf_puts(b, *first ? "" : ",");
 	*first = false;
 	fv_buf_json_str(b, key);
-	fv_buf_puts(b, ":");
+	buf_puts(b, ":");
 	fv_buf_json_num(b, value);
 }
 
 /* A record's fields as one JSON object. */
-static void json_record(struct fv_buf *b, const struct fv_record *r)
+static void json_record(struct buf *b, const struct fv_record *r)
 {
 	bool first = true;
 
-	fv_buf_puts(b, "{");
+	buf_puts(b, "{");
 	for (size_t i = 0; i < r->n; i++)
 		json_kv(b, &first, r->keys[i], r->vals[i]);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "}");
 }
 
 /* Labels JSON as "team=dba criticality=critical". */
@@ -263,7 +263,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	const char *group = NULL, *name = NULL, *interval = NULL, *labels[MAX_LABELS];
 	size_t n_labels = 0;
 	char why[200], key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
-	struct fv_buf v = { 0 };
+	struct buf v = { 0 };
 	int64_t ns;
 	int c, r = EXIT_FAIL;
 
@@ -288,21 +288,21 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 		return fail(EXIT_USAGE, "add: target '%s': %s", target, why);
 	if (interval && (duration_parse(interval, &ns) < 0 || ns < 10 * NSEC_PER_MSEC))
 		return fail(EXIT_USAGE, "add: --interval '%s': expected a duration like 10s or 1m", interval);
-	fv_buf_puts(&v, "{");
+	buf_puts(&v, "{");
 	bool first = true;
 	if (group)
 		json_kv(&v, &first, "group", group);
 	if (name)
 		json_kv(&v, &first, "name", name);
 	if (n_labels) {
-		fv_buf_puts(&v, first ? "\"labels\":{" : ",\"labels\":{");
+		buf_puts(&v, first ? "\"labels\":{" : ",\"labels\":{");
 		first = false;
 		for (size_t i = 0; i < n_labels; i++) {
 			const char *eq = strchr(labels[i], '=');
 			size_t klen = eq ? (size_t)(eq - labels[i]) : 0;
 			if (!eq || klen == 0 || klen > 64 || (labels[i][0] >= '0' && labels[i][0] <= '9') ||
 			    strspn(labels[i], LABEL_CHARS) != klen) {
-				fv_buf_release(&v);
+				buf_release(&v);
 				return fail(EXIT_USAGE,
 					    "add: --label '%s': expected KEY=VALUE with a label name "
 					    "(letters, digits, '_'), like team=dba",
@@ -311,16 +311,16 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 			char k[65];
 			memcpy(k, labels[i], klen);
 			k[klen] = '\0';
-			fv_buf_puts(&v, i ? "," : "");
+			buf_puts(&v, i ? "," : "");
 			fv_buf_json_str(&v, k);
-			fv_buf_puts(&v, ":");
+			buf_puts(&v, ":");
 			fv_buf_json_str(&v, eq + 1);
 		}
-		fv_buf_puts(&v, "}");
+		buf_puts(&v, "}");
 	}
 	if (interval)
 		json_kv(&v, &first, "interval", interval);
-	fv_buf_puts(&v, "}");
+	buf_puts(&v, "}");
 	if (v.nomem || (r = open_writer(ctl)) != 0)
 		goto out;
 	snprintf(msg, sizeof(msg), "add %s", target);
@@ -332,9 +332,9 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	if (h && p) {
 		long long listeners = p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
 		if (ctl->json) {
-			fv_buf_puts(&ctl->out, "{\"added\":");
+			buf_puts(&ctl->out, "{\"added\":");
 			fv_buf_json_str(&ctl->out, target);
-			fv_buf_printf(&ctl->out, ",\"value\":%s,\"listeners\":%lld}\n", v.s, listeners);
+			buf_printf(&ctl->out, ",\"value\":%s,\"listeners\":%lld}\n", v.s, listeners);
 		} else {
 			printf("added %s %s; %lld prober%s listening (others pick it up within 10 s)\n",
 			       target, v.s, listeners, listeners == 1 ? "" : "s");
@@ -346,7 +346,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	freeReplyObject(h);
 	freeReplyObject(p);
 out:
-	fv_buf_release(&v);
+	buf_release(&v);
 	return r;
 }
 
@@ -378,9 +378,9 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	freeReplyObject(p);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"removed\":");
+		buf_puts(&ctl->out, "{\"removed\":");
 		fv_buf_json_str(&ctl->out, argv[1]);
-		fv_buf_puts(&ctl->out, "}\n");
+		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed %s\n", argv[1]);
 	}
@@ -542,12 +542,12 @@ static void print_latency(const char *loc, const struct lat_minute *m, size_t n)
 	columns_release(&tab);
 }
 
-static void json_latency(struct fv_buf *b, const struct lat_minute *m, size_t n)
+static void json_latency(struct buf *b, const struct lat_minute *m, size_t n)
 {
-	fv_buf_puts(b, "[");
+	buf_puts(b, "[");
 	for (size_t i = 0; i < n; i++) {
 		bool first = true;
-		fv_buf_puts(b, i ? ",{" : "{");
+		buf_puts(b, i ? ",{" : "{");
 		json_kn(b, &first, "minute", (double)m[i].minute_start_s);
 		json_kn(b, &first, "n", m[i].count);
 		json_kn(b, &first, "lost", m[i].lost);
@@ -560,16 +560,16 @@ static void json_latency(struct fv_buf *b, const struct lat_minute *m, size_t n)
 			int64_t v = lat_minute_quantile(&m[i], qs[k].p);
 			json_kn(b, &first, qs[k].key, v < 0 ? NAN : (double)v / 1e6);
 		}
-		fv_buf_puts(b, "}");
+		buf_puts(b, "}");
 	}
-	fv_buf_puts(b, "]");
+	buf_puts(b, "]");
 }
 
-static void json_target(struct fv_buf *b, const struct fv_target *t)
+static void json_target(struct buf *b, const struct fv_target *t)
 {
 	bool first = true;
 
-	fv_buf_puts(b, "{");
+	buf_puts(b, "{");
 	json_kv(b, &first, "location", t->location);
 	json_kv(b, &first, "target", t->target);
 	json_kv(b, &first, "state", fv_state_name(t->state));
@@ -579,10 +579,10 @@ static void json_target(struct fv_buf *b, const struct fv_target *t)
 	json_kn(b, &first, "last_rtt_us", t->last_rtt_us < 0 ? NAN : t->last_rtt_us);
 	json_kv(b, &first, "name", t->name);
 	json_kv(b, &first, "group", t->group);
-	fv_buf_puts(b, ",\"labels\":");
-	fv_buf_puts(b, *t->labels ? t->labels : "{}");
+	buf_puts(b, ",\"labels\":");
+	buf_puts(b, *t->labels ? t->labels : "{}");
 	json_kv(b, &first, "prober", t->prober);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "}");
 }
 
 /* The locations asked for: the one given, or every prober's. */
@@ -678,20 +678,20 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			    "target '%s' is not known to redis at %s (no state, no recent results)", target,
 			    ctl->url_text);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"target\":");
+		buf_puts(&ctl->out, "{\"target\":");
 		fv_buf_json_str(&ctl->out, target);
-		fv_buf_puts(&ctl->out, ",\"states\":[");
+		buf_puts(&ctl->out, ",\"states\":[");
 		for (int i = 0, k = 0; i < n; i++)
 			if (t[i].present) {
-				fv_buf_puts(&ctl->out, k++ ? "," : "");
+				buf_puts(&ctl->out, k++ ? "," : "");
 				json_target(&ctl->out, &t[i]);
 			}
-		fv_buf_puts(&ctl->out, "],\"results\":[");
+		buf_puts(&ctl->out, "],\"results\":[");
 		for (int i = 0; i < n_res; i++) {
-			fv_buf_puts(&ctl->out, i ? "," : "");
+			buf_puts(&ctl->out, i ? "," : "");
 			json_record(&ctl->out, &res[i]);
 		}
-		fv_buf_puts(&ctl->out, "],\"latency\":{");
+		buf_puts(&ctl->out, "],\"latency\":{");
 	} else {
 		print_states(ctl, t, (size_t)n, now_s);
 		print_results(res, (size_t)n_res);
@@ -706,16 +706,16 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		if (bad)
 			log_warn("%zu latency records of %s from %s do not decode (skipped)", bad, target, locs[i]);
 		if (ctl->json && (nm || t[i].present)) {
-			fv_buf_puts(&ctl->out, k++ ? "," : "");
+			buf_puts(&ctl->out, k++ ? "," : "");
 			fv_buf_json_str(&ctl->out, locs[i]);
-			fv_buf_puts(&ctl->out, ":");
+			buf_puts(&ctl->out, ":");
 			json_latency(&ctl->out, m, (size_t)nm);
 		} else if (!ctl->json) {
 			print_latency(locs[i], m, (size_t)nm);
 		}
 	}
 	if (ctl->json)
-		fv_buf_puts(&ctl->out, "}}\n");
+		buf_puts(&ctl->out, "}}\n");
 	return EXIT_OK;
 }
 
@@ -762,7 +762,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 	if (columns_init(&tab, 6, head) < 0)
 		return fail(EXIT_FAIL, "out of memory");
 	if (ctl->json)
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 	r = EXIT_OK;
 	for (int i = 0; i < n && r == EXIT_OK; i++) {
 		struct fv_member *m = NULL;
@@ -791,7 +791,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			/* in a state's index the score is when it began; the hash says it for "all" */
 			int64_t s = set == FV_ALL ? t[j].since_ns / NSEC_PER_SEC : (int64_t)m[j].score;
 			if (ctl->json) {
-				fv_buf_puts(&ctl->out, shown ? "," : "");
+				buf_puts(&ctl->out, shown ? "," : "");
 				json_target(&ctl->out, &t[j]);
 				continue;
 			}
@@ -805,7 +805,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		}
 	}
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 	} else if (r == EXIT_OK) {
 		columns_print(&tab, stdout);
 		if (shown == 0)
@@ -820,24 +820,24 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 
 /* ---- silences ---- */
 
-static void json_silence(struct fv_buf *b, const struct silence *s)
+static void json_silence(struct buf *b, const struct silence *s)
 {
 	bool first = true;
 	char one[MATCHER_KEY_MAX + MATCHER_VALUE_MAX + 8];
 
-	fv_buf_puts(b, "{");
+	buf_puts(b, "{");
 	json_kv(b, &first, "id", s->id);
-	fv_buf_puts(b, ",\"matchers\":[");
+	buf_puts(b, ",\"matchers\":[");
 	for (size_t i = 0; i < s->n; i++) {
-		fv_buf_puts(b, i ? "," : "");
+		buf_puts(b, i ? "," : "");
 		fv_buf_json_str(b, matcher_text(&s->m[i], one, sizeof(one)));
 	}
-	fv_buf_puts(b, "]");
+	buf_puts(b, "]");
 	json_kn(b, &first, "starts", (double)s->starts_s);
 	json_kn(b, &first, "ends", (double)s->ends_s);
 	json_kv(b, &first, "created_by", s->created_by);
 	json_kv(b, &first, "comment", s->comment);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "}");
 }
 
 static int silence_add(struct ctl *ctl, int argc, char **argv)
@@ -878,7 +878,7 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 		r = fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (r == 0 && ctl->json) {
 		json_silence(&ctl->out, &s);
-		fv_buf_puts(&ctl->out, "\n");
+		buf_puts(&ctl->out, "\n");
 	} else if (r == 0) {
 		printf("silence %s: %s until %s (%s)\n", s.id, silence_matchers_text(&s, text, sizeof(text)),
 		       local_time(s.ends_s, until, sizeof(until)), fv_age_text(s.ends_s - now, d, sizeof(d)));
@@ -904,12 +904,12 @@ static int silence_list(struct ctl *ctl, int argc, char **argv)
 	if (silence_load(ctl->c, ctl->prefix, now, &set, err, sizeof(err)) < 0)
 		return fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 		for (size_t i = 0; i < set.n; i++) {
-			fv_buf_puts(&ctl->out, i ? "," : "");
+			buf_puts(&ctl->out, i ? "," : "");
 			json_silence(&ctl->out, &set.v[i]);
 		}
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 	} else if (columns_init(&tab, 7, head) == 0) {
 		for (size_t i = 0; i < set.n; i++) {
 			const struct silence *s = &set.v[i];
@@ -947,9 +947,9 @@ static int silence_rm(struct ctl *ctl, int argc, char **argv)
 	if (r == 0)
 		return fail(EXIT_FAIL, "no silence '%s' (ended, or never there: see silence list)", argv[1]);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"removed\":");
+		buf_puts(&ctl->out, "{\"removed\":");
 		fv_buf_json_str(&ctl->out, argv[1]);
-		fv_buf_puts(&ctl->out, "}\n");
+		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed silence %s\n", argv[1]);
 	}
@@ -988,18 +988,18 @@ static int cmd_probers(struct ctl *ctl, int argc, char **argv)
 	if ((n = fleetview_probers(ctl->fv, &ctl->a, MAX_PROBERS, &p)) < 0)
 		return fail(EXIT_FAIL, "%s", fleetview_error(ctl->fv));
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 		for (int i = 0; i < n; i++) {
 			bool first = true;
-			fv_buf_puts(&ctl->out, i ? ",{" : "{");
+			buf_puts(&ctl->out, i ? ",{" : "{");
 			json_kv(&ctl->out, &first, "prober", p[i].id);
 			json_kv(&ctl->out, &first, "location", p[i].location);
 			json_kn(&ctl->out, &first, "last_heartbeat_ms", (double)p[i].last_ms);
-			fv_buf_printf(&ctl->out, ",\"alive\":%s,\"status\":", p[i].alive ? "true" : "false");
+			buf_printf(&ctl->out, ",\"alive\":%s,\"status\":", p[i].alive ? "true" : "false");
 			json_record(&ctl->out, &p[i].h);
-			fv_buf_puts(&ctl->out, "}");
+			buf_puts(&ctl->out, "}");
 		}
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 		return EXIT_OK;
 	}
 	if (columns_init(&tab, 8, head) < 0)
@@ -1088,7 +1088,7 @@ int main(int argc, char **argv)
 			 argv[optind]);
 	if (r == EXIT_OK && ctl.json && ctl.out.s)
 		fputs(ctl.out.s, stdout);
-	fv_buf_release(&ctl.out);
+	buf_release(&ctl.out);
 	fv_arena_release(&ctl.a);
 	fleetview_free(ctl.fv);
 	if (ctl.c)

@@ -175,7 +175,7 @@ static void term_size(int *rows, int *cols)
  * scr_text, which replaces control characters and broken UTF-8 with '?',
  * so that a target's name cannot move the cursor or retitle the terminal. */
 struct scr {
-	struct fv_buf out;
+	struct buf out;
 	int cols, rows;
 	int line, col;
 	bool color;
@@ -184,7 +184,7 @@ struct scr {
 static void scr_sgr(struct scr *s, const char *sgr)
 {
 	if (s->color && s->line < s->rows)
-		fv_buf_puts(&s->out, sgr);
+		buf_puts(&s->out, sgr);
 }
 
 /* The character at p (n bytes left): its length (at least 1), the columns
@@ -228,23 +228,23 @@ static void scr_field(struct scr *s, const char *text, int width, bool right)
 	bool cut = total > width;
 	if (right && !cut)
 		for (; w < width - total; w++)
-			fv_buf_add(&s->out, " ", 1);
+			buf_add(&s->out, " ", 1);
 	for (size_t i = 0; i < n;) {
 		int cw;
 		bool bad;
 		size_t len = char_at(p + i, n - i, &cw, &bad);
 		if (w + cw > width - (cut ? 1 : 0))
 			break;
-		fv_buf_add(&s->out, bad ? "?" : p + i, bad ? 1 : len);
+		buf_add(&s->out, bad ? "?" : p + i, bad ? 1 : len);
 		w += cw;
 		i += len;
 	}
 	if (cut && w < width) {
-		fv_buf_puts(&s->out, "…");
+		buf_puts(&s->out, "…");
 		w++;
 	}
 	for (; w < width; w++)
-		fv_buf_add(&s->out, " ", 1);
+		buf_add(&s->out, " ", 1);
 	s->col += width;
 }
 
@@ -270,14 +270,14 @@ static void scr_nl(struct scr *s)
 	if (s->line >= s->rows)
 		return;
 	if (s->color) {
-		fv_buf_puts(&s->out, "\033[0m\033[K");
+		buf_puts(&s->out, "\033[0m\033[K");
 		if (s->line + 1 < s->rows)
-			fv_buf_add(&s->out, "\n", 1);
+			buf_add(&s->out, "\n", 1);
 	} else {
 		/* no trailing blanks in --once output */
 		while (s->out.len && s->out.s[s->out.len - 1] == ' ')
 			s->out.s[--s->out.len] = '\0';
-		fv_buf_add(&s->out, "\n", 1);
+		buf_add(&s->out, "\n", 1);
 	}
 	s->line++;
 	s->col = 0;
@@ -1208,7 +1208,7 @@ static void draw_footer(struct top *tp, struct scr *s)
 			 tp->view_loc[0] ? tp->view_loc : "all");
 	scr_sgr(s, "\033[7m");
 	scr_field(s, buf, s->cols, false);
-	fv_buf_puts(&s->out, "\033[0m");
+	buf_puts(&s->out, "\033[0m");
 	s->line++;
 }
 
@@ -1217,10 +1217,10 @@ static void paint(struct top *tp)
 	/* the last row is the footer's */
 	struct scr s = { .cols = tp->cols, .rows = tp->rows - 1, .color = true };
 
-	fv_buf_puts(&s.out, "\033[H");
+	buf_puts(&s.out, "\033[H");
 	draw(tp, &s);
 	if (s.line == s.rows)
-		fv_buf_add(&s.out, "\n", 1);
+		buf_add(&s.out, "\n", 1);
 	draw_footer(tp, &s);
 	if (!s.out.nomem) {
 		size_t off = 0;
@@ -1233,7 +1233,7 @@ static void paint(struct top *tp)
 			off += (size_t)w;
 		}
 	}
-	fv_buf_release(&s.out);
+	buf_release(&s.out);
 }
 
 /* ---- keys ---- */
@@ -1431,7 +1431,7 @@ static int run_once(struct top *tp)
 		return CLI_EXIT_RUNTIME;
 	}
 	fwrite(s.out.s, 1, s.out.len, stdout);
-	fv_buf_release(&s.out);
+	buf_release(&s.out);
 	return fflush(stdout) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
 

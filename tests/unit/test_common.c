@@ -1,15 +1,18 @@
-/* common/: ring, addresses and CIDRs, durations and timestamps, checksums. */
+/* common/: ring, addresses and CIDRs, durations and timestamps, checksums,
+ * text buffers. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "common/addr.h"
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/ring.h"
 #include "common/wire.h"
@@ -182,12 +185,74 @@ static void test_checksum(void **state)
 	assert_int_equal(csum_add(0, o, 1), 0x1200);
 }
 
+static void test_buf_growing(void **state)
+{
+	(void)state;
+	struct buf b = { 0 };
+	size_t len;
+	char *s;
+
+	buf_add(&b, "ab", 2);
+	buf_puts(&b, "cd");
+	for (int i = 0; i < 100; i++)
+		buf_printf(&b, "%03d", i);
+	assert_int_equal(b.len, 4 + 300);
+	assert_memory_equal(b.s, "abcd000001", 10);
+	assert_string_equal(b.s + b.len - 3, "099");
+	assert_false(b.nomem);
+	buf_reset(&b);
+	assert_string_equal(b.s, "");
+	buf_puts(&b, "x");
+	s = buf_steal(&b, &len);
+	assert_string_equal(s, "x");
+	assert_int_equal(len, 1);
+	assert_null(b.s);
+	free(s);
+	/* nothing added: nothing to hand over */
+	assert_null(buf_steal(&b, &len));
+	assert_int_equal(len, 0);
+	buf_release(&b);
+	buf_release(NULL);
+}
+
+static void test_buf_fixed(void **state)
+{
+	(void)state;
+	char mem[8];
+	struct buf b;
+	size_t len;
+
+	buf_init_fixed(&b, mem, sizeof(mem));
+	assert_string_equal(b.s, "");
+	buf_puts(&b, "abc");
+	buf_printf(&b, "%d", 42);
+	assert_string_equal(mem, "abc42");
+	assert_false(b.nomem);
+	/* what does not fit is cut, and the rest ignored */
+	buf_puts(&b, "xyz");
+	assert_string_equal(mem, "abc42xy");
+	assert_true(b.nomem);
+	buf_puts(&b, "z");
+	assert_string_equal(mem, "abc42xy");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	buf_printf(&b, "%s", "0123456789");
+	assert_string_equal(mem, "0123456");
+	assert_int_equal(b.len, 7);
+	assert_true(b.nomem);
+	/* never handed over, never freed */
+	assert_null(buf_steal(&b, &len));
+	assert_ptr_equal(b.s, mem);
+	buf_init_fixed(&b, mem, 0);
+	assert_true(b.nomem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_basic), cmocka_unit_test(test_ring_threads), cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_cidr),       cmocka_unit_test(test_duration),     cmocka_unit_test(test_rfc3339),
-		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_checksum),   cmocka_unit_test(test_buf_growing),
+		cmocka_unit_test(test_buf_fixed),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

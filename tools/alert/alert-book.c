@@ -106,26 +106,26 @@ int book_init(struct alert_book *b, redisContext *c, const char *prefix, const c
 
 char *book_alert_json(const struct alert_event *e, const char *const *extra, size_t n_extra)
 {
-	struct fv_buf j = { 0 };
+	struct buf j = { 0 };
 
-	fv_buf_puts(&j, "{");
+	buf_puts(&j, "{");
 	for (size_t i = 0; i < e->rec.n; i++) {
 		if (e->rec.keys[i][0] == '_')
 			continue;
-		fv_buf_puts(&j, j.len > 1 ? "," : "");
+		buf_puts(&j, j.len > 1 ? "," : "");
 		fv_buf_json_str(&j, e->rec.keys[i]);
-		fv_buf_puts(&j, ":");
+		buf_puts(&j, ":");
 		fv_buf_json_str(&j, e->rec.vals[i]);
 	}
 	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2) {
-		fv_buf_puts(&j, j.len > 1 ? "," : "");
+		buf_puts(&j, j.len > 1 ? "," : "");
 		fv_buf_json_str(&j, extra[i]);
-		fv_buf_puts(&j, ":");
+		buf_puts(&j, ":");
 		fv_buf_json_str(&j, extra[i + 1]);
 	}
-	fv_buf_puts(&j, "}");
+	buf_puts(&j, "}");
 	if (j.nomem) {
-		fv_buf_release(&j);
+		buf_release(&j);
 		return NULL;
 	}
 	return j.s;

@@ -126,81 +126,19 @@ void fv_arena_release(struct fv_arena *a)
 	a->head = NULL;
 }
 
-/* ---- text buffer ---- */
+/* ---- escaping ---- */
 
-bool fv_buf_reserve(struct fv_buf *b, size_t more)
-{
-	if (b->nomem)
-		return false;
-	if (b->len + more + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	char *s = realloc(b->s, cap);
-	if (!s) {
-		b->nomem = true;
-		return false;
-	}
-	b->s = s;
-	b->cap = cap;
-	return true;
-}
-
-void fv_buf_add(struct fv_buf *b, const char *s, size_t n)
-{
-	if (!fv_buf_reserve(b, n))
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void fv_buf_puts(struct fv_buf *b, const char *s)
-{
-	fv_buf_add(b, s, strlen(s));
-}
-
-void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap)
-{
-	va_list ap2;
-
-	if (!fv_buf_reserve(b, 64))
-		return;
-	va_copy(ap2, ap);
-	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		if (!fv_buf_reserve(b, (size_t)n))
-			return;
-		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	}
-	b->len += (size_t)n;
-}
-
-void fv_buf_printf(struct fv_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fv_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-}
-
-
-void fv_buf_json_str(struct fv_buf *b, const char *s)
+void fv_buf_json_str(struct buf *b, const char *s)
 {
 	if (!s) {
-		fv_buf_add(b, "null", 4);
+		buf_add(b, "null", 4);
 		return;
 	}
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), run = 0;
 	unsigned cp;
 
-	fv_buf_add(b, "\"", 1);
+	buf_add(b, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		unsigned c = p[i];
 		size_t l = c >= 0x20 && c != '"' && c != '\\' ? utf8_next(s + i, n - i, &cp) : 0;
@@ -209,33 +147,33 @@ void fv_buf_json_str(struct fv_buf *b, const char *s)
 			run += l;
 			continue;
 		}
-		fv_buf_add(b, (const char *)p + i - run, run);
+		buf_add(b, (const char *)p + i - run, run);
 		run = 0;
 		if (c == '"' || c == '\\') {
 			char e[2] = { '\\', (char)c };
-			fv_buf_add(b, e, 2);
+			buf_add(b, e, 2);
 		} else if (c < 0x20) {
-			fv_buf_printf(b, "\\u%04x", c);
+			buf_printf(b, "\\u%04x", c);
 		} else {
-			fv_buf_add(b, "\\ufffd", 6);
+			buf_add(b, "\\ufffd", 6);
 		}
 		i++;
 	}
-	fv_buf_add(b, (const char *)p + n - run, run);
-	fv_buf_add(b, "\"", 1);
+	buf_add(b, (const char *)p + n - run, run);
+	buf_add(b, "\"", 1);
 }
 
-void fv_buf_json_num(struct fv_buf *b, double v)
+void fv_buf_json_num(struct buf *b, double v)
 {
 	if (!isfinite(v))
-		fv_buf_add(b, "null", 4);
+		buf_add(b, "null", 4);
 	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
-		fv_buf_printf(b, "%lld", (long long)v);
+		buf_printf(b, "%lld", (long long)v);
 	else
-		fv_buf_printf(b, "%.15g", v);
+		buf_printf(b, "%.15g", v);
 }
 
-void fv_buf_prom_value(struct fv_buf *b, const char *s)
+void fv_prom_value(struct buf *b, const char *s)
 {
 	const char *run = s;
 
@@ -243,24 +181,11 @@ void fv_buf_prom_value(struct fv_buf *b, const char *s)
 		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
 		if (!e)
 			continue;
-		fv_buf_add(b, run, (size_t)(s - run));
-		fv_buf_add(b, e, 2);
+		buf_add(b, run, (size_t)(s - run));
+		buf_add(b, e, 2);
 		run = s + 1;
 	}
-	fv_buf_add(b, run, (size_t)(s - run));
-}
-
-void fv_buf_reset(struct fv_buf *b)
-{
-	b->len = 0;
-	if (b->s)
-		b->s[0] = '\0';
-}
-
-void fv_buf_release(struct fv_buf *b)
-{
-	free(b->s);
-	*b = (struct fv_buf){ 0 };
+	buf_add(b, run, (size_t)(s - run));
 }
 
 const char *fv_record_get(const struct fv_record *r, const char *key)

@@ -9,8 +9,8 @@
  * long-running viewer survives Redis restarts. Strings and arrays that a call
  * returns live in the struct fv_arena the caller passes and are freed with it.
  *
- * Also here, because both programs need them: a growing text buffer with
- * JSON and Prometheus escaping, the labels JSON parser, and the latency
+ * Also here, because both programs need them: JSON and Prometheus escaping
+ * into a common/buf.h buffer, the labels JSON parser, and the latency
  * series helpers (merging minutes and locations exactly, as docs/latency.md
  * says; quantiles are never averaged). */
 #ifndef SW_FLEETVIEW_H
@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/latency.h"
 
 /* The keys, the schema version and the default prefix are store/schema.h's. */
@@ -60,31 +61,13 @@ char *fv_strndup(struct fv_arena *a, const char *s, size_t n);
 /* Frees everything allocated from a; a is empty and usable again. */
 void fv_arena_release(struct fv_arena *a);
 
-/* A growing text buffer. Zero-initialize; s is always NUL-terminated once
- * anything was added. Appends never fail: after a failed allocation nomem
- * is set and further appends are ignored, so the caller checks once. */
-struct fv_buf {
-	char *s;
-	size_t len, cap;
-	bool nomem;
-};
-/* Makes room for n more bytes (a size hint). false when out of memory. */
-bool fv_buf_reserve(struct fv_buf *b, size_t n);
-void fv_buf_add(struct fv_buf *b, const char *s, size_t n);
-void fv_buf_puts(struct fv_buf *b, const char *s);
-void fv_buf_printf(struct fv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* s as a JSON string with its quotes; NULL gives null. Bytes that are not
  * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
-void fv_buf_json_str(struct fv_buf *b, const char *s);
+void fv_buf_json_str(struct buf *b, const char *s);
 /* A number as JSON: integers without a fraction, NaN and infinities as null. */
-void fv_buf_json_num(struct fv_buf *b, double v);
+void fv_buf_json_num(struct buf *b, double v);
 /* s as a Prometheus label value, without the quotes: \ " and newline escaped. */
-void fv_buf_prom_value(struct fv_buf *b, const char *s);
-/* Makes b empty, keeping its memory. */
-void fv_buf_reset(struct fv_buf *b);
-/* Frees b's memory; b is empty and usable again. */
-void fv_buf_release(struct fv_buf *b);
+void fv_prom_value(struct buf *b, const char *s);
 
 /* ---- what is read ---- */
 
