@@ -1,9 +1,11 @@
 /* The lines of the stdout sink. The NDJSON lines are a public interface
  * (README.md): keys are only ever added, and a one-shot result line stays
- * byte for byte what it was. A line whose target id the table does not know
- * (it cannot happen while the main thread publishes tables before the
- * scheduler uses their ids) still goes out, with "target":ID instead of
- * the target's address and names, since records are never dropped. */
+ * byte for byte what it was; a string that is not valid UTF-8 has its bad
+ * bytes written as U+FFFD, so that every line is valid JSON. A line whose
+ * target id the table does not know (it cannot happen while the main
+ * thread publishes tables before the scheduler uses their ids) still goes
+ * out, with "target":ID instead of the target's address and names, since
+ * records are never dropped. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "scheduler/table.h"
 #include "store/minutes.h"
 #include "store/store-internal.h"
@@ -42,23 +45,11 @@ static int sb_end(struct buf *b, const char *end)
 	return b->nomem ? -ENOSPC : (int)b->len;
 }
 
+/* Valid JSON whatever the bytes (names, labels and errors come from
+ * config files and Redis), in the escapes these lines always had. */
 static void sb_json_string(struct buf *b, const char *s)
 {
-	buf_printf(b, "\"");
-	for (; *s && !b->nomem; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			buf_printf(b, "\\%c", c);
-		else if (c == '\n')
-			buf_printf(b, "\\n");
-		else if (c == '\t')
-			buf_printf(b, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\u%04x", c);
-		else
-			buf_printf(b, "%c", c);
-	}
-	buf_printf(b, "\"");
+	json_put_strn(b, s, strlen(s), JSON_ESC_SHORT);
 }
 
 /* ,"key":"text" */

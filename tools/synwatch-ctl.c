@@ -30,6 +30,7 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/columns.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
@@ -162,18 +163,18 @@ static void json_kv(struct buf *b, bool *first, const char *key, const char *val
 {
 	buf_puts(b, *first ? "" : ",");
 	*first = false;
-	fv_buf_json_str(b, key);
+	json_put_str(b, key);
 	buf_puts(b, ":");
-	fv_buf_json_str(b, value);
+	json_put_str(b, value);
 }
 
 static void json_kn(struct buf *b, bool *first, const char *key, double value)
 {
 	buf_puts(b, *first ? "" : ",");
 	*first = false;
-	fv_buf_json_str(b, key);
+	json_put_str(b, key);
 	buf_puts(b, ":");
-	fv_buf_json_num(b, value);
+	json_put_num(b, value);
 }
 
 /* A record's fields as one JSON object. */
@@ -312,9 +313,9 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 			memcpy(k, labels[i], klen);
 			k[klen] = '\0';
 			buf_puts(&v, i ? "," : "");
-			fv_buf_json_str(&v, k);
+			json_put_str(&v, k);
 			buf_puts(&v, ":");
-			fv_buf_json_str(&v, eq + 1);
+			json_put_str(&v, eq + 1);
 		}
 		buf_puts(&v, "}");
 	}
@@ -333,7 +334,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 		long long listeners = p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
 		if (ctl->json) {
 			buf_puts(&ctl->out, "{\"added\":");
-			fv_buf_json_str(&ctl->out, target);
+			json_put_str(&ctl->out, target);
 			buf_printf(&ctl->out, ",\"value\":%s,\"listeners\":%lld}\n", v.s, listeners);
 		} else {
 			printf("added %s %s; %lld prober%s listening (others pick it up within 10 s)\n",
@@ -379,7 +380,7 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 	freeReplyObject(p);
 	if (ctl->json) {
 		buf_puts(&ctl->out, "{\"removed\":");
-		fv_buf_json_str(&ctl->out, argv[1]);
+		json_put_str(&ctl->out, argv[1]);
 		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed %s\n", argv[1]);
@@ -679,7 +680,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			    ctl->url_text);
 	if (ctl->json) {
 		buf_puts(&ctl->out, "{\"target\":");
-		fv_buf_json_str(&ctl->out, target);
+		json_put_str(&ctl->out, target);
 		buf_puts(&ctl->out, ",\"states\":[");
 		for (int i = 0, k = 0; i < n; i++)
 			if (t[i].present) {
@@ -707,7 +708,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			log_warn("%zu latency records of %s from %s do not decode (skipped)", bad, target, locs[i]);
 		if (ctl->json && (nm || t[i].present)) {
 			buf_puts(&ctl->out, k++ ? "," : "");
-			fv_buf_json_str(&ctl->out, locs[i]);
+			json_put_str(&ctl->out, locs[i]);
 			buf_puts(&ctl->out, ":");
 			json_latency(&ctl->out, m, (size_t)nm);
 		} else if (!ctl->json) {
@@ -830,7 +831,7 @@ static void json_silence(struct buf *b, const struct silence *s)
 	buf_puts(b, ",\"matchers\":[");
 	for (size_t i = 0; i < s->n; i++) {
 		buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, matcher_text(&s->m[i], one, sizeof(one)));
+		json_put_str(b, matcher_text(&s->m[i], one, sizeof(one)));
 	}
 	buf_puts(b, "]");
 	json_kn(b, &first, "starts", (double)s->starts_s);
@@ -948,7 +949,7 @@ static int silence_rm(struct ctl *ctl, int argc, char **argv)
 		return fail(EXIT_FAIL, "no silence '%s' (ended, or never there: see silence list)", argv[1]);
 	if (ctl->json) {
 		buf_puts(&ctl->out, "{\"removed\":");
-		fv_buf_json_str(&ctl->out, argv[1]);
+		json_put_str(&ctl->out, argv[1]);
 		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed silence %s\n", argv[1]);

@@ -32,6 +32,7 @@
 
 #include "common/cli.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
@@ -766,20 +767,20 @@ static void jkey(struct buf *b, bool *first, const char *k)
 	if (!*first)
 		buf_add(b, ",", 1);
 	*first = false;
-	fv_buf_json_str(b, k);
+	json_put_str(b, k);
 	buf_add(b, ":", 1);
 }
 
 static void jstr(struct buf *b, bool *first, const char *k, const char *v)
 {
 	jkey(b, first, k);
-	fv_buf_json_str(b, v);
+	json_put_str(b, v);
 }
 
 static void jnum(struct buf *b, bool *first, const char *k, double v)
 {
 	jkey(b, first, k);
-	fv_buf_json_num(b, v);
+	json_put_num(b, v);
 }
 
 /* Unix ns as JSON seconds with milliseconds, null for 0. */
@@ -903,7 +904,7 @@ __attribute__((format(printf, 3, 4))) static enum MHD_Result send_error(struct M
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	buf_puts(&b, "{\"error\":");
-	fv_buf_json_str(&b, msg.s ? msg.s : "");
+	json_put_str(&b, msg.s ? msg.s : "");
 	buf_puts(&b, "}\n");
 	buf_release(&msg);
 	return send_json(conn, status, &b);
@@ -984,7 +985,7 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 	for (size_t l = 0; l < s->nlocs; l++) {
 		if (l)
 			buf_add(&b, ",", 1);
-		fv_buf_json_str(&b, s->locs[l]);
+		json_put_str(&b, s->locs[l]);
 	}
 	buf_add(&b, "]", 1);
 	jnum(&b, &first, "targets", (double)s->ntargets);
@@ -1097,15 +1098,15 @@ static void json_latency(struct buf *b, const struct lat_minute *m, size_t n)
 		for (size_t k = 0; k < 3; k++) {
 			int64_t v = lat_minute_quantile(&m[i], q[k]);
 			buf_add(b, ",", 1);
-			fv_buf_json_num(b, v < 0 ? NAN : round((double)v / 100.0) / 10.0);
+			json_put_num(b, v < 0 ? NAN : round((double)v / 100.0) / 10.0);
 		}
 		bool any = m[i].count > 0;
 		buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)m[i].max_ns / 100.0) / 10.0 : NAN);
+		json_put_num(b, any ? round((double)m[i].max_ns / 100.0) / 10.0 : NAN);
 		buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)m[i].min_ns / 100.0) / 10.0 : NAN);
+		json_put_num(b, any ? round((double)m[i].min_ns / 100.0) / 10.0 : NAN);
 		buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)lat_minute_mean(&m[i]) / 100.0) / 10.0 : NAN);
+		json_put_num(b, any ? round((double)lat_minute_mean(&m[i]) / 100.0) / 10.0 : NAN);
 		buf_add(b, "]", 1);
 	}
 	buf_add(b, "]", 1);

@@ -2,11 +2,12 @@
  * text comes from Redis (a target's labels, a prober's state_counts, the
  * alerter's bookkeeping), written by other programs. Besides memory safety
  * it checks that what the reader accepts survives a round trip: written
- * again with fv_buf_json_str and read back, the same labels come out. */
+ * again with json_put_str and read back, the same labels come out. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "tools/lib/fleetview.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,9 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < n; i++) {
 			if (i)
 				buf_add(&b, ",", 1);
-			fv_buf_json_str(&b, l[i].name);
+			json_put_str(&b, l[i].name);
 			buf_add(&b, ":", 1);
-			fv_buf_json_str(&b, l[i].value);
+			json_put_str(&b, l[i].value);
 		}
 		buf_add(&b, "}", 1);
 		m = fv_labels_parse(b.s, &a, again, MAX);

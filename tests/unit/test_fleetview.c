@@ -19,6 +19,7 @@
 
 #include <hiredis.h>
 
+#include "common/json.h"
 #include "tools/lib/fleetview.h"
 
 /* ---- pure helpers ---- */
@@ -63,16 +64,16 @@ static void test_escaping(void **state)
 	(void)state;
 	struct buf b = { 0 };
 
-	fv_buf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82");
+	json_put_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82");
 	assert_string_equal(b.s, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
 	buf_reset(&b);
-	fv_buf_json_str(&b, NULL);
+	json_put_str(&b, NULL);
 	buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, 42);
+	json_put_num(&b, 42);
 	buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, 1795570076.45);
+	json_put_num(&b, 1795570076.45);
 	buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, NAN);
+	json_put_num(&b, NAN);
 	assert_string_equal(b.s, "null 42 1795570076.45 null");
 	buf_reset(&b);
 	fv_prom_value(&b, "x\"y\\z\nw");

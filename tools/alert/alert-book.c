@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "tools/alert/alert-book.h"
 #include "store/schema.h"
 
@@ -113,15 +114,15 @@ char *book_alert_json(const struct alert_event *e, const char *const *extra, siz
 		if (e->rec.keys[i][0] == '_')
 			continue;
 		buf_puts(&j, j.len > 1 ? "," : "");
-		fv_buf_json_str(&j, e->rec.keys[i]);
+		json_put_str(&j, e->rec.keys[i]);
 		buf_puts(&j, ":");
-		fv_buf_json_str(&j, e->rec.vals[i]);
+		json_put_str(&j, e->rec.vals[i]);
 	}
 	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2) {
 		buf_puts(&j, j.len > 1 ? "," : "");
-		fv_buf_json_str(&j, extra[i]);
+		json_put_str(&j, extra[i]);
 		buf_puts(&j, ":");
-		fv_buf_json_str(&j, extra[i + 1]);
+		json_put_str(&j, extra[i + 1]);
 	}
 	buf_puts(&j, "}");
 	if (j.nomem) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "tools/alert/alert-engine.h"
 #include "tools/alert/alert-route.h"
@@ -436,9 +437,9 @@ static int host_context(struct alert_engine *en, struct job *j)
 	buf_puts(&lb, "{");
 	for (size_t i = 0; i < n_common; i++) {
 		buf_puts(&lb, i ? "," : "");
-		fv_buf_json_str(&lb, common[i].name);
+		json_put_str(&lb, common[i].name);
 		buf_puts(&lb, ":");
-		fv_buf_json_str(&lb, common[i].value);
+		json_put_str(&lb, common[i].value);
 	}
 	buf_puts(&lb, "}");
 	j->host_ports = fv_strndup(a, pb.s ? pb.s : "", pb.len);

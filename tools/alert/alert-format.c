@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "tools/alert/alert-format.h"
 
 /* RFC 5322 allows 998 characters a line; long label values are cut there. */
@@ -410,41 +411,41 @@ void alert_format_webhook(struct buf *b, const struct alert_msg *m, const char *
 		      alert_class_name(m->cls));
 	if (*e->entry) {
 		buf_puts(b, ",\"entry\":");
-		fv_buf_json_str(b, e->entry);
+		json_put_str(b, e->entry);
 	}
 	for (size_t i = 0; i < e->rec.n; i++) {
 		if (strcmp(e->rec.keys[i], "labels") == 0)
 			continue;
 		buf_puts(b, ",");
-		fv_buf_json_str(b, e->rec.keys[i]);
+		json_put_str(b, e->rec.keys[i]);
 		buf_puts(b, ":");
-		fv_buf_json_str(b, e->rec.vals[i]);
+		json_put_str(b, e->rec.vals[i]);
 	}
 	buf_puts(b, ",\"labels\":{");
 	for (size_t i = 0; i < e->n_labels; i++) {
 		buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, e->labels[i].name);
+		json_put_str(b, e->labels[i].name);
 		buf_puts(b, ":");
-		fv_buf_json_str(b, e->labels[i].value);
+		json_put_str(b, e->labels[i].value);
 	}
 	buf_puts(b, "},\"locations\":[");
 	for (size_t i = 0; i < m->n_locations; i++) {
 		buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, m->locations[i]);
+		json_put_str(b, m->locations[i]);
 	}
 	buf_puts(b, "],\"title\":");
-	fv_buf_json_str(b, title);
+	json_put_str(b, title);
 	buf_puts(b, ",\"text\":");
-	fv_buf_json_str(b, text);
+	json_put_str(b, text);
 	buf_puts(b, "}");
 }
 
 void alert_format_telegram(struct buf *b, const char *chat_id, const char *text)
 {
 	buf_puts(b, "{\"chat_id\":");
-	fv_buf_json_str(b, chat_id);
+	json_put_str(b, chat_id);
 	buf_puts(b, ",\"text\":");
-	fv_buf_json_str(b, text);
+	json_put_str(b, text);
 	buf_puts(b, ",\"disable_web_page_preview\":true}");
 }
 

@@ -8,7 +8,7 @@
 
 #include <hiredis.h>
 
-#include "common/utf8.h"
+#include "common/json.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 #include "store/redis-conn.h"
@@ -127,51 +127,6 @@ void fv_arena_release(struct fv_arena *a)
 }
 
 /* ---- escaping ---- */
-
-void fv_buf_json_str(struct buf *b, const char *s)
-{
-	if (!s) {
-		buf_add(b, "null", 4);
-		return;
-	}
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), run = 0;
-	unsigned cp;
-
-	buf_add(b, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		size_t l = c >= 0x20 && c != '"' && c != '\\' ? utf8_next(s + i, n - i, &cp) : 0;
-		if (l) {
-			i += l;
-			run += l;
-			continue;
-		}
-		buf_add(b, (const char *)p + i - run, run);
-		run = 0;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			buf_add(b, e, 2);
-		} else if (c < 0x20) {
-			buf_printf(b, "\\u%04x", c);
-		} else {
-			buf_add(b, "\\ufffd", 6);
-		}
-		i++;
-	}
-	buf_add(b, (const char *)p + n - run, run);
-	buf_add(b, "\"", 1);
-}
-
-void fv_buf_json_num(struct buf *b, double v)
-{
-	if (!isfinite(v))
-		buf_add(b, "null", 4);
-	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
-		buf_printf(b, "%lld", (long long)v);
-	else
-		buf_printf(b, "%.15g", v);
-}
 
 void fv_prom_value(struct buf *b, const char *s)
 {
@@ -957,231 +912,62 @@ int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 	return 0;
 }
 
-/* A small JSON reader for the labels object: enough of RFC 8259 for a flat
- * object, strict about what it accepts. */
-struct json_in {
-	const char *p;
-};
-
-static void json_ws(struct json_in *j)
+/* The string at the reader into a; NULL with *r set when it is not one
+ * (-EINVAL) or out of memory. */
+static char *string_in(struct json_in *j, struct fv_arena *a, int *r)
 {
-	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
-		j->p++;
-}
+	long room = json_string_room(j);
+	char *s;
 
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-
-/* A JSON string at j->p (the opening quote), unescaped into a. NULL on a
- * syntax error or out of memory (*oom says which). */
-static char *json_string(struct json_in *j, struct fv_arena *a, bool *oom)
-{
-	const char *s = j->p + 1, *e = s;
-
-	while (*e && *e != '"') {
-		if ((unsigned char)*e < 0x20)
-			return NULL;
-		e += *e == '\\' && e[1] ? 2 : 1;
-	}
-	if (*e != '"')
-		return NULL;
-	/* unescaping never makes it longer */
-	char *out = fv_alloc(a, (size_t)(e - s) + 1), *o = out;
-	if (!out) {
-		*oom = true;
+	if (room < 0) {
+		*r = -EINVAL;
 		return NULL;
 	}
-	for (const char *p = s; p < e;) {
-		if (*p != '\\') {
-			*o++ = *p++;
-			continue;
-		}
-		p++;
-		switch (*p) {
-		case '"': case '\\': case '/': *o++ = *p++; break;
-		case 'b': *o++ = '\b'; p++; break;
-		case 'f': *o++ = '\f'; p++; break;
-		case 'n': *o++ = '\n'; p++; break;
-		case 'r': *o++ = '\r'; p++; break;
-		case 't': *o++ = '\t'; p++; break;
-		case 'u': {
-			if (e - p < 5)
-				return NULL;
-			int cp = hex4(p + 1);
-			p += 5;
-			if (cp < 0)
-				return NULL;
-			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-				int lo = hex4(p + 2);
-				if (lo >= 0xdc00 && lo <= 0xdfff) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					p += 6;
-				}
-			}
-			if (cp >= 0xd800 && cp <= 0xdfff)
-				cp = 0xfffd; /* a lone surrogate */
-			/* \uXXXX is 6 bytes, its UTF-8 at most 3 (4 for a pair of 12) */
-			o += utf8_put(o, (unsigned)cp);
-			break;
-		}
-		default: return NULL;
-		}
-	}
-	*o = '\0';
-	j->p = e + 1;
-	return out;
-}
-
-/* Skips any JSON value; returns its start, or NULL on a syntax error. */
-static const char *json_skip(struct json_in *j, int depth)
-{
-	const char *start = j->p;
-	bool oom = false;
-	struct fv_arena tmp = { 0 };
-
-	if (depth > 32)
+	if (!(s = fv_alloc(a, (size_t)room + 1))) {
+		*r = -ENOMEM;
 		return NULL;
-	if (*j->p == '"') {
-		char *s = json_string(j, &tmp, &oom);
-		fv_arena_release(&tmp);
-		return s ? start : NULL;
 	}
-	if (*j->p == '{' || *j->p == '[') {
-		char close = *j->p == '{' ? '}' : ']';
-		j->p++;
-		json_ws(j);
-		if (*j->p == close) {
-			j->p++;
-			return start;
-		}
-		for (;;) {
-			json_ws(j);
-			if (close == '}') {
-				if (*j->p != '"' || !json_skip(j, depth + 1))
-					return NULL;
-				json_ws(j);
-				if (*j->p++ != ':')
-					return NULL;
-				json_ws(j);
-			}
-			if (!json_skip(j, depth + 1))
-				return NULL;
-			json_ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p++ != close)
-				return NULL;
-			return start;
-		}
-	}
-	if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0) {
-		j->p += 4;
-		return start;
-	}
-	if (strncmp(j->p, "false", 5) == 0) {
-		j->p += 5;
-		return start;
-	}
-	/* a number: -?int frac? exp? */
-	const char *p = j->p;
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (*p >= '0' && *p <= '9')
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	j->p = p;
-	return start;
+	*r = json_string(j, s, (size_t)room, NULL, false, "a label");
+	return *r < 0 ? NULL : s;
 }
 
 int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, size_t max)
 {
-	struct json_in j = { .p = json };
+	struct json_in j;
 	size_t n = 0;
-	bool oom = false;
+	int r;
 
-	json_ws(&j);
-	if (!*j.p)
+	json_in_init(&j, json, strlen(json), NULL, 0);
+	if (json_end(&j))
 		return 0;
-	if (*j.p++ != '{')
+	if (!json_eat(&j, '{'))
 		return -EINVAL;
-	json_ws(&j);
-	if (*j.p == '}') {
-		j.p++;
-		goto end;
-	}
-	for (;;) {
-		json_ws(&j);
-		if (*j.p != '"')
-			return -EINVAL;
-		char *name = json_string(&j, a, &oom);
-		if (!name)
-			return oom ? -ENOMEM : -EINVAL;
-		json_ws(&j);
-		if (*j.p++ != ':')
+	if (json_eat(&j, '}'))
+		return json_end(&j) ? 0 : -EINVAL;
+	do {
+		const char *name, *v, *value = NULL;
+		if (!(name = string_in(&j, a, &r)))
+			return r;
+		if (!json_eat(&j, ':'))
 			return -EINVAL;
 		json_ws(&j);
-		const char *v = j.p, *value = NULL;
-		if (*v == '"') {
-			if (!(value = json_string(&j, a, &oom)))
-				return oom ? -ENOMEM : -EINVAL;
+		v = j.p;
+		if (v < j.end && *v == '"') {
+			if (!(value = string_in(&j, a, &r)))
+				return r;
 		} else {
-			if (!json_skip(&j, 0))
+			if (json_skip(&j) < 0)
 				return -EINVAL;
+			/* numbers and booleans keep their text; null, objects and arrays are left out */
 			if (*v != '{' && *v != '[' && *v != 'n' && !(value = fv_strndup(a, v, (size_t)(j.p - v))))
 				return -ENOMEM;
 		}
 		if (value && n < max)
 			out[n++] = (struct fv_label){ .name = name, .value = value };
-		json_ws(&j);
-		if (*j.p == ',') {
-			j.p++;
-			continue;
-		}
-		if (*j.p++ != '}')
-			return -EINVAL;
-		break;
-	}
-end:
-	json_ws(&j);
-	return *j.p ? -EINVAL : (int)n;
+	} while (json_eat(&j, ','));
+	if (!json_eat(&j, '}'))
+		return -EINVAL;
+	return json_end(&j) ? (int)n : -EINVAL;
 }
 
 size_t fv_lat_merge_series(struct lat_minute *out, const struct lat_minute *a, size_t na, const struct lat_minute *b,

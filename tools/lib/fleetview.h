@@ -9,10 +9,11 @@
  * long-running viewer survives Redis restarts. Strings and arrays that a call
  * returns live in the struct fv_arena the caller passes and are freed with it.
  *
- * Also here, because both programs need them: JSON and Prometheus escaping
- * into a common/buf.h buffer, the labels JSON parser, and the latency
- * series helpers (merging minutes and locations exactly, as docs/latency.md
- * says; quantiles are never averaged). */
+ * Also here, because both programs need them: Prometheus escaping into a
+ * common/buf.h buffer, the labels' flat JSON object (read with
+ * common/json.h), and the latency series helpers (merging minutes and
+ * locations exactly, as docs/latency.md says; quantiles are never
+ * averaged). */
 #ifndef SW_FLEETVIEW_H
 #define SW_FLEETVIEW_H
 
@@ -61,11 +62,6 @@ char *fv_strndup(struct fv_arena *a, const char *s, size_t n);
 /* Frees everything allocated from a; a is empty and usable again. */
 void fv_arena_release(struct fv_arena *a);
 
-/* s as a JSON string with its quotes; NULL gives null. Bytes that are not
- * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
-void fv_buf_json_str(struct buf *b, const char *s);
-/* A number as JSON: integers without a fraction, NaN and infinities as null. */
-void fv_buf_json_num(struct buf *b, double v);
 /* s as a Prometheus label value, without the quotes: \ " and newline escaped. */
 void fv_prom_value(struct buf *b, const char *s);
 
