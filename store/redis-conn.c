@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/num.h"
 #include "store/redis-conn.h"
 
 #define DEFAULT_PORT 6379
@@ -46,18 +47,11 @@ static bool copy_span(char *dst, size_t len, const char *s, const char *e)
 
 static bool parse_num(const char *s, const char *e, long min, long max, long *out)
 {
-	long v = 0;
+	uint64_t v;
 
-	if (s == e || e - s > 9)
+	if (num_parse_uintn(s, (size_t)(e - s), (uint64_t)min, (uint64_t)max, &v) < 0)
 		return false;
-	for (const char *p = s; p < e; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (*p - '0');
-	}
-	if (v < min || v > max)
-		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 

@@ -32,6 +32,7 @@
 #include "common/columns.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 #include "store/redis-conn.h"
@@ -215,7 +216,6 @@ static bool target_spec_ok(const char *spec, char *why, size_t len)
 	const char *colon = strrchr(spec, ':'), *h = spec, *e = colon;
 	struct sw_addr a;
 	struct sw_cidr c;
-	char *end;
 
 	if (!colon) {
 		snprintf(why, len, "no port: expected IP:PORT, CIDR:PORT or HOSTNAME:PORT");
@@ -229,8 +229,8 @@ static bool target_spec_ok(const char *spec, char *why, size_t len)
 		}
 		e--;
 	}
-	long port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535 || colon[1] == '+' || colon[1] == '-') {
+	uint64_t port;
+	if (num_parse_uint(colon + 1, 1, 65535, &port) < 0) {
 		snprintf(why, len, "port '%.20s' is not 1-65535", colon + 1);
 		return false;
 	}
@@ -615,12 +615,12 @@ static int locations(struct ctl *ctl, const char *loc, const char ***out)
 
 static int positive(const char *cmd, const char *opt, const char *s, long max, long *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	char msg[256];
+	uint64_t v;
 
-	if (*end || v < 1 || v > max)
-		return fail(EXIT_USAGE, "%s: %s '%s': expected a number from 1 to %ld", cmd, opt, s, max);
-	*out = v;
+	if (num_parse_uint(s, 1, (uint64_t)max, &v) < 0)
+		return fail(EXIT_USAGE, "%s: %s", cmd, num_uint_error(msg, sizeof(msg), opt, s, 1, (uint64_t)max));
+	*out = (long)v;
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 
@@ -920,14 +921,11 @@ static const char *arg(struct MHD_Connection *conn, const char *name)
 static long arg_long(struct MHD_Connection *conn, const char *name, long def, long min, long max)
 {
 	const char *s = arg(conn, name);
-	char *end;
-	long v;
+	uint64_t v;
 
 	if (!*s)
 		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || v < min || v > max ? -1 : v;
+	return num_parse_uint(s, (uint64_t)min, (uint64_t)max, &v) < 0 ? -1 : (long)v;
 }
 
 static bool in_location(const struct snapshot *s, const char *loc)

@@ -1107,7 +1107,7 @@ int main(int argc, char **argv)
 	struct quorum q = { .spec = QUORUM_MAJORITY };
 	const char *prefix = SCHEMA_DEFAULT_PREFIX, *url = NULL;
 	unsigned char rnd[8];
-	char err[1024], *end;
+	char err[1024];
 	int c, r;
 
 	log_set_program("synwatch-quorum");
@@ -1128,14 +1128,10 @@ int main(int argc, char **argv)
 				cli_die_usage("--name '%s' is not a location name (docs/config.md)", optarg);
 			snprintf(q.name, sizeof(q.name), "%s", optarg);
 			break;
-		case 'm': {
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1000 || optarg[0] == '-')
-				cli_die_usage("--events-maxlen '%s': want a number, at least 1000", optarg);
-			snprintf(q.maxlen, sizeof(q.maxlen), "%llu", v);
+		case 'm':
+			snprintf(q.maxlen, sizeof(q.maxlen), "%llu",
+				 (unsigned long long)cli_uint("--events-maxlen", optarg, 1000, UINT64_MAX));
 			break;
-		}
 		case 'v': log_level_current = LOG_DEBUG; break;
 		case 'q': log_level_current = LOG_WARN; break;
 		case 'h': usage(stdout); return 0;

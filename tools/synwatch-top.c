@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "common/num.h"
 #include "common/utf8.h"
 #include "common/cli.h"
 #include "common/clock.h"
@@ -1473,14 +1474,16 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("SYNWATCH_REDIS"), *cols = getenv("COLUMNS");
-	char *end;
+	uint64_t width = 120;
 	int c;
 
+	if (cols)
+		num_parse_uint(cols, 40, INT_MAX, &width); /* else 120 */
 	*o = (struct options){
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
 		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.filter = "",
-		.width = cols && atoi(cols) >= 40 ? atoi(cols) : 120,
+		.width = (int)width,
 		.interval_ns = NSEC_PER_SEC,
 		.timeout_ms = 2000,
 	};
@@ -1492,11 +1495,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'r': o->redis = optarg; break;
 		case 'P': o->prefix = optarg; break;
 		case '1': o->once = true; break;
-		case 'w':
-			o->width = (int)strtol(optarg, &end, 10);
-			if (*end || o->width < 40 || o->width > 1000)
-				cli_die_usage("--width '%s': expected a number of columns from 40 to 1000", optarg);
-			break;
+		case 'w': o->width = (int)cli_uint("--width", optarg, 40, 1000); break;
 		case 'f':
 			if (strlen(optarg) >= FILTER_MAX)
 				cli_die_usage("--filter: at most %d bytes", FILTER_MAX - 1);

@@ -27,6 +27,7 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/alert/alert-book.h"
 #include "tools/alert/alert-channel.h"
 #include "tools/alert/alert-config.h"
@@ -152,14 +153,12 @@ static const redisReply *map_get(const redisReply *m, const char *name)
 static bool dead_here(const struct alerter *al, const char *consumer)
 {
 	const char *colon = strrchr(consumer, ':');
-	char *end;
-	long pid;
+	uint64_t pid;
 
 	if (!colon || (size_t)(colon - consumer) != strlen(al->host) ||
 	    strncmp(consumer, al->host, strlen(al->host)))
 		return false;
-	pid = strtol(colon + 1, &end, 10);
-	if (*end || pid <= 0 || pid == (long)getpid())
+	if (num_parse_uint(colon + 1, 1, INT32_MAX, &pid) < 0 || pid == (uint64_t)getpid())
 		return false;
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }

@@ -9,6 +9,7 @@
 #include <hiredis.h>
 
 #include "common/json.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 #include "store/redis-conn.h"
@@ -366,14 +367,9 @@ static const char *dup_reply(struct fv_arena *a, const redisReply *r)
 
 static int64_t parse_i64(const char *s)
 {
-	char *end;
-	long long v;
+	int64_t v;
 
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return errno || *end ? 0 : v;
+	return s && num_parse_int(s, INT64_MIN, INT64_MAX, &v) == 0 ? v : 0;
 }
 
 /* A flat [k, v, k, v...] array into a record (hashes, stream entries). */
@@ -888,7 +884,6 @@ out:
 int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 {
 	const char *colon = strrchr(target, ':'), *s = target, *e = colon;
-	char *end;
 
 	if (!colon || colon == target)
 		return -EINVAL;
@@ -902,9 +897,8 @@ int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 	}
 	if (e <= s || (size_t)(e - s) >= iplen)
 		return -EINVAL;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || p == 0 || p > 65535 || colon[1] == '+' || colon[1] == '-')
+	uint64_t p;
+	if (num_parse_uint(colon + 1, 1, 65535, &p) < 0)
 		return -EINVAL;
 	memcpy(ip, s, (size_t)(e - s));
 	ip[e - s] = '\0';
