@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/log.h"
 #include "common/num.h"
 #include "store/redis-conn.h"
 
@@ -395,4 +396,16 @@ int redis_connect_url(redisContext **out, const char *url, int timeout_ms, char 
 	if (r < 0)
 		return r;
 	return redis_connect(out, &u, timeout_ms, err, errlen);
+}
+
+redisReply *redis_command(redisContext *c, int argc, const char **argv)
+{
+	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+
+	if (rep && rep->type == REDIS_REPLY_ERROR) {
+		log_warn("redis %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
 }

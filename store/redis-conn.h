@@ -54,4 +54,10 @@ int redis_connect(redisContext **out, const struct redis_url *u, int timeout_ms,
 /* Parses and connects: what a tool needs in one call. */
 int redis_connect_url(redisContext **out, const char *url, int timeout_ms, char *err, size_t errlen);
 
+/* One command, for a tool that has nothing better to do with an error
+ * than to say it: the reply (free with freeReplyObject), or NULL for an
+ * error reply (logged as a warning, "redis COMMAND: ERROR") or a lost
+ * connection (c->err is set). */
+redisReply *redis_command(redisContext *c, int argc, const char **argv);
+
 #endif

@@ -43,12 +43,13 @@
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 #include "tools/lib/quorum.h"
+#include "tools/lib/stream.h"
 #include "store/redis-conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define GROUP "quorum"
-#define READ_COUNT "200"
-#define READ_BLOCK_MS "500"
+#define READ_COUNT 200
+#define READ_BLOCK_MS 500
 #define LEASE_MS 5000
 #define LIVE_MS 5000           /* a location votes while a prober of it beat this recently */
 #define HEARTBEAT_NS NSEC_PER_SEC
@@ -71,9 +72,9 @@ struct quorum {
 	uint64_t seq;
 	int spec;
 	redisContext *c;
-	bool leader, pending;           /* pending: our unacknowledged entries first */
+	struct stream_group sg;         /* P events, GROUP, id */
+	bool leader;
 	bool told_standby;
-	char from[64];
 	char *locs[MAX_LOCS];           /* live locations, sorted */
 	size_t nlocs;
 	bool catch_up;                  /* read every target of every location */
@@ -119,14 +120,7 @@ static const char *key(const struct quorum *q, char *buf, enum schema_key k, con
 /* A command; NULL (logged) for an error reply or a lost connection. */
 static redisReply *cmd(struct quorum *q, int argc, const char **argv)
 {
-	redisReply *rep = redisCommandArgv(q->c, argc, argv, NULL);
-
-	if (rep && rep->type == REDIS_REPLY_ERROR) {
-		log_warn("redis %s: %s", argv[0], rep->str);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
+	return redis_command(q->c, argc, argv);
 }
 
 static bool lost(const struct quorum *q)
@@ -206,13 +200,12 @@ static void new_id(struct quorum *q, char *buf, size_t len)
 
 /* The head of every event written here: XADD P events MAXLEN ~ N *, a
  * new id (into id), its kind and its time. a is emptied first. */
-static void event_start(struct quorum *q, struct args *a, char *kbuf, size_t klen, char *id, size_t idlen,
-			const char *kind, const char *ts)
+static void event_start(struct quorum *q, struct args *a, char *id, size_t idlen, const char *kind, const char *ts)
 {
 	new_id(q, id, idlen);
 	a->n = 0;
 	a->v[a->n++] = "XADD";
-	a->v[a->n++] = schema_key(kbuf, klen, q->prefix, SCHEMA_EVENTS, NULL, NULL);
+	a->v[a->n++] = q->sg.stream;
 	a->v[a->n++] = "MAXLEN";
 	a->v[a->n++] = "~";
 	a->v[a->n++] = q->maxlen;
@@ -434,8 +427,7 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 			return r;
 		if (*old_down) {
 			struct args a = { .n = 0 };
-			char ek[SCHEMA_KEY_MAX];
-			event_start(q, &a, ek, sizeof(ek), id, sizeof(id), "location_ok", now_s);
+			event_start(q, &a, id, sizeof(id), "location_ok", now_s);
 			add(&a, "target", target), add(&a, "ip", ip), add(&a, "port", port);
 			add(&a, "reason", "gone"), add(&a, "locations_down", old_down);
 			add_set(&a, "since", old_issue_since);
@@ -464,7 +456,6 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 							   : "flapping";
 		const char *rtt = why ? why->rtt : "";
 		struct args h = { .n = 0 }, e = { .n = 0 };
-		char ek[SCHEMA_KEY_MAX];
 		if (g == FV_DOWN)
 			host_event_of(host, host_event, sizeof(host_event));
 		h.v[h.n++] = "HSET", h.v[h.n++] = k1;
@@ -491,7 +482,7 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		 * restart puts their targets back there */
 		if (g == FV_UNKNOWN)
 			goto issue;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "state", since_s);
+		event_start(q, &e, id, sizeof(id), "state", since_s);
 		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "from", exists ? old_state : "unknown"), add(&e, "to", fv_state_name(g));
@@ -507,7 +498,6 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 issue:
 	if (issue_changed) {
 		struct args h = { .n = 0 }, e = { .n = 0 };
-		char ek[SCHEMA_KEY_MAX];
 		const char *issue_since = *old_down && *old_issue_since ? old_issue_since : since_s;
 		h.v[h.n++] = "HSET", h.v[h.n++] = k1;
 		add(&h, "locations_down", issue), add(&h, "issue_since", *issue ? issue_since : "");
@@ -518,7 +508,7 @@ issue:
 				      target };
 		if ((r = append_v(q, queued, 3, set)))
 			return r;
-		event_start(q, &e, ek, sizeof(ek), id2, sizeof(id2), *issue ? "location_issue" : "location_ok", since_s);
+		event_start(q, &e, id2, sizeof(id2), *issue ? "location_issue" : "location_ok", since_s);
 		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "state", fv_state_name(g));
@@ -598,7 +588,7 @@ static int evaluate(struct quorum *q, const char *const *targets, const int64_t 
 static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_fields, bool down_event,
 			 const char *loc, int64_t ts)
 {
-	char k[SCHEMA_KEY_MAX], ek[SCHEMA_KEY_MAX], hk[SCHEMA_KEY_MAX];
+	char k[SCHEMA_KEY_MAX], hk[SCHEMA_KEY_MAX];
 	char id[64], now_s[24], val[96], ports[16] = "";
 	char list[1024] = "", ping[8] = "none";
 	int64_t now = clock_real_ns(), at = ts > 0 ? ts : now;
@@ -659,7 +649,7 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	if (down && !global) {
 		char gval[96], need_s[16];
 		struct args e;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_down", now_s);
+		event_start(q, &e, id, sizeof(id), "host_down", now_s);
 		snprintf(gval, sizeof(gval), "%s %s", id, now_s);
 		snprintf(need_s, sizeof(need_s), "%u", need);
 		add(&e, "ip", ip), add(&e, "ports", *ports ? ports : "0"), add(&e, "ping", ping);
@@ -674,7 +664,7 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	} else if (!down && global) {
 		const char *sp = strchr(global, ' ');
 		struct args e;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_up", now_s);
+		event_start(q, &e, id, sizeof(id), "host_up", now_s);
 		add(&e, "ip", ip), add(&e, "since", sp ? sp + 1 : ""), add(&e, "ping", "none");
 		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *hdel[] = { "HDEL", k, "_global" };
 		unsigned queued = 0;
@@ -711,20 +701,19 @@ static const char *field(const redisReply *f, const char *name)
 
 /* A batch of entries [[id, fields], ...]: the targets and hosts they name
  * are evaluated, then the entries acknowledged. */
-static int on_entries(struct quorum *q, const redisReply *entries, char *last, size_t lastlen)
+static int on_entries(void *ctx, const redisReply *entries)
 {
+	struct quorum *q = ctx;
 	const char **targets = calloc(entries->elements + 1, sizeof(*targets));
 	int64_t *ts = calloc(entries->elements + 1, sizeof(*ts));
-	const char **ack = calloc(entries->elements + 3, sizeof(*ack));
-	char sk[SCHEMA_KEY_MAX];
-	size_t nt = 0, na = 3;
+	const char **ack = calloc(entries->elements + 1, sizeof(*ack));
+	size_t nt = 0, na = 0;
 	int r = 0;
 
 	if (!targets || !ts || !ack) {
 		r = -ENOMEM;
 		goto out;
 	}
-	ack[0] = "XACK", ack[1] = key(q, sk, SCHEMA_EVENTS, NULL, NULL), ack[2] = GROUP;
 	for (size_t i = 0; i < entries->elements && r == 0; i++) {
 		const redisReply *it = entries->element[i];
 		if (it->type != REDIS_REPLY_ARRAY || it->elements < 1)
@@ -732,7 +721,6 @@ static int on_entries(struct quorum *q, const redisReply *entries, char *last, s
 		const char *id = str_of(it->element[0]);
 		const redisReply *f = it->elements > 1 ? it->element[1] : NULL;
 		const char *kind = field(f, "kind"), *loc = field(f, "location");
-		snprintf(last, lastlen, "%s", id);
 		ack[na++] = id;
 		q->events_read++;
 		if (!strcmp(loc, q->name))
@@ -752,8 +740,8 @@ static int on_entries(struct quorum *q, const redisReply *entries, char *last, s
 	}
 	if (r == 0 && nt)
 		r = evaluate(q, targets, ts, nt);
-	if (r == 0 && na > 3)
-		freeReplyObject(cmd(q, (int)na, ack));
+	if (r == 0)
+		stream_ack(q->c, &q->sg, ack, na);
 out:
 	free(targets);
 	free(ts);
@@ -763,27 +751,16 @@ out:
 
 static int read_stream(struct quorum *q)
 {
-	char sk[SCHEMA_KEY_MAX], last[64] = "";
-	const char *argv[] = { "XREADGROUP", "GROUP", GROUP, q->id, "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
-			       "STREAMS", key(q, sk, SCHEMA_EVENTS, NULL, NULL), q->pending ? q->from : ">" };
-	redisReply *rep = cmd(q, 11, argv);
-	size_t n = 0;
+	redisReply *rep = stream_read(q->c, &q->sg, READ_BLOCK_MS);
+	const redisReply *entries;
 	int r = 0;
 
 	if (!rep)
 		return -EIO;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->elements == 2) {
-		const redisReply *entries = rep->element[0]->element[1];
-		n = entries->elements;
-		r = on_entries(q, entries, last, sizeof(last));
-	}
+	if ((entries = stream_read_entries(rep)))
+		r = on_entries(q, entries);
+	stream_read_done(&q->sg, entries);
 	freeReplyObject(rep);
-	if (q->pending) {
-		if (n == 0)
-			q->pending = false;
-		else
-			snprintf(q->from, sizeof(q->from), "%s", last);
-	}
 	return r;
 }
 
@@ -791,57 +768,25 @@ static int read_stream(struct quorum *q)
  * ours now. */
 static int claim(struct quorum *q)
 {
-	char sk[SCHEMA_KEY_MAX], start[64] = "0-0";
-	int r = 0;
-
-	for (int round = 0; round < 100 && r == 0; round++) {
-		const char *argv[] = { "XAUTOCLAIM", key(q, sk, SCHEMA_EVENTS, NULL, NULL), GROUP, q->id, "0",
-				       start, "COUNT", READ_COUNT };
-		redisReply *rep = cmd(q, 8, argv);
-		char last[64];
-		if (!rep)
-			return lost(q) ? -EIO : 0;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
-			r = on_entries(q, rep->element[1], last, sizeof(last));
-			snprintf(start, sizeof(start), "%s", str_of(rep->element[0]));
-		}
-		freeReplyObject(rep);
-		if (!*start || strcmp(start, "0-0") == 0)
-			break;
-	}
-	return r;
+	return stream_claim_idle(q->c, &q->sg, 0, 100, on_entries, q);
 }
 
 /* Consumers of earlier runs (the name holds the pid) that hold nothing
  * and have been idle for a while: gone, so that the group does not grow
  * with every restart. One with entries pending is left to claim(). */
+static void forget_if_old(void *ctx, const struct stream_consumer *sc)
+{
+	struct quorum *q = ctx;
+
+	if (strcmp(sc->name, q->id) != 0 && sc->pending == 0 && sc->idle_ms > OLD_CONSUMER_MS) {
+		stream_drop_consumer(q->c, &q->sg, sc->name);
+		log_debug("forgot consumer '%s' of an earlier run", sc->name);
+	}
+}
+
 static void forget_old_consumers(struct quorum *q)
 {
-	char sk[SCHEMA_KEY_MAX];
-	const char *argv[] = { "XINFO", "CONSUMERS", key(q, sk, SCHEMA_EVENTS, NULL, NULL), GROUP };
-	redisReply *rep = cmd(q, 4, argv);
-
-	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-		const redisReply *c = rep->element[i];
-		const char *name = NULL;
-		long long pending = -1, idle = 0;
-		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2) {
-			const char *f = str_of(c->element[k]);
-			const redisReply *v = c->element[k + 1];
-			if (!strcmp(f, "name"))
-				name = str_of(v);
-			else if (!strcmp(f, "pending") && v->type == REDIS_REPLY_INTEGER)
-				pending = v->integer;
-			else if (!strcmp(f, "idle") && v->type == REDIS_REPLY_INTEGER)
-				idle = v->integer;
-		}
-		if (name && strcmp(name, q->id) != 0 && pending == 0 && idle > OLD_CONSUMER_MS) {
-			const char *del[] = { "XGROUP", "DELCONSUMER", sk, GROUP, name };
-			freeReplyObject(cmd(q, 5, del));
-			log_debug("forgot consumer '%s' of an earlier run", name);
-		}
-	}
-	freeReplyObject(rep);
+	stream_consumers(q->c, &q->sg, forget_if_old, q);
 }
 
 /* ---- sweeps ---- */
@@ -950,9 +895,8 @@ static int hold_lease(struct quorum *q)
 		log_info("working: quorum %s over the live locations, as location '%s'",
 			 quorum_spec_name(q->spec, ms, sizeof(ms)), q->name);
 		q->catch_up = true;
-		q->pending = true;
+		stream_restart(&q->sg);
 		forget_old_consumers(q);
-		snprintf(q->from, sizeof(q->from), "0");
 	}
 	return lost(q) ? -EIO : 0;
 }
@@ -998,23 +942,12 @@ static void heartbeat(struct quorum *q)
 
 static int setup(struct quorum *q, char *err, size_t errlen)
 {
-	char sk[SCHEMA_KEY_MAX];
 	int r;
 
 	if ((r = redis_connect_url(&q->c, q->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
-	    (r = schema_check(q->c, q->prefix, q->url_text, err, errlen)) < 0)
+	    (r = schema_check(q->c, q->prefix, q->url_text, err, errlen)) < 0 ||
+	    (r = stream_group_create(q->c, &q->sg, err, errlen)) < 0)
 		goto fail;
-	const char *argv[] = { "XGROUP", "CREATE", key(q, sk, SCHEMA_EVENTS, NULL, NULL), GROUP, "$",
-			       "MKSTREAM" };
-	redisReply *rep = redisCommandArgv(q->c, 6, argv, NULL);
-	if (!rep || (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP"))) {
-		snprintf(err, errlen, "cannot create consumer group '%s' on '%.300s': %s", GROUP, sk,
-			 rep ? rep->str : q->c->errstr);
-		freeReplyObject(rep);
-		r = -EIO;
-		goto fail;
-	}
-	freeReplyObject(rep);
 	return 0;
 fail:
 	if (q->c)
@@ -1036,7 +969,7 @@ static int step(struct quorum *q)
 			if ((r = read_locations(q)) < 0)
 				return r;
 			heartbeat(q);
-			if (q->pending && (r = claim(q)) < 0)
+			if (q->sg.pending && (r = claim(q)) < 0)
 				return r;
 		}
 	}
@@ -1155,6 +1088,7 @@ int main(int argc, char **argv)
 		snprintf(q.host, sizeof(q.host), "localhost");
 	q.host[sizeof(q.host) - 1] = '\0';
 	snprintf(q.id, sizeof(q.id), "%s/%s-%ld", q.name, q.host, (long)getpid());
+	stream_group_init(&q.sg, q.prefix, GROUP, q.id, READ_COUNT);
 	if (sodium_init() < 0) {
 		log_error("cannot initialize libsodium");
 		return CLI_EXIT_RUNTIME;
