@@ -380,11 +380,6 @@ static bool matches(const char *filter, const char *a, const char *b, const char
 	return !*filter || (a && strcasestr(a, filter)) || (b && strcasestr(b, filter)) || (c && strcasestr(c, filter));
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_problem(const void *pa, const void *pb)
 {
 	const struct problem *a = pa, *b = pb;
@@ -421,12 +416,7 @@ static int read_problems(struct top *tp, struct data *d)
 				names[n++] = m[i].member;
 		}
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
-			names[u++] = names[i];
-	n = u;
+	n = fv_sort_unique(names, n);
 	all = fv_alloc(&d->a, (n * d->nvlocs + 1) * sizeof(*all));
 	d->problems = fv_alloc(&d->a, (n + 1) * sizeof(*d->problems));
 	if (!all || !d->problems)

@@ -175,6 +175,12 @@ static void test_small(void **state)
 	assert_string_equal(fv_strndup(&a, "abcdef", 3), "abc");
 	fv_arena_release(&a);
 	assert_null(a.head);
+	const char *v[] = { "b", "a", "b", "c", "a" };
+	assert_int_equal(fv_sort_unique(v, 5), 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "c");
+	assert_int_equal(fv_sort_unique(v, 0), 0);
 }
 
 /* ok, late and gone, and the line a viewer puts first, from probers as

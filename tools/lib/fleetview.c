@@ -436,6 +436,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+size_t fv_sort_unique(const char **v, size_t n)
+{
+	size_t u = 0;
+
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
+			v[u++] = v[i];
+	return u;
+}
+
 /* Probers are few (one per probe host); more than this is not a fleet of probers. */
 #define FV_PROBERS_MAX 10000
 
@@ -465,11 +476,7 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 	}
 	for (size_t i = 0; i < n_extra; i++)
 		locs[n++] = extra[i];
-	qsort(locs, n, sizeof(*locs), cmp_str);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(locs[u - 1], locs[i]) != 0)
-			locs[u++] = locs[i];
+	size_t u = fv_sort_unique(locs, n);
 	locs[u] = NULL;
 	*out = locs;
 	r = (int)u;
@@ -729,11 +736,6 @@ int fleetview_targets(struct fleetview *fv, struct fv_arena *a, const char *loc,
 	return r < 0 ? r : (int)n;
 }
 
-static int cmp_target(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, struct fv_target **out)
 {
 	char key[FV_KEY_MAX], s0[24], s1[24];
@@ -780,13 +782,8 @@ int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const c
 			break;
 	}
 	/* a target added or removed between two slices shifts the ranks and
-	 * can show up twice: sorting brings duplicates together */
-	qsort(names, n, sizeof(*names), cmp_target);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
-			names[u++] = names[i];
-	n = u;
+	 * can show up twice */
+	n = fv_sort_unique(names, n);
 	struct fv_target *t = fv_alloc(a, (n + 1) * sizeof(*t));
 	if (!t) {
 		r = nomem(fv);

@@ -229,6 +229,9 @@ size_t fv_lat_rebin(struct lat_minute *m, size_t n, int64_t step_s);
  * letters, digits, '.', '_', '-'. */
 bool fv_location_ok(const char *s, size_t n);
 
+/* Sorts n strings and drops repeats, in place; returns how many are left. */
+size_t fv_sort_unique(const char **v, size_t n);
+
 /* Human durations for the tools: "45s", "3m12s", "2h05m", "3d04h". */
 const char *fv_age_text(int64_t seconds, char *buf, size_t len);
 
