@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/num.h"
 #include "scheduler/table.h"
 #include "store/store-internal.h"
 
@@ -107,15 +108,15 @@ static int jlabels(struct json_in *j, struct table_runtime *e)
 
 static int jinterval(struct json_in *j, struct table_runtime *e)
 {
-	char *text;
+	char *text, msg[128];
 	int64_t ns;
 	int r;
 
 	if ((r = jstring(j, &text, 32, "interval")) < 0)
 		return r;
-	r = duration_parse(text, &ns);
-	if (r < 0 || ns < INTERVAL_MIN_NS || ns > INTERVAL_MAX_NS)
-		r = json_fail(j, "interval '%s': expected a duration from 10ms to 24h, like \"10s\"", text);
+	if (num_parse_duration(text, INTERVAL_MIN_NS, INTERVAL_MAX_NS, &ns) < 0)
+		r = json_fail(j, "%s", num_duration_error(msg, sizeof(msg), "interval", text, INTERVAL_MIN_NS,
+							   INTERVAL_MAX_NS));
 	else
 		e->interval_ns = ns;
 	free(text);

@@ -43,6 +43,7 @@
 #define MAX_LABELS 32
 #define RESULTS_SCANNED "2000" /* newest results looked through for one target */
 #define MAX_PROBERS 1000
+#define SILENCE_MAX_NS (366LL * 86400 * NSEC_PER_SEC) /* silence add --for */
 #define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
 #define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
@@ -287,8 +288,11 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	const char *target = argv[optind];
 	if (!target_spec_ok(target, why, sizeof(why)))
 		return fail(EXIT_USAGE, "add: target '%s': %s", target, why);
-	if (interval && (duration_parse(interval, &ns) < 0 || ns < 10 * NSEC_PER_MSEC))
-		return fail(EXIT_USAGE, "add: --interval '%s': expected a duration like 10s or 1m", interval);
+	/* the bounds a prober holds a runtime target's interval to (docs/redis.md) */
+	if (interval && num_parse_duration(interval, 10 * NSEC_PER_MSEC, 24 * 3600 * NSEC_PER_SEC, &ns) < 0)
+		return fail(EXIT_USAGE, "add: %s",
+			    num_duration_error(why, sizeof(why), "--interval", interval, 10 * NSEC_PER_MSEC,
+					       24 * 3600 * NSEC_PER_SEC));
 	buf_puts(&v, "{");
 	bool first = true;
 	if (group)
@@ -864,9 +868,9 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!dur)
 		return fail(EXIT_USAGE, "silence add: give how long with --for DUR, like --for 2h");
-	if (duration_parse(dur, &ns) < 0 || ns < NSEC_PER_SEC || ns > 366LL * 86400 * NSEC_PER_SEC)
-		return fail(EXIT_USAGE,
-			    "silence add: --for '%s': expected a duration from 1s to 366 days, like 2h", dur);
+	if (num_parse_duration(dur, NSEC_PER_SEC, SILENCE_MAX_NS, &ns) < 0)
+		return fail(EXIT_USAGE, "silence add: %s",
+			    num_duration_error(err, sizeof(err), "--for", dur, NSEC_PER_SEC, SILENCE_MAX_NS));
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
