@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/num.h"
 #include "store/redis-conn.h"
@@ -408,4 +409,31 @@ redisReply *redis_command(redisContext *c, int argc, const char **argv)
 		return NULL;
 	}
 	return rep;
+}
+
+int redis_url_text(const char *url, char *text, size_t len, char *err, size_t errlen)
+{
+	struct redis_url u;
+	int r = redis_url_parse(&u, url, err, errlen);
+
+	if (r == 0)
+		redis_url_describe(&u, text, len);
+	return r;
+}
+
+#define RETRY_MAX_NS (30 * NSEC_PER_SEC)
+
+int redis_retry(int (*connect)(void *ctx, char *err, size_t errlen), void *ctx, const volatile sig_atomic_t *stop)
+{
+	int64_t wait = NSEC_PER_SEC;
+	char err[512];
+
+	while (!*stop) {
+		if (connect(ctx, err, sizeof(err)) == 0)
+			return *stop ? -EINTR : 0;
+		log_debug("%s", err);
+		clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
+		wait = wait * 2 < RETRY_MAX_NS ? wait * 2 : RETRY_MAX_NS;
+	}
+	return -EINTR;
 }

@@ -1050,7 +1050,6 @@ int main(int argc, char **argv)
 		{ "list", cmd_list }, { "silence", cmd_silence }, { "probers", cmd_probers },
 	};
 	struct ctl ctl = { .prefix = SCHEMA_DEFAULT_PREFIX };
-	struct redis_url u;
 	char err[512];
 	int c, r = -1;
 
@@ -1072,11 +1071,10 @@ int main(int argc, char **argv)
 	if (!ctl.url)
 		ctl.url = getenv("SYNWATCH_REDIS") && *getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS")
 										: DEFAULT_URL;
-	if (redis_url_parse(&u, ctl.url, err, sizeof(err)) < 0)
+	if (redis_url_text(ctl.url, ctl.url_text, sizeof(ctl.url_text), err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "%s", err);
 	if (schema_check_prefix(ctl.prefix, err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "--prefix: %s", err);
-	redis_url_describe(&u, ctl.url_text, sizeof(ctl.url_text));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i].name) == 0) {
 			/* each command parses its own options from its name on;

@@ -54,7 +54,6 @@
 #define LIVE_MS 5000           /* a location votes while a prober of it beat this recently */
 #define HEARTBEAT_NS NSEC_PER_SEC
 #define SWEEP_NS (2 * NSEC_PER_SEC)
-#define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
 #define CHUNK 256              /* targets evaluated per round trip */
 #define MAX_LOCS 64
 #define OLD_CONSUMER_MS (10 * 60 * 1000) /* an idle consumer of the group this long is an earlier run */
@@ -940,8 +939,9 @@ static void heartbeat(struct quorum *q)
 
 /* ---- the loop ---- */
 
-static int setup(struct quorum *q, char *err, size_t errlen)
+static int setup(void *ctx, char *err, size_t errlen)
 {
+	struct quorum *q = ctx;
 	int r;
 
 	if ((r = redis_connect_url(&q->c, q->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
@@ -992,8 +992,6 @@ static int step(struct quorum *q)
 
 static int run(struct quorum *q)
 {
-	char err[512];
-
 	while (!stop) {
 		int r = step(q);
 		if (r == -ENOMEM) {
@@ -1008,14 +1006,7 @@ static int run(struct quorum *q)
 			redisFree(q->c);
 		q->c = NULL;
 		q->leader = false;
-		for (int64_t wait = NSEC_PER_SEC; !stop;) {
-			if (setup(q, err, sizeof(err)) == 0)
-				break;
-			log_debug("%s", err);
-			clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
-			wait = wait * 2 < RECONNECT_MAX_NS ? wait * 2 : RECONNECT_MAX_NS;
-		}
-		if (!stop)
+		if (redis_retry(setup, q, &stop) == 0)
 			log_info("redis at %s is back", q->url_text);
 		q->beat_at = 0;
 	}
@@ -1078,15 +1069,9 @@ int main(int argc, char **argv)
 		cli_die_usage("--prefix: %s", err);
 	snprintf(q.prefix, sizeof(q.prefix), "%s", prefix);
 	q.url = url ? url : getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS") : "redis://127.0.0.1:6379";
-	{
-		struct redis_url u;
-		if (redis_url_parse(&u, q.url, err, sizeof(err)) < 0)
-			cli_die_usage("%s", err);
-		redis_url_describe(&u, q.url_text, sizeof(q.url_text));
-	}
-	if (gethostname(q.host, sizeof(q.host)) < 0 || !q.host[0])
-		snprintf(q.host, sizeof(q.host), "localhost");
-	q.host[sizeof(q.host) - 1] = '\0';
+	if (redis_url_text(q.url, q.url_text, sizeof(q.url_text), err, sizeof(err)) < 0)
+		cli_die_usage("%s", err);
+	stream_hostname(q.host, sizeof(q.host));
 	snprintf(q.id, sizeof(q.id), "%s/%s-%ld", q.name, q.host, (long)getpid());
 	stream_group_init(&q.sg, q.prefix, GROUP, q.id, READ_COUNT);
 	if (sodium_init() < 0) {

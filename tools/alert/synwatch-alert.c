@@ -41,7 +41,6 @@
 #define READ_BLOCK_MS 1000
 #define STATUS_EVERY_NS (5 * NSEC_PER_SEC)
 #define STATUS_TTL "30"
-#define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
 #define DRAIN_NS (5 * NSEC_PER_SEC)
 #define HELD_MAX 4096 /* events in hand at most */
 #define CLAIM_ROUNDS 10
@@ -101,8 +100,9 @@ static void disconnect(struct alerter *al)
 	al->reading = false;
 }
 
-static int connect_both(struct alerter *al, char *err, size_t errlen)
+static int connect_both(void *ctx, char *err, size_t errlen)
 {
+	struct alerter *al = ctx;
 	int r;
 
 	if ((r = redis_connect_url(&al->rd, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
@@ -248,22 +248,13 @@ static int read_ready(struct alerter *al)
 static int reconnect(struct alerter *al)
 {
 	const char *why = al->book.err[0] ? al->book.err : al->rd && al->rd->errstr[0] ? al->rd->errstr : "?";
-	int64_t wait = NSEC_PER_SEC;
-	char err[512];
 
 	log_error("redis at %s failed: %s; reconnecting to read the unacknowledged events again",
 		  al->url_text, why);
 	disconnect(al);
 	alert_outbox_clear(al->o);
 	alert_engine_reset(al->en);
-	while (!stop) {
-		if (connect_both(al, err, sizeof(err)) == 0)
-			break;
-		log_debug("%s", err);
-		clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
-		wait = wait * 2 < RECONNECT_MAX_NS ? wait * 2 : RECONNECT_MAX_NS;
-	}
-	if (stop)
+	if (redis_retry(connect_both, al, &stop) < 0)
 		return -EINTR;
 	al->book.err[0] = '\0';
 	log_info("redis at %s is back", al->url_text);
@@ -364,15 +355,9 @@ int main(int argc, char **argv)
 			cli_die_usage("out of memory");
 	}
 	al.url = url ? url : getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS") : al.cfg.redis_url;
-	{
-		struct redis_url u;
-		if (redis_url_parse(&u, al.url, err, sizeof(err)) < 0)
-			cli_die_usage("%s", err);
-		redis_url_describe(&u, al.url_text, sizeof(al.url_text));
-	}
-	if (gethostname(al.host, sizeof(al.host)) < 0 || !al.host[0])
-		snprintf(al.host, sizeof(al.host), "localhost");
-	al.host[sizeof(al.host) - 1] = '\0';
+	if (redis_url_text(al.url, al.url_text, sizeof(al.url_text), err, sizeof(err)) < 0)
+		cli_die_usage("%s", err);
+	stream_hostname(al.host, sizeof(al.host));
 	if (name)
 		snprintf(al.name, sizeof(al.name), "%s", name);
 	else

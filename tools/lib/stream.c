@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/redis-conn.h"
 #include "tools/lib/stream.h"
@@ -10,6 +11,13 @@
 static const char *str_of(const redisReply *r)
 {
 	return r && r->type == REDIS_REPLY_STRING ? r->str : "";
+}
+
+void stream_hostname(char *buf, size_t len)
+{
+	if (gethostname(buf, len) < 0 || !buf[0])
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
 }
 
 void stream_group_init(struct stream_group *g, const char *prefix, const char *group, const char *consumer,

@@ -35,6 +35,10 @@ struct stream_group {
 	char from[64];               /* ... after this id */
 };
 
+/* This host's name, which consumer names hold ("HOST:PID"), so that a
+ * consumer of this host whose process is gone can be told; "localhost"
+ * when the host has none. */
+void stream_hostname(char *buf, size_t len);
 /* g for consumer in group on the stream P events, count entries a read;
  * it starts with our unacknowledged entries. */
 void stream_group_init(struct stream_group *g, const char *prefix, const char *group, const char *consumer,
