@@ -70,6 +70,27 @@ void json_put_num(struct buf *b, double v)
 		buf_printf(b, "%.15g", v);
 }
 
+void json_put_key(struct buf *b, bool *first, const char *key)
+{
+	if (!*first)
+		buf_add(b, ",", 1);
+	*first = false;
+	json_put_str(b, key);
+	buf_add(b, ":", 1);
+}
+
+void json_put_kv(struct buf *b, bool *first, const char *key, const char *value)
+{
+	json_put_key(b, first, key);
+	json_put_str(b, value);
+}
+
+void json_put_kn(struct buf *b, bool *first, const char *key, double value)
+{
+	json_put_key(b, first, key);
+	json_put_num(b, value);
+}
+
 /* ---- reading ---- */
 
 void json_in_init(struct json_in *j, const char *text, size_t len, char *err, size_t errlen)
@@ -301,18 +322,9 @@ static int number(struct json_in *j)
 	return 0;
 }
 
-static bool literal(struct json_in *j, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
-		return false;
-	j->p += n;
-	return true;
-}
-
 static int skip(struct json_in *j, int depth)
 {
+	static const char *const words[] = { "true", "false", "null" };
 	char close;
 
 	json_ws(j);
@@ -321,8 +333,13 @@ static int skip(struct json_in *j, int depth)
 	if (*j->p == '"')
 		return json_string(j, NULL, 0, NULL, false, "a string");
 	if (*j->p != '{' && *j->p != '[') {
-		if (literal(j, "true") || literal(j, "false") || literal(j, "null"))
-			return 0;
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			size_t n = strlen(words[i]);
+			if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
+				j->p += n;
+				return 0;
+			}
+		}
 		return number(j);
 	}
 	close = *j->p++ == '{' ? '}' : ']';

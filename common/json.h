@@ -36,6 +36,12 @@ void json_put_strn(struct buf *b, const char *s, size_t n, enum json_esc esc);
 void json_put_str(struct buf *b, const char *s);
 /* A number: integers without a fraction, NaN and infinities as null. */
 void json_put_num(struct buf *b, double v);
+/* An object's member: "key": with the comma before it unless *first
+ * (which it clears), then the value: json_put_key leaves it to the
+ * caller, json_put_kv writes a string (NULL: null), json_put_kn a number. */
+void json_put_key(struct buf *b, bool *first, const char *key);
+void json_put_kv(struct buf *b, bool *first, const char *key, const char *value);
+void json_put_kn(struct buf *b, bool *first, const char *key, double value);
 
 /* ---- reading ---- */
 

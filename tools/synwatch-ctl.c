@@ -161,24 +161,6 @@ static const char *ms(double us, char *buf, size_t len)
 	return buf;
 }
 
-static void json_kv(struct buf *b, bool *first, const char *key, const char *value)
-{
-	buf_puts(b, *first ? "" : ",");
-	*first = false;
-	json_put_str(b, key);
-	buf_puts(b, ":");
-	json_put_str(b, value);
-}
-
-static void json_kn(struct buf *b, bool *first, const char *key, double value)
-{
-	buf_puts(b, *first ? "" : ",");
-	*first = false;
-	json_put_str(b, key);
-	buf_puts(b, ":");
-	json_put_num(b, value);
-}
-
 /* A record's fields as one JSON object. */
 static void json_record(struct buf *b, const struct fv_record *r)
 {
@@ -186,7 +168,7 @@ static void json_record(struct buf *b, const struct fv_record *r)
 
 	buf_puts(b, "{");
 	for (size_t i = 0; i < r->n; i++)
-		json_kv(b, &first, r->keys[i], r->vals[i]);
+		json_put_kv(b, &first, r->keys[i], r->vals[i]);
 	buf_puts(b, "}");
 }
 
@@ -296,9 +278,9 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	buf_puts(&v, "{");
 	bool first = true;
 	if (group)
-		json_kv(&v, &first, "group", group);
+		json_put_kv(&v, &first, "group", group);
 	if (name)
-		json_kv(&v, &first, "name", name);
+		json_put_kv(&v, &first, "name", name);
 	if (n_labels) {
 		buf_puts(&v, first ? "\"labels\":{" : ",\"labels\":{");
 		first = false;
@@ -324,7 +306,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 		buf_puts(&v, "}");
 	}
 	if (interval)
-		json_kv(&v, &first, "interval", interval);
+		json_put_kv(&v, &first, "interval", interval);
 	buf_puts(&v, "}");
 	if (v.nomem || (r = open_writer(ctl)) != 0)
 		goto out;
@@ -553,17 +535,17 @@ static void json_latency(struct buf *b, const struct lat_minute *m, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		bool first = true;
 		buf_puts(b, i ? ",{" : "{");
-		json_kn(b, &first, "minute", (double)m[i].minute_start_s);
-		json_kn(b, &first, "n", m[i].count);
-		json_kn(b, &first, "lost", m[i].lost);
-		json_kn(b, &first, "loss", lat_minute_loss_ratio(&m[i]));
+		json_put_kn(b, &first, "minute", (double)m[i].minute_start_s);
+		json_put_kn(b, &first, "n", m[i].count);
+		json_put_kn(b, &first, "lost", m[i].lost);
+		json_put_kn(b, &first, "loss", lat_minute_loss_ratio(&m[i]));
 		static const struct {
 			const char *key;
 			double p;
 		} qs[] = { { "p50_ms", 0.5 }, { "p95_ms", 0.95 }, { "p99_ms", 0.99 } };
 		for (size_t k = 0; k < 3; k++) {
 			int64_t v = lat_minute_quantile(&m[i], qs[k].p);
-			json_kn(b, &first, qs[k].key, v < 0 ? NAN : (double)v / 1e6);
+			json_put_kn(b, &first, qs[k].key, v < 0 ? NAN : (double)v / 1e6);
 		}
 		buf_puts(b, "}");
 	}
@@ -575,18 +557,18 @@ static void json_target(struct buf *b, const struct fv_target *t)
 	bool first = true;
 
 	buf_puts(b, "{");
-	json_kv(b, &first, "location", t->location);
-	json_kv(b, &first, "target", t->target);
-	json_kv(b, &first, "state", fv_state_name(t->state));
-	json_kn(b, &first, "since", t->since_ns ? (double)(t->since_ns / NSEC_PER_SEC) : NAN);
-	json_kv(b, &first, "reason", t->reason);
-	json_kv(b, &first, "last_result", t->last_result);
-	json_kn(b, &first, "last_rtt_us", t->last_rtt_us < 0 ? NAN : t->last_rtt_us);
-	json_kv(b, &first, "name", t->name);
-	json_kv(b, &first, "group", t->group);
+	json_put_kv(b, &first, "location", t->location);
+	json_put_kv(b, &first, "target", t->target);
+	json_put_kv(b, &first, "state", fv_state_name(t->state));
+	json_put_kn(b, &first, "since", t->since_ns ? (double)(t->since_ns / NSEC_PER_SEC) : NAN);
+	json_put_kv(b, &first, "reason", t->reason);
+	json_put_kv(b, &first, "last_result", t->last_result);
+	json_put_kn(b, &first, "last_rtt_us", t->last_rtt_us < 0 ? NAN : t->last_rtt_us);
+	json_put_kv(b, &first, "name", t->name);
+	json_put_kv(b, &first, "group", t->group);
 	buf_puts(b, ",\"labels\":");
 	buf_puts(b, *t->labels ? t->labels : "{}");
-	json_kv(b, &first, "prober", t->prober);
+	json_put_kv(b, &first, "prober", t->prober);
 	buf_puts(b, "}");
 }
 
@@ -831,17 +813,17 @@ static void json_silence(struct buf *b, const struct silence *s)
 	char one[MATCHER_KEY_MAX + MATCHER_VALUE_MAX + 8];
 
 	buf_puts(b, "{");
-	json_kv(b, &first, "id", s->id);
+	json_put_kv(b, &first, "id", s->id);
 	buf_puts(b, ",\"matchers\":[");
 	for (size_t i = 0; i < s->n; i++) {
 		buf_puts(b, i ? "," : "");
 		json_put_str(b, matcher_text(&s->m[i], one, sizeof(one)));
 	}
 	buf_puts(b, "]");
-	json_kn(b, &first, "starts", (double)s->starts_s);
-	json_kn(b, &first, "ends", (double)s->ends_s);
-	json_kv(b, &first, "created_by", s->created_by);
-	json_kv(b, &first, "comment", s->comment);
+	json_put_kn(b, &first, "starts", (double)s->starts_s);
+	json_put_kn(b, &first, "ends", (double)s->ends_s);
+	json_put_kv(b, &first, "created_by", s->created_by);
+	json_put_kv(b, &first, "comment", s->comment);
 	buf_puts(b, "}");
 }
 
@@ -997,9 +979,9 @@ static int cmd_probers(struct ctl *ctl, int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			bool first = true;
 			buf_puts(&ctl->out, i ? ",{" : "{");
-			json_kv(&ctl->out, &first, "prober", p[i].id);
-			json_kv(&ctl->out, &first, "location", p[i].location);
-			json_kn(&ctl->out, &first, "last_heartbeat_ms", (double)p[i].last_ms);
+			json_put_kv(&ctl->out, &first, "prober", p[i].id);
+			json_put_kv(&ctl->out, &first, "location", p[i].location);
+			json_put_kn(&ctl->out, &first, "last_heartbeat_ms", (double)p[i].last_ms);
 			buf_printf(&ctl->out, ",\"alive\":%s,\"status\":", p[i].alive ? "true" : "false");
 			json_record(&ctl->out, &p[i].h);
 			buf_puts(&ctl->out, "}");

@@ -763,31 +763,10 @@ out:
 
 /* ---- JSON API ---- */
 
-static void jkey(struct buf *b, bool *first, const char *k)
-{
-	if (!*first)
-		buf_add(b, ",", 1);
-	*first = false;
-	json_put_str(b, k);
-	buf_add(b, ":", 1);
-}
-
-static void jstr(struct buf *b, bool *first, const char *k, const char *v)
-{
-	jkey(b, first, k);
-	json_put_str(b, v);
-}
-
-static void jnum(struct buf *b, bool *first, const char *k, double v)
-{
-	jkey(b, first, k);
-	json_put_num(b, v);
-}
-
 /* Unix ns as JSON seconds with milliseconds, null for 0. */
 static void jtime(struct buf *b, bool *first, const char *k, int64_t ns)
 {
-	jnum(b, first, k, ns > 0 ? (double)(ns / 1000000) / 1e3 : NAN);
+	json_put_kn(b, first, k, ns > 0 ? (double)(ns / 1000000) / 1e3 : NAN);
 }
 
 /* A labels JSON text, checked and written again (never passed through). */
@@ -799,7 +778,7 @@ static void json_labels(struct buf *b, const char *labels, struct fv_arena *tmp)
 
 	buf_add(b, "{", 1);
 	for (int i = 0; i < n; i++)
-		jstr(b, &first, l[i].name, l[i].value);
+		json_put_kv(b, &first, l[i].name, l[i].value);
 	buf_add(b, "}", 1);
 }
 
@@ -809,20 +788,20 @@ static void json_target(struct buf *b, const struct fv_target *t, const char *ip
 	bool first = true;
 
 	buf_add(b, "{", 1);
-	jstr(b, &first, "target", t->target);
-	jstr(b, &first, "ip", ip);
-	jnum(b, &first, "port", port);
-	jstr(b, &first, "name", t->name);
-	jstr(b, &first, "group", t->group);
-	jstr(b, &first, "location", t->location);
-	jstr(b, &first, "state", fv_state_name(t->state));
+	json_put_kv(b, &first, "target", t->target);
+	json_put_kv(b, &first, "ip", ip);
+	json_put_kn(b, &first, "port", port);
+	json_put_kv(b, &first, "name", t->name);
+	json_put_kv(b, &first, "group", t->group);
+	json_put_kv(b, &first, "location", t->location);
+	json_put_kv(b, &first, "state", fv_state_name(t->state));
 	jtime(b, &first, "since", t->since_ns);
-	jstr(b, &first, "reason", t->reason);
-	jstr(b, &first, "last_result", t->last_result);
-	jnum(b, &first, "last_rtt_us", t->last_rtt_us >= 0 ? t->last_rtt_us : NAN);
+	json_put_kv(b, &first, "reason", t->reason);
+	json_put_kv(b, &first, "last_result", t->last_result);
+	json_put_kn(b, &first, "last_rtt_us", t->last_rtt_us >= 0 ? t->last_rtt_us : NAN);
 	jtime(b, &first, "last_ts", t->last_ts_ns);
-	jstr(b, &first, "prober", t->prober);
-	jkey(b, &first, "labels");
+	json_put_kv(b, &first, "prober", t->prober);
+	json_put_key(b, &first, "labels");
 	json_labels(b, t->labels, tmp);
 	buf_add(b, "}", 1);
 }
@@ -833,9 +812,9 @@ static void json_record(struct buf *b, const struct fv_record *r)
 
 	buf_add(b, "{", 1);
 	if (r->id)
-		jstr(b, &first, "stream_id", r->id);
+		json_put_kv(b, &first, "stream_id", r->id);
 	for (size_t i = 0; i < r->n; i++)
-		jstr(b, &first, r->keys[i], r->vals[i]);
+		json_put_kv(b, &first, r->keys[i], r->vals[i]);
 	buf_add(b, "}", 1);
 }
 
@@ -856,7 +835,7 @@ static void json_counts(struct buf *b, const uint64_t *c)
 
 	buf_add(b, "{", 1);
 	for (int st = 0; st < FV_NSETS; st++)
-		jnum(b, &first, fv_state_name(st), (double)c[st]);
+		json_put_kn(b, &first, fv_state_name(st), (double)c[st]);
 	buf_add(b, "}", 1);
 }
 
@@ -957,28 +936,28 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 	}
 	buf_add(&b, "{", 1);
 	jtime(&b, &first, "now", now);
-	jkey(&b, &first, "redis");
+	json_put_key(&b, &first, "redis");
 	{
 		bool f2 = true;
 		buf_add(&b, "{", 1);
-		jkey(&b, &f2, "ok");
+		json_put_key(&b, &f2, "ok");
 		buf_puts(&b, s->err == 0 && !*err ? "true" : "false");
-		jstr(&b, &f2, "url", x->url_text);
-		jstr(&b, &f2, "prefix", x->o->prefix);
-		jkey(&b, &f2, "schema");
+		json_put_kv(&b, &f2, "url", x->url_text);
+		json_put_kv(&b, &f2, "prefix", x->o->prefix);
+		json_put_key(&b, &f2, "schema");
 		buf_puts(&b, s->has_schema ? "true" : "false");
-		jstr(&b, &f2, "error", s->err < 0 ? s->errmsg : *err ? err : NULL);
+		json_put_kv(&b, &f2, "error", s->err < 0 ? s->errmsg : *err ? err : NULL);
 		buf_add(&b, "}", 1);
 	}
-	jkey(&b, &first, "snapshot");
+	json_put_key(&b, &first, "snapshot");
 	{
 		bool f2 = true;
 		buf_add(&b, "{", 1);
 		jtime(&b, &f2, "taken", s->taken_real_ns);
-		jnum(&b, &f2, "read_s", s->read_s);
+		json_put_kn(&b, &f2, "read_s", s->read_s);
 		buf_add(&b, "}", 1);
 	}
-	jkey(&b, &first, "locations");
+	json_put_key(&b, &first, "locations");
 	buf_add(&b, "[", 1);
 	for (size_t l = 0; l < s->nlocs; l++) {
 		if (l)
@@ -986,38 +965,38 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 		json_put_str(&b, s->locs[l]);
 	}
 	buf_add(&b, "]", 1);
-	jnum(&b, &first, "targets", (double)s->ntargets);
-	jkey(&b, &first, "counts");
+	json_put_kn(&b, &first, "targets", (double)s->ntargets);
+	json_put_key(&b, &first, "counts");
 	json_counts(&b, s->overall);
-	jkey(&b, &first, "by_location");
+	json_put_key(&b, &first, "by_location");
 	buf_add(&b, "{", 1);
 	for (size_t l = 0; l < s->nlocs; l++) {
 		bool f2 = l == 0;
-		jkey(&b, &f2, s->locs[l]);
+		json_put_key(&b, &f2, s->locs[l]);
 		json_counts(&b, s->counts[l]);
 	}
 	buf_add(&b, "}", 1);
-	jkey(&b, &first, "probers");
+	json_put_key(&b, &first, "probers");
 	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nprobers; i++) {
 		const struct fv_prober *p = &s->probers[i];
 		bool f2 = true;
 		buf_add(&b, i ? ",{" : "{", i ? 2 : 1);
-		jstr(&b, &f2, "id", p->id);
-		jstr(&b, &f2, "location", p->location);
-		jkey(&b, &f2, "alive");
+		json_put_kv(&b, &f2, "id", p->id);
+		json_put_kv(&b, &f2, "location", p->location);
+		json_put_key(&b, &f2, "alive");
 		buf_puts(&b, p->alive ? "true" : "false");
-		jnum(&b, &f2, "heartbeat_age_s", (double)(now / 1000000 - p->last_ms) / 1e3);
-		jstr(&b, &f2, "status", fv_prober_health_name(fv_prober_health(p, now / 1000000)));
+		json_put_kn(&b, &f2, "heartbeat_age_s", (double)(now / 1000000 - p->last_ms) / 1e3);
+		json_put_kv(&b, &f2, "status", fv_prober_health_name(fv_prober_health(p, now / 1000000)));
 		jtime(&b, &f2, "last_seen", p->last_ms * 1000000);
-		jkey(&b, &f2, "fields");
+		json_put_key(&b, &f2, "fields");
 		struct fv_record h = p->h;
 		h.id = NULL;
 		json_record(&b, &h);
 		buf_add(&b, "}", 1);
 	}
 	buf_add(&b, "]", 1);
-	jkey(&b, &first, "events");
+	json_put_key(&b, &first, "events");
 	json_records(&b, ev, (size_t)nev);
 	buf_add(&b, "}\n", 2);
 	fv_arena_release(&a);
@@ -1064,7 +1043,7 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 	if (*loc && !in_location(s, loc))
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "no location '%s'", loc);
 	buf_add(&b, "{", 1);
-	jkey(&b, &first, "rows");
+	json_put_key(&b, &first, "rows");
 	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct row *w = &s->rows[i];
@@ -1077,9 +1056,9 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 		json_target(&b, w->t, w->ip, w->port, &tmp);
 	}
 	buf_add(&b, "]", 1);
-	jnum(&b, &first, "total", (double)total);
-	jnum(&b, &first, "offset", (double)offset);
-	jnum(&b, &first, "limit", (double)limit);
+	json_put_kn(&b, &first, "total", (double)total);
+	json_put_kn(&b, &first, "offset", (double)offset);
+	json_put_kn(&b, &first, "limit", (double)limit);
 	buf_add(&b, "}\n", 2);
 	fv_arena_release(&tmp);
 	return send_json(conn, MHD_HTTP_OK, &b);
@@ -1224,14 +1203,14 @@ static enum MHD_Result api_target(struct exporter *x, struct MHD_Connection *con
 		if (t[l].present)
 			any = &t[l];
 	buf_add(&b, "{", 1);
-	jstr(&b, &first, "target", target);
-	jstr(&b, &first, "ip", ip);
-	jnum(&b, &first, "port", port);
-	jstr(&b, &first, "name", any ? any->name : "");
-	jstr(&b, &first, "group", any ? any->group : "");
-	jkey(&b, &first, "labels");
+	json_put_kv(&b, &first, "target", target);
+	json_put_kv(&b, &first, "ip", ip);
+	json_put_kn(&b, &first, "port", port);
+	json_put_kv(&b, &first, "name", any ? any->name : "");
+	json_put_kv(&b, &first, "group", any ? any->group : "");
+	json_put_key(&b, &first, "labels");
 	json_labels(&b, any ? any->labels : "", &a);
-	jkey(&b, &first, "locations");
+	json_put_key(&b, &first, "locations");
 	buf_add(&b, "[", 1);
 	for (size_t l = 0, k = 0; l < s->nlocs; l++) {
 		if (!t[l].present)
@@ -1241,38 +1220,38 @@ static enum MHD_Result api_target(struct exporter *x, struct MHD_Connection *con
 		json_target(&b, &t[l], ip, port, &a);
 	}
 	buf_add(&b, "]", 1);
-	jkey(&b, &first, "latency");
+	json_put_key(&b, &first, "latency");
 	{
 		bool f2 = true;
 		buf_add(&b, "{", 1);
-		jnum(&b, &f2, "from", (double)from_s);
-		jnum(&b, &f2, "to", (double)now_s);
-		jnum(&b, &f2, "step", (double)step);
-		jkey(&b, &f2, "columns");
+		json_put_kn(&b, &f2, "from", (double)from_s);
+		json_put_kn(&b, &f2, "to", (double)now_s);
+		json_put_kn(&b, &f2, "step", (double)step);
+		json_put_key(&b, &f2, "columns");
 		buf_puts(&b, "[\"t\",\"n\",\"lost\",\"p50_us\",\"p95_us\",\"p99_us\",\"max_us\",\"min_us\",\"mean_us\"]");
-		jkey(&b, &f2, "summary");
+		json_put_key(&b, &f2, "summary");
 		json_latency(&b, &whole[s->nlocs], 1);
-		jkey(&b, &f2, "summary_by_location");
+		json_put_key(&b, &f2, "summary_by_location");
 		buf_add(&b, "{", 1);
 		for (size_t l = 0; l < s->nlocs; l++) {
 			bool f3 = l == 0;
-			jkey(&b, &f3, s->locs[l]);
+			json_put_key(&b, &f3, s->locs[l]);
 			json_latency(&b, &whole[l], 1);
 		}
 		buf_add(&b, "}", 1);
-		jkey(&b, &f2, "merged");
+		json_put_key(&b, &f2, "merged");
 		json_latency(&b, merged, nmerged);
-		jkey(&b, &f2, "by_location");
+		json_put_key(&b, &f2, "by_location");
 		buf_add(&b, "{", 1);
 		for (size_t l = 0, k = 0; l < s->nlocs; l++) {
 			bool f3 = k++ == 0;
 			nlat[l] = fv_lat_rebin(lat[l], nlat[l], step);
-			jkey(&b, &f3, s->locs[l]);
+			json_put_key(&b, &f3, s->locs[l]);
 			json_latency(&b, lat[l], nlat[l]);
 		}
 		buf_add(&b, "}}", 2);
 	}
-	jkey(&b, &first, "events");
+	json_put_key(&b, &first, "events");
 	json_records(&b, ev, (size_t)nev);
 	buf_add(&b, "}\n", 2);
 	ret = send_json(conn, MHD_HTTP_OK, &b);

@@ -108,22 +108,14 @@ int book_init(struct alert_book *b, redisContext *c, const char *prefix, const c
 char *book_alert_json(const struct alert_event *e, const char *const *extra, size_t n_extra)
 {
 	struct buf j = { 0 };
+	bool first = true;
 
 	buf_puts(&j, "{");
-	for (size_t i = 0; i < e->rec.n; i++) {
-		if (e->rec.keys[i][0] == '_')
-			continue;
-		buf_puts(&j, j.len > 1 ? "," : "");
-		json_put_str(&j, e->rec.keys[i]);
-		buf_puts(&j, ":");
-		json_put_str(&j, e->rec.vals[i]);
-	}
-	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2) {
-		buf_puts(&j, j.len > 1 ? "," : "");
-		json_put_str(&j, extra[i]);
-		buf_puts(&j, ":");
-		json_put_str(&j, extra[i + 1]);
-	}
+	for (size_t i = 0; i < e->rec.n; i++)
+		if (e->rec.keys[i][0] != '_')
+			json_put_kv(&j, &first, e->rec.keys[i], e->rec.vals[i]);
+	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2)
+		json_put_kv(&j, &first, extra[i], extra[i + 1]);
 	buf_puts(&j, "}");
 	if (j.nomem) {
 		buf_release(&j);

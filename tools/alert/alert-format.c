@@ -406,28 +406,19 @@ static const char *status_name(enum alert_status s)
 void alert_format_webhook(struct buf *b, const struct alert_msg *m, const char *title, const char *text)
 {
 	const struct alert_event *e = m->e;
+	bool first = false, first_label = true;
 
 	buf_printf(b, "{\"status\":\"%s\",\"alert\":\"%s\"", status_name(m->status),
 		      alert_class_name(m->cls));
-	if (*e->entry) {
-		buf_puts(b, ",\"entry\":");
-		json_put_str(b, e->entry);
-	}
-	for (size_t i = 0; i < e->rec.n; i++) {
-		if (strcmp(e->rec.keys[i], "labels") == 0)
-			continue;
-		buf_puts(b, ",");
-		json_put_str(b, e->rec.keys[i]);
-		buf_puts(b, ":");
-		json_put_str(b, e->rec.vals[i]);
-	}
-	buf_puts(b, ",\"labels\":{");
-	for (size_t i = 0; i < e->n_labels; i++) {
-		buf_puts(b, i ? "," : "");
-		json_put_str(b, e->labels[i].name);
-		buf_puts(b, ":");
-		json_put_str(b, e->labels[i].value);
-	}
+	if (*e->entry)
+		json_put_kv(b, &first, "entry", e->entry);
+	for (size_t i = 0; i < e->rec.n; i++)
+		if (strcmp(e->rec.keys[i], "labels") != 0)
+			json_put_kv(b, &first, e->rec.keys[i], e->rec.vals[i]);
+	json_put_key(b, &first, "labels");
+	buf_puts(b, "{");
+	for (size_t i = 0; i < e->n_labels; i++)
+		json_put_kv(b, &first_label, e->labels[i].name, e->labels[i].value);
 	buf_puts(b, "},\"locations\":[");
 	for (size_t i = 0; i < m->n_locations; i++) {
 		buf_puts(b, i ? "," : "");
