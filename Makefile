@@ -171,8 +171,10 @@ $(F)/fuzz_sched: $(F)/tests/fuzz/fuzz_sched.o $(F)/tests/fuzz/sched_model.o $(ca
 	$(FLINK)
 
 # Each layer archive linked whole, with only the layers it may use: an
-# undefined reference names a call to a layer above (or beside) it.
+# undefined reference names a call to a layer above (or beside) it. And
+# the key layout's one owner: no Redis key name outside store/schema.c.
 check-layers: $(foreach l,$(LAYERS),$(B)/lib/lib$(l).a) $(B)/tests/layer_main.o
+	@tests/check-keys.sh
 	@tests/check-layers.sh $(foreach l,$(LAYERS),$(l):$($(l)_DIR):$(subst $(space),$(comma),$($(l)_USES))) \
 		tools:tools:$(subst $(space),$(comma),$(TOOL_LAYERS))
 	@$(foreach l,$(LAYERS),$(CC) -o $(B)/layer-check $(B)/tests/layer_main.o -Wl,--whole-archive \

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "common/addr.h"
+#include "common/num.h"
 
 int addr_parse(struct sw_addr *out, const char *s)
 {
@@ -91,10 +92,8 @@ int cidr_parse(struct sw_cidr *out, const char *s)
 		out->prefix = (uint8_t)bits;
 		return 0;
 	}
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(slash + 1, &end, 10);
-	if (errno || end == slash + 1 || *end || p > bits)
+	uint64_t p;
+	if (num_parse_uint(slash + 1, 0, bits, &p) < 0)
 		return -EINVAL;
 	out->prefix = (uint8_t)p;
 	/* host bits must be zero */

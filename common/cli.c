@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "common/cli.h"
-#include "common/clock.h"
 #include "common/log.h"
+#include "common/num.h"
 
 void cli_die_usage(const char *fmt, ...)
 {
@@ -21,10 +21,20 @@ void cli_die_usage(const char *fmt, ...)
 
 int64_t cli_duration(const char *opt, const char *s, int64_t min_ns, int64_t max_ns)
 {
+	char msg[256];
 	int64_t v;
 
-	if (duration_parse(s, &v) < 0 || v < min_ns || v > max_ns)
-		cli_die_usage("%s '%s': expected a duration like 500ms or 2s, from %lldms to %llds", opt, s,
-			      (long long)(min_ns / NSEC_PER_MSEC), (long long)(max_ns / NSEC_PER_SEC));
+	if (num_parse_duration(s, min_ns, max_ns, &v) < 0)
+		cli_die_usage("%s", num_duration_error(msg, sizeof(msg), opt, s, min_ns, max_ns));
+	return v;
+}
+
+uint64_t cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	char msg[256];
+	uint64_t v;
+
+	if (num_parse_uint(s, min, max, &v) < 0)
+		cli_die_usage("%s", num_uint_error(msg, sizeof(msg), opt, s, min, max));
 	return v;
 }

@@ -13,7 +13,11 @@
 __attribute__((format(printf, 1, 2), noreturn)) void cli_die_usage(const char *fmt, ...);
 
 /* The duration s ("500ms", "2s", common/clock.h) for option opt, in ns;
- * exits through cli_die_usage unless min_ns <= it <= max_ns. */
+ * exits through cli_die_usage, in common/num.h's words, unless
+ * min_ns <= it <= max_ns. */
 int64_t cli_duration(const char *opt, const char *s, int64_t min_ns, int64_t max_ns);
+/* The whole number s (common/num.h: digits only) for option opt; exits
+ * the same way unless min <= it <= max. */
+uint64_t cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max);
 
 #endif

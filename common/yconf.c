@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/num.h"
 #include "common/yconf.h"
 
 /* ---- messages ---- */
@@ -49,27 +50,6 @@ int yconf_msg(char *msg, size_t len, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
-}
-
-const char *yconf_duration_text(int64_t ns, char *buf, size_t len)
-{
-	static const struct {
-		const char *unit;
-		int64_t ns;
-	} units[] = {
-		{ "h", 3600 * NSEC_PER_SEC }, { "m", 60 * NSEC_PER_SEC }, { "s", NSEC_PER_SEC },
-		{ "ms", NSEC_PER_MSEC },      { "us", NSEC_PER_USEC },    { "ns", 1 },
-	};
-	size_t i = 0;
-
-	if (ns == 0) {
-		snprintf(buf, len, "0");
-		return buf;
-	}
-	while (ns % units[i].ns)
-		i++;
-	snprintf(buf, len, "%lld%s", (long long)(ns / units[i].ns), units[i].unit);
-	return buf;
 }
 
 /* ---- nodes ---- */
@@ -168,26 +148,12 @@ void yconf_store_int(void *base, const struct yconf_field *f, int64_t v)
 	}
 }
 
-bool yconf_parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* ---- value readers ---- */
 
 int yconf_uint(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 	       struct yconf_scope *s)
 {
+	char msg[256];
 	const char *t;
 	uint64_t x;
 	int r;
@@ -195,10 +161,9 @@ int yconf_uint(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, voi
 	(void)s;
 	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
 		return r;
-	if (!yconf_parse_u64(t, &x) || x < (uint64_t)f->min || x > (uint64_t)f->max)
-		return yconf_fail(p, v->start_mark,
-				  "%s '" YCONF_QUOTE "': expected a whole number from %lld to %lld", f->key,
-				  t, (long long)f->min, (long long)f->max);
+	if (num_parse_uint(t, (uint64_t)f->min, (uint64_t)f->max, &x) < 0)
+		return yconf_fail(p, v->start_mark, "%s",
+				  num_uint_error(msg, sizeof(msg), f->key, t, (uint64_t)f->min, (uint64_t)f->max));
 	yconf_store_int(base, f, (int64_t)x);
 	return 0;
 }
@@ -206,7 +171,7 @@ int yconf_uint(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, voi
 int yconf_duration(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 		   struct yconf_scope *s)
 {
-	char lo[32], hi[32];
+	char msg[256];
 	const char *t;
 	int64_t ns;
 	int r;
@@ -214,12 +179,13 @@ int yconf_duration(struct yconf *p, const struct yconf_field *f, yaml_node_t *v,
 	(void)s;
 	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
 		return r;
-	if (duration_parse(t, &ns) < 0)
+	r = num_parse_duration(t, f->min, f->max, &ns);
+	/* a duration that does not parse gets the field's own example */
+	if (r == -EINVAL)
 		return yconf_fail(p, v->start_mark, "%s '" YCONF_QUOTE "': expected %s", f->key, t, f->what);
-	if (ns < f->min || ns > f->max)
-		return yconf_fail(p, v->start_mark, "%s '" YCONF_QUOTE "': expected a duration from %s to %s",
-				  f->key, t, yconf_duration_text(f->min, lo, sizeof(lo)),
-				  yconf_duration_text(f->max, hi, sizeof(hi)));
+	if (r < 0)
+		return yconf_fail(p, v->start_mark, "%s",
+				  num_duration_error(msg, sizeof(msg), f->key, t, f->min, f->max));
 	yconf_store_int(base, f, f->unit ? ns / f->unit : ns);
 	return 0;
 }

@@ -83,8 +83,6 @@ int yconf_nomem(struct yconf *p);
 int yconf_msg(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "KEY: expected WHAT, got 'x'" (or "got a list", "got nothing"...). */
 int yconf_wrong_type(struct yconf *p, const yaml_node_t *v, const char *key, const char *what);
-/* A duration as a user writes it: the largest unit that divides exactly. */
-const char *yconf_duration_text(int64_t ns, char *buf, size_t len);
 
 /* ---- nodes ---- */
 
@@ -100,8 +98,6 @@ int yconf_want_text(struct yconf *p, const yaml_node_t *v, const char *key, cons
 /* The items of a list, or a lone node as a list of one (*lone receives
  * its index): returns the count and sets *items. */
 size_t yconf_items(struct yconf *p, yaml_node_t *v, yaml_node_item_t *lone, yaml_node_item_t **items);
-/* Decimal digits only: no sign, no spaces, no 0x. */
-bool yconf_parse_u64(const char *s, uint64_t *out);
 /* Stores v at base + f->off in f->size bytes (1, 2, 4 or 8). */
 void yconf_store_int(void *base, const struct yconf_field *f, int64_t v);
 

@@ -18,6 +18,7 @@
 
 #include "common/addr.h"
 #include "common/clock.h"
+#include "common/num.h"
 #include "common/probe.h"
 #include "common/yconf.h"
 #include "daemon/checkconf.h"
@@ -82,7 +83,7 @@ static bool port_valid(const char *s)
 {
 	uint64_t v;
 
-	return yconf_parse_u64(s, &v) && v >= 1 && v <= 65535;
+	return num_parse_uint(s, 1, 65535, &v) == 0;
 }
 
 /* Splits a host spec the way target_list_add_spec reads it: "[IPv6]:PORT";
@@ -543,8 +544,8 @@ static int parse_source_ports(struct yconf *p, const struct yconf_field *f, yaml
 		memcpy(lo_text, t, n);
 		lo_text[n] = '\0';
 	}
-	if (n >= sizeof(lo_text) || !yconf_parse_u64(lo_text, &lo) || !yconf_parse_u64(dash + 1, &hi) ||
-	    lo < 1024 || lo > hi || hi > 65535)
+	if (n >= sizeof(lo_text) || num_parse_uint(lo_text, 1024, 65535, &lo) < 0 ||
+	    num_parse_uint(dash + 1, lo, 65535, &hi) < 0)
 		return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
 	if (f->bit == T_CHECK_PORTS) {
 		c->check_port_lo = (uint16_t)lo;
@@ -765,15 +766,15 @@ static int group_check(const struct config_group *g, uint32_t *fields, char *msg
 		    msg, len,
 		    "interval %s is too short: timeout %s x (retries %u + 1) = %s, and a check must "
 		    "finish before the next one is due (raise interval or lower timeout or retries)",
-		    yconf_duration_text(g->interval_ns, a, sizeof(a)),
-		    yconf_duration_text(g->timeout_ns, b, sizeof(b)), g->retries,
-		    yconf_duration_text(check_ns, c, sizeof(c)));
+		    num_duration_text(g->interval_ns, a, sizeof(a)),
+		    num_duration_text(g->timeout_ns, b, sizeof(b)), g->retries,
+		    num_duration_text(check_ns, c, sizeof(c)));
 	}
 	if (st->warn_ns && st->crit_ns && st->crit_ns < st->warn_ns) {
 		*fields = BIT(G_CRIT) | BIT(G_WARN);
 		return yconf_msg(msg, len, "latency crit %s is below warn %s: expected crit >= warn",
-				 yconf_duration_text(st->crit_ns, a, sizeof(a)),
-				 yconf_duration_text(st->warn_ns, b, sizeof(b)));
+				 num_duration_text(st->crit_ns, a, sizeof(a)),
+				 num_duration_text(st->warn_ns, b, sizeof(b)));
 	}
 	if (st->over > st->window) {
 		*fields = BIT(G_WINDOW) | BIT(G_OVER);

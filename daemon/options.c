@@ -81,27 +81,6 @@ static void usage(FILE *f)
 		OPTIONS_HARD_MAX_TARGETS, OPTIONS_DEFAULT_PER_HOST_RATE, PRIVS_DEFAULT_USER);
 }
 
-static uint64_t parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		cli_die_usage("%s '%s': expected a whole number from %llu to %llu", opt, s, (unsigned long long)min,
-			  (unsigned long long)max);
-	return v;
-}
-
-static int64_t parse_dur(const char *opt, const char *s, int64_t min, int64_t max, const char *range)
-{
-	int64_t v;
-
-	if (duration_parse(s, &v) < 0 || v < min || v > max)
-		cli_die_usage("%s '%s': expected a duration from %s, like 500ms or 2s", opt, s, range);
-	return v;
-}
-
 static void parse_port_range(const char *opt, const char *s, uint16_t *lo_out, uint16_t *hi_out)
 {
 	unsigned lo, hi;
@@ -210,12 +189,11 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 		case 'c': o->config = optarg; break;
 		case 'p': o->ports = optarg; break;
 		case 'T': o->targets_file = optarg; break;
-		case OPT_INTERVAL: g->interval_ns = parse_dur("--interval", optarg, 10 * NSEC_PER_MSEC,
-							      86400 * NSEC_PER_SEC, "10ms to 24h"); break;
-		case OPT_FAILURES: g->state.failures = (uint8_t)parse_uint("--failures", optarg, 1, 50); break;
-		case OPT_SUCCESSES: g->state.successes = (uint8_t)parse_uint("--successes", optarg, 1, 50); break;
-		case OPT_WARN: g->state.warn_ns = parse_dur("--warn", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
-		case OPT_CRIT: g->state.crit_ns = parse_dur("--crit", optarg, 1, 600 * NSEC_PER_SEC, "1ns to 10m"); break;
+		case OPT_INTERVAL: g->interval_ns = cli_duration("--interval", optarg, 10 * NSEC_PER_MSEC, 86400 * NSEC_PER_SEC); break;
+		case OPT_FAILURES: g->state.failures = (uint8_t)cli_uint("--failures", optarg, 1, 50); break;
+		case OPT_SUCCESSES: g->state.successes = (uint8_t)cli_uint("--successes", optarg, 1, 50); break;
+		case OPT_WARN: g->state.warn_ns = cli_duration("--warn", optarg, 1, 600 * NSEC_PER_SEC); break;
+		case OPT_CRIT: g->state.crit_ns = cli_duration("--crit", optarg, 1, 600 * NSEC_PER_SEC); break;
 		case OPT_LOCATION: set_text(&c->location, optarg); break;
 		case OPT_PROBER_ID: set_text(&c->prober_id, optarg); break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
@@ -226,12 +204,11 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 		case OPT_USER: o->user = optarg; break;
 		case OPT_KEEP_PRIVILEGES: o->keep_privileges = true; break;
 		case OPT_SECCOMP: o->seccomp = true; break;
-		case OPT_PER_HOST_RATE: o->per_host_rate = (uint32_t)parse_uint("--per-host-rate", optarg, 0, 1000000); break;
+		case OPT_PER_HOST_RATE: o->per_host_rate = (uint32_t)cli_uint("--per-host-rate", optarg, 0, 1000000); break;
 		case OPT_YES: o->yes = true; break;
-		case OPT_RATE: c->rate = parse_uint("--rate", optarg, 1, 100000000); break;
-		case OPT_TIMEOUT: g->timeout_ns = parse_dur("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC,
-							    "1ms to 10m"); break;
-		case OPT_RETRIES: g->retries = (uint8_t)parse_uint("--retries", optarg, 0, PROBE_MAX_ATTEMPT); break;
+		case OPT_RATE: c->rate = cli_uint("--rate", optarg, 1, 100000000); break;
+		case OPT_TIMEOUT: g->timeout_ns = cli_duration("--timeout", optarg, NSEC_PER_MSEC, 600 * NSEC_PER_SEC); break;
+		case OPT_RETRIES: g->retries = (uint8_t)cli_uint("--retries", optarg, 0, PROBE_MAX_ATTEMPT); break;
 		case OPT_EXCLUDE: o->exclude_file = optarg; break;
 		case OPT_INTERFACE: set_interface(c, optarg); break;
 		case OPT_SOURCE_IP: set_text(&c->source_ip, optarg); break;
@@ -245,8 +222,8 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 			parse_port_range("--check-ports", optarg, &c->check_port_lo, &c->check_port_hi);
 			break;
 		case OPT_NO_RESERVE: o->no_reserve = true; break;
-		case OPT_MAX_TARGETS: o->max_targets = parse_uint("--max-targets", optarg, 1, UINT32_MAX - 2); break;
-		case OPT_BATCH: o->batch = (unsigned)parse_uint("--batch", optarg, 1, 1024); break;
+		case OPT_MAX_TARGETS: o->max_targets = cli_uint("--max-targets", optarg, 1, UINT32_MAX - 2); break;
+		case OPT_BATCH: o->batch = (unsigned)cli_uint("--batch", optarg, 1, 1024); break;
 		case OPT_OUTPUT:
 			if (store_format_parse(optarg, &fmt) < 0)
 				cli_die_usage("--output '%s': expected ndjson, text or none", optarg);

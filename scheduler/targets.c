@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "common/check.h"
+#include "common/num.h"
 #include "scheduler/targets.h"
 
 /* DNS names are at most 253 characters (RFC 1035); the longest literal,
@@ -122,18 +123,9 @@ out:
 /* A decimal port 1-65535 filling exactly [s, s + len). */
 static bool parse_port(const char *s, size_t len, uint16_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v;
 
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
-			return false;
-		v = v * 10 + (uint32_t)(s[i] - '0');
-		if (v > 65535)
-			return false;
-	}
-	if (v == 0)
+	if (num_parse_uintn(s, len, 1, 65535, &v) < 0)
 		return false;
 	*out = (uint16_t)v;
 	return true;
@@ -330,15 +322,14 @@ static int parse_block(struct sw_cidr *out, const char *block, const char *quote
 		return -EINVAL;
 	}
 	if (slash) {
-		/* digits only: strtoul in cidr_parse would also take " 8" and "-0" */
 		unsigned bits = family_bits(a.family);
-		size_t digits = strspn(slash + 1, "0123456789");
-		if (digits == 0 || digits > 3 || slash[1 + digits] ||
-		    (prefix = strtoul(slash + 1, NULL, 10)) > bits) {
+		uint64_t v;
+		if (num_parse_uint(slash + 1, 0, bits, &v) < 0) {
 			set_err(err, errlen, "'%s': prefix '%s' must be 0-%u for %s", quoted, slash + 1, bits,
 				a.family == AF_INET ? "IPv4" : "IPv6");
 			return -EINVAL;
 		}
+		prefix = (unsigned long)v;
 	}
 	if (cidr_parse(out, block) == 0)
 		return 0;

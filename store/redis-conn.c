@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/num.h"
 #include "store/redis-conn.h"
 
 #define DEFAULT_PORT 6379
@@ -46,18 +49,11 @@ static bool copy_span(char *dst, size_t len, const char *s, const char *e)
 
 static bool parse_num(const char *s, const char *e, long min, long max, long *out)
 {
-	long v = 0;
+	uint64_t v;
 
-	if (s == e || e - s > 9)
+	if (num_parse_uintn(s, (size_t)(e - s), (uint64_t)min, (uint64_t)max, &v) < 0)
 		return false;
-	for (const char *p = s; p < e; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (*p - '0');
-	}
-	if (v < min || v > max)
-		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 
@@ -401,4 +397,43 @@ int redis_connect_url(redisContext **out, const char *url, int timeout_ms, char 
 	if (r < 0)
 		return r;
 	return redis_connect(out, &u, timeout_ms, err, errlen);
+}
+
+redisReply *redis_command(redisContext *c, int argc, const char **argv)
+{
+	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+
+	if (rep && rep->type == REDIS_REPLY_ERROR) {
+		log_warn("redis %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+int redis_url_text(const char *url, char *text, size_t len, char *err, size_t errlen)
+{
+	struct redis_url u;
+	int r = redis_url_parse(&u, url, err, errlen);
+
+	if (r == 0)
+		redis_url_describe(&u, text, len);
+	return r;
+}
+
+#define RETRY_MAX_NS (30 * NSEC_PER_SEC)
+
+int redis_retry(int (*connect)(void *ctx, char *err, size_t errlen), void *ctx, const volatile sig_atomic_t *stop)
+{
+	int64_t wait = NSEC_PER_SEC;
+	char err[512];
+
+	while (!*stop) {
+		if (connect(ctx, err, sizeof(err)) == 0)
+			return *stop ? -EINTR : 0;
+		log_debug("%s", err);
+		clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
+		wait = wait * 2 < RETRY_MAX_NS ? wait * 2 : RETRY_MAX_NS;
+	}
+	return -EINTR;
 }

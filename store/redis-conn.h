@@ -8,6 +8,7 @@
 #ifndef SW_REDIS_CONN_H
 #define SW_REDIS_CONN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,9 @@ int redis_url_parse(struct redis_url *out, const char *url, char *err, size_t er
 
 /* A text form of u without the password, for log lines. */
 const char *redis_url_describe(const struct redis_url *u, char *buf, size_t len);
+/* Parses url and writes that text of it into text: what a tool does with
+ * its --redis at start. 0, or -EINVAL as redis_url_parse. */
+int redis_url_text(const char *url, char *text, size_t len, char *err, size_t errlen);
 
 /* Connects (through the sentinels to the current master), authenticates and
  * selects the database. Returns 0 and sets *out (free with redisFree), or a
@@ -53,5 +57,18 @@ int redis_connect(redisContext **out, const struct redis_url *u, int timeout_ms,
 
 /* Parses and connects: what a tool needs in one call. */
 int redis_connect_url(redisContext **out, const char *url, int timeout_ms, char *err, size_t errlen);
+
+/* One command, for a tool that has nothing better to do with an error
+ * than to say it: the reply (free with freeReplyObject), or NULL for an
+ * error reply (logged as a warning, "redis COMMAND: ERROR") or a lost
+ * connection (c->err is set). */
+redisReply *redis_command(redisContext *c, int argc, const char **argv);
+
+/* For a program that waits for Redis to come back: calls connect(ctx,
+ * err, errlen) until it returns 0, a second after the first failure and
+ * twice as long after each next one, at most 30 s (each failure logged at
+ * debug level). Returns 0, or -EINTR once *stop is set (by a signal
+ * handler). */
+int redis_retry(int (*connect)(void *ctx, char *err, size_t errlen), void *ctx, const volatile sig_atomic_t *stop);
 
 #endif

@@ -1,5 +1,6 @@
 /* Records as Redis commands, in the key layout of docs/redis.md (a public
- * interface: change both together). Each record becomes one frame of the
+ * interface: change both together; the keys' names come from
+ * store/schema.h). Each record becomes one frame of the
  * backlog holding every command it needs, encoded as RESP, so that the
  * writer only copies bytes to the socket and a frame means the same in a
  * spill file read by the next run.
@@ -15,11 +16,11 @@
  * at a target's first result of a table generation and then only its
  * last_* fields: names and labels change only with a reload. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
@@ -27,6 +28,7 @@
 #include "store/format.h"
 #include "store/redis-fmt.h"
 #include "store/store.h"
+#include "store/schema.h"
 
 #define SEEN 1 /* first seen in this run: idx:all and idx:unknown written */
 #define FULL 2 /* the state hash was written whole in this generation */
@@ -45,6 +47,7 @@ struct rgroup {
 
 struct rfmt {
 	struct rfmt_config c;
+	char results_key[SCHEMA_KEY_MAX], events_key[SCHEMA_KEY_MAX];
 	const struct table *t;
 	struct rtarget *tg;
 	size_t n_tg;
@@ -204,29 +207,6 @@ static void zadd_window(struct resp *w, const char *key, int64_t score, const ch
 	cmd_end(w);
 }
 
-/* The concatenation of the strings up to NULL, as one argument (keys). */
-static void arg_cat(struct resp *w, ...)
-{
-	va_list ap;
-	size_t len = 0;
-	const char *s;
-	char *p;
-
-	va_start(ap, w);
-	while ((s = va_arg(ap, const char *)))
-		len += strlen(s);
-	va_end(ap);
-	if (!(p = arg_open(w, len)))
-		return;
-	va_start(ap, w);
-	while ((s = va_arg(ap, const char *))) {
-		size_t n = strlen(s);
-		memcpy(p, s, n);
-		p += n;
-	}
-	va_end(ap);
-}
-
 /* ---- targets ---- */
 
 int rfmt_new(struct rfmt **out, const struct rfmt_config *c)
@@ -237,6 +217,8 @@ int rfmt_new(struct rfmt **out, const struct rfmt_config *c)
 	if (!f)
 		return -ENOMEM;
 	f->c = *c;
+	schema_key(f->results_key, sizeof(f->results_key), c->prefix, SCHEMA_RESULTS, NULL, NULL);
+	schema_key(f->events_key, sizeof(f->events_key), c->prefix, SCHEMA_EVENTS, NULL, NULL);
 	*out = f;
 	return 0;
 }
@@ -435,12 +417,12 @@ static void kv_who(struct resp *w, const struct rfmt *f)
 	kv(w, "prober", f->c.prober);
 }
 
-/* XADD P NAME MAXLEN ~ N * */
-static void xadd_begin(struct resp *w, const struct rfmt *f, const char *stream, uint64_t maxlen)
+/* XADD KEY MAXLEN ~ N * */
+static void xadd_begin(struct resp *w, const char *stream, uint64_t maxlen)
 {
 	cmd_begin(w);
 	arg_str(w, "XADD");
-	arg_cat(w, f->c.prefix, stream, (const char *)NULL);
+	arg_str(w, stream);
 	arg_str(w, "MAXLEN");
 	arg_str(w, "~");
 	arg_u64(w, maxlen);
@@ -449,7 +431,9 @@ static void xadd_begin(struct resp *w, const struct rfmt *f, const char *stream,
 
 static void idx_key(struct resp *w, const struct rfmt *f, const char *set)
 {
-	arg_cat(w, f->c.prefix, "idx:", f->c.location, ":", set, (const char *)NULL);
+	char key[SCHEMA_KEY_MAX];
+
+	arg_str(w, schema_key(key, sizeof(key), f->c.prefix, SCHEMA_IDX, f->c.location, set));
 }
 
 /* ZADD / ZREM P idx:LOC:SET target */
@@ -469,7 +453,9 @@ static void idx_cmd(struct resp *w, const struct rfmt *f, const char *cmd, const
 
 static void state_key(struct resp *w, const struct rfmt *f, const char *target)
 {
-	arg_cat(w, f->c.prefix, "state:", f->c.location, ":", target, (const char *)NULL);
+	char key[SCHEMA_KEY_MAX];
+
+	arg_str(w, schema_key(key, sizeof(key), f->c.prefix, SCHEMA_STATE, f->c.location, target));
 }
 
 /* The first record of a target in this run: it joins idx:all (keeping
@@ -479,7 +465,7 @@ static void first_seen(struct resp *w, struct rfmt *f, uint32_t id, const char *
 {
 	struct rtarget *rt = &f->tg[id];
 
-	idx_cmd(w, f, "ZADD", "all", ts, target, true);
+	idx_cmd(w, f, "ZADD", SCHEMA_IDX_ALL, ts, target, true);
 	for (int s = 0; s < TARGET_STATE_COUNT; s++)
 		if (s != TARGET_UNKNOWN)
 			idx_cmd(w, f, "ZREM", target_state_name((enum target_state)s), -1, target, false);
@@ -511,7 +497,7 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, r->target, target, ip, sizeof(ip));
-	xadd_begin(&w, f, "results", f->c.results_maxlen);
+	xadd_begin(&w, f->results_key, f->c.results_maxlen);
 	kv_endpoint(&w, f, r->target, target, ip);
 	kv(&w, "state", state);
 	kv_us(&w, "rtt_us", r->rtt_ns);
@@ -591,7 +577,7 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, e->target, target, ip, sizeof(ip));
-	xadd_begin(&w, f, "events", f->c.events_maxlen);
+	xadd_begin(&w, f->events_key, f->c.events_maxlen);
 	store_event_id(id, sizeof(id), f->c.run_id, e->id);
 	kv(&w, "id", id);
 	kv(&w, "kind", event_kind_name((enum event_kind)e->kind));
@@ -659,7 +645,7 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm)
 {
 	struct resp w = { .s = s };
-	char text[LAT_TEXT_MAX], tt[ADDR_STRLEN + 16], ip[ADDR_STRLEN], key[700];
+	char text[LAT_TEXT_MAX], tt[ADDR_STRLEN + 16], ip[ADDR_STRLEN], key[SCHEMA_KEY_MAX];
 	int n;
 
 	if (!f->c.monitoring || !target_of(f, target) || (n = lat_encode(text, sizeof(text), lm)) < 0)
@@ -667,7 +653,7 @@ int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const stru
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, target, tt, ip, sizeof(ip));
-	snprintf(key, sizeof(key), "%slat:%s:%s", f->c.prefix, f->c.location, tt);
+	schema_key(key, sizeof(key), f->c.prefix, SCHEMA_LAT, f->c.location, tt);
 	zadd_window(&w, key, lm->minute_start_s, text, (size_t)n, lm->minute_start_s - f->c.latency_retention_s);
 	return frame_end(&w, s, BL_LATENCY);
 }
@@ -686,7 +672,7 @@ int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target)
 	arg_str(&w, "DEL");
 	state_key(&w, f, tt);
 	cmd_end(&w);
-	idx_cmd(&w, f, "ZREM", "all", -1, tt, false);
+	idx_cmd(&w, f, "ZREM", SCHEMA_IDX_ALL, -1, tt, false);
 	for (int st = 0; st < TARGET_STATE_COUNT; st++)
 		idx_cmd(&w, f, "ZREM", target_state_name((enum target_state)st), -1, tt, false);
 	f->tg[target] = (struct rtarget){ 0 };
@@ -696,24 +682,21 @@ int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target)
 int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h)
 {
 	struct resp w = { .s = s };
-	char counts[256], demand[32], key[600];
-	size_t used = 0;
-	int n;
+	char counts_text[256], demand[32], key[SCHEMA_KEY_MAX];
+	struct buf counts;
 
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
-	counts[used++] = '{';
-	for (int i = 0; i < TARGET_STATE_COUNT; i++) {
-		n = snprintf(counts + used, sizeof(counts) - used, "%s\"%s\":%u", i ? "," : "",
-			     target_state_name((enum target_state)i), h->st->by_state[i]);
-		if (n > 0 && (size_t)n < sizeof(counts) - used)
-			used += (size_t)n;
-	}
-	counts[used++] = '}';
+	buf_init_fixed(&counts, counts_text, sizeof(counts_text));
+	buf_add(&counts, "{", 1);
+	for (int i = 0; i < TARGET_STATE_COUNT; i++)
+		buf_printf(&counts, "%s\"%s\":%u", i ? "," : "", target_state_name((enum target_state)i),
+			   h->st->by_state[i]);
+	buf_add(&counts, "}", 1);
 	snprintf(demand, sizeof(demand), "%.0f", h->st->demand_pps);
 	cmd_begin(&w);
 	arg_str(&w, "HSET");
-	arg_cat(&w, c->prefix, "prober:", c->prober, (const char *)NULL);
+	arg_str(&w, schema_key(key, sizeof(key), c->prefix, SCHEMA_PROBER, c->prober, NULL));
 	kv(&w, "location", c->location);
 	kv(&w, "host", h->host);
 	kv(&w, "version", h->version);
@@ -730,18 +713,18 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	kv(&w, "demand_pps", demand);
 	kv(&w, "isolated", h->st->isolated ? "1" : "0");
 	arg_str(&w, "state_counts");
-	arg(&w, counts, used);
+	arg(&w, counts.s, counts.len);
 	cmd_end(&w);
 	cmd_begin(&w);
 	arg_str(&w, "PEXPIRE");
-	arg_cat(&w, c->prefix, "prober:", c->prober, (const char *)NULL);
+	arg_str(&w, key);
 	arg_str(&w, "5000");
 	cmd_end(&w);
-	snprintf(key, sizeof(key), "%sprobers", c->prefix);
+	schema_key(key, sizeof(key), c->prefix, SCHEMA_PROBERS, NULL, NULL);
 	zadd_window(&w, key, h->now_ms, c->prober, strlen(c->prober), h->now_ms - 3600 * 1000);
 	if (c->shard) {
 		/* only live members matter: the trim keeps the set small */
-		snprintf(key, sizeof(key), "%smembers:%s", c->prefix, c->location);
+		schema_key(key, sizeof(key), c->prefix, SCHEMA_MEMBERS, c->location, NULL);
 		zadd_window(&w, key, h->now_ms, c->prober, strlen(c->prober), h->now_ms - 60 * 1000);
 	}
 	return frame_end(&w, s, BL_EVENT);

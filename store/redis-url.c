@@ -4,56 +4,40 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "store/redis-conn.h"
 #include "store/redis-url.h"
 
-/* A bounded appender. */
-struct out {
-	char *p;
-	size_t len, used;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (n > o->len - 1 - o->used)
-		n = o->len - 1 - o->used;
-	memcpy(o->p + o->used, s, n);
-	o->used += n;
-	o->p[o->used] = '\0';
-}
-
 void redis_url_redact(const char *url, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct buf o;
 	const char *end = url + strlen(url), *query = strchr(url, '?'), *scheme = strstr(url, "://");
 	const char *start, *at = NULL;
 
-	if (!len)
-		return;
-	buf[0] = '\0';
+	buf_init_fixed(&o, buf, len); /* cut to fit, as snprintf */
 	if (!query)
 		query = end;
 	start = scheme && scheme < query ? scheme + 3 : url;
 	for (const char *c = start; c < query; c++)
 		if (*c == '@')
 			at = c;
-	put(&o, url, (size_t)(start - url));
+	buf_add(&o, url, (size_t)(start - url));
 	if (at) {
 		/* USER:*** keeps the user, hides the password */
 		const char *colon = memchr(start, ':', (size_t)(at - start));
 		if (colon)
-			put(&o, start, (size_t)(colon + 1 - start));
-		put(&o, "***@", 4);
+			buf_add(&o, start, (size_t)(colon + 1 - start));
+		buf_add(&o, "***@", 4);
 		start = at + 1;
 	}
-	put(&o, start, (size_t)(query - start));
+	buf_add(&o, start, (size_t)(query - start));
 	for (const char *p = query; p < end;) {
 		size_t n = strcspn(p + 1, "&");
-		put(&o, p, 1);
+		buf_add(&o, p, 1);
 		if (strncmp(p + 1, "password=", 9) == 0 && n >= 9)
-			put(&o, "password=***", 12);
+			buf_add(&o, "password=***", 12);
 		else
-			put(&o, p + 1, n);
+			buf_add(&o, p + 1, n);
 		p += 1 + n;
 	}
 }

@@ -44,6 +44,7 @@
 #include "store/redis.h"
 #include "store/runtime.h"
 #include "store/store.h"
+#include "store/schema.h"
 
 #define BACKOFF_MIN_NS (100 * NSEC_PER_MSEC)
 #define BACKOFF_MAX_NS (5 * NSEC_PER_SEC)
@@ -346,25 +347,26 @@ static const char *why_hint(enum why why)
 static int prepare(struct redis_writer *w, redisContext *c, enum why *why, char *reason, size_t rlen)
 {
 	const struct rfmt_config *f = &w->cfg.fmt;
-	char schema_key[512], seq_key[512];
-	const char *claim[] = { "SET", schema_key, "1", "NX" };
-	const char *get_schema[] = { "GET", schema_key };
+	char version_key[SCHEMA_KEY_MAX], seq_key[SCHEMA_KEY_MAX];
+	const char *claim[] = { "SET", version_key, SCHEMA_VERSION, "NX" };
+	const char *get_schema[] = { "GET", version_key };
 	const char *get_seq[] = { "GET", seq_key };
 	redisReply *r = NULL;
 	uint64_t seq = 0;
 	int ret = -EIO;
 
-	snprintf(schema_key, sizeof(schema_key), "%sschema", f->prefix);
-	snprintf(seq_key, sizeof(seq_key), "%sseq:%s", f->prefix, f->prober);
+	schema_key(version_key, sizeof(version_key), f->prefix, SCHEMA_SCHEMA, NULL, NULL);
+	schema_key(seq_key, sizeof(seq_key), f->prefix, SCHEMA_SEQ, f->prober, NULL);
 	if (!(r = command(c, 4, claim)) || r->type == REDIS_REPLY_ERROR)
 		goto out;
 	freeReplyObject(r);
 	if (!(r = command(c, 2, get_schema)) || r->type == REDIS_REPLY_ERROR)
 		goto out;
-	if (r->type != REDIS_REPLY_STRING || strcmp(r->str, "1") != 0) {
+	if (r->type != REDIS_REPLY_STRING || !schema_is_ours(r->str)) {
 		*why = WHY_SCHEMA;
-		snprintf(reason, rlen, "'%.200s' is '%.40s', this synwatch writes schema 1 (docs/redis.md)", schema_key,
-			 r->type == REDIS_REPLY_STRING ? r->str : "not a string");
+		snprintf(reason, rlen,
+			 "'%.200s' is '%.40s', this synwatch writes schema " SCHEMA_VERSION " (docs/redis.md)",
+			 version_key, r->type == REDIS_REPLY_STRING ? r->str : "not a string");
 		ret = -EPROTO;
 		goto done;
 	}
@@ -402,14 +404,14 @@ done:
 
 static void subscribe(struct redis_writer *w)
 {
-	char channel[512], reason[600] = "";
+	char channel[SCHEMA_KEY_MAX], reason[600] = "";
 	const char *argv[] = { "SUBSCRIBE", channel };
 	enum why why;
 	redisReply *r = NULL;
 
 	if (!w->cfg.runtime)
 		return;
-	snprintf(channel, sizeof(channel), "%sruntime", w->cfg.fmt.prefix);
+	schema_key(channel, sizeof(channel), w->cfg.fmt.prefix, SCHEMA_RUNTIME, NULL, NULL);
 	if ((w->sub = connect_server(w, &why, reason, sizeof(reason))))
 		r = command(w->sub, 2, argv);
 	if (!reply_is(r, REDIS_REPLY_ARRAY)) {
@@ -519,8 +521,8 @@ static void lose_link(struct redis_writer *w, enum why why, const char *reason)
 /* SET P seq:PROBER SEQ, as RESP. */
 static size_t seq_command(struct redis_writer *w, uint64_t seq)
 {
-	char key[512], num[24];
-	int kn = snprintf(key, sizeof(key), "%sseq:%s", w->cfg.fmt.prefix, w->cfg.fmt.prober);
+	char key[SCHEMA_KEY_MAX], num[24];
+	int kn = (int)strlen(schema_key(key, sizeof(key), w->cfg.fmt.prefix, SCHEMA_SEQ, w->cfg.fmt.prober, NULL));
 	int nn = snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
 	int n = snprintf(w->seq_cmd, sizeof(w->seq_cmd), "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", kn, key, nn,
 			 num);
@@ -714,12 +716,12 @@ nomem:
  * hands the list over when it changed. */
 static void members_read(struct redis_writer *w)
 {
-	char key[600], min[32];
+	char key[SCHEMA_KEY_MAX], min[32];
 	const char *argv[] = { "ZRANGEBYSCORE", key, min, "+inf" };
 	struct shard_members m = { 0 };
 	redisReply *r;
 
-	snprintf(key, sizeof(key), "%smembers:%s", w->cfg.fmt.prefix, w->cfg.fmt.location);
+	schema_key(key, sizeof(key), w->cfg.fmt.prefix, SCHEMA_MEMBERS, w->cfg.fmt.location, NULL);
 	snprintf(min, sizeof(min), "(%lld", (long long)(clock_real_ns() / NSEC_PER_MSEC - STORE_MEMBER_LIVE_MS));
 	if (!(r = command(w->c, 4, argv))) {
 		lose_link(w, WHY_IO, w->c->errstr);
@@ -850,7 +852,8 @@ static char *canonical(struct pair *p, size_t n, size_t *len)
 	return out;
 }
 
-static void runtime_deliver(struct redis_writer *w, struct pair *p, size_t n)
+/* The entries of the hash key into the table's hands. */
+static void runtime_deliver(struct redis_writer *w, const char *key, struct pair *p, size_t n)
 {
 	struct runtime_set set = { .v = calloc(n ? n : 1, sizeof(*set.v)) };
 	char err[300];
@@ -863,8 +866,8 @@ static void runtime_deliver(struct redis_writer *w, struct pair *p, size_t n)
 		if (r == 0)
 			set.n++;
 		else
-			log_warn("runtime target '%.*s' in '%sruntime:targets' left out: %s", (int)p[i].field->len,
-				 p[i].field->str, w->cfg.fmt.prefix, r == -ENOMEM ? "out of memory" : err);
+			log_warn("runtime target '%.*s' in '%s' left out: %s", (int)p[i].field->len,
+				 p[i].field->str, key, r == -ENOMEM ? "out of memory" : err);
 	}
 	pthread_mutex_lock(&w->rt_lock);
 	runtime_set_release(&w->rt_set);
@@ -876,14 +879,14 @@ static void runtime_deliver(struct redis_writer *w, struct pair *p, size_t n)
 /* HGETALL P runtime:targets; hands the entries over when they changed. */
 static void runtime_read(struct redis_writer *w)
 {
-	char key[512];
+	char key[SCHEMA_KEY_MAX];
 	const char *argv[] = { "HGETALL", key };
 	struct pair *p = NULL;
 	redisReply *r;
 	char *canon;
 	size_t n = 0, len = 0;
 
-	snprintf(key, sizeof(key), "%sruntime:targets", w->cfg.fmt.prefix);
+	schema_key(key, sizeof(key), w->cfg.fmt.prefix, SCHEMA_RUNTIME_TARGETS, NULL, NULL);
 	if (!(r = command(w->c, 2, argv))) {
 		lose_link(w, WHY_IO, w->c->errstr);
 		return;
@@ -912,7 +915,7 @@ static void runtime_read(struct redis_writer *w)
 	free(w->rt_canon);
 	w->rt_canon = canon;
 	w->rt_canon_len = len;
-	runtime_deliver(w, p, n);
+	runtime_deliver(w, key, p, n);
 	log_info("redis: runtime targets changed: %zu entr%s in '%s'", n, n == 1 ? "y" : "ies", key);
 out:
 	free(p);

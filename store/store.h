@@ -15,6 +15,7 @@
 #include "common/probe.h"
 #include "scheduler/state.h"
 #include "store/format.h"
+#include "store/schema.h"
 
 struct ring;
 struct runtime_set;
@@ -75,7 +76,7 @@ struct store_xrec {
 	} u;
 };
 
-#define STORE_DEFAULT_PREFIX "synwatch:"
+#define STORE_DEFAULT_PREFIX SCHEMA_DEFAULT_PREFIX
 #define STORE_DEFAULT_RESULTS_MAXLEN 1000000
 #define STORE_DEFAULT_EVENTS_MAXLEN 100000
 #define STORE_DEFAULT_LATENCY_RETENTION_S (7 * 86400)

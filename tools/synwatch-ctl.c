@@ -30,9 +30,11 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/columns.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 #include "tools/lib/silence.h"
 
@@ -41,6 +43,7 @@
 #define MAX_LABELS 32
 #define RESULTS_SCANNED "2000" /* newest results looked through for one target */
 #define MAX_PROBERS 1000
+#define SILENCE_MAX_NS (366LL * 86400 * NSEC_PER_SEC) /* silence add --for */
 #define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
 #define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
@@ -52,7 +55,7 @@ struct ctl {
 	struct fleetview *fv;  /* reads */
 	redisContext *c;       /* writes */
 	struct fv_arena a;
-	struct fv_buf out;     /* --json output */
+	struct buf out;     /* --json output */
 };
 
 enum { EXIT_OK, EXIT_FAIL = CLI_EXIT_RUNTIME, EXIT_USAGE = CLI_EXIT_USAGE };
@@ -109,7 +112,7 @@ static int open_writer(struct ctl *ctl)
 	if (ctl->c)
 		return 0;
 	if (redis_connect_url(&ctl->c, ctl->url, TIMEOUT_MS, err, sizeof(err)) < 0 ||
-	    keys_check_schema(ctl->c, ctl->prefix, ctl->url_text, err, sizeof(err)) < 0)
+	    schema_check(ctl->c, ctl->prefix, ctl->url_text, err, sizeof(err)) < 0)
 		return fail(EXIT_FAIL, "%s", err);
 	return 0;
 }
@@ -158,33 +161,15 @@ static const char *ms(double us, char *buf, size_t len)
 	return buf;
 }
 
-static void json_kv(struct fv_buf *b, bool *first, const char *key, const char *value)
-{
-	fv_buf_puts(b, *first ? "" : ",");
-	*first = false;
-	fv_buf_json_str(b, key);
-	fv_buf_puts(b, ":");
-	fv_buf_json_str(b, value);
-}
-
-static void json_kn(struct fv_buf *b, bool *first, const char *key, double value)
-{
-	fv_buf_puts(b, *first ? "" : ",");
-	*first = false;
-	fv_buf_json_str(b, key);
-	fv_buf_puts(b, ":");
-	fv_buf_json_num(b, value);
-}
-
 /* A record's fields as one JSON object. */
-static void json_record(struct fv_buf *b, const struct fv_record *r)
+static void json_record(struct buf *b, const struct fv_record *r)
 {
 	bool first = true;
 
-	fv_buf_puts(b, "{");
+	buf_puts(b, "{");
 	for (size_t i = 0; i < r->n; i++)
-		json_kv(b, &first, r->keys[i], r->vals[i]);
-	fv_buf_puts(b, "}");
+		json_put_kv(b, &first, r->keys[i], r->vals[i]);
+	buf_puts(b, "}");
 }
 
 /* Labels JSON as "team=dba criticality=critical". */
@@ -214,7 +199,6 @@ static bool target_spec_ok(const char *spec, char *why, size_t len)
 	const char *colon = strrchr(spec, ':'), *h = spec, *e = colon;
 	struct sw_addr a;
 	struct sw_cidr c;
-	char *end;
 
 	if (!colon) {
 		snprintf(why, len, "no port: expected IP:PORT, CIDR:PORT or HOSTNAME:PORT");
@@ -228,8 +212,8 @@ static bool target_spec_ok(const char *spec, char *why, size_t len)
 		}
 		e--;
 	}
-	long port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535 || colon[1] == '+' || colon[1] == '-') {
+	uint64_t port;
+	if (num_parse_uint(colon + 1, 1, 65535, &port) < 0) {
 		snprintf(why, len, "port '%.20s' is not 1-65535", colon + 1);
 		return false;
 	}
@@ -262,8 +246,8 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	};
 	const char *group = NULL, *name = NULL, *interval = NULL, *labels[MAX_LABELS];
 	size_t n_labels = 0;
-	char why[200], key[KEYS_MAX], chan[KEYS_MAX], msg[400];
-	struct fv_buf v = { 0 };
+	char why[200], key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
+	struct buf v = { 0 };
 	int64_t ns;
 	int c, r = EXIT_FAIL;
 
@@ -286,23 +270,26 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	const char *target = argv[optind];
 	if (!target_spec_ok(target, why, sizeof(why)))
 		return fail(EXIT_USAGE, "add: target '%s': %s", target, why);
-	if (interval && (duration_parse(interval, &ns) < 0 || ns < 10 * NSEC_PER_MSEC))
-		return fail(EXIT_USAGE, "add: --interval '%s': expected a duration like 10s or 1m", interval);
-	fv_buf_puts(&v, "{");
+	/* the bounds a prober holds a runtime target's interval to (docs/redis.md) */
+	if (interval && num_parse_duration(interval, 10 * NSEC_PER_MSEC, 24 * 3600 * NSEC_PER_SEC, &ns) < 0)
+		return fail(EXIT_USAGE, "add: %s",
+			    num_duration_error(why, sizeof(why), "--interval", interval, 10 * NSEC_PER_MSEC,
+					       24 * 3600 * NSEC_PER_SEC));
+	buf_puts(&v, "{");
 	bool first = true;
 	if (group)
-		json_kv(&v, &first, "group", group);
+		json_put_kv(&v, &first, "group", group);
 	if (name)
-		json_kv(&v, &first, "name", name);
+		json_put_kv(&v, &first, "name", name);
 	if (n_labels) {
-		fv_buf_puts(&v, first ? "\"labels\":{" : ",\"labels\":{");
+		buf_puts(&v, first ? "\"labels\":{" : ",\"labels\":{");
 		first = false;
 		for (size_t i = 0; i < n_labels; i++) {
 			const char *eq = strchr(labels[i], '=');
 			size_t klen = eq ? (size_t)(eq - labels[i]) : 0;
 			if (!eq || klen == 0 || klen > 64 || (labels[i][0] >= '0' && labels[i][0] <= '9') ||
 			    strspn(labels[i], LABEL_CHARS) != klen) {
-				fv_buf_release(&v);
+				buf_release(&v);
 				return fail(EXIT_USAGE,
 					    "add: --label '%s': expected KEY=VALUE with a label name "
 					    "(letters, digits, '_'), like team=dba",
@@ -311,30 +298,30 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 			char k[65];
 			memcpy(k, labels[i], klen);
 			k[klen] = '\0';
-			fv_buf_puts(&v, i ? "," : "");
-			fv_buf_json_str(&v, k);
-			fv_buf_puts(&v, ":");
-			fv_buf_json_str(&v, eq + 1);
+			buf_puts(&v, i ? "," : "");
+			json_put_str(&v, k);
+			buf_puts(&v, ":");
+			json_put_str(&v, eq + 1);
 		}
-		fv_buf_puts(&v, "}");
+		buf_puts(&v, "}");
 	}
 	if (interval)
-		json_kv(&v, &first, "interval", interval);
-	fv_buf_puts(&v, "}");
+		json_put_kv(&v, &first, "interval", interval);
+	buf_puts(&v, "}");
 	if (v.nomem || (r = open_writer(ctl)) != 0)
 		goto out;
 	snprintf(msg, sizeof(msg), "add %s", target);
-	const char *hset[] = { "HSET", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RUNTIME_TARGETS, NULL),
+	const char *hset[] = { "HSET", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RUNTIME_TARGETS, NULL, NULL),
 			       target, v.s };
-	const char *pub[] = { "PUBLISH", keys_fmt(chan, sizeof(chan), ctl->prefix, KEY_RUNTIME_CHANNEL, NULL),
+	const char *pub[] = { "PUBLISH", schema_key(chan, sizeof(chan), ctl->prefix, SCHEMA_RUNTIME, NULL, NULL),
 			      msg };
 	redisReply *h = command(ctl, 4, hset), *p = h ? command(ctl, 3, pub) : NULL;
 	if (h && p) {
 		long long listeners = p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
 		if (ctl->json) {
-			fv_buf_puts(&ctl->out, "{\"added\":");
-			fv_buf_json_str(&ctl->out, target);
-			fv_buf_printf(&ctl->out, ",\"value\":%s,\"listeners\":%lld}\n", v.s, listeners);
+			buf_puts(&ctl->out, "{\"added\":");
+			json_put_str(&ctl->out, target);
+			buf_printf(&ctl->out, ",\"value\":%s,\"listeners\":%lld}\n", v.s, listeners);
 		} else {
 			printf("added %s %s; %lld prober%s listening (others pick it up within 10 s)\n",
 			       target, v.s, listeners, listeners == 1 ? "" : "s");
@@ -346,13 +333,13 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 	freeReplyObject(h);
 	freeReplyObject(p);
 out:
-	fv_buf_release(&v);
+	buf_release(&v);
 	return r;
 }
 
 static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 {
-	char key[KEYS_MAX], chan[KEYS_MAX], msg[400];
+	char key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
 	int r;
 
 	if (argc != 2 || argv[1][0] == '-')
@@ -360,9 +347,9 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 	if ((r = open_writer(ctl)) != 0)
 		return r;
 	snprintf(msg, sizeof(msg), "remove %s", argv[1]);
-	const char *hdel[] = { "HDEL", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RUNTIME_TARGETS, NULL),
+	const char *hdel[] = { "HDEL", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RUNTIME_TARGETS, NULL, NULL),
 			       argv[1] };
-	const char *pub[] = { "PUBLISH", keys_fmt(chan, sizeof(chan), ctl->prefix, KEY_RUNTIME_CHANNEL, NULL),
+	const char *pub[] = { "PUBLISH", schema_key(chan, sizeof(chan), ctl->prefix, SCHEMA_RUNTIME, NULL, NULL),
 			      msg };
 	redisReply *h = command(ctl, 3, hdel), *p = NULL;
 	if (!h)
@@ -378,9 +365,9 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	freeReplyObject(p);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"removed\":");
-		fv_buf_json_str(&ctl->out, argv[1]);
-		fv_buf_puts(&ctl->out, "}\n");
+		buf_puts(&ctl->out, "{\"removed\":");
+		json_put_str(&ctl->out, argv[1]);
+		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed %s\n", argv[1]);
 	}
@@ -394,8 +381,8 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 static int recent_results(struct ctl *ctl, const char *target, const char *loc, size_t max,
 			  struct fv_record **out)
 {
-	char key[KEYS_MAX];
-	const char *argv[] = { "XREVRANGE", keys_fmt(key, sizeof(key), ctl->prefix, KEY_RESULTS, NULL),
+	char key[SCHEMA_KEY_MAX];
+	const char *argv[] = { "XREVRANGE", schema_key(key, sizeof(key), ctl->prefix, SCHEMA_RESULTS, NULL, NULL),
 			       "+",	    "-",
 			       "COUNT",	    RESULTS_SCANNED };
 	redisReply *rep = command(ctl, 6, argv);
@@ -542,47 +529,47 @@ static void print_latency(const char *loc, const struct lat_minute *m, size_t n)
 	columns_release(&tab);
 }
 
-static void json_latency(struct fv_buf *b, const struct lat_minute *m, size_t n)
+static void json_latency(struct buf *b, const struct lat_minute *m, size_t n)
 {
-	fv_buf_puts(b, "[");
+	buf_puts(b, "[");
 	for (size_t i = 0; i < n; i++) {
 		bool first = true;
-		fv_buf_puts(b, i ? ",{" : "{");
-		json_kn(b, &first, "minute", (double)m[i].minute_start_s);
-		json_kn(b, &first, "n", m[i].count);
-		json_kn(b, &first, "lost", m[i].lost);
-		json_kn(b, &first, "loss", lat_minute_loss_ratio(&m[i]));
+		buf_puts(b, i ? ",{" : "{");
+		json_put_kn(b, &first, "minute", (double)m[i].minute_start_s);
+		json_put_kn(b, &first, "n", m[i].count);
+		json_put_kn(b, &first, "lost", m[i].lost);
+		json_put_kn(b, &first, "loss", lat_minute_loss_ratio(&m[i]));
 		static const struct {
 			const char *key;
 			double p;
 		} qs[] = { { "p50_ms", 0.5 }, { "p95_ms", 0.95 }, { "p99_ms", 0.99 } };
 		for (size_t k = 0; k < 3; k++) {
 			int64_t v = lat_minute_quantile(&m[i], qs[k].p);
-			json_kn(b, &first, qs[k].key, v < 0 ? NAN : (double)v / 1e6);
+			json_put_kn(b, &first, qs[k].key, v < 0 ? NAN : (double)v / 1e6);
 		}
-		fv_buf_puts(b, "}");
+		buf_puts(b, "}");
 	}
-	fv_buf_puts(b, "]");
+	buf_puts(b, "]");
 }
 
-static void json_target(struct fv_buf *b, const struct fv_target *t)
+static void json_target(struct buf *b, const struct fv_target *t)
 {
 	bool first = true;
 
-	fv_buf_puts(b, "{");
-	json_kv(b, &first, "location", t->location);
-	json_kv(b, &first, "target", t->target);
-	json_kv(b, &first, "state", fv_state_name(t->state));
-	json_kn(b, &first, "since", t->since_ns ? (double)(t->since_ns / NSEC_PER_SEC) : NAN);
-	json_kv(b, &first, "reason", t->reason);
-	json_kv(b, &first, "last_result", t->last_result);
-	json_kn(b, &first, "last_rtt_us", t->last_rtt_us < 0 ? NAN : t->last_rtt_us);
-	json_kv(b, &first, "name", t->name);
-	json_kv(b, &first, "group", t->group);
-	fv_buf_puts(b, ",\"labels\":");
-	fv_buf_puts(b, *t->labels ? t->labels : "{}");
-	json_kv(b, &first, "prober", t->prober);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "{");
+	json_put_kv(b, &first, "location", t->location);
+	json_put_kv(b, &first, "target", t->target);
+	json_put_kv(b, &first, "state", fv_state_name(t->state));
+	json_put_kn(b, &first, "since", t->since_ns ? (double)(t->since_ns / NSEC_PER_SEC) : NAN);
+	json_put_kv(b, &first, "reason", t->reason);
+	json_put_kv(b, &first, "last_result", t->last_result);
+	json_put_kn(b, &first, "last_rtt_us", t->last_rtt_us < 0 ? NAN : t->last_rtt_us);
+	json_put_kv(b, &first, "name", t->name);
+	json_put_kv(b, &first, "group", t->group);
+	buf_puts(b, ",\"labels\":");
+	buf_puts(b, *t->labels ? t->labels : "{}");
+	json_put_kv(b, &first, "prober", t->prober);
+	buf_puts(b, "}");
 }
 
 /* The locations asked for: the one given, or every prober's. */
@@ -614,12 +601,12 @@ static int locations(struct ctl *ctl, const char *loc, const char ***out)
 
 static int positive(const char *cmd, const char *opt, const char *s, long max, long *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	char msg[256];
+	uint64_t v;
 
-	if (*end || v < 1 || v > max)
-		return fail(EXIT_USAGE, "%s: %s '%s': expected a number from 1 to %ld", cmd, opt, s, max);
-	*out = v;
+	if (num_parse_uint(s, 1, (uint64_t)max, &v) < 0)
+		return fail(EXIT_USAGE, "%s: %s", cmd, num_uint_error(msg, sizeof(msg), opt, s, 1, (uint64_t)max));
+	*out = (long)v;
 	return 0;
 }
 
@@ -678,20 +665,20 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			    "target '%s' is not known to redis at %s (no state, no recent results)", target,
 			    ctl->url_text);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"target\":");
-		fv_buf_json_str(&ctl->out, target);
-		fv_buf_puts(&ctl->out, ",\"states\":[");
+		buf_puts(&ctl->out, "{\"target\":");
+		json_put_str(&ctl->out, target);
+		buf_puts(&ctl->out, ",\"states\":[");
 		for (int i = 0, k = 0; i < n; i++)
 			if (t[i].present) {
-				fv_buf_puts(&ctl->out, k++ ? "," : "");
+				buf_puts(&ctl->out, k++ ? "," : "");
 				json_target(&ctl->out, &t[i]);
 			}
-		fv_buf_puts(&ctl->out, "],\"results\":[");
+		buf_puts(&ctl->out, "],\"results\":[");
 		for (int i = 0; i < n_res; i++) {
-			fv_buf_puts(&ctl->out, i ? "," : "");
+			buf_puts(&ctl->out, i ? "," : "");
 			json_record(&ctl->out, &res[i]);
 		}
-		fv_buf_puts(&ctl->out, "],\"latency\":{");
+		buf_puts(&ctl->out, "],\"latency\":{");
 	} else {
 		print_states(ctl, t, (size_t)n, now_s);
 		print_results(res, (size_t)n_res);
@@ -706,16 +693,16 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		if (bad)
 			log_warn("%zu latency records of %s from %s do not decode (skipped)", bad, target, locs[i]);
 		if (ctl->json && (nm || t[i].present)) {
-			fv_buf_puts(&ctl->out, k++ ? "," : "");
-			fv_buf_json_str(&ctl->out, locs[i]);
-			fv_buf_puts(&ctl->out, ":");
+			buf_puts(&ctl->out, k++ ? "," : "");
+			json_put_str(&ctl->out, locs[i]);
+			buf_puts(&ctl->out, ":");
 			json_latency(&ctl->out, m, (size_t)nm);
 		} else if (!ctl->json) {
 			print_latency(locs[i], m, (size_t)nm);
 		}
 	}
 	if (ctl->json)
-		fv_buf_puts(&ctl->out, "}}\n");
+		buf_puts(&ctl->out, "}}\n");
 	return EXIT_OK;
 }
 
@@ -762,7 +749,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 	if (columns_init(&tab, 6, head) < 0)
 		return fail(EXIT_FAIL, "out of memory");
 	if (ctl->json)
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 	r = EXIT_OK;
 	for (int i = 0; i < n && r == EXIT_OK; i++) {
 		struct fv_member *m = NULL;
@@ -791,7 +778,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			/* in a state's index the score is when it began; the hash says it for "all" */
 			int64_t s = set == FV_ALL ? t[j].since_ns / NSEC_PER_SEC : (int64_t)m[j].score;
 			if (ctl->json) {
-				fv_buf_puts(&ctl->out, shown ? "," : "");
+				buf_puts(&ctl->out, shown ? "," : "");
 				json_target(&ctl->out, &t[j]);
 				continue;
 			}
@@ -805,7 +792,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 		}
 	}
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 	} else if (r == EXIT_OK) {
 		columns_print(&tab, stdout);
 		if (shown == 0)
@@ -820,24 +807,24 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 
 /* ---- silences ---- */
 
-static void json_silence(struct fv_buf *b, const struct silence *s)
+static void json_silence(struct buf *b, const struct silence *s)
 {
 	bool first = true;
 	char one[MATCHER_KEY_MAX + MATCHER_VALUE_MAX + 8];
 
-	fv_buf_puts(b, "{");
-	json_kv(b, &first, "id", s->id);
-	fv_buf_puts(b, ",\"matchers\":[");
+	buf_puts(b, "{");
+	json_put_kv(b, &first, "id", s->id);
+	buf_puts(b, ",\"matchers\":[");
 	for (size_t i = 0; i < s->n; i++) {
-		fv_buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, matcher_text(&s->m[i], one, sizeof(one)));
+		buf_puts(b, i ? "," : "");
+		json_put_str(b, matcher_text(&s->m[i], one, sizeof(one)));
 	}
-	fv_buf_puts(b, "]");
-	json_kn(b, &first, "starts", (double)s->starts_s);
-	json_kn(b, &first, "ends", (double)s->ends_s);
-	json_kv(b, &first, "created_by", s->created_by);
-	json_kv(b, &first, "comment", s->comment);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "]");
+	json_put_kn(b, &first, "starts", (double)s->starts_s);
+	json_put_kn(b, &first, "ends", (double)s->ends_s);
+	json_put_kv(b, &first, "created_by", s->created_by);
+	json_put_kv(b, &first, "comment", s->comment);
+	buf_puts(b, "}");
 }
 
 static int silence_add(struct ctl *ctl, int argc, char **argv)
@@ -863,9 +850,9 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!dur)
 		return fail(EXIT_USAGE, "silence add: give how long with --for DUR, like --for 2h");
-	if (duration_parse(dur, &ns) < 0 || ns < NSEC_PER_SEC || ns > 366LL * 86400 * NSEC_PER_SEC)
-		return fail(EXIT_USAGE,
-			    "silence add: --for '%s': expected a duration from 1s to 366 days, like 2h", dur);
+	if (num_parse_duration(dur, NSEC_PER_SEC, SILENCE_MAX_NS, &ns) < 0)
+		return fail(EXIT_USAGE, "silence add: %s",
+			    num_duration_error(err, sizeof(err), "--for", dur, NSEC_PER_SEC, SILENCE_MAX_NS));
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -878,7 +865,7 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 		r = fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (r == 0 && ctl->json) {
 		json_silence(&ctl->out, &s);
-		fv_buf_puts(&ctl->out, "\n");
+		buf_puts(&ctl->out, "\n");
 	} else if (r == 0) {
 		printf("silence %s: %s until %s (%s)\n", s.id, silence_matchers_text(&s, text, sizeof(text)),
 		       local_time(s.ends_s, until, sizeof(until)), fv_age_text(s.ends_s - now, d, sizeof(d)));
@@ -904,12 +891,12 @@ static int silence_list(struct ctl *ctl, int argc, char **argv)
 	if (silence_load(ctl->c, ctl->prefix, now, &set, err, sizeof(err)) < 0)
 		return fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 		for (size_t i = 0; i < set.n; i++) {
-			fv_buf_puts(&ctl->out, i ? "," : "");
+			buf_puts(&ctl->out, i ? "," : "");
 			json_silence(&ctl->out, &set.v[i]);
 		}
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 	} else if (columns_init(&tab, 7, head) == 0) {
 		for (size_t i = 0; i < set.n; i++) {
 			const struct silence *s = &set.v[i];
@@ -947,9 +934,9 @@ static int silence_rm(struct ctl *ctl, int argc, char **argv)
 	if (r == 0)
 		return fail(EXIT_FAIL, "no silence '%s' (ended, or never there: see silence list)", argv[1]);
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "{\"removed\":");
-		fv_buf_json_str(&ctl->out, argv[1]);
-		fv_buf_puts(&ctl->out, "}\n");
+		buf_puts(&ctl->out, "{\"removed\":");
+		json_put_str(&ctl->out, argv[1]);
+		buf_puts(&ctl->out, "}\n");
 	} else {
 		printf("removed silence %s\n", argv[1]);
 	}
@@ -988,18 +975,18 @@ static int cmd_probers(struct ctl *ctl, int argc, char **argv)
 	if ((n = fleetview_probers(ctl->fv, &ctl->a, MAX_PROBERS, &p)) < 0)
 		return fail(EXIT_FAIL, "%s", fleetview_error(ctl->fv));
 	if (ctl->json) {
-		fv_buf_puts(&ctl->out, "[");
+		buf_puts(&ctl->out, "[");
 		for (int i = 0; i < n; i++) {
 			bool first = true;
-			fv_buf_puts(&ctl->out, i ? ",{" : "{");
-			json_kv(&ctl->out, &first, "prober", p[i].id);
-			json_kv(&ctl->out, &first, "location", p[i].location);
-			json_kn(&ctl->out, &first, "last_heartbeat_ms", (double)p[i].last_ms);
-			fv_buf_printf(&ctl->out, ",\"alive\":%s,\"status\":", p[i].alive ? "true" : "false");
+			buf_puts(&ctl->out, i ? ",{" : "{");
+			json_put_kv(&ctl->out, &first, "prober", p[i].id);
+			json_put_kv(&ctl->out, &first, "location", p[i].location);
+			json_put_kn(&ctl->out, &first, "last_heartbeat_ms", (double)p[i].last_ms);
+			buf_printf(&ctl->out, ",\"alive\":%s,\"status\":", p[i].alive ? "true" : "false");
 			json_record(&ctl->out, &p[i].h);
-			fv_buf_puts(&ctl->out, "}");
+			buf_puts(&ctl->out, "}");
 		}
-		fv_buf_puts(&ctl->out, "]\n");
+		buf_puts(&ctl->out, "]\n");
 		return EXIT_OK;
 	}
 	if (columns_init(&tab, 8, head) < 0)
@@ -1044,8 +1031,7 @@ int main(int argc, char **argv)
 		{ "add", cmd_add },   { "remove", cmd_remove },   { "show", cmd_show },
 		{ "list", cmd_list }, { "silence", cmd_silence }, { "probers", cmd_probers },
 	};
-	struct ctl ctl = { .prefix = KEYS_DEFAULT_PREFIX };
-	struct redis_url u;
+	struct ctl ctl = { .prefix = SCHEMA_DEFAULT_PREFIX };
 	char err[512];
 	int c, r = -1;
 
@@ -1067,11 +1053,10 @@ int main(int argc, char **argv)
 	if (!ctl.url)
 		ctl.url = getenv("SYNWATCH_REDIS") && *getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS")
 										: DEFAULT_URL;
-	if (redis_url_parse(&u, ctl.url, err, sizeof(err)) < 0)
+	if (redis_url_text(ctl.url, ctl.url_text, sizeof(ctl.url_text), err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "%s", err);
-	if (keys_check_prefix(ctl.prefix, err, sizeof(err)) < 0)
+	if (schema_check_prefix(ctl.prefix, err, sizeof(err)) < 0)
 		return fail(EXIT_USAGE, "--prefix: %s", err);
-	redis_url_describe(&u, ctl.url_text, sizeof(ctl.url_text));
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i].name) == 0) {
 			/* each command parses its own options from its name on;
@@ -1088,7 +1073,7 @@ int main(int argc, char **argv)
 			 argv[optind]);
 	if (r == EXIT_OK && ctl.json && ctl.out.s)
 		fputs(ctl.out.s, stdout);
-	fv_buf_release(&ctl.out);
+	buf_release(&ctl.out);
 	fv_arena_release(&ctl.a);
 	fleetview_free(ctl.fv);
 	if (ctl.c)

@@ -32,9 +32,11 @@
 
 #include "common/cli.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 #define POOL_MAX 8                 /* idle Redis connections kept */
 #define LABELS_MAX 32              /* target labels exported per target */
@@ -195,20 +197,20 @@ static bool sanitize_label_name(const char *in, char *out, size_t len)
 	return true;
 }
 
-static void prom_label(struct fv_buf *b, bool *first, const char *name, const char *value)
+static void prom_label(struct buf *b, bool *first, const char *name, const char *value)
 {
 	if (!*first)
-		fv_buf_add(b, ",", 1);
+		buf_add(b, ",", 1);
 	*first = false;
-	fv_buf_puts(b, name);
-	fv_buf_add(b, "=\"", 2);
-	fv_buf_prom_value(b, value);
-	fv_buf_add(b, "\"", 1);
+	buf_puts(b, name);
+	buf_add(b, "=\"", 2);
+	fv_prom_value(b, value);
+	buf_add(b, "\"", 1);
 }
 
 /* target="..",ip="..",port="..",name="..",group="..",location="..", then the
  * target's own labels, sanitized and without duplicates. */
-static void prom_label_block(struct fv_buf *b, const struct row *r, struct fv_arena *tmp)
+static void prom_label_block(struct buf *b, const struct row *r, struct fv_arena *tmp)
 {
 	const struct fv_target *t = r->t;
 	struct fv_label l[LABELS_MAX];
@@ -266,7 +268,7 @@ static int cmp_tstate(const void *pa, const void *pb)
 /* Fills the derived fields of the rows; returns -ENOMEM or 0. */
 static int rows_prepare(struct snapshot *s)
 {
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct fv_arena tmp = { 0 };
 	char ip[64];
 	int r = 0;
@@ -291,7 +293,7 @@ static int rows_prepare(struct snapshot *s)
 		w->key[16] = (uint8_t)(w->port >> 8);
 		w->key[17] = (uint8_t)w->port;
 		w->ip = fv_strndup(&s->a, ip, strlen(ip));
-		fv_buf_reset(&b);
+		buf_reset(&b);
 		prom_label_block(&b, w, &tmp);
 		w->prom = b.nomem ? NULL : fv_strndup(&s->a, b.s, b.len);
 		w->prom_len = b.len;
@@ -301,7 +303,7 @@ static int rows_prepare(struct snapshot *s)
 			fv_arena_release(&tmp);
 	}
 	fv_arena_release(&tmp);
-	fv_buf_release(&b);
+	buf_release(&b);
 	return r;
 }
 
@@ -453,28 +455,28 @@ static struct snapshot *snapshot_get(struct exporter *x)
 
 /* ---- /metrics ---- */
 
-static void prom_family(struct fv_buf *b, const char *name, const char *type, const char *help)
+static void prom_family(struct buf *b, const char *name, const char *type, const char *help)
 {
-	fv_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_sample(struct fv_buf *b, const char *name, const char *labels, double v)
+static void prom_sample(struct buf *b, const char *name, const char *labels, double v)
 {
-	fv_buf_puts(b, name);
+	buf_puts(b, name);
 	if (labels && *labels) {
-		fv_buf_add(b, "{", 1);
-		fv_buf_puts(b, labels);
-		fv_buf_add(b, "}", 1);
+		buf_add(b, "{", 1);
+		buf_puts(b, labels);
+		buf_add(b, "}", 1);
 	}
 	if (v == (double)(int64_t)v && fabs(v) < 9e15)
-		fv_buf_printf(b, " %lld\n", (long long)v);
+		buf_printf(b, " %lld\n", (long long)v);
 	else
-		fv_buf_printf(b, " %.15g\n", v);
+		buf_printf(b, " %.15g\n", v);
 }
 
 /* value / 10^dec in decimal, without trailing zeros: (412337, 9) gives
  * 0.000412337. printf is most of the time of a 100k-target scrape. */
-static void prom_fixed(struct fv_buf *b, int64_t value, int dec)
+static void prom_fixed(struct buf *b, int64_t value, int dec)
 {
 	char digits[24], out[32];
 	uint64_t v = value < 0 ? -(uint64_t)value : (uint64_t)value;
@@ -496,26 +498,26 @@ static void prom_fixed(struct fv_buf *b, int64_t value, int dec)
 		out[n++] = '.';
 	for (int i = dec - 1; i >= low; i--)
 		out[n++] = digits[i];
-	fv_buf_add(b, out, (size_t)n);
+	buf_add(b, out, (size_t)n);
 }
 
 /* NAME{the row's labels[,extra]} VALUE/10^dec */
-static void prom_row(struct fv_buf *b, const char *name, size_t name_len, const struct row *w, const char *extra,
+static void prom_row(struct buf *b, const char *name, size_t name_len, const struct row *w, const char *extra,
 		     int64_t value, int dec)
 {
-	fv_buf_add(b, name, name_len);
-	fv_buf_add(b, "{", 1);
-	fv_buf_add(b, w->prom, w->prom_len);
+	buf_add(b, name, name_len);
+	buf_add(b, "{", 1);
+	buf_add(b, w->prom, w->prom_len);
 	if (extra)
-		fv_buf_puts(b, extra);
-	fv_buf_add(b, "} ", 2);
+		buf_puts(b, extra);
+	buf_add(b, "} ", 2);
 	prom_fixed(b, value, dec);
-	fv_buf_add(b, "\n", 1);
+	buf_add(b, "\n", 1);
 }
 
 #define PROM_ROW(b, name, w, extra, value, dec) prom_row(b, name, sizeof(name) - 1, w, extra, value, dec)
 
-static void render_targets(struct fv_buf *b, const struct snapshot *s)
+static void render_targets(struct buf *b, const struct snapshot *s)
 {
 	static const char *const state_labels[FV_NSTATES] = {
 		",state=\"unknown\"", ",state=\"up\"", ",state=\"degraded\"", ",state=\"down\"", ",state=\"flapping\"",
@@ -548,12 +550,12 @@ static void render_targets(struct fv_buf *b, const struct snapshot *s)
 	prom_family(b, "synwatch_targets", "gauge", "Targets per location and state (idx:LOC:STATE).");
 	for (size_t l = 0; l < s->nlocs; l++) {
 		for (int st = 0; st < FV_NSTATES; st++) {
-			struct fv_buf lb = { 0 };
+			struct buf lb = { 0 };
 			bool first = true;
 			prom_label(&lb, &first, "location", s->locs[l]);
 			prom_label(&lb, &first, "state", fv_state_name(st));
 			prom_sample(b, "synwatch_targets", lb.nomem ? "" : lb.s, (double)s->counts[l][st]);
-			fv_buf_release(&lb);
+			buf_release(&lb);
 		}
 	}
 }
@@ -605,20 +607,20 @@ static bool number_of(const char *s, double *v)
 	return !*end && isfinite(*v);
 }
 
-static void prober_labels(struct fv_buf *b, const struct fv_prober *p, const char *k, const char *v)
+static void prober_labels(struct buf *b, const struct fv_prober *p, const char *k, const char *v)
 {
 	bool first = true;
 
-	fv_buf_reset(b);
+	buf_reset(b);
 	prom_label(b, &first, "prober", p->id);
 	prom_label(b, &first, "location", p->location);
 	if (k)
 		prom_label(b, &first, k, v);
 }
 
-static void render_probers(struct fv_buf *b, const struct snapshot *s)
+static void render_probers(struct buf *b, const struct snapshot *s)
 {
-	struct fv_buf lb = { 0 };
+	struct buf lb = { 0 };
 	struct fv_arena tmp = { 0 };
 	double v;
 
@@ -698,14 +700,15 @@ static void render_probers(struct fv_buf *b, const struct snapshot *s)
 			}
 		}
 	}
-	fv_buf_release(&lb);
+	buf_release(&lb);
 	fv_arena_release(&tmp);
 }
 
-static void render_self(struct fv_buf *b, const struct snapshot *s, uint64_t reads, uint64_t errors)
+static void render_self(struct buf *b, const struct snapshot *s, uint64_t reads, uint64_t errors)
 {
 	prom_family(b, "synwatch_up", "gauge",
-		    "1 when Redis could be read and has synwatch's schema " KEYS_SCHEMA " (or no schema key yet).");
+		    "1 when Redis could be read and has synwatch's schema " SCHEMA_VERSION
+		    " (or no schema key yet).");
 	prom_sample(b, "synwatch_up", NULL, s->err == 0);
 	prom_family(b, "synwatch_exporter_read_duration_seconds", "gauge",
 		    "How long reading the fleet from Redis took for this scrape's snapshot.");
@@ -724,7 +727,7 @@ static void render_self(struct fv_buf *b, const struct snapshot *s, uint64_t rea
 static struct MHD_Response *metrics_of(struct exporter *x, struct snapshot *s)
 {
 	struct MHD_Response *resp;
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	uint64_t reads, errors;
 
 	pthread_mutex_lock(&s->render_lock);
@@ -735,19 +738,19 @@ static struct MHD_Response *metrics_of(struct exporter *x, struct snapshot *s)
 	errors = x->read_errors;
 	pthread_mutex_unlock(&x->lock);
 	/* about 150 bytes a series, 4 series a target: one allocation */
-	fv_buf_reserve(&b, s->nrows * 600 + 65536);
+	buf_reserve(&b, s->nrows * 600 + 65536);
 	render_self(&b, s, reads, errors);
 	if (s->err == 0) {
 		render_targets(&b, s);
 		render_probers(&b, s);
 	}
 	if (b.nomem) {
-		fv_buf_release(&b);
+		buf_release(&b);
 		goto out;
 	}
 	resp = MHD_create_response_from_buffer(b.len, b.s, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		fv_buf_release(&b);
+		buf_release(&b);
 		goto out;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
@@ -760,122 +763,101 @@ out:
 
 /* ---- JSON API ---- */
 
-static void jkey(struct fv_buf *b, bool *first, const char *k)
-{
-	if (!*first)
-		fv_buf_add(b, ",", 1);
-	*first = false;
-	fv_buf_json_str(b, k);
-	fv_buf_add(b, ":", 1);
-}
-
-static void jstr(struct fv_buf *b, bool *first, const char *k, const char *v)
-{
-	jkey(b, first, k);
-	fv_buf_json_str(b, v);
-}
-
-static void jnum(struct fv_buf *b, bool *first, const char *k, double v)
-{
-	jkey(b, first, k);
-	fv_buf_json_num(b, v);
-}
-
 /* Unix ns as JSON seconds with milliseconds, null for 0. */
-static void jtime(struct fv_buf *b, bool *first, const char *k, int64_t ns)
+static void jtime(struct buf *b, bool *first, const char *k, int64_t ns)
 {
-	jnum(b, first, k, ns > 0 ? (double)(ns / 1000000) / 1e3 : NAN);
+	json_put_kn(b, first, k, ns > 0 ? (double)(ns / 1000000) / 1e3 : NAN);
 }
 
 /* A labels JSON text, checked and written again (never passed through). */
-static void json_labels(struct fv_buf *b, const char *labels, struct fv_arena *tmp)
+static void json_labels(struct buf *b, const char *labels, struct fv_arena *tmp)
 {
 	struct fv_label l[LABELS_MAX];
 	int n = fv_labels_parse(labels, tmp, l, LABELS_MAX);
 	bool first = true;
 
-	fv_buf_add(b, "{", 1);
+	buf_add(b, "{", 1);
 	for (int i = 0; i < n; i++)
-		jstr(b, &first, l[i].name, l[i].value);
-	fv_buf_add(b, "}", 1);
+		json_put_kv(b, &first, l[i].name, l[i].value);
+	buf_add(b, "}", 1);
 }
 
-static void json_target(struct fv_buf *b, const struct fv_target *t, const char *ip, unsigned port,
+static void json_target(struct buf *b, const struct fv_target *t, const char *ip, unsigned port,
 			struct fv_arena *tmp)
 {
 	bool first = true;
 
-	fv_buf_add(b, "{", 1);
-	jstr(b, &first, "target", t->target);
-	jstr(b, &first, "ip", ip);
-	jnum(b, &first, "port", port);
-	jstr(b, &first, "name", t->name);
-	jstr(b, &first, "group", t->group);
-	jstr(b, &first, "location", t->location);
-	jstr(b, &first, "state", fv_state_name(t->state));
+	buf_add(b, "{", 1);
+	json_put_kv(b, &first, "target", t->target);
+	json_put_kv(b, &first, "ip", ip);
+	json_put_kn(b, &first, "port", port);
+	json_put_kv(b, &first, "name", t->name);
+	json_put_kv(b, &first, "group", t->group);
+	json_put_kv(b, &first, "location", t->location);
+	json_put_kv(b, &first, "state", fv_state_name(t->state));
 	jtime(b, &first, "since", t->since_ns);
-	jstr(b, &first, "reason", t->reason);
-	jstr(b, &first, "last_result", t->last_result);
-	jnum(b, &first, "last_rtt_us", t->last_rtt_us >= 0 ? t->last_rtt_us : NAN);
+	json_put_kv(b, &first, "reason", t->reason);
+	json_put_kv(b, &first, "last_result", t->last_result);
+	json_put_kn(b, &first, "last_rtt_us", t->last_rtt_us >= 0 ? t->last_rtt_us : NAN);
 	jtime(b, &first, "last_ts", t->last_ts_ns);
-	jstr(b, &first, "prober", t->prober);
-	jkey(b, &first, "labels");
+	json_put_kv(b, &first, "prober", t->prober);
+	json_put_key(b, &first, "labels");
 	json_labels(b, t->labels, tmp);
-	fv_buf_add(b, "}", 1);
+	buf_add(b, "}", 1);
 }
 
-static void json_record(struct fv_buf *b, const struct fv_record *r)
+static void json_record(struct buf *b, const struct fv_record *r)
 {
 	bool first = true;
 
-	fv_buf_add(b, "{", 1);
+	buf_add(b, "{", 1);
 	if (r->id)
-		jstr(b, &first, "stream_id", r->id);
+		json_put_kv(b, &first, "stream_id", r->id);
 	for (size_t i = 0; i < r->n; i++)
-		jstr(b, &first, r->keys[i], r->vals[i]);
-	fv_buf_add(b, "}", 1);
+		json_put_kv(b, &first, r->keys[i], r->vals[i]);
+	buf_add(b, "}", 1);
 }
 
-static void json_records(struct fv_buf *b, const struct fv_record *r, size_t n)
+static void json_records(struct buf *b, const struct fv_record *r, size_t n)
 {
-	fv_buf_add(b, "[", 1);
+	buf_add(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			fv_buf_add(b, ",", 1);
+			buf_add(b, ",", 1);
 		json_record(b, &r[i]);
 	}
-	fv_buf_add(b, "]", 1);
+	buf_add(b, "]", 1);
 }
 
-static void json_counts(struct fv_buf *b, const uint64_t *c)
+static void json_counts(struct buf *b, const uint64_t *c)
 {
 	bool first = true;
 
-	fv_buf_add(b, "{", 1);
+	buf_add(b, "{", 1);
 	for (int st = 0; st < FV_NSETS; st++)
-		jnum(b, &first, fv_state_name(st), (double)c[st]);
-	fv_buf_add(b, "}", 1);
+		json_put_kn(b, &first, fv_state_name(st), (double)c[st]);
+	buf_add(b, "}", 1);
 }
 
 /* ---- HTTP ---- */
 
-static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type, struct fv_buf *b)
+static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type, struct buf *b)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
 	if (b->nomem) {
-		fv_buf_release(b);
+		buf_release(b);
 		static const char oom[] = "out of memory\n";
 		resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		type = "text/plain; charset=utf-8";
 	} else {
-		resp = MHD_create_response_from_buffer(b->len, b->s, MHD_RESPMEM_MUST_FREE);
-		if (resp)
-			*b = (struct fv_buf){ 0 };
-		else
-			fv_buf_release(b);
+		size_t len;
+		char *s = buf_steal(b, &len);
+		resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(s);
 	}
 	if (!resp)
 		return MHD_NO;
@@ -887,7 +869,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, co
 	return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, struct fv_buf *b)
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, struct buf *b)
 {
 	return send_buf(conn, status, "application/json; charset=utf-8", b);
 }
@@ -895,16 +877,16 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, s
 __attribute__((format(printf, 3, 4))) static enum MHD_Result send_error(struct MHD_Connection *conn,
 									unsigned status, const char *fmt, ...)
 {
-	struct fv_buf b = { 0 }, msg = { 0 };
+	struct buf b = { 0 }, msg = { 0 };
 	va_list ap;
 
 	va_start(ap, fmt);
-	fv_buf_vprintf(&msg, fmt, ap);
+	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	fv_buf_puts(&b, "{\"error\":");
-	fv_buf_json_str(&b, msg.s ? msg.s : "");
-	fv_buf_puts(&b, "}\n");
-	fv_buf_release(&msg);
+	buf_puts(&b, "{\"error\":");
+	json_put_str(&b, msg.s ? msg.s : "");
+	buf_puts(&b, "}\n");
+	buf_release(&msg);
 	return send_json(conn, status, &b);
 }
 
@@ -918,14 +900,11 @@ static const char *arg(struct MHD_Connection *conn, const char *name)
 static long arg_long(struct MHD_Connection *conn, const char *name, long def, long min, long max)
 {
 	const char *s = arg(conn, name);
-	char *end;
-	long v;
+	uint64_t v;
 
 	if (!*s)
 		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || v < min || v > max ? -1 : v;
+	return num_parse_uint(s, (uint64_t)min, (uint64_t)max, &v) < 0 ? -1 : (long)v;
 }
 
 static bool in_location(const struct snapshot *s, const char *loc)
@@ -938,7 +917,7 @@ static bool in_location(const struct snapshot *s, const char *loc)
 
 static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *conn, struct snapshot *s)
 {
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct fv_arena a = { 0 };
 	struct fv_record *ev = NULL;
 	struct fleetview *fv;
@@ -955,71 +934,71 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 		}
 		pool_put(x, fv);
 	}
-	fv_buf_add(&b, "{", 1);
+	buf_add(&b, "{", 1);
 	jtime(&b, &first, "now", now);
-	jkey(&b, &first, "redis");
+	json_put_key(&b, &first, "redis");
 	{
 		bool f2 = true;
-		fv_buf_add(&b, "{", 1);
-		jkey(&b, &f2, "ok");
-		fv_buf_puts(&b, s->err == 0 && !*err ? "true" : "false");
-		jstr(&b, &f2, "url", x->url_text);
-		jstr(&b, &f2, "prefix", x->o->prefix);
-		jkey(&b, &f2, "schema");
-		fv_buf_puts(&b, s->has_schema ? "true" : "false");
-		jstr(&b, &f2, "error", s->err < 0 ? s->errmsg : *err ? err : NULL);
-		fv_buf_add(&b, "}", 1);
+		buf_add(&b, "{", 1);
+		json_put_key(&b, &f2, "ok");
+		buf_puts(&b, s->err == 0 && !*err ? "true" : "false");
+		json_put_kv(&b, &f2, "url", x->url_text);
+		json_put_kv(&b, &f2, "prefix", x->o->prefix);
+		json_put_key(&b, &f2, "schema");
+		buf_puts(&b, s->has_schema ? "true" : "false");
+		json_put_kv(&b, &f2, "error", s->err < 0 ? s->errmsg : *err ? err : NULL);
+		buf_add(&b, "}", 1);
 	}
-	jkey(&b, &first, "snapshot");
+	json_put_key(&b, &first, "snapshot");
 	{
 		bool f2 = true;
-		fv_buf_add(&b, "{", 1);
+		buf_add(&b, "{", 1);
 		jtime(&b, &f2, "taken", s->taken_real_ns);
-		jnum(&b, &f2, "read_s", s->read_s);
-		fv_buf_add(&b, "}", 1);
+		json_put_kn(&b, &f2, "read_s", s->read_s);
+		buf_add(&b, "}", 1);
 	}
-	jkey(&b, &first, "locations");
-	fv_buf_add(&b, "[", 1);
+	json_put_key(&b, &first, "locations");
+	buf_add(&b, "[", 1);
 	for (size_t l = 0; l < s->nlocs; l++) {
 		if (l)
-			fv_buf_add(&b, ",", 1);
-		fv_buf_json_str(&b, s->locs[l]);
+			buf_add(&b, ",", 1);
+		json_put_str(&b, s->locs[l]);
 	}
-	fv_buf_add(&b, "]", 1);
-	jnum(&b, &first, "targets", (double)s->ntargets);
-	jkey(&b, &first, "counts");
+	buf_add(&b, "]", 1);
+	json_put_kn(&b, &first, "targets", (double)s->ntargets);
+	json_put_key(&b, &first, "counts");
 	json_counts(&b, s->overall);
-	jkey(&b, &first, "by_location");
-	fv_buf_add(&b, "{", 1);
+	json_put_key(&b, &first, "by_location");
+	buf_add(&b, "{", 1);
 	for (size_t l = 0; l < s->nlocs; l++) {
 		bool f2 = l == 0;
-		jkey(&b, &f2, s->locs[l]);
+		json_put_key(&b, &f2, s->locs[l]);
 		json_counts(&b, s->counts[l]);
 	}
-	fv_buf_add(&b, "}", 1);
-	jkey(&b, &first, "probers");
-	fv_buf_add(&b, "[", 1);
+	buf_add(&b, "}", 1);
+	json_put_key(&b, &first, "probers");
+	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nprobers; i++) {
 		const struct fv_prober *p = &s->probers[i];
 		bool f2 = true;
-		fv_buf_add(&b, i ? ",{" : "{", i ? 2 : 1);
-		jstr(&b, &f2, "id", p->id);
-		jstr(&b, &f2, "location", p->location);
-		jkey(&b, &f2, "alive");
-		fv_buf_puts(&b, p->alive ? "true" : "false");
-		jnum(&b, &f2, "heartbeat_age_s", (double)(now / 1000000 - p->last_ms) / 1e3);
-		jstr(&b, &f2, "status", fv_prober_health_name(fv_prober_health(p, now / 1000000)));
+		buf_add(&b, i ? ",{" : "{", i ? 2 : 1);
+		json_put_kv(&b, &f2, "id", p->id);
+		json_put_kv(&b, &f2, "location", p->location);
+		json_put_key(&b, &f2, "alive");
+		buf_puts(&b, p->alive ? "true" : "false");
+		json_put_kn(&b, &f2, "heartbeat_age_s", (double)(now / 1000000 - p->last_ms) / 1e3);
+		json_put_kv(&b, &f2, "status", fv_prober_health_name(fv_prober_health(p, now / 1000000)));
 		jtime(&b, &f2, "last_seen", p->last_ms * 1000000);
-		jkey(&b, &f2, "fields");
+		json_put_key(&b, &f2, "fields");
 		struct fv_record h = p->h;
 		h.id = NULL;
 		json_record(&b, &h);
-		fv_buf_add(&b, "}", 1);
+		buf_add(&b, "}", 1);
 	}
-	fv_buf_add(&b, "]", 1);
-	jkey(&b, &first, "events");
+	buf_add(&b, "]", 1);
+	json_put_key(&b, &first, "events");
 	json_records(&b, ev, (size_t)nev);
-	fv_buf_add(&b, "}\n", 2);
+	buf_add(&b, "}\n", 2);
 	fv_arena_release(&a);
 	return send_json(conn, MHD_HTTP_OK, &b);
 }
@@ -1047,7 +1026,7 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 {
 	const char *st = arg(conn, "state"), *q = arg(conn, "q"), *loc = arg(conn, "location");
 	long offset = arg_long(conn, "offset", 0, 0, LONG_MAX), limit = arg_long(conn, "limit", 100, 0, API_LIMIT_MAX);
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct fv_arena tmp = { 0 };
 	bool first = true;
 	int state = -1;
@@ -1063,9 +1042,9 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 				  API_LIMIT_MAX);
 	if (*loc && !in_location(s, loc))
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "no location '%s'", loc);
-	fv_buf_add(&b, "{", 1);
-	jkey(&b, &first, "rows");
-	fv_buf_add(&b, "[", 1);
+	buf_add(&b, "{", 1);
+	json_put_key(&b, &first, "rows");
+	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct row *w = &s->rows[i];
 		if (!row_matches(w, state, q, loc))
@@ -1073,41 +1052,41 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 		if (total++ < (size_t)offset || shown >= (size_t)limit)
 			continue;
 		if (shown++)
-			fv_buf_add(&b, ",", 1);
+			buf_add(&b, ",", 1);
 		json_target(&b, w->t, w->ip, w->port, &tmp);
 	}
-	fv_buf_add(&b, "]", 1);
-	jnum(&b, &first, "total", (double)total);
-	jnum(&b, &first, "offset", (double)offset);
-	jnum(&b, &first, "limit", (double)limit);
-	fv_buf_add(&b, "}\n", 2);
+	buf_add(&b, "]", 1);
+	json_put_kn(&b, &first, "total", (double)total);
+	json_put_kn(&b, &first, "offset", (double)offset);
+	json_put_kn(&b, &first, "limit", (double)limit);
+	buf_add(&b, "}\n", 2);
 	fv_arena_release(&tmp);
 	return send_json(conn, MHD_HTTP_OK, &b);
 }
 
 /* One latency series as [[t, n, lost, p50, p95, p99, max, min, mean], ...], µs. */
-static void json_latency(struct fv_buf *b, const struct lat_minute *m, size_t n)
+static void json_latency(struct buf *b, const struct lat_minute *m, size_t n)
 {
 	static const double q[] = { 0.5, 0.95, 0.99 };
 
-	fv_buf_add(b, "[", 1);
+	buf_add(b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
-		fv_buf_printf(b, "%s[%lld,%u,%u", i ? "," : "", (long long)m[i].minute_start_s, m[i].count, m[i].lost);
+		buf_printf(b, "%s[%lld,%u,%u", i ? "," : "", (long long)m[i].minute_start_s, m[i].count, m[i].lost);
 		for (size_t k = 0; k < 3; k++) {
 			int64_t v = lat_minute_quantile(&m[i], q[k]);
-			fv_buf_add(b, ",", 1);
-			fv_buf_json_num(b, v < 0 ? NAN : round((double)v / 100.0) / 10.0);
+			buf_add(b, ",", 1);
+			json_put_num(b, v < 0 ? NAN : round((double)v / 100.0) / 10.0);
 		}
 		bool any = m[i].count > 0;
-		fv_buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)m[i].max_ns / 100.0) / 10.0 : NAN);
-		fv_buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)m[i].min_ns / 100.0) / 10.0 : NAN);
-		fv_buf_add(b, ",", 1);
-		fv_buf_json_num(b, any ? round((double)lat_minute_mean(&m[i]) / 100.0) / 10.0 : NAN);
-		fv_buf_add(b, "]", 1);
+		buf_add(b, ",", 1);
+		json_put_num(b, any ? round((double)m[i].max_ns / 100.0) / 10.0 : NAN);
+		buf_add(b, ",", 1);
+		json_put_num(b, any ? round((double)m[i].min_ns / 100.0) / 10.0 : NAN);
+		buf_add(b, ",", 1);
+		json_put_num(b, any ? round((double)lat_minute_mean(&m[i]) / 100.0) / 10.0 : NAN);
+		buf_add(b, "]", 1);
 	}
-	fv_buf_add(b, "]", 1);
+	buf_add(b, "]", 1);
 }
 
 /* The events about target (or its host) among the newest EVENTS_SCAN_MAX. */
@@ -1141,7 +1120,7 @@ static enum MHD_Result api_target(struct exporter *x, struct MHD_Connection *con
 {
 	const char *target = arg(conn, "t");
 	long hours = arg_long(conn, "hours", 24, 1, 24 * 31);
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct fv_arena a = { 0 };
 	struct fleetview *fv = NULL;
 	struct fv_target *t = NULL;
@@ -1223,58 +1202,58 @@ static enum MHD_Result api_target(struct exporter *x, struct MHD_Connection *con
 	for (size_t l = 0; l < s->nlocs && !any; l++)
 		if (t[l].present)
 			any = &t[l];
-	fv_buf_add(&b, "{", 1);
-	jstr(&b, &first, "target", target);
-	jstr(&b, &first, "ip", ip);
-	jnum(&b, &first, "port", port);
-	jstr(&b, &first, "name", any ? any->name : "");
-	jstr(&b, &first, "group", any ? any->group : "");
-	jkey(&b, &first, "labels");
+	buf_add(&b, "{", 1);
+	json_put_kv(&b, &first, "target", target);
+	json_put_kv(&b, &first, "ip", ip);
+	json_put_kn(&b, &first, "port", port);
+	json_put_kv(&b, &first, "name", any ? any->name : "");
+	json_put_kv(&b, &first, "group", any ? any->group : "");
+	json_put_key(&b, &first, "labels");
 	json_labels(&b, any ? any->labels : "", &a);
-	jkey(&b, &first, "locations");
-	fv_buf_add(&b, "[", 1);
+	json_put_key(&b, &first, "locations");
+	buf_add(&b, "[", 1);
 	for (size_t l = 0, k = 0; l < s->nlocs; l++) {
 		if (!t[l].present)
 			continue;
 		if (k++)
-			fv_buf_add(&b, ",", 1);
+			buf_add(&b, ",", 1);
 		json_target(&b, &t[l], ip, port, &a);
 	}
-	fv_buf_add(&b, "]", 1);
-	jkey(&b, &first, "latency");
+	buf_add(&b, "]", 1);
+	json_put_key(&b, &first, "latency");
 	{
 		bool f2 = true;
-		fv_buf_add(&b, "{", 1);
-		jnum(&b, &f2, "from", (double)from_s);
-		jnum(&b, &f2, "to", (double)now_s);
-		jnum(&b, &f2, "step", (double)step);
-		jkey(&b, &f2, "columns");
-		fv_buf_puts(&b, "[\"t\",\"n\",\"lost\",\"p50_us\",\"p95_us\",\"p99_us\",\"max_us\",\"min_us\",\"mean_us\"]");
-		jkey(&b, &f2, "summary");
+		buf_add(&b, "{", 1);
+		json_put_kn(&b, &f2, "from", (double)from_s);
+		json_put_kn(&b, &f2, "to", (double)now_s);
+		json_put_kn(&b, &f2, "step", (double)step);
+		json_put_key(&b, &f2, "columns");
+		buf_puts(&b, "[\"t\",\"n\",\"lost\",\"p50_us\",\"p95_us\",\"p99_us\",\"max_us\",\"min_us\",\"mean_us\"]");
+		json_put_key(&b, &f2, "summary");
 		json_latency(&b, &whole[s->nlocs], 1);
-		jkey(&b, &f2, "summary_by_location");
-		fv_buf_add(&b, "{", 1);
+		json_put_key(&b, &f2, "summary_by_location");
+		buf_add(&b, "{", 1);
 		for (size_t l = 0; l < s->nlocs; l++) {
 			bool f3 = l == 0;
-			jkey(&b, &f3, s->locs[l]);
+			json_put_key(&b, &f3, s->locs[l]);
 			json_latency(&b, &whole[l], 1);
 		}
-		fv_buf_add(&b, "}", 1);
-		jkey(&b, &f2, "merged");
+		buf_add(&b, "}", 1);
+		json_put_key(&b, &f2, "merged");
 		json_latency(&b, merged, nmerged);
-		jkey(&b, &f2, "by_location");
-		fv_buf_add(&b, "{", 1);
+		json_put_key(&b, &f2, "by_location");
+		buf_add(&b, "{", 1);
 		for (size_t l = 0, k = 0; l < s->nlocs; l++) {
 			bool f3 = k++ == 0;
 			nlat[l] = fv_lat_rebin(lat[l], nlat[l], step);
-			jkey(&b, &f3, s->locs[l]);
+			json_put_key(&b, &f3, s->locs[l]);
 			json_latency(&b, lat[l], nlat[l]);
 		}
-		fv_buf_add(&b, "}}", 2);
+		buf_add(&b, "}}", 2);
 	}
-	jkey(&b, &first, "events");
+	json_put_key(&b, &first, "events");
 	json_records(&b, ev, (size_t)nev);
-	fv_buf_add(&b, "}\n", 2);
+	buf_add(&b, "}\n", 2);
 	ret = send_json(conn, MHD_HTTP_OK, &b);
 	goto done;
 out:
@@ -1282,7 +1261,7 @@ out:
 			   : send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", fleetview_error(fv));
 done:
 	pool_put(x, fv);
-	fv_buf_release(&b);
+	buf_release(&b);
 	fv_arena_release(&a);
 	free(t);
 	free(lat);
@@ -1371,8 +1350,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
 	if (!strcmp(url, "/healthz")) {
-		struct fv_buf b = { 0 };
-		fv_buf_puts(&b, "ok\n");
+		struct buf b = { 0 };
+		buf_puts(&b, "ok\n");
 		return send_buf(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
 	}
 	if (strcmp(url, "/metrics") != 0 && strncmp(url, "/api/", 5) != 0)
@@ -1427,7 +1406,7 @@ static void usage(FILE *f)
 		"      --redis URL         redis://[user:pw@]host[:port][/db], unix:///path.sock[?db=N],\n"
 		"                          redis-sentinel://host:port[,...]/master (default $SYNWATCH_REDIS,\n"
 		"                          else redis://127.0.0.1:6379)\n"
-		"      --prefix P          key prefix (default " KEYS_DEFAULT_PREFIX ")\n"
+		"      --prefix P          key prefix (default " SCHEMA_DEFAULT_PREFIX ")\n"
 		"      --location LOC      also show LOC when it has no live prober (repeatable)\n"
 		"      --web DIR           the status page's files (default: tools/web next to the\n"
 		"                          binary, else " SW_WEB_DIR ")\n"
@@ -1456,7 +1435,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 	*o = (struct options){
 		.listen = "127.0.0.1:9490",
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
-		.prefix = KEYS_DEFAULT_PREFIX,
+		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.max_age_ns = NSEC_PER_SEC,
 		.timeout_ms = 5000,
 	};
@@ -1590,9 +1569,11 @@ int main(int argc, char **argv)
 		free(o.locations);
 		return r == -EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 	}
-	if (!fleetview_has_schema(fv))
-		log_warn("redis at %s has no '%sschema' key yet: no prober has written there (right --prefix?)",
-			 fleetview_url(fv), o.prefix);
+	if (!fleetview_has_schema(fv)) {
+		char key[SCHEMA_KEY_MAX];
+		log_warn("redis at %s has no '%s' key yet: no prober has written there (right --prefix?)",
+			 fleetview_url(fv), schema_key(key, sizeof(key), o.prefix, SCHEMA_SCHEMA, NULL, NULL));
+	}
 	snprintf(x.url_text, sizeof(x.url_text), "%s", fleetview_url(fv));
 	pthread_mutex_init(&x.lock, NULL);
 	pthread_cond_init(&x.cond, NULL);

@@ -41,19 +41,19 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "tools/lib/quorum.h"
+#include "tools/lib/stream.h"
 #include "store/redis-conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define GROUP "quorum"
-#define READ_COUNT "200"
-#define READ_BLOCK_MS "500"
+#define READ_COUNT 200
+#define READ_BLOCK_MS 500
 #define LEASE_MS 5000
 #define LIVE_MS 5000           /* a location votes while a prober of it beat this recently */
 #define HEARTBEAT_NS NSEC_PER_SEC
 #define SWEEP_NS (2 * NSEC_PER_SEC)
-#define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
 #define CHUNK 256              /* targets evaluated per round trip */
 #define MAX_LOCS 64
 #define OLD_CONSUMER_MS (10 * 60 * 1000) /* an idle consumer of the group this long is an earlier run */
@@ -71,9 +71,9 @@ struct quorum {
 	uint64_t seq;
 	int spec;
 	redisContext *c;
-	bool leader, pending;           /* pending: our unacknowledged entries first */
+	struct stream_group sg;         /* P events, GROUP, id */
+	bool leader;
 	bool told_standby;
-	char from[64];
 	char *locs[MAX_LOCS];           /* live locations, sorted */
 	size_t nlocs;
 	bool catch_up;                  /* read every target of every location */
@@ -110,29 +110,16 @@ static void usage(FILE *f)
 
 /* ---- Redis ---- */
 
-static const char *key(const struct quorum *q, char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static const char *key(const struct quorum *q, char *buf, size_t len, const char *fmt, ...)
+/* Key k of the layout under our prefix into buf (SCHEMA_KEY_MAX bytes). */
+static const char *key(const struct quorum *q, char *buf, enum schema_key k, const char *a, const char *b)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	keys_vprintf(buf, len, q->prefix, fmt, ap);
-	va_end(ap);
-	return buf;
+	return schema_key(buf, SCHEMA_KEY_MAX, q->prefix, k, a, b);
 }
 
 /* A command; NULL (logged) for an error reply or a lost connection. */
 static redisReply *cmd(struct quorum *q, int argc, const char **argv)
 {
-	redisReply *rep = redisCommandArgv(q->c, argc, argv, NULL);
-
-	if (rep && rep->type == REDIS_REPLY_ERROR) {
-		log_warn("redis %s: %s", argv[0], rep->str);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
+	return redis_command(q->c, argc, argv);
 }
 
 static bool lost(const struct quorum *q)
@@ -212,13 +199,12 @@ static void new_id(struct quorum *q, char *buf, size_t len)
 
 /* The head of every event written here: XADD P events MAXLEN ~ N *, a
  * new id (into id), its kind and its time. a is emptied first. */
-static void event_start(struct quorum *q, struct args *a, char *kbuf, size_t klen, char *id, size_t idlen,
-			const char *kind, const char *ts)
+static void event_start(struct quorum *q, struct args *a, char *id, size_t idlen, const char *kind, const char *ts)
 {
 	new_id(q, id, idlen);
 	a->n = 0;
 	a->v[a->n++] = "XADD";
-	a->v[a->n++] = key(q, kbuf, klen, "events");
+	a->v[a->n++] = q->sg.stream;
 	a->v[a->n++] = "MAXLEN";
 	a->v[a->n++] = "~";
 	a->v[a->n++] = q->maxlen;
@@ -254,8 +240,8 @@ static void free_locs(struct quorum *q)
  * appeared. */
 static int read_locations(struct quorum *q)
 {
-	char k[KEYS_MAX], lo[32];
-	const char *argv[] = { "ZRANGEBYSCORE", key(q, k, sizeof(k), "probers"), lo, "+inf" };
+	char k[SCHEMA_KEY_MAX], lo[32];
+	const char *argv[] = { "ZRANGEBYSCORE", key(q, k, SCHEMA_PROBERS, NULL, NULL), lo, "+inf" };
 	char *fresh[MAX_LOCS];
 	size_t n = 0;
 	redisReply *rep;
@@ -310,11 +296,11 @@ static const char *const global_fields[] = { "state", "since", "locations_down",
 static int append_hmget(struct quorum *q, unsigned *queued, const char *loc, const char *target,
 			const char *const *fields, size_t n)
 {
-	char k[KEYS_MAX];
+	char k[SCHEMA_KEY_MAX];
 	const char *argv[2 + N_STATE_FIELDS];
 
 	argv[0] = "HMGET";
-	argv[1] = key(q, k, sizeof(k), "state:%s:%s", loc, target);
+	argv[1] = key(q, k, SCHEMA_STATE, loc, target);
 	for (size_t i = 0; i < n; i++)
 		argv[2 + i] = fields[i];
 	return append_v(q, queued, (int)(2 + n), argv);
@@ -385,7 +371,8 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 	unsigned count[FV_NSTATES] = { 0 }, need;
 	char down[1024], voting[1024], need_s[16], ip[64], port[16];
 	char old_state[16], old_since[24], old_down[1024], old_issue_since[24], old_voting[1024], old_need[16];
-	char now_s[24], since_s[24], k1[KEYS_MAX], k2[KEYS_MAX], k3[KEYS_MAX], k4[KEYS_MAX], id[64], id2[64];
+	char now_s[24], since_s[24], id[64], id2[64];
+	char k1[SCHEMA_KEY_MAX], k2[SCHEMA_KEY_MAX], k3[SCHEMA_KEY_MAX], k4[SCHEMA_KEY_MAX];
 	char host_event[64] = "", score[24];
 	const struct vote *info = NULL, *why = NULL;
 	int64_t now = clock_real_ns(), at = trigger_ts > 0 ? trigger_ts : now;
@@ -421,24 +408,25 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 	snprintf(now_s, sizeof(now_s), "%lld", (long long)now);
 	snprintf(since_s, sizeof(since_s), "%lld", (long long)at);
 	split_target(target, ip, sizeof(ip), port, sizeof(port));
-	key(q, k1, sizeof(k1), "state:%s:%s", q->name, target);
+	key(q, k1, SCHEMA_STATE, q->name, target);
 
 	if (!info) {
 		/* no live location watches it (any more): gone from the global view too */
 		if (!exists)
 			return 0;
 		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *del[] = { "DEL", k1 };
-		const char *zrem[] = { "ZREM", key(q, k2, sizeof(k2), "idx:%s:%s", q->name, old_state), target };
-		const char *zrem_all[] = { "ZREM", key(q, k3, sizeof(k3), "idx:%s:all", q->name), target };
-		const char *srem[] = { "SREM", key(q, k4, sizeof(k4), "quorum:issues"), target };
+		const char *zrem[] = { "ZREM", key(q, k2, SCHEMA_IDX, q->name, old_state),
+				       target };
+		const char *zrem_all[] = { "ZREM", key(q, k3, SCHEMA_IDX, q->name, SCHEMA_IDX_ALL),
+					   target };
+		const char *srem[] = { "SREM", key(q, k4, SCHEMA_QUORUM_ISSUES, NULL, NULL), target };
 		if ((r = append_v(q, queued, 1, multi)) || (r = append_v(q, queued, 2, del)) ||
 		    (r = append_v(q, queued, 3, zrem)) || (r = append_v(q, queued, 3, zrem_all)) ||
 		    (r = append_v(q, queued, 3, srem)))
 			return r;
 		if (*old_down) {
 			struct args a = { .n = 0 };
-			char ek[KEYS_MAX];
-			event_start(q, &a, ek, sizeof(ek), id, sizeof(id), "location_ok", now_s);
+			event_start(q, &a, id, sizeof(id), "location_ok", now_s);
 			add(&a, "target", target), add(&a, "ip", ip), add(&a, "port", port);
 			add(&a, "reason", "gone"), add(&a, "locations_down", old_down);
 			add_set(&a, "since", old_issue_since);
@@ -467,7 +455,6 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 							   : "flapping";
 		const char *rtt = why ? why->rtt : "";
 		struct args h = { .n = 0 }, e = { .n = 0 };
-		char ek[KEYS_MAX];
 		if (g == FV_DOWN)
 			host_event_of(host, host_event, sizeof(host_event));
 		h.v[h.n++] = "HSET", h.v[h.n++] = k1;
@@ -478,22 +465,23 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 		if ((r = append(q, &h, queued)))
 			return r;
 		if (exists) {
-			const char *zrem[] = { "ZREM", key(q, k2, sizeof(k2), "idx:%s:%s", q->name, old_state),
-					       target };
+			const char *zrem[] = { "ZREM",
+					       key(q, k2, SCHEMA_IDX, q->name, old_state), target };
 			if ((r = append_v(q, queued, 3, zrem)))
 				return r;
 		}
 		snprintf(score, sizeof(score), "%lld", (long long)(at / NSEC_PER_SEC));
-		const char *zadd[] = { "ZADD", key(q, k3, sizeof(k3), "idx:%s:%s", q->name, fv_state_name(g)), score,
-				       target };
-		const char *zall[] = { "ZADD", key(q, k4, sizeof(k4), "idx:%s:all", q->name), "NX", score, target };
+		const char *zadd[] = { "ZADD", key(q, k3, SCHEMA_IDX, q->name, fv_state_name(g)),
+				       score, target };
+		const char *zall[] = { "ZADD", key(q, k4, SCHEMA_IDX, q->name, SCHEMA_IDX_ALL),
+				       "NX", score, target };
 		if ((r = append_v(q, queued, 4, zadd)) || (r = append_v(q, queued, 5, zall)))
 			return r;
 		/* no event for "unknown": probers say nothing either when a
 		 * restart puts their targets back there */
 		if (g == FV_UNKNOWN)
 			goto issue;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "state", since_s);
+		event_start(q, &e, id, sizeof(id), "state", since_s);
 		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "from", exists ? old_state : "unknown"), add(&e, "to", fv_state_name(g));
@@ -509,17 +497,17 @@ static int decide(struct quorum *q, const char *target, const struct vote *votes
 issue:
 	if (issue_changed) {
 		struct args h = { .n = 0 }, e = { .n = 0 };
-		char ek[KEYS_MAX];
 		const char *issue_since = *old_down && *old_issue_since ? old_issue_since : since_s;
 		h.v[h.n++] = "HSET", h.v[h.n++] = k1;
 		add(&h, "locations_down", issue), add(&h, "issue_since", *issue ? issue_since : "");
 		add(&h, "locations", voting), add(&h, "quorum", need_s);
 		if ((r = append(q, &h, queued)))
 			return r;
-		const char *set[] = { *issue ? "SADD" : "SREM", key(q, k2, sizeof(k2), "quorum:issues"), target };
+		const char *set[] = { *issue ? "SADD" : "SREM", key(q, k2, SCHEMA_QUORUM_ISSUES, NULL, NULL),
+				      target };
 		if ((r = append_v(q, queued, 3, set)))
 			return r;
-		event_start(q, &e, ek, sizeof(ek), id2, sizeof(id2), *issue ? "location_issue" : "location_ok", since_s);
+		event_start(q, &e, id2, sizeof(id2), *issue ? "location_issue" : "location_ok", since_s);
 		add(&e, "target", target), add(&e, "ip", ip), add(&e, "port", port);
 		add_set(&e, "name", info->name), add_set(&e, "group", info->group), add_set(&e, "labels", info->labels);
 		add(&e, "state", fv_state_name(g));
@@ -562,9 +550,10 @@ static int evaluate(struct quorum *q, const char *const *targets, const int64_t 
 			if (r == 0)
 				r = append_hmget(q, &reads, q->name, targets[at + i], global_fields, N_GLOBAL_FIELDS);
 			if (r == 0) {
-				char ip[64], port[16], hk[KEYS_MAX];
+				char ip[64], port[16], hk[SCHEMA_KEY_MAX];
 				split_target(targets[at + i], ip, sizeof(ip), port, sizeof(port));
-				const char *hget[] = { "HGET", key(q, hk, sizeof(hk), "quorum:host:%s", ip), "_global" };
+				const char *hget[] = { "HGET", key(q, hk, SCHEMA_QUORUM_HOST, ip, NULL),
+						       "_global" };
 				r = append_v(q, &reads, 3, hget);
 			}
 		}
@@ -598,7 +587,8 @@ static int evaluate(struct quorum *q, const char *const *targets, const int64_t 
 static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_fields, bool down_event,
 			 const char *loc, int64_t ts)
 {
-	char k[KEYS_MAX], ek[KEYS_MAX], hk[KEYS_MAX], id[64], now_s[24], val[96], ports[16] = "";
+	char k[SCHEMA_KEY_MAX], hk[SCHEMA_KEY_MAX];
+	char id[64], now_s[24], val[96], ports[16] = "";
 	char list[1024] = "", ping[8] = "none";
 	int64_t now = clock_real_ns(), at = ts > 0 ? ts : now;
 	unsigned m = 0, need;
@@ -606,8 +596,8 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	redisReply *rep;
 	int r = 0;
 
-	key(q, k, sizeof(k), "quorum:host:%s", ip);
-	key(q, hk, sizeof(hk), "quorum:hosts");
+	key(q, k, SCHEMA_QUORUM_HOST, ip, NULL);
+	key(q, hk, SCHEMA_QUORUM_HOSTS, NULL, NULL);
 	if (loc) {
 		if (down_event) {
 			const char *p = "", *pi = "";
@@ -658,7 +648,7 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	if (down && !global) {
 		char gval[96], need_s[16];
 		struct args e;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_down", now_s);
+		event_start(q, &e, id, sizeof(id), "host_down", now_s);
 		snprintf(gval, sizeof(gval), "%s %s", id, now_s);
 		snprintf(need_s, sizeof(need_s), "%u", need);
 		add(&e, "ip", ip), add(&e, "ports", *ports ? ports : "0"), add(&e, "ping", ping);
@@ -673,7 +663,7 @@ static int evaluate_host(struct quorum *q, const char *ip, const redisReply *ev_
 	} else if (!down && global) {
 		const char *sp = strchr(global, ' ');
 		struct args e;
-		event_start(q, &e, ek, sizeof(ek), id, sizeof(id), "host_up", now_s);
+		event_start(q, &e, id, sizeof(id), "host_up", now_s);
 		add(&e, "ip", ip), add(&e, "since", sp ? sp + 1 : ""), add(&e, "ping", "none");
 		const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *hdel[] = { "HDEL", k, "_global" };
 		unsigned queued = 0;
@@ -710,20 +700,19 @@ static const char *field(const redisReply *f, const char *name)
 
 /* A batch of entries [[id, fields], ...]: the targets and hosts they name
  * are evaluated, then the entries acknowledged. */
-static int on_entries(struct quorum *q, const redisReply *entries, char *last, size_t lastlen)
+static int on_entries(void *ctx, const redisReply *entries)
 {
+	struct quorum *q = ctx;
 	const char **targets = calloc(entries->elements + 1, sizeof(*targets));
 	int64_t *ts = calloc(entries->elements + 1, sizeof(*ts));
-	const char **ack = calloc(entries->elements + 3, sizeof(*ack));
-	char sk[KEYS_MAX];
-	size_t nt = 0, na = 3;
+	const char **ack = calloc(entries->elements + 1, sizeof(*ack));
+	size_t nt = 0, na = 0;
 	int r = 0;
 
 	if (!targets || !ts || !ack) {
 		r = -ENOMEM;
 		goto out;
 	}
-	ack[0] = "XACK", ack[1] = key(q, sk, sizeof(sk), "events"), ack[2] = GROUP;
 	for (size_t i = 0; i < entries->elements && r == 0; i++) {
 		const redisReply *it = entries->element[i];
 		if (it->type != REDIS_REPLY_ARRAY || it->elements < 1)
@@ -731,7 +720,6 @@ static int on_entries(struct quorum *q, const redisReply *entries, char *last, s
 		const char *id = str_of(it->element[0]);
 		const redisReply *f = it->elements > 1 ? it->element[1] : NULL;
 		const char *kind = field(f, "kind"), *loc = field(f, "location");
-		snprintf(last, lastlen, "%s", id);
 		ack[na++] = id;
 		q->events_read++;
 		if (!strcmp(loc, q->name))
@@ -751,8 +739,8 @@ static int on_entries(struct quorum *q, const redisReply *entries, char *last, s
 	}
 	if (r == 0 && nt)
 		r = evaluate(q, targets, ts, nt);
-	if (r == 0 && na > 3)
-		freeReplyObject(cmd(q, (int)na, ack));
+	if (r == 0)
+		stream_ack(q->c, &q->sg, ack, na);
 out:
 	free(targets);
 	free(ts);
@@ -762,27 +750,16 @@ out:
 
 static int read_stream(struct quorum *q)
 {
-	char sk[KEYS_MAX], last[64] = "";
-	const char *argv[] = { "XREADGROUP", "GROUP", GROUP, q->id, "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
-			       "STREAMS", key(q, sk, sizeof(sk), "events"), q->pending ? q->from : ">" };
-	redisReply *rep = cmd(q, 11, argv);
-	size_t n = 0;
+	redisReply *rep = stream_read(q->c, &q->sg, READ_BLOCK_MS);
+	const redisReply *entries;
 	int r = 0;
 
 	if (!rep)
 		return -EIO;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->elements == 2) {
-		const redisReply *entries = rep->element[0]->element[1];
-		n = entries->elements;
-		r = on_entries(q, entries, last, sizeof(last));
-	}
+	if ((entries = stream_read_entries(rep)))
+		r = on_entries(q, entries);
+	stream_read_done(&q->sg, entries);
 	freeReplyObject(rep);
-	if (q->pending) {
-		if (n == 0)
-			q->pending = false;
-		else
-			snprintf(q->from, sizeof(q->from), "%s", last);
-	}
 	return r;
 }
 
@@ -790,57 +767,25 @@ static int read_stream(struct quorum *q)
  * ours now. */
 static int claim(struct quorum *q)
 {
-	char sk[KEYS_MAX], start[64] = "0-0";
-	int r = 0;
-
-	for (int round = 0; round < 100 && r == 0; round++) {
-		const char *argv[] = { "XAUTOCLAIM", key(q, sk, sizeof(sk), "events"), GROUP, q->id, "0", start,
-				       "COUNT", READ_COUNT };
-		redisReply *rep = cmd(q, 8, argv);
-		char last[64];
-		if (!rep)
-			return lost(q) ? -EIO : 0;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
-			r = on_entries(q, rep->element[1], last, sizeof(last));
-			snprintf(start, sizeof(start), "%s", str_of(rep->element[0]));
-		}
-		freeReplyObject(rep);
-		if (!*start || strcmp(start, "0-0") == 0)
-			break;
-	}
-	return r;
+	return stream_claim_idle(q->c, &q->sg, 0, 100, on_entries, q);
 }
 
 /* Consumers of earlier runs (the name holds the pid) that hold nothing
  * and have been idle for a while: gone, so that the group does not grow
  * with every restart. One with entries pending is left to claim(). */
+static void forget_if_old(void *ctx, const struct stream_consumer *sc)
+{
+	struct quorum *q = ctx;
+
+	if (strcmp(sc->name, q->id) != 0 && sc->pending == 0 && sc->idle_ms > OLD_CONSUMER_MS) {
+		stream_drop_consumer(q->c, &q->sg, sc->name);
+		log_debug("forgot consumer '%s' of an earlier run", sc->name);
+	}
+}
+
 static void forget_old_consumers(struct quorum *q)
 {
-	char sk[KEYS_MAX];
-	const char *argv[] = { "XINFO", "CONSUMERS", key(q, sk, sizeof(sk), "events"), GROUP };
-	redisReply *rep = cmd(q, 4, argv);
-
-	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-		const redisReply *c = rep->element[i];
-		const char *name = NULL;
-		long long pending = -1, idle = 0;
-		for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2) {
-			const char *f = str_of(c->element[k]);
-			const redisReply *v = c->element[k + 1];
-			if (!strcmp(f, "name"))
-				name = str_of(v);
-			else if (!strcmp(f, "pending") && v->type == REDIS_REPLY_INTEGER)
-				pending = v->integer;
-			else if (!strcmp(f, "idle") && v->type == REDIS_REPLY_INTEGER)
-				idle = v->integer;
-		}
-		if (name && strcmp(name, q->id) != 0 && pending == 0 && idle > OLD_CONSUMER_MS) {
-			const char *del[] = { "XGROUP", "DELCONSUMER", sk, GROUP, name };
-			freeReplyObject(cmd(q, 5, del));
-			log_debug("forgot consumer '%s' of an earlier run", name);
-		}
-	}
-	freeReplyObject(rep);
+	stream_consumers(q->c, &q->sg, forget_if_old, q);
 }
 
 /* ---- sweeps ---- */
@@ -869,20 +814,22 @@ static int members(struct quorum *q, const char *cmdname, const char *k, char **
 static int sweep(struct quorum *q, bool everything)
 {
 	static const enum fv_state trouble[] = { FV_DOWN, FV_DEGRADED, FV_FLAPPING };
-	char k[KEYS_MAX], **t = NULL;
+	char k[SCHEMA_KEY_MAX], **t = NULL;
 	size_t n = 0, u = 0;
 	int r;
 
-	r = members(q, "SMEMBERS", key(q, k, sizeof(k), "quorum:issues"), &t, &n);
+	r = members(q, "SMEMBERS", key(q, k, SCHEMA_QUORUM_ISSUES, NULL, NULL), &t, &n);
 	for (size_t i = 0; i < sizeof(trouble) / sizeof(trouble[0]) && r == 0; i++)
-		r = members(q, "ZRANGE", key(q, k, sizeof(k), "idx:%s:%s", q->name, fv_state_name(trouble[i])), &t,
-			    &n);
+		r = members(q, "ZRANGE", key(q, k, SCHEMA_IDX, q->name, fv_state_name(trouble[i])),
+			    &t, &n);
 	if (everything) {
 		/* every target every location watches, and every one we hold */
 		for (size_t l = 0; l < q->nlocs && r == 0; l++)
-			r = members(q, "ZRANGE", key(q, k, sizeof(k), "idx:%s:all", q->locs[l]), &t, &n);
+			r = members(q, "ZRANGE", key(q, k, SCHEMA_IDX, q->locs[l], SCHEMA_IDX_ALL),
+				    &t, &n);
 		if (r == 0)
-			r = members(q, "ZRANGE", key(q, k, sizeof(k), "idx:%s:all", q->name), &t, &n);
+			r = members(q, "ZRANGE", key(q, k, SCHEMA_IDX, q->name, SCHEMA_IDX_ALL), &t,
+				    &n);
 	}
 	if (r == 0 && n) {
 		qsort(t, n, sizeof(*t), cmp_str);
@@ -901,7 +848,7 @@ static int sweep(struct quorum *q, bool everything)
 	free(t);
 	t = NULL, n = 0;
 	if (r == 0)
-		r = members(q, "SMEMBERS", key(q, k, sizeof(k), "quorum:hosts"), &t, &n);
+		r = members(q, "SMEMBERS", key(q, k, SCHEMA_QUORUM_HOSTS, NULL, NULL), &t, &n);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = evaluate_host(q, t[i], NULL, false, NULL, 0);
 	for (size_t i = 0; i < n; i++)
@@ -915,8 +862,9 @@ static int sweep(struct quorum *q, bool everything)
 /* true while we are the one that works. */
 static int hold_lease(struct quorum *q)
 {
-	char k[KEYS_MAX], ms[16];
-	const char *set[] = { "SET", key(q, k, sizeof(k), "quorum:lease"), q->id, "NX", "PX", ms };
+	char k[SCHEMA_KEY_MAX], ms[16];
+	const char *set[] = { "SET", key(q, k, SCHEMA_QUORUM_LEASE, NULL, NULL), q->id, "NX", "PX",
+			      ms };
 	redisReply *rep;
 	bool was = q->leader;
 
@@ -946,18 +894,18 @@ static int hold_lease(struct quorum *q)
 		log_info("working: quorum %s over the live locations, as location '%s'",
 			 quorum_spec_name(q->spec, ms, sizeof(ms)), q->name);
 		q->catch_up = true;
-		q->pending = true;
+		stream_restart(&q->sg);
 		forget_old_consumers(q);
-		snprintf(q->from, sizeof(q->from), "0");
 	}
 	return lost(q) ? -EIO : 0;
 }
 
 static void heartbeat(struct quorum *q)
 {
-	char pk[KEYS_MAX], hk[KEYS_MAX], ak[KEYS_MAX], now[24], started[24], spec[16], locs[1024] = "";
+	char pk[SCHEMA_KEY_MAX], hk[SCHEMA_KEY_MAX], ak[SCHEMA_KEY_MAX];
+	char now[24], started[24], spec[16], locs[1024] = "";
 	char targets[24] = "0", ev[24], tr[24], is[24];
-	const char *card[] = { "ZCARD", key(q, ak, sizeof(ak), "idx:%s:all", q->name) };
+	const char *card[] = { "ZCARD", key(q, ak, SCHEMA_IDX, q->name, SCHEMA_IDX_ALL) };
 	redisReply *rep = cmd(q, 2, card);
 
 	if (rep && rep->type == REDIS_REPLY_INTEGER)
@@ -970,7 +918,7 @@ static void heartbeat(struct quorum *q)
 	snprintf(ev, sizeof(ev), "%llu", (unsigned long long)q->events_read);
 	snprintf(tr, sizeof(tr), "%llu", (unsigned long long)q->transitions);
 	snprintf(is, sizeof(is), "%llu", (unsigned long long)q->issues);
-	const char *hset[] = { "HSET",	   key(q, hk, sizeof(hk), "prober:%s", q->id),
+	const char *hset[] = { "HSET",	   key(q, hk, SCHEMA_PROBER, q->id, NULL),
 			       "location", q->name,
 			       "host",	   q->host,
 			       "role",	   "quorum",
@@ -983,7 +931,7 @@ static void heartbeat(struct quorum *q)
 			       "transitions", tr,
 			       "location_issues", is };
 	const char *expire[] = { "EXPIRE", hk, "5" };
-	const char *zadd[] = { "ZADD", key(q, pk, sizeof(pk), "probers"), now, q->id };
+	const char *zadd[] = { "ZADD", key(q, pk, SCHEMA_PROBERS, NULL, NULL), now, q->id };
 	freeReplyObject(cmd(q, (int)(sizeof(hset) / sizeof(hset[0])), hset));
 	freeReplyObject(cmd(q, 3, expire));
 	freeReplyObject(cmd(q, 4, zadd));
@@ -991,24 +939,15 @@ static void heartbeat(struct quorum *q)
 
 /* ---- the loop ---- */
 
-static int setup(struct quorum *q, char *err, size_t errlen)
+static int setup(void *ctx, char *err, size_t errlen)
 {
-	char sk[KEYS_MAX];
+	struct quorum *q = ctx;
 	int r;
 
 	if ((r = redis_connect_url(&q->c, q->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
-	    (r = keys_check_schema(q->c, q->prefix, q->url_text, err, errlen)) < 0)
+	    (r = schema_check(q->c, q->prefix, q->url_text, err, errlen)) < 0 ||
+	    (r = stream_group_create(q->c, &q->sg, err, errlen)) < 0)
 		goto fail;
-	const char *argv[] = { "XGROUP", "CREATE", key(q, sk, sizeof(sk), "events"), GROUP, "$", "MKSTREAM" };
-	redisReply *rep = redisCommandArgv(q->c, 6, argv, NULL);
-	if (!rep || (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP"))) {
-		snprintf(err, errlen, "cannot create consumer group '%s' on '%s': %s", GROUP, sk,
-			 rep ? rep->str : q->c->errstr);
-		freeReplyObject(rep);
-		r = -EIO;
-		goto fail;
-	}
-	freeReplyObject(rep);
 	return 0;
 fail:
 	if (q->c)
@@ -1030,7 +969,7 @@ static int step(struct quorum *q)
 			if ((r = read_locations(q)) < 0)
 				return r;
 			heartbeat(q);
-			if (q->pending && (r = claim(q)) < 0)
+			if (q->sg.pending && (r = claim(q)) < 0)
 				return r;
 		}
 	}
@@ -1053,8 +992,6 @@ static int step(struct quorum *q)
 
 static int run(struct quorum *q)
 {
-	char err[512];
-
 	while (!stop) {
 		int r = step(q);
 		if (r == -ENOMEM) {
@@ -1069,21 +1006,14 @@ static int run(struct quorum *q)
 			redisFree(q->c);
 		q->c = NULL;
 		q->leader = false;
-		for (int64_t wait = NSEC_PER_SEC; !stop;) {
-			if (setup(q, err, sizeof(err)) == 0)
-				break;
-			log_debug("%s", err);
-			clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
-			wait = wait * 2 < RECONNECT_MAX_NS ? wait * 2 : RECONNECT_MAX_NS;
-		}
-		if (!stop)
+		if (redis_retry(setup, q, &stop) == 0)
 			log_info("redis at %s is back", q->url_text);
 		q->beat_at = 0;
 	}
 	if (q->c && q->leader) {
 		/* let a standby take over at once */
-		char k[KEYS_MAX];
-		const char *del[] = { "DEL", key(q, k, sizeof(k), "quorum:lease") };
+		char k[SCHEMA_KEY_MAX];
+		const char *del[] = { "DEL", key(q, k, SCHEMA_QUORUM_LEASE, NULL, NULL) };
 		freeReplyObject(cmd(q, 2, del));
 	}
 	return 0;
@@ -1099,9 +1029,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct quorum q = { .spec = QUORUM_MAJORITY };
-	const char *prefix = KEYS_DEFAULT_PREFIX, *url = NULL;
+	const char *prefix = SCHEMA_DEFAULT_PREFIX, *url = NULL;
 	unsigned char rnd[8];
-	char err[1024], *end;
+	char err[1024];
 	int c, r;
 
 	log_set_program("synwatch-quorum");
@@ -1122,14 +1052,10 @@ int main(int argc, char **argv)
 				cli_die_usage("--name '%s' is not a location name (docs/config.md)", optarg);
 			snprintf(q.name, sizeof(q.name), "%s", optarg);
 			break;
-		case 'm': {
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1000 || optarg[0] == '-')
-				cli_die_usage("--events-maxlen '%s': want a number, at least 1000", optarg);
-			snprintf(q.maxlen, sizeof(q.maxlen), "%llu", v);
+		case 'm':
+			snprintf(q.maxlen, sizeof(q.maxlen), "%llu",
+				 (unsigned long long)cli_uint("--events-maxlen", optarg, 1000, UINT64_MAX));
 			break;
-		}
 		case 'v': log_level_current = LOG_DEBUG; break;
 		case 'q': log_level_current = LOG_WARN; break;
 		case 'h': usage(stdout); return 0;
@@ -1139,20 +1065,15 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
-	if (keys_check_prefix(prefix, err, sizeof(err)) < 0)
+	if (schema_check_prefix(prefix, err, sizeof(err)) < 0)
 		cli_die_usage("--prefix: %s", err);
 	snprintf(q.prefix, sizeof(q.prefix), "%s", prefix);
 	q.url = url ? url : getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS") : "redis://127.0.0.1:6379";
-	{
-		struct redis_url u;
-		if (redis_url_parse(&u, q.url, err, sizeof(err)) < 0)
-			cli_die_usage("%s", err);
-		redis_url_describe(&u, q.url_text, sizeof(q.url_text));
-	}
-	if (gethostname(q.host, sizeof(q.host)) < 0 || !q.host[0])
-		snprintf(q.host, sizeof(q.host), "localhost");
-	q.host[sizeof(q.host) - 1] = '\0';
+	if (redis_url_text(q.url, q.url_text, sizeof(q.url_text), err, sizeof(err)) < 0)
+		cli_die_usage("%s", err);
+	stream_hostname(q.host, sizeof(q.host));
 	snprintf(q.id, sizeof(q.id), "%s/%s-%ld", q.name, q.host, (long)getpid());
+	stream_group_init(&q.sg, q.prefix, GROUP, q.id, READ_COUNT);
 	if (sodium_init() < 0) {
 		log_error("cannot initialize libsodium");
 		return CLI_EXIT_RUNTIME;

@@ -26,12 +26,13 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "common/num.h"
 #include "common/utf8.h"
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 #define PROBLEM_CAP 1000        /* members read per trouble index and location */
 #define SCAN_PER_REFRESH 2000   /* state hashes read per refresh for the slowest list */
@@ -175,7 +176,7 @@ static void term_size(int *rows, int *cols)
  * scr_text, which replaces control characters and broken UTF-8 with '?',
  * so that a target's name cannot move the cursor or retitle the terminal. */
 struct scr {
-	struct fv_buf out;
+	struct buf out;
 	int cols, rows;
 	int line, col;
 	bool color;
@@ -184,7 +185,7 @@ struct scr {
 static void scr_sgr(struct scr *s, const char *sgr)
 {
 	if (s->color && s->line < s->rows)
-		fv_buf_puts(&s->out, sgr);
+		buf_puts(&s->out, sgr);
 }
 
 /* The character at p (n bytes left): its length (at least 1), the columns
@@ -228,23 +229,23 @@ static void scr_field(struct scr *s, const char *text, int width, bool right)
 	bool cut = total > width;
 	if (right && !cut)
 		for (; w < width - total; w++)
-			fv_buf_add(&s->out, " ", 1);
+			buf_add(&s->out, " ", 1);
 	for (size_t i = 0; i < n;) {
 		int cw;
 		bool bad;
 		size_t len = char_at(p + i, n - i, &cw, &bad);
 		if (w + cw > width - (cut ? 1 : 0))
 			break;
-		fv_buf_add(&s->out, bad ? "?" : p + i, bad ? 1 : len);
+		buf_add(&s->out, bad ? "?" : p + i, bad ? 1 : len);
 		w += cw;
 		i += len;
 	}
 	if (cut && w < width) {
-		fv_buf_puts(&s->out, "…");
+		buf_puts(&s->out, "…");
 		w++;
 	}
 	for (; w < width; w++)
-		fv_buf_add(&s->out, " ", 1);
+		buf_add(&s->out, " ", 1);
 	s->col += width;
 }
 
@@ -270,14 +271,14 @@ static void scr_nl(struct scr *s)
 	if (s->line >= s->rows)
 		return;
 	if (s->color) {
-		fv_buf_puts(&s->out, "\033[0m\033[K");
+		buf_puts(&s->out, "\033[0m\033[K");
 		if (s->line + 1 < s->rows)
-			fv_buf_add(&s->out, "\n", 1);
+			buf_add(&s->out, "\n", 1);
 	} else {
 		/* no trailing blanks in --once output */
 		while (s->out.len && s->out.s[s->out.len - 1] == ' ')
 			s->out.s[--s->out.len] = '\0';
-		fv_buf_add(&s->out, "\n", 1);
+		buf_add(&s->out, "\n", 1);
 	}
 	s->line++;
 	s->col = 0;
@@ -379,11 +380,6 @@ static bool matches(const char *filter, const char *a, const char *b, const char
 	return !*filter || (a && strcasestr(a, filter)) || (b && strcasestr(b, filter)) || (c && strcasestr(c, filter));
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_problem(const void *pa, const void *pb)
 {
 	const struct problem *a = pa, *b = pb;
@@ -420,12 +416,7 @@ static int read_problems(struct top *tp, struct data *d)
 				names[n++] = m[i].member;
 		}
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
-			names[u++] = names[i];
-	n = u;
+	n = fv_sort_unique(names, n);
 	all = fv_alloc(&d->a, (n * d->nvlocs + 1) * sizeof(*all));
 	d->problems = fv_alloc(&d->a, (n + 1) * sizeof(*d->problems));
 	if (!all || !d->problems)
@@ -1170,9 +1161,10 @@ static void draw(struct top *tp, struct scr *s)
 		scr_text(s, buf);
 		scr_nl(s);
 	} else if (d && fv_never_written(fleetview_has_schema(tp->fv), d->nprobers)) {
+		char key[SCHEMA_KEY_MAX];
 		scr_sgr(s, "\033[33m");
-		scr_printf(s, " no '%sschema' key: no prober has written here yet (right --redis and --prefix?)",
-			   fleetview_prefix(tp->fv));
+		scr_printf(s, " no '%s' key: no prober has written here yet (right --redis and --prefix?)",
+			   schema_key(key, sizeof(key), fleetview_prefix(tp->fv), SCHEMA_SCHEMA, NULL, NULL));
 		scr_nl(s);
 	}
 	if (!d)
@@ -1207,7 +1199,7 @@ static void draw_footer(struct top *tp, struct scr *s)
 			 tp->view_loc[0] ? tp->view_loc : "all");
 	scr_sgr(s, "\033[7m");
 	scr_field(s, buf, s->cols, false);
-	fv_buf_puts(&s->out, "\033[0m");
+	buf_puts(&s->out, "\033[0m");
 	s->line++;
 }
 
@@ -1216,10 +1208,10 @@ static void paint(struct top *tp)
 	/* the last row is the footer's */
 	struct scr s = { .cols = tp->cols, .rows = tp->rows - 1, .color = true };
 
-	fv_buf_puts(&s.out, "\033[H");
+	buf_puts(&s.out, "\033[H");
 	draw(tp, &s);
 	if (s.line == s.rows)
-		fv_buf_add(&s.out, "\n", 1);
+		buf_add(&s.out, "\n", 1);
 	draw_footer(tp, &s);
 	if (!s.out.nomem) {
 		size_t off = 0;
@@ -1232,7 +1224,7 @@ static void paint(struct top *tp)
 			off += (size_t)w;
 		}
 	}
-	fv_buf_release(&s.out);
+	buf_release(&s.out);
 }
 
 /* ---- keys ---- */
@@ -1429,7 +1421,7 @@ static int run_once(struct top *tp)
 		return CLI_EXIT_RUNTIME;
 	}
 	fwrite(s.out.s, 1, s.out.len, stdout);
-	fv_buf_release(&s.out);
+	buf_release(&s.out);
 	return fflush(stdout) == 0 ? 0 : CLI_EXIT_RUNTIME;
 }
 
@@ -1445,7 +1437,7 @@ static void usage(FILE *f)
 		"      --redis URL       redis://[user:pw@]host[:port][/db], unix:///path.sock[?db=N],\n"
 		"                        redis-sentinel://host:port[,...]/master (default $SYNWATCH_REDIS,\n"
 		"                        else redis://127.0.0.1:6379)\n"
-		"      --prefix P        key prefix (default " KEYS_DEFAULT_PREFIX ")\n"
+		"      --prefix P        key prefix (default " SCHEMA_DEFAULT_PREFIX ")\n"
 		"      --once            print one frame without escape codes and exit (for scripts)\n"
 		"      --width N         columns for --once (default $COLUMNS, else 120)\n"
 		"      --filter TEXT     show only targets whose name, ip:port or group contains TEXT\n"
@@ -1471,14 +1463,16 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("SYNWATCH_REDIS"), *cols = getenv("COLUMNS");
-	char *end;
+	uint64_t width = 120;
 	int c;
 
+	if (cols)
+		num_parse_uint(cols, 40, INT_MAX, &width); /* else 120 */
 	*o = (struct options){
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
-		.prefix = KEYS_DEFAULT_PREFIX,
+		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.filter = "",
-		.width = cols && atoi(cols) >= 40 ? atoi(cols) : 120,
+		.width = (int)width,
 		.interval_ns = NSEC_PER_SEC,
 		.timeout_ms = 2000,
 	};
@@ -1490,11 +1484,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'r': o->redis = optarg; break;
 		case 'P': o->prefix = optarg; break;
 		case '1': o->once = true; break;
-		case 'w':
-			o->width = (int)strtol(optarg, &end, 10);
-			if (*end || o->width < 40 || o->width > 1000)
-				cli_die_usage("--width '%s': expected a number of columns from 40 to 1000", optarg);
-			break;
+		case 'w': o->width = (int)cli_uint("--width", optarg, 40, 1000); break;
 		case 'f':
 			if (strlen(optarg) >= FILTER_MAX)
 				cli_die_usage("--filter: at most %d bytes", FILTER_MAX - 1);

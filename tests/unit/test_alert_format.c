@@ -35,7 +35,7 @@ static void check_ports(const struct expect *x, const char *host_ports)
 {
 	static const char *const locs[] = { "ams2", "fra1" };
 	struct fv_arena a = { 0 };
-	struct fv_buf title = { 0 }, text = { 0 };
+	struct buf title = { 0 }, text = { 0 };
 	struct alert_event e;
 
 	fixture_event(&e, &a, x->kv);
@@ -59,8 +59,8 @@ static void check_ports(const struct expect *x, const char *host_ports)
 		fail_msg("text '%s' has no '%s'", text.s, x->detail);
 	if (strchr(title.s, '\n'))
 		fail_msg("a title of more than one line: '%s'", title.s);
-	fv_buf_release(&title);
-	fv_buf_release(&text);
+	buf_release(&title);
+	buf_release(&text);
 	fv_arena_release(&a);
 }
 
@@ -281,7 +281,7 @@ static void test_bodies(void **state)
 	static const char *const locs[] = { "fra1" };
 	static char *const to[] = { (char *)"oncall@example.test", (char *)"noc@example.test" };
 	struct fv_arena a = { 0 };
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct alert_event e;
 
 	fixture_event(&e, &a, (const char *const[]){ FIXTURE_DOWN, "note", "a \"quoted\"\nline", NULL });
@@ -295,12 +295,12 @@ static void test_bodies(void **state)
 			     "\"note\":\"a \\\"quoted\\\"\\u000aline\"",
 			     "\"locations\":[\"fra1\"],\"title\":\"T\",\"text\":\"line 1\\u000aline 2\"}",
 			     NULL });
-	fv_buf_release(&b);
+	buf_release(&b);
 
 	alert_format_telegram(&b, "-100123", "a\nb");
 	assert_string_equal(
 	    b.s, "{\"chat_id\":\"-100123\",\"text\":\"a\\u000ab\",\"disable_web_page_preview\":true}");
-	fv_buf_release(&b);
+	buf_release(&b);
 
 	alert_format_email(&b, "synwatch@alerts.example.test", to, 2, "DOWN db", "line 1\nline 2", NOW,
 			   "id1");
@@ -310,7 +310,7 @@ static void test_bodies(void **state)
 		    "Subject: DOWN db\r\n", "Message-ID: <id1@alerts.example.test>\r\n",
 		    "Date: Tue, 14 Nov 2023 22:21:44 +0000\r\n", "\r\n\r\nline 1\r\nline 2\r\n", NULL });
 	assert_null(strstr(b.s, "2\n"));
-	fv_buf_release(&b);
+	buf_release(&b);
 
 	/* a subject with UTF-8 is encoded (RFC 2047), in words of at most 75 characters */
 	alert_format_email(&b, "a@b", to, 1,
@@ -318,7 +318,7 @@ static void test_bodies(void **state)
 			   "x", NOW, "id2");
 	assert_non_null(strstr(b.s, "Subject: =?UTF-8?B?"));
 	assert_non_null(strstr(b.s, "?=\r\n =?UTF-8?B?"));
-	fv_buf_release(&b);
+	buf_release(&b);
 	fv_arena_release(&a);
 }
 
@@ -327,7 +327,7 @@ static void test_clean(void **state)
 {
 	(void)state;
 	struct fv_arena a = { 0 };
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	struct alert_event e;
 
 	fixture_event(&e, &a, PORT("to", "down", "reason", "refused", "group", "x\nDOWN fake"));
@@ -335,7 +335,7 @@ static void test_clean(void **state)
 	alert_format_text(&b, &m);
 	assert_null(strstr(b.s, "\nDOWN fake"));
 	assert_non_null(strstr(b.s, "group x?DOWN fake"));
-	fv_buf_release(&b);
+	buf_release(&b);
 	fv_arena_release(&a);
 }
 

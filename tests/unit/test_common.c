@@ -1,16 +1,20 @@
-/* common/: ring, addresses and CIDRs, durations and timestamps, checksums. */
+/* common/: ring, addresses and CIDRs, durations and timestamps, checksums,
+ * text buffers, numbers and their one wording. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "common/addr.h"
+#include "common/buf.h"
 #include "common/clock.h"
+#include "common/num.h"
 #include "common/ring.h"
 #include "common/wire.h"
 
@@ -182,12 +186,121 @@ static void test_checksum(void **state)
 	assert_int_equal(csum_add(0, o, 1), 0x1200);
 }
 
+static void test_buf_growing(void **state)
+{
+	(void)state;
+	struct buf b = { 0 };
+	size_t len;
+	char *s;
+
+	buf_add(&b, "ab", 2);
+	buf_puts(&b, "cd");
+	for (int i = 0; i < 100; i++)
+		buf_printf(&b, "%03d", i);
+	assert_int_equal(b.len, 4 + 300);
+	assert_memory_equal(b.s, "abcd000001", 10);
+	assert_string_equal(b.s + b.len - 3, "099");
+	assert_false(b.nomem);
+	buf_reset(&b);
+	assert_string_equal(b.s, "");
+	buf_puts(&b, "x");
+	s = buf_steal(&b, &len);
+	assert_string_equal(s, "x");
+	assert_int_equal(len, 1);
+	assert_null(b.s);
+	free(s);
+	/* nothing added: nothing to hand over */
+	assert_null(buf_steal(&b, &len));
+	assert_int_equal(len, 0);
+	buf_release(&b);
+	buf_release(NULL);
+}
+
+static void test_buf_fixed(void **state)
+{
+	(void)state;
+	char mem[8];
+	struct buf b;
+	size_t len;
+
+	buf_init_fixed(&b, mem, sizeof(mem));
+	assert_string_equal(b.s, "");
+	buf_puts(&b, "abc");
+	buf_printf(&b, "%d", 42);
+	assert_string_equal(mem, "abc42");
+	assert_false(b.nomem);
+	/* what does not fit is cut, and the rest ignored */
+	buf_puts(&b, "xyz");
+	assert_string_equal(mem, "abc42xy");
+	assert_true(b.nomem);
+	buf_puts(&b, "z");
+	assert_string_equal(mem, "abc42xy");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	buf_printf(&b, "%s", "0123456789");
+	assert_string_equal(mem, "0123456");
+	assert_int_equal(b.len, 7);
+	assert_true(b.nomem);
+	/* never handed over, never freed */
+	assert_null(buf_steal(&b, &len));
+	assert_ptr_equal(b.s, mem);
+	buf_init_fixed(&b, mem, 0);
+	assert_true(b.nomem);
+}
+
+static void test_num(void **state)
+{
+	(void)state;
+	uint64_t u;
+	int64_t i;
+	char msg[200];
+
+	assert_int_equal(num_parse_uint("0", 0, 10, &u), 0);
+	assert_int_equal(u, 0);
+	assert_int_equal(num_parse_uint("007", 0, 10, &u), 0);
+	assert_int_equal(u, 7);
+	assert_int_equal(num_parse_uint("18446744073709551615", 0, UINT64_MAX, &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(num_parse_uint("18446744073709551616", 0, UINT64_MAX, &u), -ERANGE);
+	assert_int_equal(num_parse_uint("11", 0, 10, &u), -ERANGE);
+	assert_int_equal(num_parse_uint("0", 1, 10, &u), -ERANGE);
+	/* digits only, as docs/config.md says */
+	static const char *const junk[] = { "", " 5", "5 ", "+5", "-0", "0x10", "1.0", "1e3", "5x" };
+	for (size_t k = 0; k < sizeof(junk) / sizeof(junk[0]); k++)
+		if (num_parse_uint(junk[k], 0, 100, &u) != -EINVAL)
+			fail_msg("took '%s'", junk[k]);
+	assert_int_equal(num_parse_uintn("6379/0", 4, 1, 65535, &u), 0);
+	assert_int_equal(u, 6379);
+	assert_int_equal(num_parse_uintn("6379", 0, 0, 65535, &u), -EINVAL);
+	assert_int_equal(num_parse_int("-9223372036854775808", INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == INT64_MIN);
+	assert_int_equal(num_parse_int("9223372036854775808", INT64_MIN, INT64_MAX, &i), -ERANGE);
+	assert_int_equal(num_parse_int("-1", 0, 10, &i), -ERANGE);
+	assert_int_equal(num_parse_int("--1", -10, 10, &i), -EINVAL);
+	assert_int_equal(num_parse_int("-", -10, 10, &i), -EINVAL);
+	assert_int_equal(num_parse_duration("250ms", NSEC_PER_MSEC, NSEC_PER_SEC, &i), 0);
+	assert_int_equal(i, 250 * NSEC_PER_MSEC);
+	assert_int_equal(num_parse_duration("2s", NSEC_PER_MSEC, NSEC_PER_SEC, &i), -ERANGE);
+	assert_int_equal(num_parse_duration("soon", NSEC_PER_MSEC, NSEC_PER_SEC, &i), -EINVAL);
+	/* the one wording */
+	assert_string_equal(num_uint_error(msg, sizeof(msg), "--rate", "fast", 1, 100000000),
+			    "--rate 'fast': expected a whole number from 1 to 100000000");
+	assert_string_equal(num_uint_error(msg, sizeof(msg), "--events-maxlen", "5", 1000, UINT64_MAX),
+			    "--events-maxlen '5': expected a whole number, at least 1000");
+	assert_string_equal(num_duration_error(msg, sizeof(msg), "interval", "5ms", 10 * NSEC_PER_MSEC,
+					       24 * 3600 * NSEC_PER_SEC),
+			    "interval '5ms': expected a duration from 10ms to 24h");
+	assert_string_equal(num_duration_text(0, msg, sizeof(msg)), "0");
+	assert_string_equal(num_duration_text(90 * NSEC_PER_SEC, msg, sizeof(msg)), "90s");
+	assert_string_equal(num_duration_text(1500, msg, sizeof(msg)), "1500ns");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_basic), cmocka_unit_test(test_ring_threads), cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_cidr),       cmocka_unit_test(test_duration),     cmocka_unit_test(test_rfc3339),
-		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_checksum),   cmocka_unit_test(test_buf_growing),
+		cmocka_unit_test(test_buf_fixed),  cmocka_unit_test(test_num),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

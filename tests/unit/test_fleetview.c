@@ -19,6 +19,7 @@
 
 #include <hiredis.h>
 
+#include "common/json.h"
 #include "tools/lib/fleetview.h"
 
 /* ---- pure helpers ---- */
@@ -61,29 +62,29 @@ static void test_labels(void **state)
 static void test_escaping(void **state)
 {
 	(void)state;
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 
-	fv_buf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82");
+	json_put_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff\xe2\x82");
 	assert_string_equal(b.s, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\\ufffd\\ufffd\\ufffd\"");
-	fv_buf_reset(&b);
-	fv_buf_json_str(&b, NULL);
-	fv_buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, 42);
-	fv_buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, 1795570076.45);
-	fv_buf_add(&b, " ", 1);
-	fv_buf_json_num(&b, NAN);
+	buf_reset(&b);
+	json_put_str(&b, NULL);
+	buf_add(&b, " ", 1);
+	json_put_num(&b, 42);
+	buf_add(&b, " ", 1);
+	json_put_num(&b, 1795570076.45);
+	buf_add(&b, " ", 1);
+	json_put_num(&b, NAN);
 	assert_string_equal(b.s, "null 42 1795570076.45 null");
-	fv_buf_reset(&b);
-	fv_buf_prom_value(&b, "x\"y\\z\nw");
+	buf_reset(&b);
+	fv_prom_value(&b, "x\"y\\z\nw");
 	assert_string_equal(b.s, "x\\\"y\\\\z\\nw");
-	fv_buf_reset(&b);
+	buf_reset(&b);
 	for (int i = 0; i < 10000; i++)
-		fv_buf_printf(&b, "%d,", i);
+		buf_printf(&b, "%d,", i);
 	assert_int_equal(b.len, strlen(b.s));
 	assert_false(b.nomem);
 	assert_memory_equal(b.s + b.len - 5, "9999,", 5);
-	fv_buf_release(&b);
+	buf_release(&b);
 	assert_null(b.s);
 }
 
@@ -174,6 +175,12 @@ static void test_small(void **state)
 	assert_string_equal(fv_strndup(&a, "abcdef", 3), "abc");
 	fv_arena_release(&a);
 	assert_null(a.head);
+	const char *v[] = { "b", "a", "b", "c", "a" };
+	assert_int_equal(fv_sort_unique(v, 5), 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "c");
+	assert_int_equal(fv_sort_unique(v, 0), 0);
 }
 
 /* ok, late and gone, and the line a viewer puts first, from probers as

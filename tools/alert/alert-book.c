@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "tools/alert/alert-book.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 #define ALERT_FIELDS_MAX 96
 /* a stream entry's delivery record outlives any redelivery */
@@ -95,45 +96,29 @@ static int run_int(struct alert_book *b, int argc, const char **argv)
 
 static const char *alerts_key(struct alert_book *b, char *buf)
 {
-	return keys_fmt(buf, KEYS_MAX, b->base, KEY_ALERTS, NULL);
+	return schema_key(buf, SCHEMA_KEY_MAX, b->stem, SCHEMA_ALERTS, NULL, NULL);
 }
 
 int book_init(struct alert_book *b, redisContext *c, const char *prefix, const char *group)
 {
-	size_t n;
-
 	*b = (struct alert_book){ .c = c, .prefix = prefix };
-	/* room for the ':' that ends it */
-	if (!keys_fmt(b->base, sizeof(b->base) - 1, prefix, KEY_ALERT_BASE, group))
-		return -EINVAL;
-	n = strlen(b->base);
-	b->base[n] = ':';
-	b->base[n + 1] = '\0';
-	return 0;
+	return schema_alert_stem(b->stem, sizeof(b->stem), prefix, group) ? 0 : -EINVAL;
 }
 
 char *book_alert_json(const struct alert_event *e, const char *const *extra, size_t n_extra)
 {
-	struct fv_buf j = { 0 };
+	struct buf j = { 0 };
+	bool first = true;
 
-	fv_buf_puts(&j, "{");
-	for (size_t i = 0; i < e->rec.n; i++) {
-		if (e->rec.keys[i][0] == '_')
-			continue;
-		fv_buf_puts(&j, j.len > 1 ? "," : "");
-		fv_buf_json_str(&j, e->rec.keys[i]);
-		fv_buf_puts(&j, ":");
-		fv_buf_json_str(&j, e->rec.vals[i]);
-	}
-	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2) {
-		fv_buf_puts(&j, j.len > 1 ? "," : "");
-		fv_buf_json_str(&j, extra[i]);
-		fv_buf_puts(&j, ":");
-		fv_buf_json_str(&j, extra[i + 1]);
-	}
-	fv_buf_puts(&j, "}");
+	buf_puts(&j, "{");
+	for (size_t i = 0; i < e->rec.n; i++)
+		if (e->rec.keys[i][0] != '_')
+			json_put_kv(&j, &first, e->rec.keys[i], e->rec.vals[i]);
+	for (size_t i = 0; i + 1 < 2 * n_extra; i += 2)
+		json_put_kv(&j, &first, extra[i], extra[i + 1]);
+	buf_puts(&j, "}");
 	if (j.nomem) {
-		fv_buf_release(&j);
+		buf_release(&j);
 		return NULL;
 	}
 	return j.s;
@@ -169,12 +154,12 @@ int book_alert_parse(const char *json, struct fv_arena *a, struct fv_record *rec
 
 int book_fire(struct alert_book *b, const char *key, const char *loc, const char *entry, const char *alert)
 {
-	char ak[KEYS_MAX], lk[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX], lk[SCHEMA_KEY_MAX];
 	const char *argv[] = { "EVAL",
 			       fire_lua,
 			       "2",
 			       alerts_key(b, ak),
-			       keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key),
+			       schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL),
 			       key,
 			       loc,
 			       entry,
@@ -185,9 +170,9 @@ int book_fire(struct alert_book *b, const char *key, const char *loc, const char
 
 int book_clear(struct alert_book *b, const char *key, const char *loc, const char *entry, char **alert)
 {
-	char ak[KEYS_MAX], lk[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX], lk[SCHEMA_KEY_MAX];
 	const char *argv[] = { "EVAL", clear_lua, "2", alerts_key(b, ak),
-			       keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key), key, loc, entry };
+			       schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL), key, loc, entry };
 	redisReply *rep;
 	int r;
 
@@ -209,16 +194,16 @@ int book_clear(struct alert_book *b, const char *key, const char *loc, const cha
 
 int book_close(struct alert_book *b, const char *key, const char *entry)
 {
-	char ak[KEYS_MAX], lease[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX], lease[SCHEMA_KEY_MAX];
 	const char *argv[] = { "EVAL", close_lua, "2", alerts_key(b, ak),
-			       keys_fmt(lease, sizeof(lease), b->base, KEY_ALERT_LEASE, key), key, entry };
+			       schema_key(lease, sizeof(lease), b->stem, SCHEMA_ALERT_LEASE, key, NULL), key, entry };
 
 	return run_int(b, 7, argv);
 }
 
 int book_update(struct alert_book *b, const char *key, const char *entry, const char *const *fields, size_t n)
 {
-	char ak[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX];
 	const char *argv[6 + 2 * 8] = { "EVAL", update_lua, "1", alerts_key(b, ak), key, entry };
 
 	if (n > 8)
@@ -229,7 +214,7 @@ int book_update(struct alert_book *b, const char *key, const char *entry, const 
 
 int book_get(struct alert_book *b, const char *key, char **alert)
 {
-	char ak[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX];
 	const char *argv[] = { "HGET", alerts_key(b, ak), key };
 	redisReply *rep;
 	int r;
@@ -264,7 +249,7 @@ static int strings_of(struct alert_book *b, const redisReply *rep, struct fv_are
 
 int book_list(struct alert_book *b, struct fv_arena *a, const char ***keys, const char ***alerts)
 {
-	char ak[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX];
 	const char *argv[] = { "HGETALL", alerts_key(b, ak) };
 	redisReply *rep;
 	const char **all;
@@ -297,8 +282,8 @@ static int cmp_str(const void *x, const void *y)
 
 int book_locations(struct alert_book *b, const char *key, struct fv_arena *a, const char ***locs)
 {
-	char lk[KEYS_MAX];
-	const char *argv[] = { "SMEMBERS", keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key) };
+	char lk[SCHEMA_KEY_MAX];
+	const char *argv[] = { "SMEMBERS", schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL) };
 	redisReply *rep;
 	int r;
 
@@ -313,8 +298,8 @@ int book_locations(struct alert_book *b, const char *key, struct fv_arena *a, co
 
 int book_forget_location(struct alert_book *b, const char *key, const char *loc)
 {
-	char lk[KEYS_MAX];
-	const char *srem[] = { "SREM", keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key), loc };
+	char lk[SCHEMA_KEY_MAX];
+	const char *srem[] = { "SREM", schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL), loc };
 	const char *scard[] = { "SCARD", lk };
 	int r = run_int(b, 3, srem);
 
@@ -323,18 +308,18 @@ int book_forget_location(struct alert_book *b, const char *key, const char *loc)
 
 int book_host_down(struct alert_book *b, const char *ip, const char *loc)
 {
-	char key[ALERT_KEY_MAX], lk[KEYS_MAX];
+	char key[ALERT_KEY_MAX], lk[SCHEMA_KEY_MAX];
 
 	snprintf(key, sizeof(key), "%s:%s", alert_class_name(ALERT_HOST), ip);
-	const char *argv[] = { "SISMEMBER", keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key), loc };
+	const char *argv[] = { "SISMEMBER", schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL), loc };
 	return run_int(b, 3, argv);
 }
 
 static int lease(struct alert_book *b, const char *key, int64_t ttl_ms, bool nx)
 {
-	char lk[KEYS_MAX], ttl[24];
-	const char *argv[] = { "SET", keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LEASE, key), "1", "PX", ttl,
-			       "NX" };
+	char lk[SCHEMA_KEY_MAX], ttl[24];
+	const char *argv[] = { "SET", schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LEASE, key, NULL), "1",
+			       "PX",  ttl, "NX" };
 	redisReply *rep;
 	int r;
 
@@ -358,8 +343,8 @@ int book_lease_set(struct alert_book *b, const char *key, int64_t ttl_ms)
 
 int book_sent_has(struct alert_book *b, const char *entry, const char *channel)
 {
-	char sk[KEYS_MAX];
-	const char *argv[] = { "SISMEMBER", keys_fmt(sk, sizeof(sk), b->base, KEY_ALERT_SENT, entry),
+	char sk[SCHEMA_KEY_MAX];
+	const char *argv[] = { "SISMEMBER", schema_key(sk, sizeof(sk), b->stem, SCHEMA_ALERT_SENT, entry, NULL),
 			       channel };
 
 	return run_int(b, 3, argv);
@@ -367,8 +352,8 @@ int book_sent_has(struct alert_book *b, const char *entry, const char *channel)
 
 int book_sent_add(struct alert_book *b, const char *entry, const char *channel)
 {
-	char sk[KEYS_MAX];
-	const char *sadd[] = { "SADD", keys_fmt(sk, sizeof(sk), b->base, KEY_ALERT_SENT, entry), channel };
+	char sk[SCHEMA_KEY_MAX];
+	const char *sadd[] = { "SADD", schema_key(sk, sizeof(sk), b->stem, SCHEMA_ALERT_SENT, entry, NULL), channel };
 	const char *expire[] = { "EXPIRE", sk, SENT_TTL };
 	int r = run_int(b, 3, sadd);
 
@@ -377,21 +362,19 @@ int book_sent_add(struct alert_book *b, const char *entry, const char *channel)
 
 int book_sent_drop(struct alert_book *b, const char *entry)
 {
-	char sk[KEYS_MAX];
-	const char *argv[] = { "DEL", keys_fmt(sk, sizeof(sk), b->base, KEY_ALERT_SENT, entry) };
+	char sk[SCHEMA_KEY_MAX];
+	const char *argv[] = { "DEL", schema_key(sk, sizeof(sk), b->stem, SCHEMA_ALERT_SENT, entry, NULL) };
 
 	return run_int(b, 2, argv);
 }
 
 int book_target_state(struct alert_book *b, const char *loc, const char *target, char *buf, size_t len)
 {
-	char key[KEYS_MAX], name[KEYS_MAX];
-	const char *argv[] = { "HGET", key, "state" };
+	char key[SCHEMA_KEY_MAX];
+	const char *argv[] = { "HGET", schema_key(key, sizeof(key), b->prefix, SCHEMA_STATE, loc, target), "state" };
 	redisReply *rep;
 	int r;
 
-	snprintf(name, sizeof(name), "state:%s:%s", loc, target);
-	keys_fmt(key, sizeof(key), b->prefix, name, NULL);
 	buf[0] = '\0';
 	if ((r = run(b, &rep, 3, argv)) < 0)
 		return r;
@@ -403,10 +386,10 @@ int book_target_state(struct alert_book *b, const char *loc, const char *target,
 
 int book_drop(struct alert_book *b, const char *key)
 {
-	char ak[KEYS_MAX], lk[KEYS_MAX], lease[KEYS_MAX];
+	char ak[SCHEMA_KEY_MAX], lk[SCHEMA_KEY_MAX], lease[SCHEMA_KEY_MAX];
 	const char *hdel[] = { "HDEL", alerts_key(b, ak), key };
-	const char *del[] = { "DEL", keys_fmt(lk, sizeof(lk), b->base, KEY_ALERT_LOCS, key),
-			      keys_fmt(lease, sizeof(lease), b->base, KEY_ALERT_LEASE, key) };
+	const char *del[] = { "DEL", schema_key(lk, sizeof(lk), b->stem, SCHEMA_ALERT_LOCS, key, NULL),
+			      schema_key(lease, sizeof(lease), b->stem, SCHEMA_ALERT_LEASE, key, NULL) };
 	int r = run_int(b, 3, hdel);
 
 	return r < 0 ? r : run_int(b, 3, del) < 0 ? -EIO : 0;

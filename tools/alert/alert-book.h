@@ -29,7 +29,7 @@
 
 #include "tools/alert/alert-event.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 /* The bookkeeping fields of an alert. */
 #define BOOK_ENTRY "_entry"     /* stream entry of the event that started it */
@@ -46,10 +46,14 @@
 #define BOOK_HELD "held"             /* its host is down: told if it outlasts the host outage */
 #define BOOK_UNROUTED "unrouted"     /* no route matched: nothing to tell */
 
+/* The longest "P alert:GROUP:" (book_init): with an alert key it still
+ * fits in SCHEMA_KEY_MAX. */
+#define BOOK_STEM_MAX 512
+
 struct alert_book {
 	redisContext *c;          /* not owned; may be replaced after a reconnect */
 	const char *prefix;       /* P */
-	char base[KEYS_MAX];      /* "P alert:GROUP:" */
+	char stem[BOOK_STEM_MAX]; /* "P alert:GROUP:" (store/schema.h) */
 	char err[256];            /* the last error, one line */
 };
 

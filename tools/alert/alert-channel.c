@@ -108,22 +108,12 @@ void alert_outbox_free(struct alert_outbox *o)
 	free(o);
 }
 
-static char *take(struct fv_buf *b, size_t *len)
-{
-	char *s = b->nomem ? NULL : b->s;
-
-	if (!s)
-		fv_buf_release(b);
-	*len = b->len;
-	return s;
-}
-
 int alert_outbox_send(struct alert_outbox *o, size_t ch, const struct alert_letter *l, alert_done_fn done,
 		      void *ctx)
 {
 	const struct alert_channel *c = &o->c->channels[ch];
 	struct delivery *d = calloc(1, sizeof(*d));
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 
 	if (!d)
 		return -ENOMEM;
@@ -138,7 +128,7 @@ int alert_outbox_send(struct alert_outbox *o, size_t ch, const struct alert_lett
 		alert_format_email(&b, c->from, c->to, c->n_to, l->title, l->text, l->m->now_ns, l->msg_id);
 		break;
 	}
-	if (!(d->body = take(&b, &d->len))) {
+	if (!(d->body = buf_steal(&b, &d->len))) {
 		free(d);
 		return -ENOMEM;
 	}

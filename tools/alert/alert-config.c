@@ -15,7 +15,7 @@
 #include "common/yconf.h"
 #include "tools/alert/alert-config.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 /* A configuration is a few kilobytes. */
 #define ALERT_CONFIG_MAX_BYTES (1 << 20)
@@ -68,7 +68,7 @@ static int check_name(const char *s, char *msg, size_t len)
 
 static int check_prefix(const char *s, char *msg, size_t len)
 {
-	return keys_check_prefix(s, msg, len) < 0 ? -EINVAL : 0;
+	return schema_check_prefix(s, msg, len) < 0 ? -EINVAL : 0;
 }
 
 static bool starts_with(const char *s, const char *p)
@@ -537,7 +537,7 @@ static int set_defaults(struct alert_config *c)
 		.max_backoff_ns = ALERT_DEFAULT_MAX_BACKOFF_NS,
 	};
 	c->redis_url = strdup(ALERT_DEFAULT_REDIS);
-	c->redis_prefix = strdup(KEYS_DEFAULT_PREFIX);
+	c->redis_prefix = strdup(SCHEMA_DEFAULT_PREFIX);
 	c->consumer_group = strdup(ALERT_DEFAULT_GROUP);
 	c->quorum_location = strdup(ALERT_DEFAULT_QUORUM_LOCATION);
 	return c->redis_url && c->redis_prefix && c->consumer_group && c->quorum_location ? 0 : -ENOMEM;

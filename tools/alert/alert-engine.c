@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "tools/alert/alert-engine.h"
 #include "tools/alert/alert-route.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "tools/lib/silence.h"
 
 /* Silences are read again when older than this: a silence set with
@@ -57,7 +58,7 @@ struct job {
 	size_t waiting;                 /* ... not finished */
 	size_t told;                    /* ... that succeeded */
 	const char *locs_text;          /* "fra1,ams2": where it held, kept for its end */
-	struct fv_buf title, text;
+	struct buf title, text;
 };
 
 struct alert_engine {
@@ -115,8 +116,8 @@ static void job_free(struct alert_engine *en, struct job *j)
 			en->n_jobs--;
 			break;
 		}
-	fv_buf_release(&j->title);
-	fv_buf_release(&j->text);
+	buf_release(&j->title);
+	buf_release(&j->text);
 	batch_put(j->batch);
 	free(j);
 }
@@ -245,15 +246,15 @@ static int parse_alert(struct fv_arena *a, const char *json, struct alert_event 
 
 static const char *join(struct fv_arena *a, const char *const *v, size_t n, const char *sep)
 {
-	struct fv_buf b = { 0 };
+	struct buf b = { 0 };
 	const char *s;
 
 	for (size_t i = 0; i < n; i++) {
-		fv_buf_puts(&b, i ? sep : "");
-		fv_buf_puts(&b, v[i]);
+		buf_puts(&b, i ? sep : "");
+		buf_puts(&b, v[i]);
 	}
 	s = fv_strndup(a, b.s ? b.s : "", b.len);
-	fv_buf_release(&b);
+	buf_release(&b);
 	return s;
 }
 
@@ -370,14 +371,14 @@ static int host_context(struct alert_engine *en, struct job *j)
 {
 	struct fv_arena *a = &j->batch->a;
 	struct alert_event *e = &j->e;
-	char key[KEYS_MAX], end[ENTRY_MAX + 2];
+	char key[SCHEMA_KEY_MAX], end[ENTRY_MAX + 2];
 	const char *name = NULL, *group = NULL;
 	bool same_name = true, same_group = true, any = false;
 	struct fv_label common[ALERT_EVENT_MAX_LABELS];
 	size_t n_common = 0, n_ports = 0;
 	unsigned ports[256];
 
-	keys_fmt(key, sizeof(key), en->b->prefix, KEY_EVENTS, NULL);
+	schema_key(key, sizeof(key), en->b->prefix, SCHEMA_EVENTS, NULL, NULL);
 	for (int dir = 0; dir < 2; dir++) {
 		snprintf(end, sizeof(end), "(%s", j->entry);
 		const char *argv[] = { dir ? "XRANGE" : "XREVRANGE", key, end, dir ? "+" : "-", "COUNT",
@@ -430,21 +431,21 @@ static int host_context(struct alert_engine *en, struct job *j)
 			ports[k] = ports[k - 1];
 			ports[k - 1] = t;
 		}
-	struct fv_buf pb = { 0 }, lb = { 0 };
+	struct buf pb = { 0 }, lb = { 0 };
 	for (size_t i = 0; i < n_ports; i++)
-		fv_buf_printf(&pb, "%s%u", i ? ", " : "", ports[i]);
-	fv_buf_puts(&lb, "{");
+		buf_printf(&pb, "%s%u", i ? ", " : "", ports[i]);
+	buf_puts(&lb, "{");
 	for (size_t i = 0; i < n_common; i++) {
-		fv_buf_puts(&lb, i ? "," : "");
-		fv_buf_json_str(&lb, common[i].name);
-		fv_buf_puts(&lb, ":");
-		fv_buf_json_str(&lb, common[i].value);
+		buf_puts(&lb, i ? "," : "");
+		json_put_str(&lb, common[i].name);
+		buf_puts(&lb, ":");
+		json_put_str(&lb, common[i].value);
 	}
-	fv_buf_puts(&lb, "}");
+	buf_puts(&lb, "}");
 	j->host_ports = fv_strndup(a, pb.s ? pb.s : "", pb.len);
 	const char *labels = fv_strndup(a, lb.s ? lb.s : "{}", lb.len);
-	fv_buf_release(&pb);
-	fv_buf_release(&lb);
+	buf_release(&pb);
+	buf_release(&lb);
 	if (!j->host_ports || !labels)
 		return -ENOMEM;
 	/* the host event enriched, as routes and the stored alert see it */

@@ -4,18 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/num.h"
 #include "tools/alert/alert-event.h"
 
 int64_t alert_ns_of(const char *s)
 {
-	char *end;
-	long long v;
+	int64_t v;
 
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return errno || *end || v < 0 ? 0 : v;
+	return s && num_parse_int(s, 0, INT64_MAX, &v) == 0 ? v : 0;
 }
 
 /* A number, or fallback for "" and junk. */

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "tools/alert/alert-format.h"
 
 /* RFC 5322 allows 998 characters a line; long label values are cut there. */
@@ -67,15 +68,15 @@ static const char *ms_text(double us, char *buf, size_t len)
 
 /* Text from Redis goes into messages: control characters become '?', so
  * that a name cannot forge lines of its own. */
-static void add_clean(struct fv_buf *b, const char *s)
+static void add_clean(struct buf *b, const char *s)
 {
 	for (const char *run = s;; s++) {
 		if (*s && !((unsigned char)*s < 0x20 || *s == 0x7f))
 			continue;
-		fv_buf_add(b, run, (size_t)(s - run));
+		buf_add(b, run, (size_t)(s - run));
 		if (!*s)
 			return;
-		fv_buf_add(b, "?", 1);
+		buf_add(b, "?", 1);
 		run = s + 1;
 	}
 }
@@ -113,14 +114,14 @@ static unsigned list_len(const char *s)
 }
 
 /* "a,b,c" as "a, b, c" */
-static void add_list(struct fv_buf *b, const char *s)
+static void add_list(struct buf *b, const char *s)
 {
 	for (const char *p = s; *p;) {
 		size_t n = strcspn(p, ",");
 		char part[FV_LOCATION_MAX + 1];
 		snprintf(part, sizeof(part), "%.*s", (int)n, p);
 		if (p != s)
-			fv_buf_puts(b, ", ");
+			buf_puts(b, ", ");
 		add_clean(b, part);
 		p += n;
 		p += *p == ',';
@@ -129,76 +130,76 @@ static void add_list(struct fv_buf *b, const char *s)
 
 /* What a probe saw: "refused", "timed out", "unreachable (ICMP code 13,
  * admin prohibited)". */
-static void add_down_reason(struct fv_buf *b, const struct alert_event *e)
+static void add_down_reason(struct buf *b, const struct alert_event *e)
 {
 	const char *r = e->reason;
 
 	if (strcmp(r, "refused") == 0) {
-		fv_buf_puts(b, "refused");
+		buf_puts(b, "refused");
 	} else if (strcmp(r, "timeout") == 0) {
-		fv_buf_puts(b, "timed out");
+		buf_puts(b, "timed out");
 	} else if (strcmp(r, "unreachable") == 0) {
 		const char *what = icmp_text(e);
 		const char *icmp = strchr(e->ip, ':') ? "ICMPv6" : "ICMP";
 		if (e->icmp_code < 0)
-			fv_buf_puts(b, "unreachable");
+			buf_puts(b, "unreachable");
 		else if (what)
-			fv_buf_printf(b, "unreachable (%s code %d, %s)", icmp, e->icmp_code, what);
+			buf_printf(b, "unreachable (%s code %d, %s)", icmp, e->icmp_code, what);
 		else
-			fv_buf_printf(b, "unreachable (%s code %d)", icmp, e->icmp_code);
+			buf_printf(b, "unreachable (%s code %d)", icmp, e->icmp_code);
 	} else if (strcmp(r, "error") == 0) {
-		fv_buf_puts(b, "the probe could not be sent");
+		buf_puts(b, "the probe could not be sent");
 	} else if (strcmp(r, "settled") == 0) {
-		fv_buf_puts(b, "down after flapping");
+		buf_puts(b, "down after flapping");
 	} else {
 		add_clean(b, *r ? r : "down");
 	}
 }
 
 /* "p95 812 ms over 500 ms" (the threshold when the event has it) */
-static void add_slow_reason(struct fv_buf *b, const struct alert_event *e)
+static void add_slow_reason(struct buf *b, const struct alert_event *e)
 {
 	double limit = strcmp(e->reason, "slow_critical") == 0 ? e->crit_us : e->warn_us;
 	char a[32], l[32];
 
 	if (e->rtt_us < 0)
-		fv_buf_puts(b, "slow");
+		buf_puts(b, "slow");
 	else if (limit > 0)
-		fv_buf_printf(b, "p95 %s over %s", ms_text(e->rtt_us, a, sizeof(a)),
+		buf_printf(b, "p95 %s over %s", ms_text(e->rtt_us, a, sizeof(a)),
 			      ms_text(limit, l, sizeof(l)));
 	else
-		fv_buf_printf(b, "p95 %s", ms_text(e->rtt_us, a, sizeof(a)));
+		buf_printf(b, "p95 %s", ms_text(e->rtt_us, a, sizeof(a)));
 }
 
 /* "Production DB (198.18.1.9:5432)", "198.18.1.9:5432", "db-3 (198.18.1.9)" */
-static void add_subject(struct fv_buf *b, const struct alert_msg *m)
+static void add_subject(struct buf *b, const struct alert_msg *m)
 {
 	const struct alert_event *e = m->e;
 
 	switch (m->cls) {
 	case ALERT_HOST:
 		if (m->status == ALERT_RESOLVED)
-			fv_buf_puts(b, "host ");
+			buf_puts(b, "host ");
 		if (*e->name) {
 			add_clean(b, e->name);
-			fv_buf_puts(b, " (");
+			buf_puts(b, " (");
 			add_clean(b, e->ip);
-			fv_buf_puts(b, ")");
+			buf_puts(b, ")");
 		} else {
 			add_clean(b, e->ip);
 		}
 		return;
 	case ALERT_PROBER:
 		if (m->status == ALERT_RESOLVED)
-			fv_buf_puts(b, "prober ");
+			buf_puts(b, "prober ");
 		add_clean(b, *e->prober ? e->prober : e->location);
 		return;
 	default:
 		if (*e->name) {
 			add_clean(b, e->name);
-			fv_buf_puts(b, " (");
+			buf_puts(b, " (");
 			add_clean(b, e->target);
-			fv_buf_puts(b, ")");
+			buf_puts(b, ")");
 		} else {
 			add_clean(b, e->target);
 		}
@@ -222,7 +223,7 @@ static const char *firing_word(enum alert_class c, bool again)
 }
 
 /* What happened, after the colon of the headline. */
-static void add_what(struct fv_buf *b, const struct alert_msg *m)
+static void add_what(struct buf *b, const struct alert_msg *m)
 {
 	const struct alert_event *e = m->e;
 
@@ -233,42 +234,42 @@ static void add_what(struct fv_buf *b, const struct alert_msg *m)
 	case ALERT_SLOW:
 		add_slow_reason(b, e);
 		if (strcmp(e->reason, "slow_critical") == 0)
-			fv_buf_puts(b, " (critical)");
+			buf_puts(b, " (critical)");
 		break;
 	case ALERT_FLAPPING:
-		fv_buf_puts(b, "going up and down; no more alerts for it until it settles");
+		buf_puts(b, "going up and down; no more alerts for it until it settles");
 		break;
 	case ALERT_HOST:
 		if (e->ports)
-			fv_buf_printf(b, "all %u watched ports down", e->ports);
+			buf_printf(b, "all %u watched ports down", e->ports);
 		else
-			fv_buf_puts(b, "all watched ports down");
+			buf_puts(b, "all watched ports down");
 		/* the host's ping tells a service outage from a host that is gone */
 		if (strcmp(e->ping, "up") == 0)
-			fv_buf_puts(b, "; it still answers ping: services down, host alive");
+			buf_puts(b, "; it still answers ping: services down, host alive");
 		else if (strcmp(e->ping, "down") == 0)
-			fv_buf_puts(b, "; no answer to ping either: host unreachable");
+			buf_puts(b, "; no answer to ping either: host unreachable");
 		break;
 	case ALERT_PROBER:
 		if (e->failing_share >= 0)
-			fv_buf_printf(b, "%.0f%% of its checks fail at once", e->failing_share * 100);
+			buf_printf(b, "%.0f%% of its checks fail at once", e->failing_share * 100);
 		else
-			fv_buf_puts(b, "its checks fail at once");
-		fv_buf_puts(b, ": its own network is the likely cause; it holds target states meanwhile");
+			buf_puts(b, "its checks fail at once");
+		buf_puts(b, ": its own network is the likely cause; it holds target states meanwhile");
 		break;
 	case ALERT_LOCATION: {
 		unsigned down = list_len(e->locations_down), all = list_len(e->locations);
-		fv_buf_puts(b, "down from ");
+		buf_puts(b, "down from ");
 		add_list(b, e->locations_down);
-		fv_buf_printf(b, " only (%u of %u locations", down, all);
+		buf_printf(b, " only (%u of %u locations", down, all);
 		if (e->quorum)
-			fv_buf_printf(b, "; an outage needs %u", e->quorum);
-		fv_buf_puts(b, "): a routing or location problem, not an outage");
+			buf_printf(b, "; an outage needs %u", e->quorum);
+		buf_puts(b, "): a routing or location problem, not an outage");
 		break;
 	}
 	case ALERT_INFO:
 		add_clean(b, *e->old_ip ? e->old_ip : "?");
-		fv_buf_puts(b, " -> ");
+		buf_puts(b, " -> ");
 		add_clean(b, e->ip);
 		break;
 	case ALERT_NONE:
@@ -278,7 +279,7 @@ static void add_what(struct fv_buf *b, const struct alert_msg *m)
 }
 
 /* After "RESOLVED subject: ". */
-static void add_resolved_what(struct fv_buf *b, const struct alert_msg *m)
+static void add_resolved_what(struct buf *b, const struct alert_msg *m)
 {
 	static const char *const words[] = {
 		[ALERT_NONE] = "over",
@@ -294,82 +295,82 @@ static void add_resolved_what(struct fv_buf *b, const struct alert_msg *m)
 	char d[32];
 
 	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "global_down") == 0) {
-		fv_buf_puts(b, "enough locations see it down now: an outage, no longer a location issue");
+		buf_puts(b, "enough locations see it down now: an outage, no longer a location issue");
 		return;
 	}
 	if (m->cls == ALERT_LOCATION && strcmp(e->reason, "gone") == 0) {
-		fv_buf_puts(b, "no location watches it any more");
+		buf_puts(b, "no location watches it any more");
 		return;
 	}
-	fv_buf_puts(b, (unsigned)m->cls < sizeof(words) / sizeof(words[0]) ? words[m->cls] : "over");
+	buf_puts(b, (unsigned)m->cls < sizeof(words) / sizeof(words[0]) ? words[m->cls] : "over");
 	if (m->started_ns && e->ts_ns >= m->started_ns)
-		fv_buf_printf(b, " after %s", alert_duration_text(e->ts_ns - m->started_ns, d, sizeof(d)));
+		buf_printf(b, " after %s", alert_duration_text(e->ts_ns - m->started_ns, d, sizeof(d)));
 	if (m->cls == ALERT_FLAPPING && *e->to) {
-		fv_buf_puts(b, ", now ");
+		buf_puts(b, ", now ");
 		add_clean(b, e->to);
 	}
 }
 
-void alert_format_title(struct fv_buf *b, const struct alert_msg *m)
+void alert_format_title(struct buf *b, const struct alert_msg *m)
 {
 	if (m->status == ALERT_RESOLVED) {
-		fv_buf_puts(b, "RESOLVED ");
+		buf_puts(b, "RESOLVED ");
 		add_subject(b, m);
-		fv_buf_puts(b, ": ");
+		buf_puts(b, ": ");
 		add_resolved_what(b, m);
 		return;
 	}
-	fv_buf_printf(b, "%s ", firing_word(m->cls, m->status == ALERT_REMINDER));
+	buf_printf(b, "%s ", firing_word(m->cls, m->status == ALERT_REMINDER));
 	add_subject(b, m);
-	fv_buf_puts(b, ": ");
+	buf_puts(b, ": ");
 	add_what(b, m);
 }
 
-static void add_locations(struct fv_buf *b, const struct alert_msg *m)
+static void add_locations(struct buf *b, const struct alert_msg *m)
 {
 	const struct alert_event *e = m->e;
 
 	/* synwatch-quorum's: which locations see it down, of how many */
 	if (m->status != ALERT_RESOLVED && *e->locations && m->cls != ALERT_LOCATION && *e->locations_down) {
-		fv_buf_printf(b, "\nseen down from %u of %u locations: ", list_len(e->locations_down),
+		buf_printf(b, "\nseen down from %u of %u locations: ", list_len(e->locations_down),
 			      list_len(e->locations));
 		add_list(b, e->locations_down);
 		if (e->quorum)
-			fv_buf_printf(b, " (quorum %u)", e->quorum);
+			buf_printf(b, " (quorum %u)", e->quorum);
 		return;
 	}
 	if (m->cls == ALERT_LOCATION && *e->locations) {
-		fv_buf_puts(b, "\nlocations watching it: ");
+		buf_puts(b, "\nlocations watching it: ");
 		add_list(b, e->locations);
 		return;
 	}
 	if (m->n_locations == 0 && !*m->e->location)
 		return;
-	fv_buf_puts(b, m->status == ALERT_RESOLVED ? "\nfrom " : "\nseen from ");
+	buf_puts(b, m->status == ALERT_RESOLVED ? "\nfrom " : "\nseen from ");
 	if (m->n_locations == 0)
 		add_clean(b, m->e->location);
 	for (size_t i = 0; i < m->n_locations; i++) {
 		if (i)
-			fv_buf_puts(b, ", ");
+			buf_puts(b, ", ");
 		add_clean(b, m->locations[i]);
 	}
 }
 
-static void add_labels(struct fv_buf *b, const struct alert_event *e)
+static void add_labels(struct buf *b, const struct alert_event *e)
 {
 	if (*e->group) {
-		fv_buf_puts(b, "\ngroup ");
+		buf_puts(b, "\ngroup ");
 		add_clean(b, e->group);
 	}
 	for (size_t i = 0; i < e->n_labels; i++) {
-		fv_buf_puts(b, i ? ", " : (*e->group ? ", " : "\n"));
+		buf_puts(b, i ? ", " : (*e->group ? ", " : "\n"));
 		add_clean(b, e->labels[i].name);
-		fv_buf_puts(b, "=");
+		buf_puts(b, "=");
 		add_clean(b, e->labels[i].value);
 	}
 }
 
-void alert_format_text(struct fv_buf *b, const struct alert_msg *m)
+void alert_format_text(struct buf *b, const struct alert_msg *m)
 {
 	const struct alert_event *e = m->e;
 	char t1[64], t2[64], d[32];
@@ -377,22 +378,22 @@ void alert_format_text(struct fv_buf *b, const struct alert_msg *m)
 	alert_format_title(b, m);
 	if (m->status == ALERT_RESOLVED) {
 		if (m->started_ns)
-			fv_buf_printf(b, "\n%s since %s, over at %s",
+			buf_printf(b, "\n%s since %s, over at %s",
 				      m->cls == ALERT_HOST ? "down" : alert_class_name(m->cls),
 				      local_time(m->started_ns, m->now_ns, t1, sizeof(t1)),
 				      local_time(e->ts_ns, m->now_ns, t2, sizeof(t2)));
 	} else if (m->started_ns) {
-		fv_buf_printf(b, "\nsince %s (for %s)", local_time(m->started_ns, m->now_ns, t1, sizeof(t1)),
+		buf_printf(b, "\nsince %s (for %s)", local_time(m->started_ns, m->now_ns, t1, sizeof(t1)),
 			      alert_duration_text(m->now_ns - m->started_ns, d, sizeof(d)));
 	}
 	add_locations(b, m);
 	if (m->cls == ALERT_HOST && m->host_ports && *m->host_ports) {
-		fv_buf_puts(b, "\nports: ");
+		buf_puts(b, "\nports: ");
 		add_clean(b, m->host_ports);
 	}
 	add_labels(b, e);
 	if (m->note && *m->note) {
-		fv_buf_puts(b, "\n");
+		buf_puts(b, "\n");
 		add_clean(b, m->note);
 	}
 }
@@ -402,50 +403,41 @@ static const char *status_name(enum alert_status s)
 	return s == ALERT_RESOLVED ? "resolved" : s == ALERT_REMINDER ? "reminder" : "firing";
 }
 
-void alert_format_webhook(struct fv_buf *b, const struct alert_msg *m, const char *title, const char *text)
+void alert_format_webhook(struct buf *b, const struct alert_msg *m, const char *title, const char *text)
 {
 	const struct alert_event *e = m->e;
+	bool first = false, first_label = true;
 
-	fv_buf_printf(b, "{\"status\":\"%s\",\"alert\":\"%s\"", status_name(m->status),
+	buf_printf(b, "{\"status\":\"%s\",\"alert\":\"%s\"", status_name(m->status),
 		      alert_class_name(m->cls));
-	if (*e->entry) {
-		fv_buf_puts(b, ",\"entry\":");
-		fv_buf_json_str(b, e->entry);
-	}
-	for (size_t i = 0; i < e->rec.n; i++) {
-		if (strcmp(e->rec.keys[i], "labels") == 0)
-			continue;
-		fv_buf_puts(b, ",");
-		fv_buf_json_str(b, e->rec.keys[i]);
-		fv_buf_puts(b, ":");
-		fv_buf_json_str(b, e->rec.vals[i]);
-	}
-	fv_buf_puts(b, ",\"labels\":{");
-	for (size_t i = 0; i < e->n_labels; i++) {
-		fv_buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, e->labels[i].name);
-		fv_buf_puts(b, ":");
-		fv_buf_json_str(b, e->labels[i].value);
-	}
-	fv_buf_puts(b, "},\"locations\":[");
+	if (*e->entry)
+		json_put_kv(b, &first, "entry", e->entry);
+	for (size_t i = 0; i < e->rec.n; i++)
+		if (strcmp(e->rec.keys[i], "labels") != 0)
+			json_put_kv(b, &first, e->rec.keys[i], e->rec.vals[i]);
+	json_put_key(b, &first, "labels");
+	buf_puts(b, "{");
+	for (size_t i = 0; i < e->n_labels; i++)
+		json_put_kv(b, &first_label, e->labels[i].name, e->labels[i].value);
+	buf_puts(b, "},\"locations\":[");
 	for (size_t i = 0; i < m->n_locations; i++) {
-		fv_buf_puts(b, i ? "," : "");
-		fv_buf_json_str(b, m->locations[i]);
+		buf_puts(b, i ? "," : "");
+		json_put_str(b, m->locations[i]);
 	}
-	fv_buf_puts(b, "],\"title\":");
-	fv_buf_json_str(b, title);
-	fv_buf_puts(b, ",\"text\":");
-	fv_buf_json_str(b, text);
-	fv_buf_puts(b, "}");
+	buf_puts(b, "],\"title\":");
+	json_put_str(b, title);
+	buf_puts(b, ",\"text\":");
+	json_put_str(b, text);
+	buf_puts(b, "}");
 }
 
-void alert_format_telegram(struct fv_buf *b, const char *chat_id, const char *text)
+void alert_format_telegram(struct buf *b, const char *chat_id, const char *text)
 {
-	fv_buf_puts(b, "{\"chat_id\":");
-	fv_buf_json_str(b, chat_id);
-	fv_buf_puts(b, ",\"text\":");
-	fv_buf_json_str(b, text);
-	fv_buf_puts(b, ",\"disable_web_page_preview\":true}");
+	buf_puts(b, "{\"chat_id\":");
+	json_put_str(b, chat_id);
+	buf_puts(b, ",\"text\":");
+	json_put_str(b, text);
+	buf_puts(b, ",\"disable_web_page_preview\":true}");
 }
 
 static bool ascii(const char *s)
@@ -469,12 +461,12 @@ static size_t utf8_cut(const char *s, size_t max)
 }
 
 /* Subject: as is when it is ASCII, else RFC 2047 encoded words. */
-static void add_subject_header(struct fv_buf *b, const char *title)
+static void add_subject_header(struct buf *b, const char *title)
 {
-	fv_buf_puts(b, "Subject: ");
+	buf_puts(b, "Subject: ");
 	if (ascii(title)) {
 		add_clean(b, title);
-		fv_buf_puts(b, "\r\n");
+		buf_puts(b, "\r\n");
 		return;
 	}
 	for (const char *s = title; *s;) {
@@ -485,13 +477,13 @@ static void add_subject_header(struct fv_buf *b, const char *title)
 			n = 1; /* not UTF-8 at all: go on byte by byte */
 		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)s, n,
 				  sodium_base64_VARIANT_ORIGINAL);
-		fv_buf_printf(b, "%s=?UTF-8?B?%s?=", s == title ? "" : "\r\n ", enc);
+		buf_printf(b, "%s=?UTF-8?B?%s?=", s == title ? "" : "\r\n ", enc);
 		s += n;
 	}
-	fv_buf_puts(b, "\r\n");
+	buf_puts(b, "\r\n");
 }
 
-void alert_format_email(struct fv_buf *b, const char *from, char *const *to, size_t n_to, const char *title,
+void alert_format_email(struct buf *b, const char *from, char *const *to, size_t n_to, const char *title,
 			const char *text, int64_t now_ns, const char *msg_id)
 {
 	time_t t = (time_t)(now_ns / NSEC_PER_SEC);
@@ -501,13 +493,13 @@ void alert_format_email(struct fv_buf *b, const char *from, char *const *to, siz
 
 	if (!localtime_r(&t, &tm) || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		snprintf(date, sizeof(date), "Thu, 01 Jan 1970 00:00:00 +0000");
-	fv_buf_printf(b, "Date: %s\r\nFrom: %s\r\nTo: ", date, from);
+	buf_printf(b, "Date: %s\r\nFrom: %s\r\nTo: ", date, from);
 	for (size_t i = 0; i < n_to; i++)
-		fv_buf_printf(b, "%s%s", i ? ", " : "", to[i]);
-	fv_buf_puts(b, "\r\n");
+		buf_printf(b, "%s%s", i ? ", " : "", to[i]);
+	buf_puts(b, "\r\n");
 	add_subject_header(b, title);
-	fv_buf_printf(b, "Message-ID: <%s@%s>\r\n", msg_id, domain ? domain + 1 : "synwatch.invalid");
-	fv_buf_puts(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	buf_printf(b, "Message-ID: <%s@%s>\r\n", msg_id, domain ? domain + 1 : "synwatch.invalid");
+	buf_puts(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
 		       "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
 	/* lines end in CRLF; an overlong one is cut where the RFC allows */
 	for (const char *s = text; *s;) {
@@ -515,8 +507,8 @@ void alert_format_email(struct fv_buf *b, const char *from, char *const *to, siz
 		size_t k = utf8_cut(s, n < MAIL_LINE_MAX ? n : MAIL_LINE_MAX);
 		if (k == 0 && n > 0)
 			k = n < MAIL_LINE_MAX ? n : MAIL_LINE_MAX;
-		fv_buf_add(b, s, k);
-		fv_buf_puts(b, "\r\n");
+		buf_add(b, s, k);
+		buf_puts(b, "\r\n");
 		s += k;
 		if (*s == '\n')
 			s++;

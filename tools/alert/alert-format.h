@@ -37,17 +37,17 @@ struct alert_msg {
 const char *alert_duration_text(int64_t ns, char *buf, size_t len);
 
 /* The headline, one line: "DOWN Production DB (198.18.1.9:5432): refused". */
-void alert_format_title(struct fv_buf *b, const struct alert_msg *m);
+void alert_format_title(struct buf *b, const struct alert_msg *m);
 /* The headline and the details, lines joined by '\n', no final newline. */
-void alert_format_text(struct fv_buf *b, const struct alert_msg *m);
+void alert_format_text(struct buf *b, const struct alert_msg *m);
 /* The webhook body: a JSON object with every field of the event (labels as
  * an object), status, alert (the class), locations, title and text. */
-void alert_format_webhook(struct fv_buf *b, const struct alert_msg *m, const char *title, const char *text);
+void alert_format_webhook(struct buf *b, const struct alert_msg *m, const char *title, const char *text);
 /* The Telegram Bot API sendMessage body for chat_id. */
-void alert_format_telegram(struct fv_buf *b, const char *chat_id, const char *text);
+void alert_format_telegram(struct buf *b, const char *chat_id, const char *text);
 /* An RFC 5322 message (CRLF lines) with Subject title and body text;
  * msg_id is the Message-ID's left part (unique per message). */
-void alert_format_email(struct fv_buf *b, const char *from, char *const *to, size_t n_to, const char *title,
+void alert_format_email(struct buf *b, const char *from, char *const *to, size_t n_to, const char *title,
 			const char *text, int64_t now_ns, const char *msg_id);
 
 #endif

@@ -27,19 +27,20 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/num.h"
 #include "tools/alert/alert-book.h"
 #include "tools/alert/alert-channel.h"
 #include "tools/alert/alert-config.h"
 #include "tools/alert/alert-engine.h"
-#include "store/keys.h"
+#include "tools/lib/stream.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000
-#define READ_COUNT "100"
+#define READ_COUNT 100
 #define READ_BLOCK_MS 1000
 #define STATUS_EVERY_NS (5 * NSEC_PER_SEC)
 #define STATUS_TTL "30"
-#define RECONNECT_MAX_NS (30 * NSEC_PER_SEC)
 #define DRAIN_NS (5 * NSEC_PER_SEC)
 #define HELD_MAX 4096 /* events in hand at most */
 #define CLAIM_ROUNDS 10
@@ -50,14 +51,12 @@ struct alerter {
 	char url_text[600];
 	char name[300];                 /* the consumer: HOST:PID */
 	char host[256];
-	char stream[KEYS_MAX];
+	struct stream_group sg;         /* P events, our group, our name */
 	redisContext *rd;               /* XREADGROUP */
 	struct alert_book book;         /* bookkeeping, acks */
 	struct alert_outbox *o;
 	struct alert_engine *en;
 	bool reading;                   /* an XREADGROUP is on its way */
-	bool backlog;                   /* reading our own unacknowledged entries (id 0) first */
-	char backlog_from[64];
 	int64_t status_at, claim_at;
 };
 
@@ -83,26 +82,12 @@ static void usage(FILE *f)
 
 /* ---- Redis ---- */
 
-static redisReply *command(redisContext *c, int argc, const char **argv)
-{
-	redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
-
-	if (rep && rep->type == REDIS_REPLY_ERROR) {
-		log_warn("redis %s: %s", argv[0], rep->str);
-		freeReplyObject(rep);
-		return NULL;
-	}
-	return rep;
-}
-
 static void on_ack(void *ctx, const char *entry)
 {
 	struct alerter *al = ctx;
-	const char *argv[] = { "XACK", al->stream, al->cfg.consumer_group, entry };
-	redisReply *rep = command(al->book.c, 4, argv);
 
 	/* a lost ack is redone: the entry comes back and is found done */
-	freeReplyObject(rep);
+	stream_ack(al->book.c, &al->sg, &entry, 1);
 }
 
 static void disconnect(struct alerter *al)
@@ -115,36 +100,20 @@ static void disconnect(struct alerter *al)
 	al->reading = false;
 }
 
-static int connect_both(struct alerter *al, char *err, size_t errlen)
+static int connect_both(void *ctx, char *err, size_t errlen)
 {
+	struct alerter *al = ctx;
 	int r;
 
 	if ((r = redis_connect_url(&al->rd, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
 	    (r = redis_connect_url(&al->book.c, al->url, CONNECT_TIMEOUT_MS, err, errlen)) < 0 ||
-	    (r = keys_check_schema(al->book.c, al->cfg.redis_prefix, al->url_text, err, errlen)) < 0) {
+	    (r = schema_check(al->book.c, al->cfg.redis_prefix, al->url_text, err, errlen)) < 0) {
 		disconnect(al);
 		return r;
 	}
-	const char *argv[] = { "XGROUP", "CREATE", al->stream, al->cfg.consumer_group, "$", "MKSTREAM" };
-	redisReply *rep = redisCommandArgv(al->book.c, 6, argv, NULL);
-	if (!rep || (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP"))) {
-		snprintf(err, errlen, "cannot create consumer group '%s' on '%s': %s", al->cfg.consumer_group,
-			 al->stream, rep ? rep->str : al->book.c->errstr);
-		freeReplyObject(rep);
+	if ((r = stream_group_create(al->book.c, &al->sg, err, errlen)) < 0)
 		disconnect(al);
-		return -EIO;
-	}
-	freeReplyObject(rep);
-	return 0;
-}
-
-/* The value after name in a flat [name, value, ...] reply. */
-static const redisReply *map_get(const redisReply *m, const char *name)
-{
-	for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements; i += 2)
-		if (m->element[i]->type == REDIS_REPLY_STRING && strcmp(m->element[i]->str, name) == 0)
-			return m->element[i + 1];
-	return NULL;
+	return r;
 }
 
 /* A consumer of this host whose process is gone: its entries are ours
@@ -152,99 +121,56 @@ static const redisReply *map_get(const redisReply *m, const char *name)
 static bool dead_here(const struct alerter *al, const char *consumer)
 {
 	const char *colon = strrchr(consumer, ':');
-	char *end;
-	long pid;
+	uint64_t pid;
 
 	if (!colon || (size_t)(colon - consumer) != strlen(al->host) ||
 	    strncmp(consumer, al->host, strlen(al->host)))
 		return false;
-	pid = strtol(colon + 1, &end, 10);
-	if (*end || pid <= 0 || pid == (long)getpid())
+	if (num_parse_uint(colon + 1, 1, INT32_MAX, &pid) < 0 || pid == (uint64_t)getpid())
 		return false;
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-static void take_over(struct alerter *al, const char *consumer)
+static void take_over_if_dead(void *ctx, const struct stream_consumer *sc)
 {
-	const char *pend[] = { "XPENDING", al->stream, al->cfg.consumer_group, "-", "+", "1000", consumer };
-	redisReply *rep = command(al->book.c, 7, pend);
-	size_t n = 0;
+	struct alerter *al = ctx;
+	size_t n;
 
-	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements) {
-		const char **argv = calloc(rep->elements + 6, sizeof(*argv));
-		if (argv) {
-			const char *head[] = { "XCLAIM", al->stream, al->cfg.consumer_group, al->name, "0" };
-			memcpy(argv, head, sizeof(head));
-			for (size_t i = 0; i < rep->elements; i++)
-				if (rep->element[i]->type == REDIS_REPLY_ARRAY && rep->element[i]->elements)
-					argv[5 + n++] = rep->element[i]->element[0]->str;
-			argv[5 + n] = "JUSTID";
-			freeReplyObject(command(al->book.c, (int)(6 + n), argv));
-			free(argv);
-		}
-	}
-	freeReplyObject(rep);
-	log_info("took over %zu unacknowledged event%s of '%s', which is gone", n, n == 1 ? "" : "s",
-		 consumer);
-	const char *del[] = { "XGROUP", "DELCONSUMER", al->stream, al->cfg.consumer_group, consumer };
-	freeReplyObject(command(al->book.c, 5, del));
+	if (!dead_here(al, sc->name))
+		return;
+	n = stream_take_over(al->book.c, &al->sg, sc->name);
+	log_info("took over %zu unacknowledged event%s of '%s', which is gone", n, n == 1 ? "" : "s", sc->name);
 }
 
 static void take_over_dead(struct alerter *al)
 {
-	const char *argv[] = { "XINFO", "CONSUMERS", al->stream, al->cfg.consumer_group };
-	redisReply *rep = command(al->book.c, 4, argv);
+	stream_consumers(al->book.c, &al->sg, take_over_if_dead, al);
+}
 
-	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-		const redisReply *name = map_get(rep->element[i], "name");
-		if (name && name->type == REDIS_REPLY_STRING && dead_here(al, name->str))
-			take_over(al, name->str);
-	}
-	freeReplyObject(rep);
+static int claimed(void *ctx, const redisReply *entries)
+{
+	struct alerter *al = ctx;
+
+	if (entries->elements)
+		log_info("took over %zu event%s idle for %lld", entries->elements, entries->elements == 1 ? "" : "s",
+			 (long long)(al->cfg.claim_idle_ns / NSEC_PER_MSEC));
+	return alert_engine_entries(al->en, entries, NULL, 0);
 }
 
 /* Entries idle for claim_idle, whoever holds them (an alerter on another
  * host that died), and ours kept fresh so that nobody takes them. */
 static int claim_idle(struct alerter *al)
 {
-	char idle[24], start[64] = "0-0";
-	const char *ids[HELD_MAX + 6];
-	size_t n;
-	int r = 0;
+	const char *ids[HELD_MAX];
 
-	n = alert_engine_entries_held(al->en, ids + 5, HELD_MAX);
-	if (n) {
-		const char *head[] = { "XCLAIM", al->stream, al->cfg.consumer_group, al->name, "0" };
-		memcpy(ids, head, sizeof(head));
-		ids[5 + n] = "JUSTID";
-		freeReplyObject(command(al->book.c, (int)(6 + n), ids));
-	}
-	snprintf(idle, sizeof(idle), "%lld", (long long)(al->cfg.claim_idle_ns / NSEC_PER_MSEC));
-	for (int round = 0; round < CLAIM_ROUNDS && r >= 0; round++) {
-		const char *argv[] = { "XAUTOCLAIM", al->stream, al->cfg.consumer_group,
-				       al->name,     idle,	 start,
-				       "COUNT",	     READ_COUNT };
-		redisReply *rep = command(al->book.c, 8, argv);
-		if (!rep)
-			return al->book.c->err ? -EIO : 0;
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
-			if (rep->element[1]->elements)
-				log_info("took over %zu event%s idle for %s", rep->element[1]->elements,
-					 rep->element[1]->elements == 1 ? "" : "s", idle);
-			r = alert_engine_entries(al->en, rep->element[1], NULL, 0);
-			snprintf(start, sizeof(start), "%s",
-				 rep->element[0]->str ? rep->element[0]->str : "0-0");
-		}
-		freeReplyObject(rep);
-		if (strcmp(start, "0-0") == 0)
-			break;
-	}
-	return r;
+	stream_claim_ids(al->book.c, &al->sg, ids, alert_engine_entries_held(al->en, ids, HELD_MAX));
+	return stream_claim_idle(al->book.c, &al->sg, al->cfg.claim_idle_ns / NSEC_PER_MSEC, CLAIM_ROUNDS, claimed,
+				 al);
 }
 
 static void write_status(struct alerter *al)
 {
-	char key[KEYS_MAX], now[24], jobs[24], pending[24];
+	char key[SCHEMA_KEY_MAX], now[24], jobs[24], pending[24];
 	const char *argv[4 + 2 * 4 * ALERT_MAX_CHANNELS + 8];
 	char vals[ALERT_MAX_CHANNELS][4][96];
 	int n = 0;
@@ -253,7 +179,7 @@ static void write_status(struct alerter *al)
 	snprintf(jobs, sizeof(jobs), "%zu", alert_engine_jobs(al->en));
 	snprintf(pending, sizeof(pending), "%zu", alert_outbox_pending(al->o));
 	argv[n++] = "HSET";
-	argv[n++] = keys_fmt(key, sizeof(key), al->cfg.redis_prefix, KEY_ALERTER, al->name);
+	argv[n++] = schema_key(key, sizeof(key), al->cfg.redis_prefix, SCHEMA_ALERTER, al->name, NULL);
 	argv[n++] = "heartbeat", argv[n++] = now;
 	argv[n++] = "events_in_hand", argv[n++] = jobs;
 	argv[n++] = "deliveries", argv[n++] = pending;
@@ -268,34 +194,24 @@ static void write_status(struct alerter *al)
 		for (int k = 0; k < 4; k++)
 			argv[n++] = vals[ch][k];
 	}
-	freeReplyObject(command(al->book.c, n, argv));
+	freeReplyObject(redis_command(al->book.c, n, argv));
 	const char *expire[] = { "EXPIRE", key, STATUS_TTL };
-	freeReplyObject(command(al->book.c, 3, expire));
+	freeReplyObject(redis_command(al->book.c, 3, expire));
 }
 
 /* ---- the stream ---- */
 
 static int send_read(struct alerter *al, int block_ms)
 {
-	char block[16];
-	int done = 0;
-
-	snprintf(block, sizeof(block), "%d", block_ms > 0 ? block_ms : 1);
-	const char *argv[] = { "XREADGROUP", "GROUP", al->cfg.consumer_group, al->name, "COUNT", READ_COUNT,
-			       "BLOCK", block, "STREAMS", al->stream, al->backlog ? al->backlog_from : ">" };
-	if (redisAppendCommandArgv(al->rd, 11, argv, NULL) != REDIS_OK)
+	if (stream_read_send(al->rd, &al->sg, block_ms > 0 ? block_ms : 1) < 0)
 		return -EIO;
-	while (!done)
-		if (redisBufferWrite(al->rd, &done) != REDIS_OK)
-			return -EIO;
 	al->reading = true;
 	return 0;
 }
 
 static int got_read(struct alerter *al, redisReply *rep)
 {
-	char last[64] = "";
-	size_t n = 0;
+	const redisReply *entries;
 	int r = 0;
 
 	al->reading = false;
@@ -303,19 +219,10 @@ static int got_read(struct alerter *al, redisReply *rep)
 		log_error("redis XREADGROUP: %s", rep->str);
 		return -EIO;
 	}
-	/* [[stream, [[id, fields], ...]]], or nil when BLOCK ran out */
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements && rep->element[0]->elements == 2) {
-		const redisReply *entries = rep->element[0]->element[1];
-		n = entries->elements;
-		r = alert_engine_entries(al->en, entries, last, sizeof(last));
-	}
-	if (al->backlog) {
-		/* our own unacknowledged entries first, until there are none */
-		if (n == 0)
-			al->backlog = false;
-		else
-			snprintf(al->backlog_from, sizeof(al->backlog_from), "%s", last);
-	}
+	if ((entries = stream_read_entries(rep)))
+		r = alert_engine_entries(al->en, entries, NULL, 0);
+	/* our own unacknowledged entries first, until there are none */
+	stream_read_done(&al->sg, entries);
 	return r;
 }
 
@@ -337,36 +244,21 @@ static int read_ready(struct alerter *al)
 
 /* ---- the loop ---- */
 
-static void start_backlog(struct alerter *al)
-{
-	al->backlog = true;
-	snprintf(al->backlog_from, sizeof(al->backlog_from), "0");
-}
-
 /* Everything in memory goes; Redis holds what matters. */
 static int reconnect(struct alerter *al)
 {
 	const char *why = al->book.err[0] ? al->book.err : al->rd && al->rd->errstr[0] ? al->rd->errstr : "?";
-	int64_t wait = NSEC_PER_SEC;
-	char err[512];
 
 	log_error("redis at %s failed: %s; reconnecting to read the unacknowledged events again",
 		  al->url_text, why);
 	disconnect(al);
 	alert_outbox_clear(al->o);
 	alert_engine_reset(al->en);
-	while (!stop) {
-		if (connect_both(al, err, sizeof(err)) == 0)
-			break;
-		log_debug("%s", err);
-		clock_sleep_until(clock_mono_ns() + (uint64_t)wait);
-		wait = wait * 2 < RECONNECT_MAX_NS ? wait * 2 : RECONNECT_MAX_NS;
-	}
-	if (stop)
+	if (redis_retry(connect_both, al, &stop) < 0)
 		return -EINTR;
 	al->book.err[0] = '\0';
 	log_info("redis at %s is back", al->url_text);
-	start_backlog(al);
+	stream_restart(&al->sg);
 	return 0;
 }
 
@@ -374,7 +266,7 @@ static int run(struct alerter *al)
 {
 	uint64_t drain_until = 0;
 
-	start_backlog(al);
+	stream_restart(&al->sg);
 	while (!stop || (alert_outbox_pending(al->o) && clock_mono_ns() < drain_until)) {
 		int64_t now = clock_real_ns();
 		int wait, r = 0;
@@ -393,7 +285,7 @@ static int run(struct alerter *al)
 		}
 		/* a bounded number of events in hand: slow channels slow the reading */
 		if (r == 0 && !al->reading && !stop && alert_engine_jobs(al->en) < HELD_MAX)
-			r = send_read(al, al->backlog ? 1 : (wait < READ_BLOCK_MS ? wait : READ_BLOCK_MS));
+			r = send_read(al, al->sg.pending ? 1 : (wait < READ_BLOCK_MS ? wait : READ_BLOCK_MS));
 		if (r == 0) {
 			r = alert_outbox_poll(al->o, al->reading ? al->rd->fd : -1, wait > 0 ? wait : 1);
 			if (r == 1)
@@ -456,27 +348,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (prefix) {
-		if (keys_check_prefix(prefix, err, sizeof(err)) < 0)
+		if (schema_check_prefix(prefix, err, sizeof(err)) < 0)
 			cli_die_usage("--prefix: %s", err);
 		free(al.cfg.redis_prefix);
 		if (!(al.cfg.redis_prefix = strdup(prefix)))
 			cli_die_usage("out of memory");
 	}
 	al.url = url ? url : getenv("SYNWATCH_REDIS") ? getenv("SYNWATCH_REDIS") : al.cfg.redis_url;
-	{
-		struct redis_url u;
-		if (redis_url_parse(&u, al.url, err, sizeof(err)) < 0)
-			cli_die_usage("%s", err);
-		redis_url_describe(&u, al.url_text, sizeof(al.url_text));
-	}
-	if (gethostname(al.host, sizeof(al.host)) < 0 || !al.host[0])
-		snprintf(al.host, sizeof(al.host), "localhost");
-	al.host[sizeof(al.host) - 1] = '\0';
+	if (redis_url_text(al.url, al.url_text, sizeof(al.url_text), err, sizeof(err)) < 0)
+		cli_die_usage("%s", err);
+	stream_hostname(al.host, sizeof(al.host));
 	if (name)
 		snprintf(al.name, sizeof(al.name), "%s", name);
 	else
 		snprintf(al.name, sizeof(al.name), "%s:%ld", al.host, (long)getpid());
-	keys_fmt(al.stream, sizeof(al.stream), al.cfg.redis_prefix, KEY_EVENTS, NULL);
+	stream_group_init(&al.sg, al.cfg.redis_prefix, al.cfg.consumer_group, al.name, READ_COUNT);
 	if (book_init(&al.book, NULL, al.cfg.redis_prefix, al.cfg.consumer_group) < 0)
 		cli_die_usage("redis_prefix and consumer_group are too long together");
 
@@ -498,7 +384,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	take_over_dead(&al);
-	log_info("reading %s as '%s' in group '%s' at %s: %zu channels, %zu routes", al.stream, al.name,
+	log_info("reading %s as '%s' in group '%s' at %s: %zu channels, %zu routes", al.sg.stream, al.name,
 		 al.cfg.consumer_group, al.url_text, al.cfg.n_channels, al.cfg.n_routes);
 	r = run(&al);
 out:

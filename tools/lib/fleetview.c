@@ -8,9 +8,10 @@
 
 #include <hiredis.h>
 
-#include "common/utf8.h"
+#include "common/json.h"
+#include "common/num.h"
 #include "tools/lib/fleetview.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/redis-conn.h"
 
 /* Commands in flight in a pipeline: enough to hide the round trip, few
@@ -19,7 +20,7 @@
 /* idx:LOC:all is read in slices of this many members, so that Redis never
  * builds one huge reply while probers wait to write. */
 #define FV_SLICE 20000
-#define FV_KEY_MAX KEYS_MAX
+#define FV_KEY_MAX SCHEMA_KEY_MAX
 
 struct fleetview {
 	redisContext *c;
@@ -31,7 +32,9 @@ struct fleetview {
 	char err[640];
 };
 
-static const char *const state_names[FV_NSETS] = { "unknown", "up", "degraded", "down", "flapping", "all" };
+static const char *const state_names[FV_NSETS] = {
+	"unknown", "up", "degraded", "down", "flapping", SCHEMA_IDX_ALL,
+};
 
 const char *fv_state_name(enum fv_state s)
 {
@@ -124,116 +127,9 @@ void fv_arena_release(struct fv_arena *a)
 	a->head = NULL;
 }
 
-/* ---- text buffer ---- */
+/* ---- escaping ---- */
 
-bool fv_buf_reserve(struct fv_buf *b, size_t more)
-{
-	if (b->nomem)
-		return false;
-	if (b->len + more + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	char *s = realloc(b->s, cap);
-	if (!s) {
-		b->nomem = true;
-		return false;
-	}
-	b->s = s;
-	b->cap = cap;
-	return true;
-}
-
-void fv_buf_add(struct fv_buf *b, const char *s, size_t n)
-{
-	if (!fv_buf_reserve(b, n))
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void fv_buf_puts(struct fv_buf *b, const char *s)
-{
-	fv_buf_add(b, s, strlen(s));
-}
-
-void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap)
-{
-	va_list ap2;
-
-	if (!fv_buf_reserve(b, 64))
-		return;
-	va_copy(ap2, ap);
-	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		if (!fv_buf_reserve(b, (size_t)n))
-			return;
-		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	}
-	b->len += (size_t)n;
-}
-
-void fv_buf_printf(struct fv_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fv_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-}
-
-
-void fv_buf_json_str(struct fv_buf *b, const char *s)
-{
-	if (!s) {
-		fv_buf_add(b, "null", 4);
-		return;
-	}
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), run = 0;
-	unsigned cp;
-
-	fv_buf_add(b, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		size_t l = c >= 0x20 && c != '"' && c != '\\' ? utf8_next(s + i, n - i, &cp) : 0;
-		if (l) {
-			i += l;
-			run += l;
-			continue;
-		}
-		fv_buf_add(b, (const char *)p + i - run, run);
-		run = 0;
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			fv_buf_add(b, e, 2);
-		} else if (c < 0x20) {
-			fv_buf_printf(b, "\\u%04x", c);
-		} else {
-			fv_buf_add(b, "\\ufffd", 6);
-		}
-		i++;
-	}
-	fv_buf_add(b, (const char *)p + n - run, run);
-	fv_buf_add(b, "\"", 1);
-}
-
-void fv_buf_json_num(struct fv_buf *b, double v)
-{
-	if (!isfinite(v))
-		fv_buf_add(b, "null", 4);
-	else if (v == (double)(int64_t)v && fabs(v) < 9e15)
-		fv_buf_printf(b, "%lld", (long long)v);
-	else
-		fv_buf_printf(b, "%.15g", v);
-}
-
-void fv_buf_prom_value(struct fv_buf *b, const char *s)
+void fv_prom_value(struct buf *b, const char *s)
 {
 	const char *run = s;
 
@@ -241,24 +137,11 @@ void fv_buf_prom_value(struct fv_buf *b, const char *s)
 		const char *e = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
 		if (!e)
 			continue;
-		fv_buf_add(b, run, (size_t)(s - run));
-		fv_buf_add(b, e, 2);
+		buf_add(b, run, (size_t)(s - run));
+		buf_add(b, e, 2);
 		run = s + 1;
 	}
-	fv_buf_add(b, run, (size_t)(s - run));
-}
-
-void fv_buf_reset(struct fv_buf *b)
-{
-	b->len = 0;
-	if (b->s)
-		b->s[0] = '\0';
-}
-
-void fv_buf_release(struct fv_buf *b)
-{
-	free(b->s);
-	*b = (struct fv_buf){ 0 };
+	buf_add(b, run, (size_t)(s - run));
 }
 
 const char *fv_record_get(const struct fv_record *r, const char *key)
@@ -290,32 +173,11 @@ static int conn_lost(struct fleetview *fv)
 	return -ECONNRESET;
 }
 
-/* "P" + the formatted rest, into buf. */
-__attribute__((format(printf, 4, 5))) static const char *key_of(const struct fleetview *fv, char *buf, size_t len,
-								 const char *fmt, ...)
+
+/* Key k of the layout under fv's prefix into buf (FV_KEY_MAX bytes). */
+static const char *key_of(const struct fleetview *fv, char *buf, enum schema_key k, const char *a, const char *b)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	keys_vprintf(buf, len, fv->prefix, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-/* key_of for "state:LOC:TARGET", without printf: it runs once per target
- * and snapshot. Returns the length. */
-static size_t state_key(const struct fleetview *fv, char *buf, size_t len, const char *loc, const char *target)
-{
-	size_t np = strlen(fv->prefix), nl = strlen(loc), nt = strlen(target);
-
-	if (np + 6 + nl + 1 + nt + 1 > len)
-		return (size_t)snprintf(buf, len, "%s", fv->prefix); /* cannot be a key: reads nothing */
-	memcpy(buf, fv->prefix, np);
-	memcpy(buf + np, "state:", 6);
-	memcpy(buf + np + 6, loc, nl);
-	buf[np + 6 + nl] = ':';
-	memcpy(buf + np + 7 + nl, target, nt + 1);
-	return np + 7 + nl + nt;
+	return schema_key(buf, FV_KEY_MAX, fv->prefix, k, a, b);
 }
 
 /* One command, its reply checked for errors. Returns 0 and sets *out (free
@@ -338,15 +200,16 @@ static int command(struct fleetview *fv, redisReply **out, int argc, const char 
 static int check_schema(struct fleetview *fv)
 {
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "GET", key_of(fv, key, sizeof(key), "schema") };
+	const char *argv[] = { "GET", key_of(fv, key, SCHEMA_SCHEMA, NULL, NULL) };
 	redisReply *rep;
 	int r = command(fv, &rep, 2, argv);
 
 	if (r < 0)
 		return r;
 	fv->has_schema = rep->type == REDIS_REPLY_STRING;
-	if (fv->has_schema && strcmp(rep->str, KEYS_SCHEMA) != 0) {
-		set_err(fv, "redis at %s has schema %.32s, this program reads " KEYS_SCHEMA, fv->url_text, rep->str);
+	if (fv->has_schema && !schema_is_ours(rep->str)) {
+		set_err(fv, "redis at %s has schema %.32s, this program reads %s", fv->url_text, rep->str,
+			SCHEMA_VERSION);
 		r = -EPROTONOSUPPORT;
 	} else if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL) {
 		set_err(fv, "redis at %s: '%s' is not a string", fv->url_text, key);
@@ -385,7 +248,7 @@ int fleetview_open(struct fleetview **out, const char *url, const char *prefix, 
 
 	if (!fv)
 		return -ENOMEM;
-	r = keys_check_prefix(prefix, err, errlen);
+	r = schema_check_prefix(prefix, err, errlen);
 	if (r == 0)
 		r = redis_url_parse(&fv->url, url, err, errlen);
 	if (r < 0)
@@ -504,14 +367,9 @@ static const char *dup_reply(struct fv_arena *a, const redisReply *r)
 
 static int64_t parse_i64(const char *s)
 {
-	char *end;
-	long long v;
+	int64_t v;
 
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return errno || *end ? 0 : v;
+	return s && num_parse_int(s, INT64_MIN, INT64_MAX, &v) == 0 ? v : 0;
 }
 
 /* A flat [k, v, k, v...] array into a record (hashes, stream entries). */
@@ -578,6 +436,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+size_t fv_sort_unique(const char **v, size_t n)
+{
+	size_t u = 0;
+
+	qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
+			v[u++] = v[i];
+	return u;
+}
+
 /* Probers are few (one per probe host); more than this is not a fleet of probers. */
 #define FV_PROBERS_MAX 10000
 
@@ -585,7 +454,7 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 			const char ***out)
 {
 	char key[FV_KEY_MAX], stop[16];
-	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop };
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, SCHEMA_PROBERS, NULL, NULL), "0", stop };
 	redisReply *rep = NULL;
 	const char **locs = NULL;
 	size_t n = 0;
@@ -607,11 +476,7 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 	}
 	for (size_t i = 0; i < n_extra; i++)
 		locs[n++] = extra[i];
-	qsort(locs, n, sizeof(*locs), cmp_str);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(locs[u - 1], locs[i]) != 0)
-			locs[u++] = locs[i];
+	size_t u = fv_sort_unique(locs, n);
 	locs[u] = NULL;
 	*out = locs;
 	r = (int)u;
@@ -664,7 +529,7 @@ static int probers_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct probers_ctx *pc = ctx;
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "HGETALL", key_of(fv, key, sizeof(key), "prober:%s", pc->p[i].id) };
+	const char *argv[] = { "HGETALL", key_of(fv, key, SCHEMA_PROBER, pc->p[i].id, NULL) };
 
 	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
 }
@@ -682,7 +547,8 @@ static int probers_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *r
 int fleetview_probers(struct fleetview *fv, struct fv_arena *a, size_t max, struct fv_prober **out)
 {
 	char key[FV_KEY_MAX], stop[24];
-	const char *argv[] = { "ZREVRANGE", key_of(fv, key, sizeof(key), "probers"), "0", stop, "WITHSCORES" };
+	const char *argv[] = { "ZREVRANGE", key_of(fv, key, SCHEMA_PROBERS, NULL, NULL), "0", stop,
+			       "WITHSCORES" };
 	redisReply *rep = NULL;
 	struct probers_ctx pc = { .a = a };
 	size_t n = 0;
@@ -728,8 +594,8 @@ static int counts_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct counts_ctx *cc = ctx;
 	char key[FV_KEY_MAX];
-	const char *argv[] = { "ZCARD", key_of(fv, key, sizeof(key), "idx:%s:%s", cc->locs[i / FV_NSETS],
-					      state_names[i % FV_NSETS]) };
+	const char *argv[] = { "ZCARD",
+			       key_of(fv, key, SCHEMA_IDX, cc->locs[i / FV_NSETS], state_names[i % FV_NSETS]) };
 
 	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
 }
@@ -781,7 +647,7 @@ int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, i
 
 	if (set < 0 || set >= FV_NSETS)
 		return -EINVAL;
-	key_of(fv, key, sizeof(key), "idx:%s:%s", loc, state_names[set]);
+	key_of(fv, key, SCHEMA_IDX, loc, state_names[set]);
 	snprintf(s0, sizeof(s0), "%ld", start);
 	snprintf(s1, sizeof(s1), "%ld", stop);
 	if ((r = array_command(fv, 5, argv, a, sizeof(*m), 0, true, &rep, (void **)&m)) < 0)
@@ -816,7 +682,7 @@ static int targets_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct targets_ctx *tc = ctx;
 	char key[FV_KEY_MAX], cmd[FV_KEY_MAX + sizeof(state_fields_resp) + 64];
-	size_t klen = state_key(fv, key, sizeof(key), tc->loc, tc->targets[i]);
+	size_t klen = strlen(key_of(fv, key, SCHEMA_STATE, tc->loc, tc->targets[i]));
 	int n = snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nHMGET\r\n$%zu\r\n", 2 + N_STATE_FIELDS, klen);
 
 	memcpy(cmd + n, key, klen);
@@ -870,11 +736,6 @@ int fleetview_targets(struct fleetview *fv, struct fv_arena *a, const char *loc,
 	return r < 0 ? r : (int)n;
 }
 
-static int cmp_target(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, struct fv_target **out)
 {
 	char key[FV_KEY_MAX], s0[24], s1[24];
@@ -884,7 +745,7 @@ int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const c
 	size_t n = 0, cap;
 	int r;
 
-	key_of(fv, key, sizeof(key), "idx:%s:all", loc);
+	key_of(fv, key, SCHEMA_IDX, loc, SCHEMA_IDX_ALL);
 	{
 		const char *zc[] = { "ZCARD", key };
 		if ((r = ensure(fv)) < 0 || (r = command(fv, &rep, 2, zc)) < 0)
@@ -921,13 +782,8 @@ int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const c
 			break;
 	}
 	/* a target added or removed between two slices shifts the ranks and
-	 * can show up twice: sorting brings duplicates together */
-	qsort(names, n, sizeof(*names), cmp_target);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
-			names[u++] = names[i];
-	n = u;
+	 * can show up twice */
+	n = fv_sort_unique(names, n);
 	struct fv_target *t = fv_alloc(a, (n + 1) * sizeof(*t));
 	if (!t) {
 		r = nomem(fv);
@@ -956,7 +812,7 @@ int fleetview_latency(struct fleetview *fv, struct fv_arena *a, const char *loc,
 
 	if (max == 0)
 		return 0;
-	key_of(fv, key, sizeof(key), "lat:%s:%s", loc, target);
+	key_of(fv, key, SCHEMA_LAT, loc, target);
 	snprintf(lo, sizeof(lo), "%lld", (long long)from_s);
 	snprintf(cnt, sizeof(cnt), "%zu", max);
 	if ((r = array_command(fv, 7, argv, a, sizeof(*m), 0, false, &rep, (void **)&m)) < 0)
@@ -982,7 +838,8 @@ int fleetview_events(struct fleetview *fv, struct fv_arena *a, const char *befor
 		     struct fv_record **out)
 {
 	char key[FV_KEY_MAX], end[64], cnt[24];
-	const char *argv[] = { "XREVRANGE", key_of(fv, key, sizeof(key), "events"), end, "-", "COUNT", cnt };
+	const char *argv[] = { "XREVRANGE", key_of(fv, key, SCHEMA_EVENTS, NULL, NULL), end, "-", "COUNT",
+			       cnt };
 	redisReply *rep = NULL;
 	struct fv_record *ev;
 	size_t n = 0;
@@ -1024,7 +881,6 @@ out:
 int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 {
 	const char *colon = strrchr(target, ':'), *s = target, *e = colon;
-	char *end;
 
 	if (!colon || colon == target)
 		return -EINVAL;
@@ -1038,9 +894,8 @@ int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 	}
 	if (e <= s || (size_t)(e - s) >= iplen)
 		return -EINVAL;
-	errno = 0;
-	unsigned long p = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || p == 0 || p > 65535 || colon[1] == '+' || colon[1] == '-')
+	uint64_t p;
+	if (num_parse_uint(colon + 1, 1, 65535, &p) < 0)
 		return -EINVAL;
 	memcpy(ip, s, (size_t)(e - s));
 	ip[e - s] = '\0';
@@ -1048,231 +903,62 @@ int fv_target_split(const char *target, char *ip, size_t iplen, unsigned *port)
 	return 0;
 }
 
-/* A small JSON reader for the labels object: enough of RFC 8259 for a flat
- * object, strict about what it accepts. */
-struct json_in {
-	const char *p;
-};
-
-static void json_ws(struct json_in *j)
+/* The string at the reader into a; NULL with *r set when it is not one
+ * (-EINVAL) or out of memory. */
+static char *string_in(struct json_in *j, struct fv_arena *a, int *r)
 {
-	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
-		j->p++;
-}
+	long room = json_string_room(j);
+	char *s;
 
-static int hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-
-/* A JSON string at j->p (the opening quote), unescaped into a. NULL on a
- * syntax error or out of memory (*oom says which). */
-static char *json_string(struct json_in *j, struct fv_arena *a, bool *oom)
-{
-	const char *s = j->p + 1, *e = s;
-
-	while (*e && *e != '"') {
-		if ((unsigned char)*e < 0x20)
-			return NULL;
-		e += *e == '\\' && e[1] ? 2 : 1;
-	}
-	if (*e != '"')
-		return NULL;
-	/* unescaping never makes it longer */
-	char *out = fv_alloc(a, (size_t)(e - s) + 1), *o = out;
-	if (!out) {
-		*oom = true;
+	if (room < 0) {
+		*r = -EINVAL;
 		return NULL;
 	}
-	for (const char *p = s; p < e;) {
-		if (*p != '\\') {
-			*o++ = *p++;
-			continue;
-		}
-		p++;
-		switch (*p) {
-		case '"': case '\\': case '/': *o++ = *p++; break;
-		case 'b': *o++ = '\b'; p++; break;
-		case 'f': *o++ = '\f'; p++; break;
-		case 'n': *o++ = '\n'; p++; break;
-		case 'r': *o++ = '\r'; p++; break;
-		case 't': *o++ = '\t'; p++; break;
-		case 'u': {
-			if (e - p < 5)
-				return NULL;
-			int cp = hex4(p + 1);
-			p += 5;
-			if (cp < 0)
-				return NULL;
-			if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-				int lo = hex4(p + 2);
-				if (lo >= 0xdc00 && lo <= 0xdfff) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					p += 6;
-				}
-			}
-			if (cp >= 0xd800 && cp <= 0xdfff)
-				cp = 0xfffd; /* a lone surrogate */
-			/* \uXXXX is 6 bytes, its UTF-8 at most 3 (4 for a pair of 12) */
-			o += utf8_put(o, (unsigned)cp);
-			break;
-		}
-		default: return NULL;
-		}
-	}
-	*o = '\0';
-	j->p = e + 1;
-	return out;
-}
-
-/* Skips any JSON value; returns its start, or NULL on a syntax error. */
-static const char *json_skip(struct json_in *j, int depth)
-{
-	const char *start = j->p;
-	bool oom = false;
-	struct fv_arena tmp = { 0 };
-
-	if (depth > 32)
+	if (!(s = fv_alloc(a, (size_t)room + 1))) {
+		*r = -ENOMEM;
 		return NULL;
-	if (*j->p == '"') {
-		char *s = json_string(j, &tmp, &oom);
-		fv_arena_release(&tmp);
-		return s ? start : NULL;
 	}
-	if (*j->p == '{' || *j->p == '[') {
-		char close = *j->p == '{' ? '}' : ']';
-		j->p++;
-		json_ws(j);
-		if (*j->p == close) {
-			j->p++;
-			return start;
-		}
-		for (;;) {
-			json_ws(j);
-			if (close == '}') {
-				if (*j->p != '"' || !json_skip(j, depth + 1))
-					return NULL;
-				json_ws(j);
-				if (*j->p++ != ':')
-					return NULL;
-				json_ws(j);
-			}
-			if (!json_skip(j, depth + 1))
-				return NULL;
-			json_ws(j);
-			if (*j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (*j->p++ != close)
-				return NULL;
-			return start;
-		}
-	}
-	if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0) {
-		j->p += 4;
-		return start;
-	}
-	if (strncmp(j->p, "false", 5) == 0) {
-		j->p += 5;
-		return start;
-	}
-	/* a number: -?int frac? exp? */
-	const char *p = j->p;
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (*p >= '0' && *p <= '9')
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	j->p = p;
-	return start;
+	*r = json_string(j, s, (size_t)room, NULL, false, "a label");
+	return *r < 0 ? NULL : s;
 }
 
 int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, size_t max)
 {
-	struct json_in j = { .p = json };
+	struct json_in j;
 	size_t n = 0;
-	bool oom = false;
+	int r;
 
-	json_ws(&j);
-	if (!*j.p)
+	json_in_init(&j, json, strlen(json), NULL, 0);
+	if (json_end(&j))
 		return 0;
-	if (*j.p++ != '{')
+	if (!json_eat(&j, '{'))
 		return -EINVAL;
-	json_ws(&j);
-	if (*j.p == '}') {
-		j.p++;
-		goto end;
-	}
-	for (;;) {
-		json_ws(&j);
-		if (*j.p != '"')
-			return -EINVAL;
-		char *name = json_string(&j, a, &oom);
-		if (!name)
-			return oom ? -ENOMEM : -EINVAL;
-		json_ws(&j);
-		if (*j.p++ != ':')
+	if (json_eat(&j, '}'))
+		return json_end(&j) ? 0 : -EINVAL;
+	do {
+		const char *name, *v, *value = NULL;
+		if (!(name = string_in(&j, a, &r)))
+			return r;
+		if (!json_eat(&j, ':'))
 			return -EINVAL;
 		json_ws(&j);
-		const char *v = j.p, *value = NULL;
-		if (*v == '"') {
-			if (!(value = json_string(&j, a, &oom)))
-				return oom ? -ENOMEM : -EINVAL;
+		v = j.p;
+		if (v < j.end && *v == '"') {
+			if (!(value = string_in(&j, a, &r)))
+				return r;
 		} else {
-			if (!json_skip(&j, 0))
+			if (json_skip(&j) < 0)
 				return -EINVAL;
+			/* numbers and booleans keep their text; null, objects and arrays are left out */
 			if (*v != '{' && *v != '[' && *v != 'n' && !(value = fv_strndup(a, v, (size_t)(j.p - v))))
 				return -ENOMEM;
 		}
 		if (value && n < max)
 			out[n++] = (struct fv_label){ .name = name, .value = value };
-		json_ws(&j);
-		if (*j.p == ',') {
-			j.p++;
-			continue;
-		}
-		if (*j.p++ != '}')
-			return -EINVAL;
-		break;
-	}
-end:
-	json_ws(&j);
-	return *j.p ? -EINVAL : (int)n;
+	} while (json_eat(&j, ','));
+	if (!json_eat(&j, '}'))
+		return -EINVAL;
+	return json_end(&j) ? (int)n : -EINVAL;
 }
 
 size_t fv_lat_merge_series(struct lat_minute *out, const struct lat_minute *a, size_t na, const struct lat_minute *b,

@@ -9,10 +9,11 @@
  * long-running viewer survives Redis restarts. Strings and arrays that a call
  * returns live in the struct fv_arena the caller passes and are freed with it.
  *
- * Also here, because both programs need them: a growing text buffer with
- * JSON and Prometheus escaping, the labels JSON parser, and the latency
- * series helpers (merging minutes and locations exactly, as docs/latency.md
- * says; quantiles are never averaged). */
+ * Also here, because both programs need them: Prometheus escaping into a
+ * common/buf.h buffer, the labels' flat JSON object (read with
+ * common/json.h), and the latency series helpers (merging minutes and
+ * locations exactly, as docs/latency.md says; quantiles are never
+ * averaged). */
 #ifndef SW_FLEETVIEW_H
 #define SW_FLEETVIEW_H
 
@@ -21,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/latency.h"
 
-/* The schema and the default prefix are store/keys.h's KEYS_SCHEMA and
- * KEYS_DEFAULT_PREFIX. */
+/* The keys, the schema version and the default prefix are store/schema.h's. */
 #define FV_LOCATION_MAX 64            /* docs/config.md: at most 64 characters */
 
 /* Target states, in the order of docs/redis.md. */
@@ -61,31 +62,8 @@ char *fv_strndup(struct fv_arena *a, const char *s, size_t n);
 /* Frees everything allocated from a; a is empty and usable again. */
 void fv_arena_release(struct fv_arena *a);
 
-/* A growing text buffer. Zero-initialize; s is always NUL-terminated once
- * anything was added. Appends never fail: after a failed allocation nomem
- * is set and further appends are ignored, so the caller checks once. */
-struct fv_buf {
-	char *s;
-	size_t len, cap;
-	bool nomem;
-};
-/* Makes room for n more bytes (a size hint). false when out of memory. */
-bool fv_buf_reserve(struct fv_buf *b, size_t n);
-void fv_buf_add(struct fv_buf *b, const char *s, size_t n);
-void fv_buf_puts(struct fv_buf *b, const char *s);
-void fv_buf_printf(struct fv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fv_buf_vprintf(struct fv_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* s as a JSON string with its quotes; NULL gives null. Bytes that are not
- * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
-void fv_buf_json_str(struct fv_buf *b, const char *s);
-/* A number as JSON: integers without a fraction, NaN and infinities as null. */
-void fv_buf_json_num(struct fv_buf *b, double v);
 /* s as a Prometheus label value, without the quotes: \ " and newline escaped. */
-void fv_buf_prom_value(struct fv_buf *b, const char *s);
-/* Makes b empty, keeping its memory. */
-void fv_buf_reset(struct fv_buf *b);
-/* Frees b's memory; b is empty and usable again. */
-void fv_buf_release(struct fv_buf *b);
+void fv_prom_value(struct buf *b, const char *s);
 
 /* ---- what is read ---- */
 
@@ -167,7 +145,7 @@ struct fleetview;
 /* Connects to url (store/redis-conn.h forms) and checks P schema. timeout_ms
  * bounds the connect and every reply. Returns 0 and sets *out (free with
  * fleetview_free), or a negative errno with one line in err:
- * -EPROTONOSUPPORT when P schema is not KEYS_SCHEMA ("redis at URL has schema
+ * -EPROTONOSUPPORT when P schema is not SCHEMA_VERSION ("redis at URL has schema
  * N, this program reads 1"), -EINVAL for a bad URL or prefix, the
  * redis_connect errors otherwise. A missing P schema is not an error (no
  * prober has written yet): see fleetview_has_schema. */
@@ -250,6 +228,9 @@ size_t fv_lat_rebin(struct lat_minute *m, size_t n, int64_t step_s);
 /* A location name as docs/config.md allows it: 1 to FV_LOCATION_MAX of
  * letters, digits, '.', '_', '-'. */
 bool fv_location_ok(const char *s, size_t n);
+
+/* Sorts n strings and drops repeats, in place; returns how many are left. */
+size_t fv_sort_unique(const char **v, size_t n);
 
 /* Human durations for the tools: "45s", "3m12s", "2h05m", "3d04h". */
 const char *fv_age_text(int64_t seconds, char *buf, size_t len);

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/num.h"
 #include "tools/lib/quorum.h"
 
 int quorum_spec_parse(const char *s, int *spec)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
 	if (strcmp(s, "majority") == 0) {
 		*spec = QUORUM_MAJORITY;
@@ -19,9 +19,7 @@ int quorum_spec_parse(const char *s, int *spec)
 		*spec = QUORUM_ALL;
 		return 0;
 	}
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > QUORUM_MAX)
+	if (num_parse_uint(s, 1, QUORUM_MAX, &v) < 0)
 		return -EINVAL;
 	*spec = (int)v;
 	return 0;

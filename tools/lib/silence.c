@@ -6,7 +6,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "store/keys.h"
+#include "store/schema.h"
 #include "tools/lib/silence.h"
 
 #define LINE_MAX_TEXT (MATCHER_KEY_MAX + MATCHER_VALUE_MAX + 8)
@@ -159,7 +159,7 @@ static int run_pipeline(redisContext *c, size_t n, const char **argvs[], const i
 
 int silence_save(redisContext *c, const char *prefix, const struct silence *s, char *err, size_t errlen)
 {
-	char key[KEYS_MAX], idx[KEYS_MAX], starts[24], ends[24], created[24], now[24];
+	char key[SCHEMA_KEY_MAX], idx[SCHEMA_KEY_MAX], starts[24], ends[24], created[24], now[24];
 	char *lines = malloc(s->n * LINE_MAX_TEXT + 1);
 	int r;
 
@@ -170,8 +170,8 @@ int silence_save(redisContext *c, const char *prefix, const struct silence *s, c
 	snprintf(ends, sizeof(ends), "%lld", (long long)s->ends_s);
 	snprintf(created, sizeof(created), "%lld", (long long)s->created_s);
 	snprintf(now, sizeof(now), "(%lld", (long long)s->created_s);
-	keys_fmt(key, sizeof(key), prefix, KEY_SILENCE, s->id);
-	keys_fmt(idx, sizeof(idx), prefix, KEY_SILENCES, NULL);
+	schema_key(key, sizeof(key), prefix, SCHEMA_SILENCE, s->id, NULL);
+	schema_key(idx, sizeof(idx), prefix, SCHEMA_SILENCES, NULL, NULL);
 	const char *multi[] = { "MULTI" };
 	const char *hset[] = { "HSET",       key,       "matchers", lines, "starts",  starts,        "ends",
 			       ends,         "created", created,    "created_by", s->created_by, "comment",
@@ -232,8 +232,8 @@ static int silence_of_hash(struct silence *s, const char *id, const redisReply *
 int silence_load(redisContext *c, const char *prefix, int64_t now_s, struct silence_set *out, char *err,
 		 size_t errlen)
 {
-	char idx[KEYS_MAX], lo[24];
-	const char *argv[] = { "ZRANGEBYSCORE", keys_fmt(idx, sizeof(idx), prefix, KEY_SILENCES, NULL), lo,
+	char idx[SCHEMA_KEY_MAX], lo[24];
+	const char *argv[] = { "ZRANGEBYSCORE", schema_key(idx, sizeof(idx), prefix, SCHEMA_SILENCES, NULL, NULL), lo,
 			       "+inf" };
 	redisReply *ids = NULL;
 	int r = 0;
@@ -253,9 +253,9 @@ int silence_load(redisContext *c, const char *prefix, int64_t now_s, struct sile
 		goto out;
 	}
 	for (size_t i = 0; i < ids->elements; i++) {
-		char key[KEYS_MAX];
-		const char *hget[] = { "HGETALL", keys_fmt(key, sizeof(key), prefix, KEY_SILENCE,
-							   ids->element[i]->str) };
+		char key[SCHEMA_KEY_MAX];
+		const char *id = ids->element[i]->str;
+		const char *hget[] = { "HGETALL", schema_key(key, sizeof(key), prefix, SCHEMA_SILENCE, id, NULL) };
 		if (redisAppendCommandArgv(c, 2, hget, NULL) != REDIS_OK) {
 			r = fail(err, errlen, -EIO, "redis", c->errstr);
 			goto out;
@@ -283,9 +283,9 @@ out:
 
 int silence_remove(redisContext *c, const char *prefix, const char *id, char *err, size_t errlen)
 {
-	char key[KEYS_MAX], idx[KEYS_MAX];
-	const char *del[] = { "DEL", keys_fmt(key, sizeof(key), prefix, KEY_SILENCE, id) };
-	const char *zrem[] = { "ZREM", keys_fmt(idx, sizeof(idx), prefix, KEY_SILENCES, NULL), id };
+	char key[SCHEMA_KEY_MAX], idx[SCHEMA_KEY_MAX];
+	const char *del[] = { "DEL", schema_key(key, sizeof(key), prefix, SCHEMA_SILENCE, id, NULL) };
+	const char *zrem[] = { "ZREM", schema_key(idx, sizeof(idx), prefix, SCHEMA_SILENCES, NULL, NULL), id };
 	redisReply *rep = NULL;
 	int r;
 
