@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/check.h"
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
@@ -571,6 +572,11 @@ static void state_change(struct resp *w, struct rfmt *f, const struct sw_event *
 
 int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 {
+	return rfmt_event_with(f, s, e, NULL);
+}
+
+int rfmt_event_with(struct rfmt *f, struct bl_stage *s, const struct sw_event *e, const char *detail)
+{
 	struct resp w = { .s = s };
 	char target[ADDR_STRLEN + 16], ip[ADDR_STRLEN], id[48];
 
@@ -591,6 +597,10 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 		kv(&w, "reason", state_reason_name((enum state_reason)e->reason));
 		if (e->reason == REASON_UNREACHABLE)
 			kv_u64(&w, "icmp_code", e->icmp_code);
+		if (e->check)
+			kv(&w, "check", check_kind_name(e->check));
+		if (detail)
+			kv(&w, "check_error", detail);
 		kv_time(&w, "since", e->since_ns);
 		/* for a slow transition rtt_ns is the recent p95 (docs/redis.md),
 		 * and the thresholds it is over go with it */
@@ -640,6 +650,77 @@ int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e)
 	if (e->kind == EVENT_STATE && watched(f, e->target))
 		state_change(&w, f, e, target);
 	return frame_end(&w, s, BL_EVENT);
+}
+
+static const char *verdict_text(uint8_t v)
+{
+	switch (v) {
+	case VERDICT_CHECK_FAILED: return "check_failed";
+	case VERDICT_CERT_UNVERIFIED: return "cert_unverified";
+	case VERDICT_CERT_EXPIRED: return "cert_expired";
+	case VERDICT_CERT_EXPIRING: return "cert_expiring";
+	}
+	return "ok";
+}
+
+/* The check's own fields, as a result entry and the state hash have them. */
+static void kv_check(struct resp *w, const struct check_result *r, uint8_t verdict, int32_t days_left, bool hash)
+{
+	kv(w, "check", check_kind_name(r->kind) ? check_kind_name(r->kind) : "none");
+	kv(w, "check_ok", r->v.ok ? "1" : "0");
+	kv(w, "check_verdict", verdict_text(verdict));
+	/* the hash keeps the last error until it is cleared, the entry only has one */
+	if (!r->v.ok || hash)
+		kv(w, "check_error", r->v.ok ? "" : r->v.error);
+	kv_us(w, "check_us", r->check_ns);
+	kv(w, "banner", r->v.banner);
+	if (r->tls.version[0] || hash) {
+		kv(w, "tls_version", r->tls.version);
+		kv(w, "tls_cipher", r->tls.cipher);
+	}
+	if (r->tls.not_after_s || hash) {
+		kv(w, "cert_subject", r->tls.subject);
+		kv(w, "cert_issuer", r->tls.issuer);
+		kv(w, "cert_sans", r->tls.sans);
+		arg_str(w, "cert_not_after");
+		if (r->tls.not_after_s)
+			arg_i64(w, r->tls.not_after_s);
+		else
+			arg(w, "", 0);
+		arg_str(w, "cert_days_left");
+		if (days_left != INT32_MIN)
+			arg_i64(w, days_left);
+		else
+			arg(w, "", 0);
+		kv(w, "cert_verified", r->tls.not_after_s ? (r->tls.verified && r->tls.name_ok ? "1" : "0") : "");
+	}
+}
+
+int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r, uint8_t verdict, int32_t days_left)
+{
+	struct resp w = { .s = s };
+	char target[ADDR_STRLEN + 16], ip[ADDR_STRLEN];
+
+	if (bl_stage_begin(s) < 0)
+		return -ENOMEM;
+	target_text(f, r->target, target, ip, sizeof(ip));
+	xadd_begin(&w, f->results_key, f->c.results_maxlen);
+	kv_endpoint(&w, f, r->target, target, ip);
+	kv(&w, "state", "check");
+	kv_i64(&w, "ts", r->ts_real_ns);
+	kv_check(&w, r, verdict, days_left, false);
+	kv_names(&w, f, r->target, false);
+	kv_who(&w, f);
+	cmd_end(&w);
+	if (watched(f, r->target) && (f->tg[r->target].flags & SEEN)) {
+		cmd_begin(&w);
+		arg_str(&w, "HSET");
+		state_key(&w, f, target);
+		kv_i64(&w, "check_ts", r->ts_real_ns);
+		kv_check(&w, r, verdict, days_left, true);
+		cmd_end(&w);
+	}
+	return frame_end(&w, s, BL_RESULT);
 }
 
 int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm)

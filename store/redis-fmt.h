@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct bl_stage;
+struct check_result;
 struct lat_minute;
 struct probe_result;
 struct store_status;
@@ -50,6 +51,11 @@ int rfmt_set_table(struct rfmt *f, const struct table *t);
  * holds no part of it). */
 int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r);
 int rfmt_event(struct rfmt *f, struct bl_stage *s, const struct sw_event *e);
+/* ... an event with its text (a check's error; NULL: none). */
+int rfmt_event_with(struct rfmt *f, struct bl_stage *s, const struct sw_event *e, const char *detail);
+/* A service check's result (docs/redis.md): an entry of P results with the
+ * check's fields, and the check's fields of the target's state hash. */
+int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r, uint8_t verdict, int32_t days_left);
 int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm);
 int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target);
 /* The prober's heartbeat: HSET prober:PROBER, PEXPIRE, ZADD probers and

@@ -256,14 +256,14 @@ static void redis_note(struct store *st, int r)
 }
 
 /* Formats a record of the ring for Redis into the stage. */
-static void redis_rec(struct store *st, const struct store_rec *rec)
+static void redis_rec(struct store *st, const struct store_rec *rec, const char *detail)
 {
 	switch (rec->kind) {
 	case STORE_REC_RESULT:
 		redis_note(st, rfmt_result(st->rfmt, &st->stage, &rec->u.result));
 		break;
 	case STORE_REC_EVENT:
-		redis_note(st, rfmt_event(st->rfmt, &st->stage, &rec->u.event));
+		redis_note(st, rfmt_event_with(st->rfmt, &st->stage, &rec->u.event, detail));
 		break;
 	case STORE_REC_STATUS:
 		redis_writer_set_status(st->writer, &rec->u.status);
@@ -288,6 +288,8 @@ static void write_xrec(struct store *st, const struct store_xrec *x)
 	}
 	if (st->cfg.format != STORE_NONE)
 		write_line(st, &(struct line_src){ .check = x }, NULL);
+	if (st->rfmt)
+		redis_note(st, rfmt_check(st->rfmt, &st->stage, &x->u.check, x->verdict, x->days_left));
 	atomic_fetch_add_explicit(&st->written, 1, memory_order_relaxed);
 }
 
@@ -326,7 +328,7 @@ static void write_rec(struct store *st, const struct store_rec *rec)
 
 	if (rec->kind != STORE_REC_RESULT && rec->kind != STORE_REC_EVENT) {
 		if (st->rfmt)
-			redis_rec(st, rec);
+			redis_rec(st, rec, NULL);
 		return;
 	}
 	if (rec->kind == STORE_REC_EVENT && rec->u.event.detail)
@@ -334,7 +336,7 @@ static void write_rec(struct store *st, const struct store_rec *rec)
 	if (st->cfg.format != STORE_NONE)
 		write_line(st, &(struct line_src){ .rec = rec }, d);
 	if (st->rfmt)
-		redis_rec(st, rec);
+		redis_rec(st, rec, d);
 	if (st->minutes && rec->kind == STORE_REC_RESULT)
 		minutes_add(st->minutes, &rec->u.result); /* -ENOMEM: counted, the line is out */
 	atomic_fetch_add_explicit(&st->written, 1, memory_order_relaxed);
@@ -383,6 +385,7 @@ static size_t drain(struct store *st)
 	}
 	adopt_latest_table(st);
 	total += drain_x(st);
+	redis_push(st);
 	return total;
 }
 
