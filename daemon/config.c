@@ -157,8 +157,24 @@ static int check_spec(const char *spec, bool cidr_ok, char *msg, size_t len)
 
 	if (split_host(spec, host, &port) < 0)
 		return yconf_msg(msg, len, "expected IP, CIDR or HOSTNAME, optionally :PORT ([IPv6]:PORT)");
-	if (port && !port_valid(port))
+	const char *slash = port ? strchr(port, '/') : NULL;
+	if (slash) {
+		/* :PORT/CHECK, a service check (docs/checks.md) */
+		char only[8];
+		size_t n = (size_t)(slash - port);
+		if (check_kind_parse(slash + 1, strlen(slash + 1)) < 0)
+			return yconf_msg(msg, len, "check '" QUOTE "': expected one of connect, tls, ssh, smtp, submission, "
+				 "smtps, imap, imaps, pop3, pop3s, ftp, redis, postgres, mysql, http, https, amqp, mongodb, "
+				 "memcached, vnc, generic", slash + 1);
+		if (n >= sizeof(only))
+			return yconf_msg(msg, len, "port '" QUOTE "': expected 1-65535", port);
+		memcpy(only, port, n);
+		only[n] = '\0';
+		if (!port_valid(only))
+			return yconf_msg(msg, len, "port '" QUOTE "': expected 1-65535", only);
+	} else if (port && !port_valid(port)) {
 		return yconf_msg(msg, len, "port '" QUOTE "': expected 1-65535", port);
+	}
 	return check_host_part(host, cidr_ok, msg, len);
 }
 

@@ -335,7 +335,8 @@ static void test_checks(void **state)
 		     "    hosts: [198.18.2.1:7000]\n"
 		     "    check: { kind: generic, send: 'PING\\r\\n\\x00', expect: '^\\+PONG' }\n"
 		     "  - name: plain\n"
-		     "    hosts: [198.18.3.1:6379]\n"
+		     "    hosts: [198.18.3.1:6379, \"198.18.3.2:5432/postgres\", \"198.18.3.0/30:443/tls\"]\n"
+		     "    ports: [\"22/ssh\", 80]\n"
 		     "    check: redis\n");
 	const struct check_spec *pg = c.groups[0].check;
 	assert_non_null(pg);
@@ -358,6 +359,8 @@ static void test_checks(void **state)
 	assert_memory_equal(gen->send, "PING\r\n\0", 7);
 	assert_non_null(gen->expect_re);
 	assert_int_equal(c.groups[2].check->kind, CHECK_REDIS);
+	assert_int_equal(c.groups[2].ports.checks[0], CHECK_SSH);
+	assert_int_equal(c.groups[2].ports.checks[1], CHECK_NONE);
 	config_release(&c);
 
 	/* one line each, naming the place and what would be right */
@@ -374,6 +377,10 @@ static void test_checks(void **state)
 		{ "{ kind: https, cert_warn_days: 3, cert_crit_days: 7 }", "t.yaml:4:", "cert_crit_days (7) above cert_warn_days (3)" },
 		{ "{ kind: http, status: [6] }", "t.yaml:4:", "status '6': expected a class 1-5" },
 	};
+	assert_int_equal(parse(&c, "groups:\n  - name: a\n    hosts: [\"198.18.0.2:22/shh\"]\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.yaml:3:"));
+	assert_non_null(strstr(err, "check 'shh': expected one of connect"));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char yaml[512];
 		snprintf(yaml, sizeof(yaml), GROUP_A "    check: %s\n", bad[i].check);
