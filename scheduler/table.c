@@ -622,8 +622,11 @@ int table_from_list(struct table **out, struct target_list *tl, const struct tab
 		t->n_groups = 1;
 	}
 	t->n_base_groups = t->n_groups;
-	for (size_t i = 0; i < t->tl.n; i++)
+	for (size_t i = 0; i < t->tl.n; i++) {
 		t->group_of[i] = g ? 0 : TABLE_NO_GROUP;
+		if (g && g->check && t->tl.v[i].check == CHECK_NONE && t->tl.v[i].port != TARGET_PORT_ICMP)
+			t->tl.v[i].check = g->check->kind; /* as a build's claim does */
+	}
 	t->n_live = (uint32_t)t->tl.n;
 	table_fit(t);
 	*out = t;

@@ -469,9 +469,125 @@ static void test_foreign(void **state)
 	free_all(m, t, s);
 }
 
+/* Service checks: a SYN answered starts the port's check when due; the
+ * check's verdict decides the state (a SYN answer does not bring a failing
+ * service back up), with its text on the event; certificates degrade and
+ * fail; a check not due is not started twice. */
+struct checks_sink {
+	uint32_t started[8];
+	size_t n_started;
+	char detail[256];
+};
+
+static struct checks_sink *csink;
+
+static void on_start_check(void *ctx, uint32_t id, struct check_spec *spec)
+{
+	(void)ctx;
+	assert_true(csink->n_started < 8);
+	csink->started[csink->n_started++] = id;
+	check_spec_unref(spec);
+}
+
+static void on_detail(void *ctx, uint64_t id, const char *text)
+{
+	(void)ctx;
+	(void)id;
+	snprintf(csink->detail, sizeof(csink->detail), "%s", text);
+}
+
+static void test_service_checks(void **state)
+{
+	(void)state;
+	struct table_group g = one_group(10 * NSEC_PER_SEC, 2);
+	struct target_list tl;
+	struct table *t;
+	char err[256];
+	struct sink *s = calloc(1, sizeof(*s));
+	struct checks_sink cs = { 0 };
+	struct monitor *m;
+
+	csink = &cs;
+	g.check = check_spec_new(CHECK_POSTGRES);
+	target_list_init(&tl, 0, TARGET_FAMILY_V4);
+	assert_int_equal(target_list_add_spec(&tl, "198.18.0.1:5432", NULL, NULL, NULL, err, sizeof(err)), 1);
+	assert_int_equal(target_list_add_spec(&tl, "198.18.0.2:443/tls", NULL, NULL, NULL, err, sizeof(err)), 1);
+	assert_int_equal(table_from_list(&t, &tl, &g, "lab"), 0);
+	check_spec_unref(g.check); /* the table holds its own reference */
+	assert_int_equal(table_check(t, 0)->kind, CHECK_POSTGRES);
+	assert_int_equal(table_check(t, 1)->kind, CHECK_TLS);
+	struct monitor_config cfg = {
+		.rate_cap = 100000, .emit_result = on_result, .emit_event = on_event, .start_check = on_start_check,
+		.emit_detail = on_detail, .ctx = s,
+	};
+	assert_int_equal(monitor_new(&m, &cfg, t, T0_MONO, T0_REAL), 0);
+
+	/* the SYN answers: the check starts; the port waits for its verdict */
+	report(m, 0, T0_REAL, PROBE_OPEN, 1000);
+	assert_int_equal(cs.n_started, 1);
+	assert_int_equal(cs.started[0], 0);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_UNKNOWN);
+	/* while it runs, another SYN answer starts no second one */
+	report(m, 0, T0_REAL + 1 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(cs.n_started, 1);
+
+	/* the check fails: at the second failure (failures: 2), down with its words */
+	struct check_result c = { .target = 0, .ts_real_ns = T0_REAL + 2 * NSEC_PER_SEC, .kind = CHECK_POSTGRES };
+	check_fail(&c.v, "FATAL: sorry, too many clients already (53300)");
+	monitor_on_check(m, &c);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_UNKNOWN);
+	/* SYNs still answered: no evidence either way, the check is not due yet */
+	report(m, 0, T0_REAL + 3 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_UNKNOWN);
+	assert_int_equal(cs.n_started, 1);
+	/* due again one interval later */
+	report(m, 0, T0_REAL + 13 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(cs.n_started, 2);
+	c.ts_real_ns = T0_REAL + 13 * NSEC_PER_SEC;
+	size_t before = s->n_ev;
+	monitor_on_check(m, &c);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_DOWN);
+	assert_int_equal(monitor_status(m, 0)->reason, REASON_CHECK_FAILED);
+	assert_int_equal(s->n_ev, before + 1);
+	assert_int_equal(s->ev[before].reason, REASON_CHECK_FAILED);
+	assert_int_equal(s->ev[before].check, CHECK_POSTGRES);
+	assert_int_equal(s->ev[before].detail, 1);
+	assert_string_equal(cs.detail, "FATAL: sorry, too many clients already (53300)");
+	/* a SYN answer does not bring it back; the next passing check does */
+	report(m, 0, T0_REAL + 20 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_DOWN);
+	report(m, 0, T0_REAL + 24 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(cs.n_started, 3);
+	struct check_result ok = { .target = 0, .ts_real_ns = T0_REAL + 24 * NSEC_PER_SEC, .kind = CHECK_POSTGRES,
+				   .v = { .ok = true } };
+	monitor_on_check(m, &ok);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_UP);
+
+	/* certificates: 10 days left degrades (warn 14), 2 days fails (crit 3) */
+	report(m, 1, T0_REAL, PROBE_OPEN, 1000);
+	assert_int_equal(cs.started[cs.n_started - 1], 1);
+	struct check_result tls = { .target = 1, .ts_real_ns = T0_REAL, .kind = CHECK_TLS, .v = { .ok = true } };
+	tls.tls.not_after_s = T0_REAL / NSEC_PER_SEC + 10 * 86400 + 3600;
+	monitor_on_check(m, &tls);
+	assert_int_equal(monitor_status(m, 1)->state, TARGET_DEGRADED);
+	assert_int_equal(monitor_status(m, 1)->reason, REASON_CERT_EXPIRING);
+	assert_string_equal(cs.detail, "certificate expires in 10 days");
+	/* a SYN answer keeps it degraded: the certificate has not changed */
+	report(m, 1, T0_REAL + 5 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(monitor_status(m, 1)->state, TARGET_DEGRADED);
+	tls.tls.not_after_s = T0_REAL / NSEC_PER_SEC + 2 * 86400;
+	monitor_on_check(m, &tls);
+	monitor_on_check(m, &tls);
+	assert_int_equal(monitor_status(m, 1)->state, TARGET_DOWN);
+	assert_int_equal(monitor_status(m, 1)->reason, REASON_CERT_EXPIRED);
+	assert_string_equal(cs.detail, "certificate expires in 2 days");
+	free_all(m, t, s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_service_checks),
 		cmocka_unit_test(test_intervals_and_phase),
 		cmocka_unit_test(test_spreading),
 		cmocka_unit_test(test_stretch_table),
