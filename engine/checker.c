@@ -27,6 +27,9 @@
 #define DEFAULT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define IN_CAP (2 * DIALOG_LINE_MAX)
 #define SESSION_SLOTS 16384 /* TLS sessions kept for resumption (a cache, not a promise) */
+/* a full handshake at least this often, to see a renewed certificate, and
+ * so that tickets do not extend one session for ever (RFC 8446, 4.6.1) */
+#define FULL_EVERY_S 3600
 #define REQ_BATCH 64
 #define OUT_CAP (DIALOG_OUT_MIN + CHECK_SEND_MAX)
 #define MAX_CA 32 /* distinct CA files in use (the configuration's) */
@@ -71,6 +74,7 @@ struct session_slot {
 	uint32_t target;
 	uint16_t port;
 	uint16_t uses;           /* checks since the last full handshake */
+	int64_t full_s;          /* when it was (CLOCK_REALTIME seconds) */
 	struct tls_session *s;
 	struct check_tls full;
 	bool used;
@@ -286,8 +290,13 @@ static void conn_free(struct checker *c, struct conn *k)
 	}
 	if (k->tls) {
 		/* the session to resume from: taken last, when a TLS 1.3 server's
-		 * tickets (sent after the handshake) have been read */
-		if (c->cfg.full_every != 1 && k->res.tls.version[0]) {
+		 * tickets (sent after the handshake) have been read; after a
+		 * failed check none: the next one is a full handshake */
+		if (!k->dialog.v.ok && k->reported) {
+			struct session_slot *ss = session_of(c, &k->req);
+			tls_session_free(ss->s);
+			ss->s = NULL;
+		} else if (c->cfg.full_every != 1 && k->res.tls.version[0]) {
 			struct session_slot *ss = session_of(c, &k->req);
 			struct tls_session *ns = tls_conn_session(k->tls);
 			if (ns && ss->used) {
@@ -516,6 +525,7 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 		ss->port = k->req.port;
 		ss->full = k->res.tls;
 		ss->uses = 0;
+		ss->full_s = clock_real_ns() / NSEC_PER_SEC;
 		stat_add(&c->st.tls_full, 1);
 	}
 	if (k->spec->verify && (!k->res.tls.verified || !k->res.tls.name_ok)) {
@@ -593,7 +603,8 @@ static void start_tls(struct checker *c, struct conn *k, uint64_t now, bool afte
 		fail_now(c, k, now, "%s", why[0] ? why : "no TLS context");
 		return;
 	}
-	if (ss->used && ss->s && c->cfg.full_every > 1 && ss->uses + 1u < c->cfg.full_every)
+	if (ss->used && ss->s && c->cfg.full_every > 1 && ss->uses + 1u < c->cfg.full_every &&
+	    clock_real_ns() / NSEC_PER_SEC - ss->full_s < FULL_EVERY_S)
 		resume = ss->s;
 	if (tls_conn_new(&k->tls, ctx, k->fd, sni, resume) < 0) {
 		fail_now(c, k, now, "cannot start TLS: out of memory");
