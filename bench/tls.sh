@@ -1,7 +1,7 @@
 #!/bin/bash
 # The TLS library for synwatch's tls check, chosen by measurement (issue 17):
-# client CPU per handshake of OpenSSL 3.0, GnuTLS 3.7, wolfSSL 5.5 and
-# Mbed TLS 2.28, each driving many non-blocking handshakes on one epoll loop
+# client CPU per handshake of OpenSSL 3.0 and GnuTLS 3.7 (wolfSSL 5.5 and
+# Mbed TLS 2.28 were measured too and ruled out: bench/tls-libs.md), each driving many non-blocking handshakes on one epoll loop
 # (bench/tls_handshake.c with bench/tls-LIB.c), against nginx on 127.0.0.1
 # with a P-256 ECDSA certificate (TLS 1.3, X25519); beside them, in the same
 # run, the handshake's crypto alone (openssl speed) and what
@@ -19,7 +19,7 @@
 # flight), TLS_K (10: the policy run does a full handshake every K-th check),
 # TLS_IDLE (1000 idle sessions held for the memory figure; 0: none),
 # TLS_BLACKBOX_N (1000 probes; 0: skip blackbox_exporter), TLS_SPEED_SECONDS
-# (3), TLS_LIBS ("openssl gnutls wolfssl mbedtls"), TLS_QUIET_MAX (30) and
+# (3), TLS_LIBS ("openssl gnutls"), TLS_QUIET_MAX (30) and
 # TLS_QUIET_BUDGET (120): before each repeat, wait until other work keeps
 # the machine at most that % busy, for at most that many seconds in all.
 set -u
@@ -36,7 +36,7 @@ K=${TLS_K:-10}
 IDLE=${TLS_IDLE:-1000}
 BB_N=${TLS_BLACKBOX_N:-1000}
 SPEED_S=${TLS_SPEED_SECONDS:-3}
-LIBS=${TLS_LIBS:-openssl gnutls wolfssl mbedtls}
+LIBS=${TLS_LIBS:-openssl gnutls}
 OUT=${TLS_OUT:-$top/bench/out/tls}
 NAME=tls.synwatch.test
 
@@ -144,8 +144,6 @@ lib_flags() {
 	case $1 in
 	openssl) pkg-config --cflags --libs openssl ;;
 	gnutls) pkg-config --cflags --libs gnutls ;;
-	wolfssl) pkg-config --cflags --libs wolfssl ;;
-	mbedtls) echo "-lmbedtls -lmbedx509 -lmbedcrypto" ;;
 	esac
 }
 built=""
@@ -259,29 +257,22 @@ for rep in $(seq "$REPEATS"); do
 	# the same neighbours' load
 	order=$(echo "$built" | awk -v r="$rep" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
 	for lib in $order; do
-		v=
-		[ "$lib" = mbedtls ] && v=-2
-		run "$lib" full "$rep" "$port" -n "$N_FULL" $v
-		run "$lib" res "$rep" "$port" -n "$N_RES" -r 0 $v
-		[ "$lib" != mbedtls ] && run "$lib" pskke "$rep" "$port_ke" -n "$N_RES" -r 0 -k
-		run "$lib" refresh "$rep" "$port" -n "$N_RES" -r 0 -R $v
-		run "$lib" policy "$rep" "$port" -n "$N_RES" -r "$K" $v
-		if [ "$lib" != mbedtls ]; then
-			run "$lib" full12 "$rep" "$port" -n "$N_FULL" -2
-			run "$lib" res12 "$rep" "$port" -n "$N_RES" -r 0 -2
-		fi
+		run "$lib" full "$rep" "$port" -n "$N_FULL"
+		run "$lib" res "$rep" "$port" -n "$N_RES" -r 0
+		run "$lib" pskke "$rep" "$port_ke" -n "$N_RES" -r 0 -k
+		run "$lib" refresh "$rep" "$port" -n "$N_RES" -r 0 -R
+		run "$lib" policy "$rep" "$port" -n "$N_RES" -r "$K"
+		run "$lib" full12 "$rep" "$port" -n "$N_FULL" -2
+		run "$lib" res12 "$rep" "$port" -n "$N_RES" -r 0 -2
 	done
 	log "repeat $rep done ($((SECONDS - t0)) s)"
 done
 for lib in $built; do
-	[ "$lib" = mbedtls ] && continue
 	run "$lib" pskke-default 1 "$port" -n 200 -r 0 -k
 done
 if [ "$IDLE" -gt 0 ]; then
 	for lib in $built; do
-		v=
-		[ "$lib" = mbedtls ] && v=-2
-		run "$lib" idle 1 "$port" -i "$IDLE" $v
+		run "$lib" idle 1 "$port" -i "$IDLE"
 	done
 fi
 
@@ -380,13 +371,8 @@ echo
 echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | resumed, new ticket kept | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | nginx CPU full / resumed | heap per idle session | session bytes | notes |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for lib in $built; do
-	if [ "$lib" = mbedtls ]; then
-		t12="(the row is TLS 1.2)"
-		note="TLS 1.2 only (2.28 has no 1.3 client), ECDHE-ECDSA with X25519; a resumed 1.2 handshake has no key exchange"
-	else
-		t12="$(med1 "$lib" full12 cpu_us) / $(med1 "$lib" res12 cpu_us)"
-		note="$(one "$lib" full full_version) $(one "$lib" full full_cipher); psk_ke run: kx $(one "$lib" pskke res_kx); psk_ke offered to the default server: $(one "$lib" pskke-default resumed) of $(one "$lib" pskke-default n) resumed"
-	fi
+	t12="$(med1 "$lib" full12 cpu_us) / $(med1 "$lib" res12 cpu_us)"
+	note="$(one "$lib" full full_version) $(one "$lib" full full_cipher); psk_ke run: kx $(one "$lib" pskke res_kx); psk_ke offered to the default server: $(one "$lib" pskke-default resumed) of $(one "$lib" pskke-default n) resumed"
 	heap=$(one "$lib" idle heap_per_conn_b)
 	[ "$heap" != "–" ] && heap="$(awk -v b="$heap" 'BEGIN { printf "%.1f KiB", b / 1024 }')"
 	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" refresh cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $(med1 "$lib" full srv_us) / $(med1 "$lib" res srv_us) | $heap | $(one "$lib" res session_b) | $note |"

@@ -12,7 +12,7 @@ test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-serv
 # tls: the TLS libraries weighed by bench/tls.sh, a real TLS server and the
 # monitor compared with (issue 17)
 bench="$test zmap masscan nmap gnuplot-nox time openssl libssl-dev libgnutls28-dev
- libwolfssl-dev libmbedtls-dev nginx prometheus-blackbox-exporter"
+ nginx prometheus-blackbox-exporter"
 demo="$test tmux"
 
 case "${1:-test}" in
