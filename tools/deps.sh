@@ -7,8 +7,11 @@ set -eu
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
  libpcre2-dev libssl-dev"
+# real servers for tests/integration/test_checks.sh (each started privately by the test, never as a
+# system service: see the policy-rc.d note below)
+servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl"
 test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
- redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
+ redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux $servers"
 bench="$test zmap masscan nmap gnuplot-nox time"
 demo="$test tmux"
 
@@ -35,5 +38,26 @@ sudo=""
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >&2
+# A daemon's package starts its service when installed; the tests start
+# their own servers, so a policy-rc.d that says 101 ("not allowed") keeps
+# every service down during the install. One that exists is left as it is.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy > /dev/null
+	$sudo chmod 755 $policy
+	made_policy=1
+fi
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >&2
+rc=0
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2 || rc=$?
+if [ -n "$made_policy" ]; then $sudo rm -f $policy; fi
+[ $rc -eq 0 ] || exit $rc
+# and if a service came up anyway (a package that ignores policy-rc.d), stop it
+for svc in ssh postgresql exim4 nginx; do
+	[ -x /etc/init.d/$svc ] || continue
+	if $sudo service $svc status > /dev/null 2>&1; then
+		echo "deps.sh: stopping the $svc service the install started" >&2
+		$sudo service $svc stop >&2 || true
+	fi
+done
