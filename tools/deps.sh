@@ -9,7 +9,8 @@ build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libh
  libpcre2-dev libssl-dev"
 # real servers for tests/integration/test_checks.sh (each started privately by the test, never as a
 # system service: see the policy-rc.d note below)
-servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl"
+servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl dovecot-imapd
+ dovecot-pop3d vsftpd memcached"
 test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux $servers"
 bench="$test zmap masscan nmap gnuplot-nox time"
@@ -54,7 +55,7 @@ $sudo apt-get install -y -qq --no-install-recommends $missing >&2 || rc=$?
 if [ -n "$made_policy" ]; then $sudo rm -f $policy; fi
 [ $rc -eq 0 ] || exit $rc
 # and if a service came up anyway (a package that ignores policy-rc.d), stop it
-for svc in ssh postgresql exim4 nginx; do
+for svc in ssh postgresql exim4 nginx dovecot vsftpd memcached; do
 	[ -x /etc/init.d/$svc ] || continue
 	if $sudo service $svc status > /dev/null 2>&1; then
 		echo "deps.sh: stopping the $svc service the install started" >&2

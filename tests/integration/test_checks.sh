@@ -5,10 +5,12 @@
 #   PostgreSQL 15 healthy (TLS) and at max_connections; redis-server healthy,
 #   at maxclients, with requirepass (right and wrong AUTH); OpenSSH's sshd
 #   healthy and SIGSTOPped (the kernel still answers the SYN); Exim with
-#   STARTTLS (smtp, submission) and without (submission and starttls:
-#   required fail); openssl s_server with a valid, an expired and a
+#   STARTTLS (smtp, submission), TLS on connect (smtps), and without
+#   STARTTLS (submission and starttls: required fail); openssl s_server with a valid, an expired and a
 #   wrong-name certificate of the test's own CA; nginx answering 503, 200,
-#   400 to a Redis PING, and a generic send/expect; a closed port.
+#   400 to a Redis PING, and a generic send/expect; Dovecot's IMAP and POP3
+#   (STARTTLS, and implicit TLS); vsftpd (AUTH TLS, and at max_clients);
+#   memcached; a closed port.
 # One 'synwatch --once -T' run takes the checks without options, one
 # monitoring run with a YAML config those with options (auth, verify,
 # ca_file, cert_warn_days, request/status, send/expect, starttls); every
@@ -16,7 +18,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
-sw_require_cmd ip ss openssl redis-server redis-cli nginx exim4 ssh-keygen runuser unshare
+sw_require_cmd ip ss openssl redis-server redis-cli nginx exim4 dovecot vsftpd memcached ssh-keygen runuser unshare
 PG=/usr/lib/postgresql/15/bin
 [ -x "$PG/postgres" ] || sw_fail "no PostgreSQL 15 in $PG; install the test packages with: tools/deps.sh test"
 [ -x /usr/sbin/sshd ] || sw_fail "no /usr/sbin/sshd; install the test packages with: tools/deps.sh test"
@@ -88,6 +90,7 @@ leaf expired expired.synwatch.test "DNS:expired.synwatch.test,IP:$A.13" \
 	-startdate "$(date -u -d '-40 days' +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d '-10 days' +%Y%m%d%H%M%SZ)"
 leaf other other.synwatch.test "DNS:other.synwatch.test" -days 30
 leaf mx mx.synwatch.test "DNS:mx.synwatch.test" -days 30
+leaf mail mail.synwatch.test "DNS:mail.synwatch.test" -days 30
 leaf pg pg.synwatch.test "DNS:pg.synwatch.test,IP:$A.1" -days 30
 openssl x509 -checkend 0 -noout -in "$ca/expired.pem" > /dev/null && sw_fail "the expired certificate has not expired"
 chmod 644 "$ca"/*.key "$ca"/*.pem
@@ -201,6 +204,58 @@ EOF
 ip netns exec "$tns" nginx -p "$out/nginx" -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" > "$out/nginx/stderr.log" 2>&1 &
 sw_cleanup_add "kill $! 2>/dev/null"
 
+# ---- Dovecot on $A.30: IMAP and POP3 with STARTTLS, IMAPS, POP3S
+d=$out/dovecot
+mkdir -p "$d/run" "$d/state"
+cat > "$d/dovecot.conf" <<EOF
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/dovecot.log
+protocols = imap pop3
+listen = $A.30
+ssl = yes
+ssl_cert = <$ca/mail.pem
+ssl_key = <$ca/mail.key
+default_internal_user = dovecot
+default_login_user = dovenull
+passdb {
+  driver = static
+  args = password=unused-$RANDOM$RANDOM
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+EOF
+ip netns exec "$tns" dovecot -F -c "$d/dovecot.conf" > "$d/stderr.log" 2>&1 &
+sw_cleanup_add "kill $! 2>/dev/null"
+
+# ---- vsftpd: $A.31 with AUTH TLS; $A.32 with max_clients 1 (held below)
+vsftpd_up() { # ADDR EXTRA-LINE
+	mkdir -p "$out/vsftpd-empty"
+	cat > "$out/vsftpd-$1.conf" <<EOF
+listen=YES
+listen_address=$1
+background=NO
+anonymous_enable=NO
+local_enable=YES
+ssl_enable=YES
+rsa_cert_file=$ca/mail.pem
+rsa_private_key_file=$ca/mail.key
+secure_chroot_dir=$out/vsftpd-empty
+xferlog_enable=NO
+$2
+EOF
+	ip netns exec "$tns" vsftpd "$out/vsftpd-$1.conf" > "$out/vsftpd-$1.log" 2>&1 &
+	sw_cleanup_add "kill $! 2>/dev/null"
+}
+vsftpd_up "$A.31" ""
+vsftpd_up "$A.32" max_clients=1
+
+# ---- memcached on $A.33
+ip netns exec "$tns" memcached -l "$A.33" -p 11211 -U 0 -u memcache > "$out/memcached.log" 2>&1 &
+sw_cleanup_add "kill $! 2>/dev/null"
+
 # ---- PostgreSQL, continued: two clusters from the one initdb
 wait $initdb_pid || sw_fail "initdb failed: $(tail -5 "$out/pg/initdb.log")"
 cp -a "$out/pg/1" "$out/pg/2"
@@ -232,7 +287,7 @@ wait "$pgctl_2" || sw_fail "PostgreSQL 2 did not start: $(tail -5 "$out/pg/2.log
 # ---- every listener up
 want_listen="$A.1:5432 $A.2:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22 $A.10:25 $A.10:587 $A.10:465
  $A.11:25 $A.11:587 $A.11:2525 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
- $A.20:6379"
+ $A.20:6379 $A.30:143 $A.30:993 $A.30:110 $A.30:995 $A.31:21 $A.32:21 $A.33:11211"
 all_listening() {
 	local have w
 	have=" $(in_t ss -Hltn | awk '{ print $4 }' | tr '\n' ' ') "
@@ -272,17 +327,34 @@ raw_reply() { # ADDR PORT BYTES: the first reply to BYTES, from the target names
 	in_t "$SW_PY" -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-s.sendall(sys.argv[3].encode())
+if sys.argv[3]:
+    s.sendall(sys.argv[3].encode())
 print(s.recv(200).decode(errors="replace").strip())
 ' "$@" 2>&1
 }
 full=$(raw_reply "$A.4" 6379 $'PING\r\n')
 [ "$full" = "-ERR max number of clients reached" ] || sw_fail "redis-server rfull is not at maxclients: '$full'"
+hold() { # ADDR PORT: a client that holds one connection, once it has the greeting
+	ip netns exec "$tns" "$SW_PY" -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+print("held", s.recv(200), flush=True)
+time.sleep(300)
+' "$1" "$2" > "$out/hold-$1-$2.log" 2>&1 &
+	sw_cleanup_add "kill $! 2>/dev/null"
+	sw_wait_for 5 grep -q held "$out/hold-$1-$2.log" || sw_fail "cannot hold a connection to $1:$2"
+}
+hold "$A.32" 21
+full=$(raw_reply "$A.32" 21 "")
+[[ $full == "421 "* ]] || sw_fail "vsftpd at $A.32 is not at max_clients: '$full'"
 # shellcheck disable=SC2154
 kill -STOP "$sshd_stop"
 sw_wait_for 2 eval "[ \"\$(awk '{ print \$3 }' /proc/$sshd_stop/stat)\" = T ]" || sw_fail "sshd $sshd_stop did not stop"
 
-# ---- the checks: one --once run (no options), one monitoring run (options)
+# ---- the checks: one --once run (no options), one monitoring run (options).
+# The http target has a name: that of an unnamed one is not sent as Host:
+# (the checker hands the dialog no name), and nginx answers an HTTP/1.1
+# request without Host: with 400.
 cat > "$out/targets.txt" <<EOF
 $A.1:5432/postgres
 $A.2:5432/postgres
@@ -299,6 +371,13 @@ $A.11:25/ssh
 $A.13:443/tls
 $A.20:80/http web.synwatch.test
 $A.20:6379/redis
+$A.30:143/imap
+$A.30:993/imaps
+$A.30:110/pop3
+$A.30:995/pop3s
+$A.31:21/ftp
+$A.32:21/ftp
+$A.33:11211/memcached
 EOF
 group() { # NAME ENDPOINT CHECK-MAPPING
 	printf '  - name: %s\n    hosts: ["%s"]\n    check: %s\n' "$1" "$2" "$3"
@@ -366,6 +445,16 @@ $A.12:443 syn=open check=tls check_ok=true cert_verified=true cert_name_ok=true 
 $A.13:443 syn=open check=tls cert_days_left=-11..-10 verdict=cert_expired cert_verified=false
 $A.14:443 syn=open check=tls check_ok=false "check_error=certificate name mismatch: the certificate is not for 'www.synwatch.test'" cert_verified=true cert_name_ok=false
 $A.15:443 syn=open check=tls check_ok=true cert_verified=true cert_days_left=29..30 verdict=cert_expiring
+# Dovecot: STARTTLS on IMAP and POP3 (STLS), implicit TLS on 993 and 995
+$A.30:143 syn=open check=imap check_ok=true 'banner~OK \[CAPABILITY IMAP4rev1 .*STARTTLS.*\] Dovecot' tls_version~TLSv1\.[23] cert_subject=CN=mail.synwatch.test
+$A.30:993 syn=open check=imaps check_ok=true 'banner~OK \[CAPABILITY IMAP4rev1 .*\] Dovecot' tls_version~TLSv1\.[23]
+$A.30:110 syn=open check=pop3 check_ok=true 'banner=+OK Dovecot (Debian) ready.' tls_version~TLSv1\.[23]
+$A.30:995 syn=open check=pop3s check_ok=true 'banner=+OK Dovecot (Debian) ready.' tls_version~TLSv1\.[23]
+# vsftpd: AUTH TLS; at max_clients, its 421
+$A.31:21 syn=open check=ftp check_ok=true code=220 'banner=(vsFTPd 3.0.3)' tls_version~TLSv1\.[23]
+$A.32:21 syn=open check=ftp check_ok=false code=421 'check_error=421 There are too many connected users, please try later.' !tls_version
+# memcached
+$A.33:11211 syn=open check=memcached check_ok=true 'banner~VERSION 1\.6\.'
 # HTTP: a status of a class that is not up; a request and status of the config's
 $A.20:80 syn=open check=http check_ok=false 'check_error=HTTP/1.1 503 Service Temporarily Unavailable' code=503
 $A.20:8080 syn=open check=http check_ok=true 'banner=HTTP/1.1 200 OK' code=200
@@ -375,4 +464,4 @@ $A.20:8082 syn=open check=generic check_ok=false 'check_error~connection closed 
 EOF
 "$SW_PY" "$SW_TOP/tests/integration/checks_check.py" "$out/expect.txt" "$out/once.ndjson" "$out/monitor.ndjson" \
 	${SW_VERBOSE:+--show} || sw_fail "wrong verdicts (above)"
-sw_pass "checks: real PostgreSQL, Redis, sshd, Exim, s_server and nginx verdicts right ($(($(sw_now_ms) - t_begin)) ms)"
+sw_pass "checks: every verdict right on real PostgreSQL, Redis, sshd, Exim, Dovecot, vsftpd, memcached, s_server and nginx ($(($(sw_now_ms) - t_begin)) ms)"
