@@ -42,6 +42,12 @@ $sudo apt-get update -qq >&2
 # A daemon's package starts its service when installed; the tests start
 # their own servers, so a policy-rc.d that says 101 ("not allowed") keeps
 # every service down during the install. One that exists is left as it is.
+services="ssh postgresql exim4 nginx dovecot vsftpd memcached"
+running() { [ -x "/etc/init.d/$1" ] && $sudo service "$1" status > /dev/null 2>&1; }
+was_running=""
+for svc in $services; do
+	if running "$svc"; then was_running="$was_running $svc"; fi
+done
 policy=/usr/sbin/policy-rc.d
 made_policy=""
 if [ ! -e $policy ]; then
@@ -49,16 +55,17 @@ if [ ! -e $policy ]; then
 	$sudo chmod 755 $policy
 	made_policy=1
 fi
-# shellcheck disable=SC2086
 rc=0
+# shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >&2 || rc=$?
 if [ -n "$made_policy" ]; then $sudo rm -f $policy; fi
 [ $rc -eq 0 ] || exit $rc
-# and if a service came up anyway (a package that ignores policy-rc.d), stop it
-for svc in ssh postgresql exim4 nginx dovecot vsftpd memcached; do
-	[ -x /etc/init.d/$svc ] || continue
-	if $sudo service $svc status > /dev/null 2>&1; then
+# a service the install started anyway (a package that ignores policy-rc.d)
+# is stopped; one that ran before is left running
+for svc in $services; do
+	case " $was_running " in *" $svc "*) continue ;; esac
+	if running "$svc"; then
 		echo "deps.sh: stopping the $svc service the install started" >&2
-		$sudo service $svc stop >&2 || true
+		$sudo service "$svc" stop >&2 || true
 	fi
 done

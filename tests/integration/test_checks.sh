@@ -2,11 +2,13 @@
 # Service checks against real servers from Debian's packages, each started
 # by the test in a target namespace of its own (198.18.9.0/24 is local there)
 # and probed from a prober namespace through a veth pair:
-#   PostgreSQL 15 healthy (TLS) and at max_connections; redis-server healthy,
+#   PostgreSQL 15 healthy (TLS), at max_connections and in recovery (a
+#   standby with hot_standby off); redis-server healthy,
 #   at maxclients, with requirepass (right and wrong AUTH); OpenSSH's sshd
 #   healthy and SIGSTOPped (the kernel still answers the SYN); Exim with
 #   STARTTLS (smtp, submission), TLS on connect (smtps), and without
-#   STARTTLS (submission and starttls: required fail); openssl s_server with a valid, an expired and a
+#   STARTTLS (submission and starttls: required fail), and at
+#   smtp_accept_max; openssl s_server with a valid, an expired and a
 #   wrong-name certificate of the test's own CA; nginx answering 503, 200,
 #   400 to a Redis PING, and a generic send/expect; Dovecot's IMAP and POP3
 #   (STARTTLS, and implicit TLS); vsftpd (AUTH TLS, and at max_clients);
@@ -25,6 +27,7 @@ PG=/usr/lib/postgresql/15/bin
 sw_require_bin synwatch
 t_begin=$(sw_now_ms)
 
+out=
 sw_tmpdir out
 chmod 755 "$out" # the servers' own users (postgres, Debian-exim) read their files here
 id=$(sw_unique ck)
@@ -95,7 +98,7 @@ leaf pg pg.synwatch.test "DNS:pg.synwatch.test,IP:$A.1" -days 30
 openssl x509 -checkend 0 -noout -in "$ca/expired.pem" > /dev/null && sw_fail "the expired certificate has not expired"
 chmod 644 "$ca"/*.key "$ca"/*.pem
 
-# ---- PostgreSQL 15: one initdb, copied; $A.1 healthy with TLS, $A.2 with max_connections 3
+# ---- PostgreSQL 15: one initdb, copied (below) for three clusters
 mkdir -p "$out/pg"
 chown postgres: "$out/pg"
 runuser -u postgres -- "$PG/initdb" -D "$out/pg/1" -U postgres -A trust -E UTF8 --locale=C --no-sync \
@@ -124,6 +127,7 @@ PubkeyAuthentication no
 AuthorizedKeysFile none
 StrictModes no
 EOF
+	# shellcheck disable=SC2016 # $1 is the inner shell's
 	ip netns exec "$tns" unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755,size=64k swt /run &&
 		mkdir -m 755 /run/sshd && /usr/sbin/sshd -t -f "$1" && exec /usr/sbin/sshd -D -e -f "$1"' \
 		sh "$out/sshd-$1.conf" > "$out/sshd-$1.log" 2>&1 &
@@ -135,9 +139,9 @@ sshd_up ok "$A.7"
 sshd_up stop "$A.8"
 
 # ---- Exim (exim4-daemon-light): $A.10 offers STARTTLS (and TLS on connect on
-# 465), $A.11 does not; its
-# logs and spool belong to its user, Debian-exim
-exim_up() { # NAME ADDR TLS(yes/no)
+# 465), $A.11 does not, $A.16 takes one connection at a time (smtp_accept_max,
+# held below); its logs and spool belong to its user, Debian-exim
+exim_up() { # NAME ADDR TLS(yes/no) [EXTRA-LINE]
 	local d=$out/exim-$1
 	mkdir -p "$d/log" "$d/spool"
 	chown Debian-exim: "$d/log" "$d/spool"
@@ -154,6 +158,7 @@ local_interfaces = <; $2.25 ; $2.587 ; $2.465 ; $2.2525
 host_lookup =
 rfc1413_hosts =
 acl_smtp_rcpt = refuse
+${4:-}
 EOF
 		if [ "$3" = yes ]; then
 			printf 'tls_advertise_hosts = *\ntls_certificate = %s\ntls_privatekey = %s\n' "$ca/mx.pem" "$ca/mx.key"
@@ -168,6 +173,7 @@ EOF
 }
 exim_up mx "$A.10" yes
 exim_up mx2 "$A.11" no
+exim_up mx3 "$A.16" no "smtp_accept_max = 1"
 
 # ---- openssl s_server: valid ($A.12, and $A.15 for cert_warn_days), expired, wrong name
 tls_up() { # ADDR CERT-NAME
@@ -256,9 +262,13 @@ vsftpd_up "$A.32" max_clients=1
 ip netns exec "$tns" memcached -l "$A.33" -p 11211 -U 0 -u memcache > "$out/memcached.log" 2>&1 &
 sw_cleanup_add "kill $! 2>/dev/null"
 
-# ---- PostgreSQL, continued: two clusters from the one initdb
+# ---- PostgreSQL, continued: three clusters from the one initdb: $A.1
+# healthy with TLS, $A.2 with max_connections 3 (filled below), $A.9 a
+# standby with hot_standby off and no primary, in recovery for good
 wait $initdb_pid || sw_fail "initdb failed: $(tail -5 "$out/pg/initdb.log")"
 cp -a "$out/pg/1" "$out/pg/2"
+cp -a "$out/pg/1" "$out/pg/3"
+runuser -u postgres -- touch "$out/pg/3/standby.signal"
 install -o postgres -m 600 "$ca/pg.pem" "$out/pg/1/server.crt"
 install -o postgres -m 600 "$ca/pg.key" "$out/pg/1/server.key"
 pg_conf() { # N ADDR SETTINGS...
@@ -273,9 +283,13 @@ pg_conf() { # N ADDR SETTINGS...
 }
 pg_conf 1 "$A.1" "ssl = on"
 pg_conf 2 "$A.2" "max_connections = 3" "superuser_reserved_connections = 0" "cluster_name = 'full-$id'"
-for n in 1 2; do
+pg_conf 3 "$A.9" "hot_standby = off"
+for n in 1 2 3; do
 	sw_cleanup_add "runuser -u postgres -- '$PG/pg_ctl' -D '$out/pg/$n' -m immediate -w stop"
-	in_t runuser -u postgres -- "$PG/pg_ctl" -D "$out/pg/$n" -l "$out/pg/$n.log" -w -t 20 start \
+	# a standby never gets ready: -w only for the others
+	wait_opt=-w
+	[ $n = 3 ] && wait_opt=-W
+	in_t runuser -u postgres -- "$PG/pg_ctl" -D "$out/pg/$n" -l "$out/pg/$n.log" $wait_opt -t 20 start \
 		> "$out/pg/ctl-$n.log" 2>&1 &
 	eval "pgctl_$n=$!"
 done
@@ -283,10 +297,12 @@ done
 wait "$pgctl_1" || sw_fail "PostgreSQL 1 did not start: $(tail -5 "$out/pg/1.log")"
 # shellcheck disable=SC2154
 wait "$pgctl_2" || sw_fail "PostgreSQL 2 did not start: $(tail -5 "$out/pg/2.log")"
+# shellcheck disable=SC2154
+wait "$pgctl_3" || sw_fail "PostgreSQL 3 did not start: $(tail -5 "$out/pg/3.log")"
 
 # ---- every listener up
-want_listen="$A.1:5432 $A.2:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22 $A.10:25 $A.10:587 $A.10:465
- $A.11:25 $A.11:587 $A.11:2525 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
+want_listen="$A.1:5432 $A.2:5432 $A.9:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22
+ $A.10:25 $A.10:587 $A.10:465 $A.11:25 $A.11:587 $A.11:2525 $A.16:25 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
  $A.20:6379 $A.30:143 $A.30:993 $A.30:110 $A.30:995 $A.31:21 $A.32:21 $A.33:11211"
 all_listening() {
 	local have w
@@ -299,7 +315,7 @@ missing_listen=
 sw_wait_for 10 all_listening || sw_fail "nothing listens on $missing_listen (logs in the servers' files: $(ls "$out"))"
 sw_info "servers up ($(($(sw_now_ms) - t_begin)) ms)"
 
-# ---- the broken states: PostgreSQL and Redis full, sshd hung
+# ---- the broken states: PostgreSQL, Redis, Exim and vsftpd full, sshd hung
 for _ in 1 2 3; do
 	# as root: pg_hba trusts local connections; no runuser, so that $! is psql
 	ip netns exec "$tns" "$PG/psql" -h "$out/pg/2" -U postgres -d postgres -X -q -c 'select pg_sleep(300)' \
@@ -312,40 +328,33 @@ pg_held() { [ "$(pgrep -fc "^postgres: full-$id: postgres postgres \[local\]")" 
 sw_wait_for 10 pg_held || sw_fail "PostgreSQL 2 did not fill its 3 connections: $(pgrep -fa "full-$id")"
 "$PG/psql" -h "$out/pg/2" -U postgres -d postgres -X -tAc 'select 1' 2>&1 | grep -q 'too many clients' ||
 	sw_fail "PostgreSQL 2 is not at max_connections"
-ip netns exec "$tns" "$SW_PY" -c '
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], 6379))
-s.sendall(b"PING\r\n")
-if not s.recv(64).startswith(b"+PONG"):
-    sys.exit(1)
-print("held", flush=True)
-time.sleep(300)
-' "$A.4" > "$out/redis-holder.log" 2>&1 &
-sw_cleanup_add "kill $! 2>/dev/null"
-sw_wait_for 5 grep -q held "$out/redis-holder.log" || sw_fail "cannot hold redis-server rfull's one client slot"
-raw_reply() { # ADDR PORT BYTES: the first reply to BYTES, from the target namespace
-	in_t "$SW_PY" -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-if sys.argv[3]:
-    s.sendall(sys.argv[3].encode())
-print(s.recv(200).decode(errors="replace").strip())
-' "$@" 2>&1
-}
-full=$(raw_reply "$A.4" 6379 $'PING\r\n')
-[ "$full" = "-ERR max number of clients reached" ] || sw_fail "redis-server rfull is not at maxclients: '$full'"
-hold() { # ADDR PORT: a client that holds one connection, once it has the greeting
+hold() { # ADDR PORT [BYTES]: a client that holds one connection once it has a reply (to BYTES)
 	ip netns exec "$tns" "$SW_PY" -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(sys.argv[3].encode())
 print("held", s.recv(200), flush=True)
 time.sleep(300)
-' "$1" "$2" > "$out/hold-$1-$2.log" 2>&1 &
+' "$1" "$2" "${3:-}" > "$out/hold-$1-$2.log" 2>&1 &
 	sw_cleanup_add "kill $! 2>/dev/null"
 	sw_wait_for 5 grep -q held "$out/hold-$1-$2.log" || sw_fail "cannot hold a connection to $1:$2"
 }
+raw_reply() { # ADDR PORT [BYTES]: the first reply (to BYTES), from the target namespace
+	in_t "$SW_PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+s.sendall(sys.argv[3].encode())
+print(s.recv(200).decode(errors="replace").strip())
+' "$1" "$2" "${3:-}" 2>&1
+}
+hold "$A.4" 6379 $'PING\r\n'
+full=$(raw_reply "$A.4" 6379 $'PING\r\n')
+[ "$full" = "-ERR max number of clients reached" ] || sw_fail "redis-server rfull is not at maxclients: '$full'"
+hold "$A.16" 25
+full=$(raw_reply "$A.16" 25)
+[[ $full == "421 "* ]] || sw_fail "Exim at $A.16 is not at smtp_accept_max: '$full'"
 hold "$A.32" 21
-full=$(raw_reply "$A.32" 21 "")
+full=$(raw_reply "$A.32" 21)
 [[ $full == "421 "* ]] || sw_fail "vsftpd at $A.32 is not at max_clients: '$full'"
 # shellcheck disable=SC2154
 kill -STOP "$sshd_stop"
@@ -359,6 +368,8 @@ cat > "$out/targets.txt" <<EOF
 $A.1:5432/postgres
 $A.2:5432/postgres
 $A.1:5433/postgres
+$A.9:5432/postgres
+$A.16:25/smtp
 $A.3:6379/redis
 $A.4:6379/redis
 $A.7:22/ssh
@@ -421,6 +432,7 @@ cat > "$out/expect.txt" <<EOF
 # PostgreSQL: an authentication request (SCRAM for an unknown role) over TLS; at max_connections, its FATAL
 $A.1:5432 syn=open check=postgres check_ok=true 'banner=authentication: SASL' tls_version~TLSv1\.[23] cert_subject=CN=pg.synwatch.test
 $A.2:5432 syn=open check_ok=false 'check_error=FATAL: sorry, too many clients already (53300)' !tls_version
+$A.9:5432 syn=open check_ok=false 'check_error=FATAL: the database system is not accepting connections (57P03)'
 # a check runs only after an answered SYN
 $A.1:5433 syn=closed nocheck
 # Redis: PONG; at maxclients; AUTH right and wrong
@@ -437,6 +449,8 @@ $A.10:587 syn=open check=submission check_ok=true code=220 tls_version~TLSv1\.[2
 $A.10:465 syn=open check=smtps check_ok=true code=220 'banner~mx\.synwatch\.test ESMTP Exim 4\.' tls_version~TLSv1\.[23]
 $A.11:587 syn=open check_ok=false 'check_error=STARTTLS required but not offered' !tls_version
 $A.11:2525 syn=open check=smtp check_ok=false 'check_error=STARTTLS required but not offered' !tls_version
+# at smtp_accept_max, Exim's 421 greeting
+$A.16:25 syn=open check=smtp check_ok=false code=421 'check_error=421 Too many concurrent SMTP connections; please try again later.'
 # the wrong service on a port
 $A.11:25 syn=open check=ssh check_ok=false 'check_error~not SSH: 220 mx2\.synwatch\.test ESMTP Exim 4\.'
 $A.20:6379 syn=open check=redis check_ok=false 'check_error=not Redis: HTTP/1.1 400 Bad Request'
