@@ -3,7 +3,7 @@
 # by the test in a target namespace of its own (198.18.9.0/24 is local there)
 # and probed from a prober namespace through a veth pair:
 #   PostgreSQL 15 healthy (TLS), at max_connections and in recovery (a
-#   standby with hot_standby off); redis-server healthy,
+#   standby with hot_standby off, TLS); redis-server healthy,
 #   at maxclients, with requirepass (right and wrong AUTH); OpenSSH's sshd
 #   healthy and SIGSTOPped (the kernel still answers the SYN); Exim with
 #   STARTTLS (smtp, submission), TLS on connect (smtps), and without
@@ -263,14 +263,17 @@ ip netns exec "$tns" memcached -l "$A.33" -p 11211 -U 0 -u memcache > "$out/memc
 sw_cleanup_add "kill $! 2>/dev/null"
 
 # ---- PostgreSQL, continued: three clusters from the one initdb: $A.1
-# healthy with TLS, $A.2 with max_connections 3 (filled below), $A.9 a
-# standby with hot_standby off and no primary, in recovery for good
+# healthy with TLS, $A.2 with max_connections 3 (filled below) without TLS,
+# $A.9 with TLS, a standby with hot_standby off and no primary, in recovery
+# for good (its error comes over TLS, $A.2's in the clear after an 'N')
 wait $initdb_pid || sw_fail "initdb failed: $(tail -5 "$out/pg/initdb.log")"
 cp -a "$out/pg/1" "$out/pg/2"
 cp -a "$out/pg/1" "$out/pg/3"
 runuser -u postgres -- touch "$out/pg/3/standby.signal"
-install -o postgres -m 600 "$ca/pg.pem" "$out/pg/1/server.crt"
-install -o postgres -m 600 "$ca/pg.key" "$out/pg/1/server.key"
+for n in 1 3; do
+	install -o postgres -m 600 "$ca/pg.pem" "$out/pg/$n/server.crt"
+	install -o postgres -m 600 "$ca/pg.key" "$out/pg/$n/server.key"
+done
 pg_conf() { # N ADDR SETTINGS...
 	local n=$1 addr=$2 s
 	shift 2
@@ -283,7 +286,7 @@ pg_conf() { # N ADDR SETTINGS...
 }
 pg_conf 1 "$A.1" "ssl = on"
 pg_conf 2 "$A.2" "max_connections = 3" "superuser_reserved_connections = 0" "cluster_name = 'full-$id'"
-pg_conf 3 "$A.9" "hot_standby = off"
+pg_conf 3 "$A.9" "ssl = on" "hot_standby = off"
 for n in 1 2 3; do
 	sw_cleanup_add "runuser -u postgres -- '$PG/pg_ctl' -D '$out/pg/$n' -m immediate -w stop"
 	# a standby never gets ready: -w only for the others
@@ -432,7 +435,7 @@ cat > "$out/expect.txt" <<EOF
 # PostgreSQL: an authentication request (SCRAM for an unknown role) over TLS; at max_connections, its FATAL
 $A.1:5432 syn=open check=postgres check_ok=true 'banner=authentication: SASL' tls_version~TLSv1\.[23] cert_subject=CN=pg.synwatch.test
 $A.2:5432 syn=open check_ok=false 'check_error=FATAL: sorry, too many clients already (53300)' !tls_version
-$A.9:5432 syn=open check_ok=false 'check_error=FATAL: the database system is not accepting connections (57P03)'
+$A.9:5432 syn=open check_ok=false 'check_error=FATAL: the database system is not accepting connections (57P03)' tls_version~TLSv1\.[23]
 # a check runs only after an answered SYN
 $A.1:5433 syn=closed nocheck
 # Redis: PONG; at maxclients; AUTH right and wrong
