@@ -5,7 +5,8 @@
 #   PostgreSQL 15 healthy (TLS), at max_connections and in recovery (a
 #   standby with hot_standby off, TLS); redis-server healthy,
 #   at maxclients, with requirepass (right and wrong AUTH); OpenSSH's sshd
-#   healthy and SIGSTOPped (the kernel still answers the SYN); Exim with
+#   healthy, SIGSTOPped (the kernel still answers the SYN) and past
+#   MaxStartups; Exim with
 #   STARTTLS (smtp, submission), TLS on connect (smtps), and without
 #   STARTTLS (submission and starttls: required fail), and at
 #   smtp_accept_max; openssl s_server with a valid, an expired and a
@@ -115,8 +116,9 @@ sw_redis_up "$out" --name rauth --netns "$tns" --ping '-a s3cret --no-auth-warni
 # ---- sshd: its own config and host key; /run/sshd (privilege separation) on a
 # tmpfs of a mount namespace of its own, so that nothing is left on the host
 ssh-keygen -q -t ed25519 -N '' -C synwatch-test -f "$out/ssh_host_key" || sw_fail "ssh-keygen failed"
-sshd_up() { # NAME ADDR
+sshd_up() { # NAME ADDR [EXTRA-LINE]
 	cat > "$out/sshd-$1.conf" <<EOF
+${3:-}
 ListenAddress $2:22
 HostKey $out/ssh_host_key
 PidFile $out/sshd-$1.pid
@@ -137,6 +139,7 @@ EOF
 }
 sshd_up ok "$A.7"
 sshd_up stop "$A.8"
+sshd_up busy "$A.17" "MaxStartups 1" # one connection before authentication (held below)
 
 # ---- Exim (exim4-daemon-light): $A.10 offers STARTTLS (and TLS on connect on
 # 465), $A.11 does not, $A.16 takes one connection at a time (smtp_accept_max,
@@ -304,7 +307,7 @@ wait "$pgctl_2" || sw_fail "PostgreSQL 2 did not start: $(tail -5 "$out/pg/2.log
 wait "$pgctl_3" || sw_fail "PostgreSQL 3 did not start: $(tail -5 "$out/pg/3.log")"
 
 # ---- every listener up
-want_listen="$A.1:5432 $A.2:5432 $A.9:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22
+want_listen="$A.1:5432 $A.2:5432 $A.9:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22 $A.17:22
  $A.10:25 $A.10:587 $A.10:465 $A.11:25 $A.11:587 $A.11:2525 $A.16:25 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
  $A.20:6379 $A.30:143 $A.30:993 $A.30:110 $A.30:995 $A.31:21 $A.32:21 $A.33:11211"
 all_listening() {
@@ -318,7 +321,7 @@ missing_listen=
 sw_wait_for 10 all_listening || sw_fail "nothing listens on $missing_listen (logs in the servers' files: $(ls "$out"))"
 sw_info "servers up ($(($(sw_now_ms) - t_begin)) ms)"
 
-# ---- the broken states: PostgreSQL, Redis, Exim and vsftpd full, sshd hung
+# ---- the broken states: PostgreSQL, Redis, Exim, vsftpd and sshd full, sshd hung
 for _ in 1 2 3; do
 	# as root: pg_hba trusts local connections; no runuser, so that $! is psql
 	ip netns exec "$tns" "$PG/psql" -h "$out/pg/2" -U postgres -d postgres -X -q -c 'select pg_sleep(300)' \
@@ -359,6 +362,9 @@ full=$(raw_reply "$A.16" 25)
 hold "$A.32" 21
 full=$(raw_reply "$A.32" 21)
 [[ $full == "421 "* ]] || sw_fail "vsftpd at $A.32 is not at max_clients: '$full'"
+hold "$A.17" 22
+full=$(raw_reply "$A.17" 22)
+[ "$full" = "Exceeded MaxStartups" ] || sw_fail "sshd at $A.17 is not past MaxStartups: '$full'"
 # shellcheck disable=SC2154
 kill -STOP "$sshd_stop"
 sw_wait_for 2 eval "[ \"\$(awk '{ print \$3 }' /proc/$sshd_stop/stat)\" = T ]" || sw_fail "sshd $sshd_stop did not stop"
@@ -377,6 +383,7 @@ $A.3:6379/redis
 $A.4:6379/redis
 $A.7:22/ssh
 $A.8:22/ssh
+$A.17:22/ssh
 $A.10:25/smtp
 $A.10:587/submission
 $A.10:465/smtps
@@ -446,6 +453,7 @@ $A.6:6379 syn=open check_ok=false 'check_error=WRONGPASS invalid username-passwo
 # sshd: its identification string; SIGSTOPped, the kernel still completes the handshake
 $A.7:22 syn=open check_ok=true banner~SSH-2\.0-OpenSSH_[0-9]
 $A.8:22 syn=open check_ok=false 'check_error=no SSH identification string within 2s' !banner
+$A.17:22 syn=open check_ok=false "check_error=connection closed by the server after 22 bytes, before the SSH identification string: 'Exceeded MaxStartups'"
 # Exim: STARTTLS on smtp and submission; without it, submission and starttls: required fail
 $A.10:25 syn=open check=smtp check_ok=true code=220 'banner~mx\.synwatch\.test ESMTP Exim 4\.' tls_version~TLSv1\.[23] cert_subject=CN=mx.synwatch.test
 $A.10:587 syn=open check=submission check_ok=true code=220 tls_version~TLSv1\.[23] cert_subject=CN=mx.synwatch.test
