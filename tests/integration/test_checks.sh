@@ -8,8 +8,8 @@
 #   healthy, SIGSTOPped (the kernel still answers the SYN) and past
 #   MaxStartups; Exim with
 #   STARTTLS (smtp, submission), TLS on connect (smtps), and without
-#   STARTTLS (submission and starttls: required fail), and at
-#   smtp_accept_max; openssl s_server with a valid, an expired and a
+#   STARTTLS (submission and starttls: required fail), at smtp_accept_max,
+#   and with a STARTTLS that fails (no certificate); openssl s_server with a valid, an expired and a
 #   wrong-name certificate of the test's own CA; nginx answering 503, 200,
 #   400 to a Redis PING, and a generic send/expect; Dovecot's IMAP and POP3
 #   (STARTTLS, and implicit TLS); vsftpd (AUTH TLS, and at max_clients);
@@ -143,8 +143,9 @@ sshd_up busy "$A.17" "MaxStartups 1" # one connection before authentication (hel
 
 # ---- Exim (exim4-daemon-light): $A.10 offers STARTTLS (and TLS on connect on
 # 465), $A.11 does not, $A.16 takes one connection at a time (smtp_accept_max,
-# held below); its logs and spool belong to its user, Debian-exim
-exim_up() { # NAME ADDR TLS(yes/no) [EXTRA-LINE]
+# held below), $A.18 offers STARTTLS and fails it; its logs and spool belong
+# to its user, Debian-exim
+exim_up() { # NAME ADDR CERT-NAME|no [EXTRA-LINE]
 	local d=$out/exim-$1
 	mkdir -p "$d/log" "$d/spool"
 	chown Debian-exim: "$d/log" "$d/spool"
@@ -163,8 +164,8 @@ rfc1413_hosts =
 acl_smtp_rcpt = refuse
 ${4:-}
 EOF
-		if [ "$3" = yes ]; then
-			printf 'tls_advertise_hosts = *\ntls_certificate = %s\ntls_privatekey = %s\n' "$ca/mx.pem" "$ca/mx.key"
+		if [ "$3" != no ]; then
+			printf 'tls_advertise_hosts = *\ntls_certificate = %s\ntls_privatekey = %s\n' "$ca/$3.pem" "$ca/$3.key"
 			printf 'daemon_smtp_ports = 25 : 587 : 465\ntls_on_connect_ports = 465\n'
 		else
 			printf 'tls_advertise_hosts =\n'
@@ -174,7 +175,8 @@ EOF
 	ip netns exec "$tns" exim4 -C "$d/exim.conf" -bdf > "$d/stderr.log" 2>&1 &
 	sw_cleanup_add "kill $! 2>/dev/null"
 }
-exim_up mx "$A.10" yes
+exim_up mx "$A.10" mx
+exim_up mx4 "$A.18" gone # offers STARTTLS with a certificate that is not there
 exim_up mx2 "$A.11" no
 exim_up mx3 "$A.16" no "smtp_accept_max = 1"
 
@@ -308,7 +310,7 @@ wait "$pgctl_3" || sw_fail "PostgreSQL 3 did not start: $(tail -5 "$out/pg/3.log
 
 # ---- every listener up
 want_listen="$A.1:5432 $A.2:5432 $A.9:5432 $A.3:6379 $A.4:6379 $A.5:6379 $A.6:6379 $A.7:22 $A.8:22 $A.17:22
- $A.10:25 $A.10:587 $A.10:465 $A.11:25 $A.11:587 $A.11:2525 $A.16:25 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
+ $A.10:25 $A.10:587 $A.10:465 $A.11:25 $A.11:587 $A.11:2525 $A.16:25 $A.18:25 $A.12:443 $A.13:443 $A.14:443 $A.15:443 $A.20:80 $A.20:8080 $A.20:8081 $A.20:8082
  $A.20:6379 $A.30:143 $A.30:993 $A.30:110 $A.30:995 $A.31:21 $A.32:21 $A.33:11211"
 all_listening() {
 	local have w
@@ -379,6 +381,7 @@ $A.2:5432/postgres
 $A.1:5433/postgres
 $A.9:5432/postgres
 $A.16:25/smtp
+$A.18:25/smtp
 $A.3:6379/redis
 $A.4:6379/redis
 $A.7:22/ssh
@@ -462,6 +465,8 @@ $A.11:587 syn=open check_ok=false 'check_error=STARTTLS required but not offered
 $A.11:2525 syn=open check=smtp check_ok=false 'check_error=STARTTLS required but not offered' !tls_version
 # at smtp_accept_max, Exim's 421 greeting
 $A.16:25 syn=open check=smtp check_ok=false code=421 'check_error=421 Too many concurrent SMTP connections; please try again later.'
+# a STARTTLS that fails: Exim offers it, and cannot load its certificate
+$A.18:25 syn=open check=smtp check_ok=false 'check_error=STARTTLS refused: 454 TLS currently unavailable' !tls_version
 # the wrong service on a port
 $A.11:25 syn=open check=ssh check_ok=false 'check_error~not SSH: 220 mx2\.synwatch\.test ESMTP Exim 4\.'
 $A.20:6379 syn=open check=redis check_ok=false 'check_error=not Redis: HTTP/1.1 400 Bad Request'
