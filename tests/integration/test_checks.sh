@@ -35,6 +35,21 @@ id=$(sw_unique ck)
 pns=swt-$id-p tns=swt-$id-t
 sw_ns_add "$pns"
 sw_ns_add "$tns"
+# Every server and client the test starts runs in a namespace: they are
+# stopped by namespace, gently (a stopped one continued to take its TERM)
+# before sw_ns_add's SIGKILL, never by a pid, which may have been reused by
+# then (pid_max is 32768 here: another test's process could have it).
+ns_stop() { # NS
+	local pids
+	pids=$(ip netns pids "$1" 2> /dev/null)
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill -CONT $pids 2> /dev/null
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2> /dev/null
+	sw_wait_for 3 eval "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]"
+}
+sw_cleanup_add "ns_stop '$tns'"
 ip link add "v$id" netns "$pns" type veth peer name "w$id" netns "$tns" || sw_fail "cannot create the veth pair"
 ip -n "$pns" link set "v$id" up
 ip -n "$tns" link set "w$id" up
@@ -133,8 +148,7 @@ EOF
 	ip netns exec "$tns" unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=755,size=64k swt /run &&
 		mkdir -m 755 /run/sshd && /usr/sbin/sshd -t -f "$1" && exec /usr/sbin/sshd -D -e -f "$1"' \
 		sh "$out/sshd-$1.conf" > "$out/sshd-$1.log" 2>&1 &
-	# exec all the way: $! is sshd; CONT first, a stopped one would keep a TERM pending
-	sw_cleanup_add "kill -CONT $! 2>/dev/null; kill $! 2>/dev/null"
+	# exec all the way: $! is sshd
 	eval "sshd_$1=$!"
 }
 sshd_up ok "$A.7"
@@ -173,7 +187,6 @@ EOF
 		printf 'begin acl\nrefuse:\n  deny\n'
 	} > "$d/exim.conf"
 	ip netns exec "$tns" exim4 -C "$d/exim.conf" -bdf > "$d/stderr.log" 2>&1 &
-	sw_cleanup_add "kill $! 2>/dev/null"
 }
 exim_up mx "$A.10" mx
 exim_up mx4 "$A.18" gone # offers STARTTLS with a certificate that is not there
@@ -184,7 +197,6 @@ exim_up mx3 "$A.16" no "smtp_accept_max = 1"
 tls_up() { # ADDR CERT-NAME
 	ip netns exec "$tns" openssl s_server -accept "$1:443" -cert "$ca/$2.pem" -key "$ca/$2.key" -www -quiet \
 		> "$out/s_server-$1.log" 2>&1 < /dev/null &
-	sw_cleanup_add "kill $! 2>/dev/null"
 }
 tls_up "$A.12" valid
 tls_up "$A.15" valid
@@ -213,7 +225,6 @@ http {
 }
 EOF
 ip netns exec "$tns" nginx -p "$out/nginx" -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" > "$out/nginx/stderr.log" 2>&1 &
-sw_cleanup_add "kill $! 2>/dev/null"
 
 # ---- Dovecot on $A.30: IMAP and POP3 with STARTTLS, IMAPS, POP3S
 d=$out/dovecot
@@ -239,7 +250,6 @@ userdb {
 }
 EOF
 ip netns exec "$tns" dovecot -F -c "$d/dovecot.conf" > "$d/stderr.log" 2>&1 &
-sw_cleanup_add "kill $! 2>/dev/null"
 
 # ---- vsftpd: $A.31 with AUTH TLS; $A.32 with max_clients 1 (held below)
 vsftpd_up() { # ADDR EXTRA-LINE
@@ -258,14 +268,12 @@ xferlog_enable=NO
 $2
 EOF
 	ip netns exec "$tns" vsftpd "$out/vsftpd-$1.conf" > "$out/vsftpd-$1.log" 2>&1 &
-	sw_cleanup_add "kill $! 2>/dev/null"
 }
 vsftpd_up "$A.31" ""
 vsftpd_up "$A.32" max_clients=1
 
 # ---- memcached on $A.33
 ip netns exec "$tns" memcached -l "$A.33" -p 11211 -U 0 -u memcache > "$out/memcached.log" 2>&1 &
-sw_cleanup_add "kill $! 2>/dev/null"
 
 # ---- PostgreSQL, continued: three clusters from the one initdb: $A.1
 # healthy with TLS, $A.2 with max_connections 3 (filled below) without TLS,
@@ -328,7 +336,6 @@ for _ in 1 2 3; do
 	# as root: pg_hba trusts local connections; no runuser, so that $! is psql
 	ip netns exec "$tns" "$PG/psql" -h "$out/pg/2" -U postgres -d postgres -X -q -c 'select pg_sleep(300)' \
 		> /dev/null 2>&1 &
-	sw_cleanup_add "kill $! 2>/dev/null"
 done
 # counted by their process titles: a probe connection would take a slot a
 # holder needs
@@ -344,7 +351,6 @@ s.sendall(sys.argv[3].encode())
 print("held", s.recv(200), flush=True)
 time.sleep(300)
 ' "$1" "$2" "${3:-}" > "$out/hold-$1-$2.log" 2>&1 &
-	sw_cleanup_add "kill $! 2>/dev/null"
 	sw_wait_for 5 grep -q held "$out/hold-$1-$2.log" || sw_fail "cannot hold a connection to $1:$2"
 }
 raw_reply() { # ADDR PORT [BYTES]: the first reply (to BYTES), from the target namespace
@@ -422,8 +428,7 @@ group() { # NAME ENDPOINT CHECK-MAPPING
 
 ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/synwatch.yaml" --source-ports 63000-63099 \
 	--check-ports 63100-63199 > "$out/monitor.ndjson" 2> "$out/monitor.err" &
-mpid=$!
-sw_cleanup_add "kill -9 $mpid 2>/dev/null"
+mpid=$! # if the test fails first: stopped with everything of the prober namespace
 ip netns exec "$pns" "$SW_BIN/synwatch" --once --timeout 1s --retries 1 -T "$out/targets.txt" \
 	> "$out/once.ndjson" 2> "$out/once.err"
 rc=$?
