@@ -1,23 +1,30 @@
 #!/bin/bash
 # Service checks against real servers from Debian's packages, each started
 # by the test in a target namespace of its own (198.18.9.0/24 is local there)
-# and probed from a prober namespace through a veth pair:
-#   PostgreSQL 15 healthy (TLS), at max_connections and in recovery (a
-#   standby with hot_standby off, TLS); redis-server healthy,
-#   at maxclients, with requirepass (right and wrong AUTH); OpenSSH's sshd
-#   healthy, SIGSTOPped (the kernel still answers the SYN) and past
-#   MaxStartups; Exim with
-#   STARTTLS (smtp, submission), TLS on connect (smtps), and without
-#   STARTTLS (submission and starttls: required fail), at smtp_accept_max,
-#   and with a STARTTLS that fails (no certificate); openssl s_server with a valid, an expired and a
-#   wrong-name certificate of the test's own CA; nginx answering 503, 200,
-#   400 to a Redis PING, and a generic send/expect; Dovecot's IMAP and POP3
-#   (STARTTLS, and implicit TLS); vsftpd (AUTH TLS, and at max_clients);
-#   memcached; a closed port.
+# and probed from a prober namespace through a veth pair, healthy and in the
+# states port monitoring exists to catch:
+#   PostgreSQL 15: healthy (TLS), at max_connections, in recovery (a standby
+#     with hot_standby off, TLS);
+#   redis-server: healthy, at maxclients, requirepass (right and wrong AUTH);
+#   OpenSSH's sshd: healthy, SIGSTOPped (the kernel still answers the SYN),
+#     past MaxStartups;
+#   Exim: STARTTLS (smtp, submission), TLS on connect (smtps), no STARTTLS
+#     (submission and starttls: required fail), at smtp_accept_max, a
+#     STARTTLS that fails (no certificate);
+#   Dovecot: IMAP and POP3 with STARTTLS, IMAPS, POP3S;
+#   vsftpd: AUTH TLS, at max_clients;  memcached;
+#   openssl s_server: a valid, an expired and a wrong-name certificate of the
+#     test's own CA, and fewer days left than cert_warn_days;
+#   nginx: 503, a request and status of the config's, 400 to a Redis PING,
+#     generic send/expect;
+#   the wrong service on a port, and a closed port (no check).
 # One 'synwatch --once -T' run takes the checks without options, one
 # monitoring run with a YAML config those with options (auth, verify,
-# ca_file, cert_warn_days, request/status, send/expect, starttls); every
-# verdict is asserted with the server's own words (checks_check.py).
+# ca_file, cert_warn_days, sni, request/status/host, send/expect, starttls);
+# every verdict is asserted with the server's own words (checks_check.py).
+# Exim, not Postfix, as the MTA: one process in the foreground (-bdf) from a
+# config of the test's own (-C) with every path in it; Postfix needs its
+# master, queue tree and chroots set up per instance.
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
