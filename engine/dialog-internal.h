@@ -19,6 +19,11 @@ struct dialog_proto {
 	/* what it waits for now, a noun for "no <what> within 2s" and "before
 	 * the <what>"; NULL: "reply" */
 	const char *(*waiting)(const struct dialog *d);
+	/* the server's words a failure by close or deadline carries: what it
+	 * said that the conversation had no use for ("Exceeded MaxStartups"
+	 * where SSH's identification string belongs); NULL (or the hook
+	 * NULL): none */
+	const char *(*words)(const struct dialog *d);
 };
 
 extern const struct dialog_proto dialog_mail_smtp, dialog_mail_imap, dialog_mail_pop3, dialog_mail_ftp;

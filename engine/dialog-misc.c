@@ -35,6 +35,7 @@ static enum dialog_next ssh_data(struct dialog *d, const uint8_t *in, size_t n, 
 		/* our own identification, so that the server logs a client that
 		 * went away rather than one that said nothing */
 		dialog_printf(d, out, "SSH-2.0-synwatch_check\r\n");
+		d->v.banner[0] = '\0'; /* the version is the banner, not a line before it */
 		return dialog_ok(d, in, tl);
 	}
 	/* other lines may come first (RFC 4253 4.2), but not another
@@ -43,6 +44,9 @@ static enum dialog_next ssh_data(struct dialog *d, const uint8_t *in, size_t n, 
 							      in[0] == '+' || in[0] == '*' ||
 							      strncmp((const char *)in, "HTTP/", 5) == 0)))
 		return dialog_fail_words(d, "not SSH", in, tl);
+	/* kept: a server that refuses says why in such a line and closes
+	 * (OpenSSH past MaxStartups: "Exceeded MaxStartups") */
+	dialog_banner(d, in, tl);
 	return DIALOG_MORE;
 }
 
@@ -52,7 +56,14 @@ static const char *ssh_waiting(const struct dialog *d)
 	return "SSH identification string";
 }
 
-const struct dialog_proto dialog_misc_ssh = { .begin = ssh_begin, .data = ssh_data, .waiting = ssh_waiting };
+static const char *ssh_words(const struct dialog *d)
+{
+	return d->lines > 0 ? d->v.banner : NULL;
+}
+
+const struct dialog_proto dialog_misc_ssh = {
+	.begin = ssh_begin, .data = ssh_data, .waiting = ssh_waiting, .words = ssh_words,
+};
 
 /* ---- HTTP ---- */
 

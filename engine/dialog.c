@@ -114,18 +114,32 @@ static const char *waiting_for(const struct dialog *d)
 	return w ? w : "reply";
 }
 
+/* ": 'words'" to end a failure by close or deadline with, or "" */
+static void words_suffix(const struct dialog *d, char *buf, size_t len)
+{
+	const struct dialog_proto *p = proto_of(d->kind);
+	const char *w = p && p->words ? p->words(d) : NULL;
+
+	buf[0] = '\0';
+	if (w && w[0])
+		snprintf(buf, len, ": '%s'", w);
+}
+
 void dialog_closed(struct dialog *d, size_t pending, bool reset)
 {
+	char w[CHECK_TEXT_MAX + 8];
+
 	if (d->done)
 		return;
 	d->done = 1;
+	words_suffix(d, w, sizeof(w));
 	unsigned long bytes = (unsigned long)d->seen + pending;
 	if (bytes == 0)
-		check_fail(&d->v, "connection %s by the server before the %s", reset ? "reset" : "closed",
-			   waiting_for(d));
+		check_fail(&d->v, "connection %s by the server before the %s%s", reset ? "reset" : "closed",
+			   waiting_for(d), w);
 	else
-		check_fail(&d->v, "connection %s by the server after %lu byte%s, before the %s",
-			   reset ? "reset" : "closed", bytes, bytes == 1 ? "" : "s", waiting_for(d));
+		check_fail(&d->v, "connection %s by the server after %lu byte%s, before the %s%s",
+			   reset ? "reset" : "closed", bytes, bytes == 1 ? "" : "s", waiting_for(d), w);
 }
 
 static void fmt_duration(char *buf, size_t len, int64_t ms)
@@ -138,17 +152,19 @@ static void fmt_duration(char *buf, size_t len, int64_t ms)
 
 void dialog_timeout(struct dialog *d, int64_t timeout_ms, size_t pending)
 {
-	char t[32];
+	char t[32], w[CHECK_TEXT_MAX + 8];
 	unsigned long bytes = (unsigned long)d->seen + pending;
 
 	if (d->done)
 		return;
 	d->done = 1;
 	fmt_duration(t, sizeof(t), timeout_ms);
+	words_suffix(d, w, sizeof(w));
 	if (bytes == 0)
 		check_fail(&d->v, "no %s within %s", waiting_for(d), t);
 	else
-		check_fail(&d->v, "no %s within %s (after %lu byte%s)", waiting_for(d), t, bytes, bytes == 1 ? "" : "s");
+		check_fail(&d->v, "no %s within %s (after %lu byte%s)%s", waiting_for(d), t, bytes,
+			   bytes == 1 ? "" : "s", w);
 }
 
 const struct check_verdict *dialog_verdict(const struct dialog *d)

@@ -7,12 +7,15 @@ set -eu
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
  libpcre2-dev libssl-dev"
+# real servers for tests/integration/test_checks.sh (each started privately by the test, never as a
+# system service: see the policy-rc.d note below)
+servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl dovecot-imapd
+ dovecot-pop3d vsftpd memcached"
 test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
- redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
-# tls: the TLS libraries weighed by bench/tls.sh, a real TLS server and the
-# monitor compared with (issue 17)
-bench="$test zmap masscan nmap gnuplot-nox time openssl libssl-dev libgnutls28-dev
- nginx prometheus-blackbox-exporter"
+ redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux $servers"
+# bench: the scanners compared with, the TLS libraries weighed by bench/tls.sh
+# and the monitor the service checks are compared with (issue 17)
+bench="$test zmap masscan nmap gnuplot-nox time libgnutls28-dev prometheus-blackbox-exporter"
 demo="$test tmux"
 
 case "${1:-test}" in
@@ -37,15 +40,34 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Daemons' packages (nginx, blackbox_exporter, redis) would start their
-# service on install; the tests and benchmarks run their own instances.
-# invoke-rc.d asks policy-rc.d, and 101 means "not allowed". Ours is removed
-# again; one that was already there is left as it is.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d > /dev/null
-	$sudo chmod 755 /usr/sbin/policy-rc.d
-	trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
-fi
 $sudo apt-get update -qq >&2
+# A daemon's package starts its service when installed; the tests start
+# their own servers, so a policy-rc.d that says 101 ("not allowed") keeps
+# every service down during the install. One that exists is left as it is.
+services="ssh postgresql exim4 nginx dovecot vsftpd memcached redis-server prometheus-blackbox-exporter"
+running() { [ -x "/etc/init.d/$1" ] && $sudo service "$1" status > /dev/null 2>&1; }
+was_running=""
+for svc in $services; do
+	if running "$svc"; then was_running="$was_running $svc"; fi
+done
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy > /dev/null
+	$sudo chmod 755 $policy
+	made_policy=1
+fi
+rc=0
 # shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $missing >&2
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2 || rc=$?
+if [ -n "$made_policy" ]; then $sudo rm -f $policy; fi
+[ $rc -eq 0 ] || exit $rc
+# a service the install started anyway (a package that ignores policy-rc.d)
+# is stopped; one that ran before is left running
+for svc in $services; do
+	case " $was_running " in *" $svc "*) continue ;; esac
+	if running "$svc"; then
+		echo "deps.sh: stopping the $svc service the install started" >&2
+		$sudo service "$svc" stop >&2 || true
+	fi
+done

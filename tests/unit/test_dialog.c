@@ -396,6 +396,21 @@ static void test_http_ssh_amqp_vnc(void **state)
 	const struct step hung[] = { { TIMEOUT, 0, 0 }, { END, 0, 0 } };
 	v = play(&s, hung);
 	expect_fail(&v, "no SSH identification string within 2s");
+	/* OpenSSH 9.2 past MaxStartups: a line of its own, then it closes (the
+	 * bytes a real sshd sent); and a server with a line before its version */
+	const struct step maxstartups[] = { S("Exceeded MaxStartups\r\n"), { CLOSE, 0, 0 }, { END, 0, 0 } };
+	v = play(&s, maxstartups);
+	expect_fail(&v, "connection closed by the server after 22 bytes, before the SSH identification string: "
+			"'Exceeded MaxStartups'");
+	assert_string_equal(v.banner, "Exceeded MaxStartups");
+	const struct step slow[] = { S("please wait\r\n"), { TIMEOUT, 0, 0 }, { END, 0, 0 } };
+	v = play(&s, slow);
+	expect_fail(&v, "no SSH identification string within 2s (after 13 bytes): 'please wait'");
+	const struct step prelude[] = {
+		S("Welcome\r\nSSH-2.0-OpenSSH_9.2p1\r\n"), C("SSH-2.0-synwatch_check\r\n"), { END, 0, 0 },
+	};
+	v = play(&s, prelude);
+	expect_ok(&v, "SSH-2.0-OpenSSH_9.2p1");
 	/* an HTTP server where SSH should be says nothing either; an SMTP one does */
 	const struct step smtp[] = { S("220 mx ESMTP\r\n"), { END, 0, 0 } };
 	v = play(&s, smtp);
