@@ -61,6 +61,7 @@ struct conn {
 	size_t out_len, out_off;
 	uint8_t *in;             /* IN_CAP bytes */
 	size_t in_len;
+	char host[CHECK_NAME_MAX + 9]; /* the dialog's Host: text */
 };
 
 struct host_slot {
@@ -488,10 +489,31 @@ static void feed(struct checker *c, struct conn *k, uint64_t now)
 	after_dialog(c, k, next, now);
 }
 
+/* The Host: text of RFC 9110 7.2: the target's name or its address (an IPv6
+ * one in brackets), with the port when it is not the scheme's own. */
+static void host_text(struct conn *k)
+{
+	char addr[ADDR_STRLEN];
+	uint16_t dflt = k->spec->kind == CHECK_HTTPS ? 443 : 80;
+	int n;
+
+	if (k->req.name[0])
+		n = snprintf(k->host, sizeof(k->host), "%s", k->req.name);
+	else if (k->req.dst.family == AF_INET6)
+		n = snprintf(k->host, sizeof(k->host), "[%s]", addr_format(&k->req.dst, addr, sizeof(addr)));
+	else
+		n = snprintf(k->host, sizeof(k->host), "%s", addr_format(&k->req.dst, addr, sizeof(addr)));
+	if (k->req.port != dflt && n > 0 && (size_t)n < sizeof(k->host))
+		snprintf(k->host + n, sizeof(k->host) - (size_t)n, ":%u", (unsigned)k->req.port);
+}
+
 static void begin_dialog(struct checker *c, struct conn *k, uint64_t now)
 {
 	struct dialog_out out = { .p = k->out, .len = 0, .cap = OUT_CAP };
-	enum dialog_next next = dialog_begin(&k->dialog, k->spec, k->req.name[0] ? k->req.name : NULL, &out);
+	enum dialog_next next;
+
+	host_text(k);
+	next = dialog_begin(&k->dialog, k->spec, k->host, &out);
 	k->out_len = out.len;
 	k->out_off = 0;
 	k->state = C_DIALOG;

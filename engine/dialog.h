@@ -59,8 +59,9 @@ struct dialog {
  * hold at least this much. */
 #define DIALOG_LINE_MAX 4096
 
-/* Starts the conversation; name (may be NULL) is the target's name or
- * address text, kept by pointer. */
+/* Starts the conversation; name (may be NULL) is the Host: text of the
+ * target (its name or address, and the port where not the scheme's),
+ * kept by pointer. */
 enum dialog_next dialog_begin(struct dialog *d, const struct check_spec *spec, const char *name,
 			      struct dialog_out *out);
 /* n bytes arrived (with what was left unused before them); *used says how

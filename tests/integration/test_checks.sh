@@ -385,9 +385,8 @@ kill -STOP "$sshd_stop"
 sw_wait_for 2 eval "[ \"\$(awk '{ print \$3 }' /proc/$sshd_stop/stat)\" = T ]" || sw_fail "sshd $sshd_stop did not stop"
 
 # ---- the checks: one --once run (no options), one monitoring run (options).
-# The http target has a name: that of an unnamed one is not sent as Host:
-# (the checker hands the dialog no name), and nginx answers an HTTP/1.1
-# request without Host: with 400.
+# The http target has no name: its address goes as Host: (nginx answers an
+# HTTP/1.1 request without one with 400, not the 503 expected).
 cat > "$out/targets.txt" <<EOF
 $A.1:5432/postgres
 $A.2:5432/postgres
@@ -406,7 +405,7 @@ $A.10:465/smtps
 $A.11:587/submission
 $A.11:25/ssh
 $A.13:443/tls
-$A.20:80/http web.synwatch.test
+$A.20:80/http
 $A.20:6379/redis
 $A.30:143/imap
 $A.30:993/imaps

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,6 +175,32 @@ static void silent_script(struct server *sv, int fd)
 	char buf[64];
 	while (recv(fd, buf, sizeof(buf), 0) > 0)
 		;
+}
+
+/* HTTP: the status line's reason phrase echoes the request's Host: header */
+static void http_echo_host_script(struct server *sv, int fd)
+{
+	(void)sv;
+	char line[300], host[300] = "(none)";
+	size_t n = 0;
+	char c;
+	while (recv(fd, &c, 1, 0) == 1) {
+		if (c != '\n') {
+			if (n < sizeof(line) - 1)
+				line[n++] = c;
+			continue;
+		}
+		line[n && line[n - 1] == '\r' ? n - 1 : n] = '\0';
+		if (!line[0])
+			break;
+		if (!strncasecmp(line, "Host: ", 6))
+			memcpy(host, line + 6, strlen(line + 6) + 1);
+		n = 0;
+	}
+	char reply[400];
+	snprintf(reply, sizeof(reply), "HTTP/1.1 200 host %s\r\nContent-Length: 0\r\n\r\n", host);
+	say(fd, reply);
+	hear(fd);
 }
 
 /* ---- certificates ---- */
@@ -360,6 +387,31 @@ static void test_plain(void **state)
 	server_free(hung);
 }
 
+/* An http check sends the Host: header RFC 9110 asks for: the target's name
+ * or address, with the port when it is not 80. */
+static void test_http_host(void **state)
+{
+	(void)state;
+	struct rig_specs specs = { { spec(CHECK_HTTP, NULL, false) }, 1 };
+	struct server *web = server_new(http_echo_host_script, NULL, true);
+	struct rig g;
+	struct check_result res[2];
+	char want[64];
+
+	rig_new(&g, &specs, 4);
+	ask(&g, web->port, 0, 1, 1000, NULL);
+	ask(&g, web->port, 0, 2, 1000, "web.test");
+	assert_int_equal(collect(&g, res, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(res[i].v.ok);
+		snprintf(want, sizeof(want), "HTTP/1.1 200 host %s:%u", res[i].target == 1 ? "127.0.0.1" : "web.test",
+			 (unsigned)web->port);
+		assert_string_equal(res[i].v.banner, want);
+	}
+	rig_free(&g);
+	server_free(web);
+}
+
 /* Ten checks of one hung host, two at a time at most: two in flight, eight
  * waiting; they end two by two at their deadlines. */
 static void test_per_host_limit(void **state)
@@ -495,6 +547,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_per_host_limit),
+		cmocka_unit_test(test_http_host),
 		cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
