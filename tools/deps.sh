@@ -9,7 +9,10 @@ build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libh
  libpcre2-dev libssl-dev"
 test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
-bench="$test zmap masscan nmap gnuplot-nox time"
+# tls: the TLS libraries weighed by bench/tls.sh, a real TLS server and the
+# monitor compared with (issue 17)
+bench="$test zmap masscan nmap gnuplot-nox time openssl libssl-dev libgnutls28-dev
+ libwolfssl-dev libmbedtls-dev nginx prometheus-blackbox-exporter"
 demo="$test tmux"
 
 case "${1:-test}" in
@@ -34,6 +37,15 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Daemons' packages (nginx, blackbox_exporter, redis) would start their
+# service on install; the tests and benchmarks run their own instances.
+# invoke-rc.d asks policy-rc.d, and 101 means "not allowed". Ours is removed
+# again; one that was already there is left as it is.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d > /dev/null
+	$sudo chmod 755 /usr/sbin/policy-rc.d
+	trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $sudo apt-get update -qq >&2
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >&2

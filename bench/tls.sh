@@ -1,0 +1,317 @@
+#!/bin/bash
+# The TLS library for synwatch's tls check, chosen by measurement (issue 17):
+# client CPU per handshake of OpenSSL 3.0, GnuTLS 3.7, wolfSSL 5.5 and
+# Mbed TLS 2.28, each driving many non-blocking handshakes on one epoll loop
+# (bench/tls_handshake.c with bench/tls-LIB.c), against nginx on 127.0.0.1
+# with a P-256 ECDSA certificate (TLS 1.3, X25519); beside them, in the same
+# run, the handshake's crypto alone (openssl speed) and what
+# prometheus-blackbox-exporter spends per TLS probe through /probe.
+#
+# Everything (certificates, nginx, blackbox_exporter, the binaries) lives in
+# a temporary directory and on private 127.0.0.1 ports, and goes at exit,
+# also on failure or Ctrl-C. Nothing leaves 127.0.0.0/8.
+#
+# usage: bench/tls.sh > tls.md      (bench/bench.sh runs it as section 'tls')
+# Prints a markdown section; the raw lines go to $TLS_OUT (default
+# bench/out/tls). Takes about 4 minutes on 2 cores.
+# Environment: TLS_REPEATS (3; the figure is the median), TLS_N_FULL (600
+# full handshakes a run), TLS_N_RESUMED (1500 resumed ones), TLS_CONC (64 in
+# flight), TLS_K (10: the policy run does a full handshake every K-th check),
+# TLS_IDLE (1000 idle sessions held for the memory figure; 0: none),
+# TLS_BLACKBOX_N (1000 probes; 0: skip blackbox_exporter), TLS_SPEED_SECONDS
+# (3), TLS_LIBS ("openssl gnutls wolfssl mbedtls").
+set -u
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
+. "$top/tests/integration/lib.sh"
+
+REPEATS=${TLS_REPEATS:-3}
+N_FULL=${TLS_N_FULL:-600}
+N_RES=${TLS_N_RESUMED:-1500}
+CONC=${TLS_CONC:-64}
+K=${TLS_K:-10}
+IDLE=${TLS_IDLE:-1000}
+BB_N=${TLS_BLACKBOX_N:-1000}
+SPEED_S=${TLS_SPEED_SECONDS:-3}
+LIBS=${TLS_LIBS:-openssl gnutls wolfssl mbedtls}
+OUT=${TLS_OUT:-$top/bench/out/tls}
+NAME=tls.synwatch.test
+
+log() {
+	echo "tls.sh: $*" >&2
+}
+
+sw_require_cmd cc openssl nginx curl ss awk
+mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
+rm -f "$OUT"/*.txt
+sw_tmpdir tmp
+
+# free_port: a TCP port nobody listens on, outside synwatch's source-port
+# ranges (61000-62999)
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		[ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return 0; }
+	done
+	sw_fail "no free port"
+}
+
+# ------------------------------------------------------------------ certificates
+
+# A private CA and a leaf for $NAME, both P-256, as a small hosting
+# provider's internal PKI would issue them; the chain the client verifies is
+# leaf <- CA, so a full handshake checks two ECDSA signatures (the leaf's
+# and the CertificateVerify).
+(
+	cd "$tmp" || exit 1
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+		-days 30 -subj "/CN=synwatch bench CA" -addext basicConstraints=critical,CA:true \
+		-addext keyUsage=critical,keyCertSign,cRLSign &&
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr \
+			-subj "/O=synwatch bench/CN=$NAME" &&
+		printf '%s\n' basicConstraints=CA:false keyUsage=critical,digitalSignature \
+			extendedKeyUsage=serverAuth "subjectAltName=DNS:$NAME,IP:127.0.0.1" > leaf.ext &&
+		openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+			-extfile leaf.ext -out leaf.pem
+) > "$tmp/certs.log" 2>&1 || sw_fail "cannot make the certificates: $(tail -3 "$tmp/certs.log")"
+
+# ------------------------------------------------------------------ nginx
+
+port=$(free_port)
+mkdir -p "$tmp/nginx/tmp"
+# One worker: the client under test keeps a core to itself where it can.
+# AllowNoDHEKEX lets a client that offers only psk_ke resume without a new
+# key exchange (OpenSSL servers refuse it by default); tickets live 5 min
+# (ssl_session_timeout's default), as on most nginx servers out there.
+cat > "$tmp/nginx/nginx.conf" << EOF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; multi_accept on; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/nginx/tmp;
+	proxy_temp_path $tmp/nginx/tmp;
+	fastcgi_temp_path $tmp/nginx/tmp;
+	uwsgi_temp_path $tmp/nginx/tmp;
+	scgi_temp_path $tmp/nginx/tmp;
+	server {
+		listen 127.0.0.1:$port ssl backlog=4096;
+		ssl_certificate $tmp/leaf.pem;
+		ssl_certificate_key $tmp/leaf.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ecdh_curve X25519:prime256v1;
+		ssl_session_tickets on;
+		ssl_conf_command Options AllowNoDHEKEX;
+		return 204;
+	}
+}
+EOF
+nginx -t -q -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" ||
+	sw_fail "nginx rejects its configuration: $(tail -3 "$tmp/nginx/error.log")"
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" &
+nginx_pid=$!
+sw_cleanup_add "kill $nginx_pid; wait $nginx_pid"
+sw_wait_for 10 sh -c "echo | openssl s_client -connect 127.0.0.1:$port -servername $NAME -CAfile $tmp/ca.pem \
+	-verify_return_error -brief 2>&1 | grep -q 'Verification: OK'" ||
+	sw_fail "nginx does not answer TLS on 127.0.0.1:$port: $(tail -3 "$tmp/nginx/error.log")"
+
+# ------------------------------------------------------------------ the clients
+
+WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wvla"
+lib_flags() {
+	case $1 in
+	openssl) pkg-config --cflags --libs openssl ;;
+	gnutls) pkg-config --cflags --libs gnutls ;;
+	wolfssl) pkg-config --cflags --libs wolfssl ;;
+	mbedtls) echo "-lmbedtls -lmbedx509 -lmbedcrypto" ;;
+	esac
+}
+built=""
+for lib in $LIBS; do
+	# shellcheck disable=SC2046,SC2086 # word splitting wanted
+	if cc -O2 -g -std=gnu11 -D_GNU_SOURCE $WARN -o "$tmp/tls-bench-$lib" "$top/bench/tls_handshake.c" \
+		"$top/bench/tls-$lib.c" $(lib_flags "$lib") 2> "$tmp/build-$lib.log"; then
+		built="$built $lib"
+	else
+		log "cannot build the $lib client (install the bench packages: tools/deps.sh bench): $(head -3 "$tmp/build-$lib.log")"
+	fi
+done
+[ -n "$built" ] || sw_fail "no client could be built"
+
+# busy: percent of all CPUs busy over half a second, for the report
+busy() {
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	sleep 0.5
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	echo "$a $b" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }'
+}
+
+# field KEY < LINE: the value of KEY=VALUE (quotes dropped)
+field() {
+	awk -v k="$1" '{
+		while (match($0, k "=(\"[^\"]*\"|[^ ]*)")) {
+			v = substr($0, RSTART + length(k) + 1, RLENGTH - length(k) - 1)
+			gsub(/"/, "", v); print v; exit
+		}
+	}'
+}
+
+# median of the numbers on stdin, "–" when there are none
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "–"; else if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# run LIB MODE REP ARGS...: one client run, its line appended to
+# $OUT/LIB-MODE.txt
+run() {
+	local lib=$1 mode=$2 rep=$3 line
+	shift 3
+	line=$(timeout 300 "$tmp/tls-bench-$lib" -p "$port" -C "$tmp/ca.pem" -s "$NAME" -c "$CONC" "$@" 2> "$tmp/err")
+	if [ -z "$line" ]; then
+		log "$lib $mode (repeat $rep) failed: $(head -3 "$tmp/err")"
+		return 1
+	fi
+	echo "$line" >> "$OUT/$lib-$mode.txt"
+	case $line in *" failed=0 "*) ;; *) log "$lib $mode: some checks failed: $(echo "$line" | field first_error)" ;; esac
+}
+
+# The modes, per library: TLS 1.3 full, resumed with psk_dhe_ke, resumed
+# offering psk_ke, the policy (one full handshake in K); TLS 1.2 full and
+# resumed. Mbed TLS 2.28 has no TLS 1.3 client: its rows are TLS 1.2.
+log "nginx on 127.0.0.1:$port; clients:$built; $REPEATS repeats"
+busy_before=$(busy)
+t0=$SECONDS
+for rep in $(seq "$REPEATS"); do
+	for lib in $built; do
+		v=
+		[ "$lib" = mbedtls ] && v=-2
+		run "$lib" full "$rep" -n "$N_FULL" $v
+		run "$lib" res "$rep" -n "$N_RES" -r 0 $v
+		[ "$lib" != mbedtls ] && run "$lib" pskke "$rep" -n "$N_RES" -r 0 -k
+		run "$lib" policy "$rep" -n "$N_RES" -r "$K" $v
+		if [ "$lib" != mbedtls ]; then
+			run "$lib" full12 "$rep" -n "$N_FULL" -2
+			run "$lib" res12 "$rep" -n "$N_RES" -r 0 -2
+		fi
+	done
+	log "repeat $rep done ($((SECONDS - t0)) s)"
+done
+if [ "$IDLE" -gt 0 ]; then
+	for lib in $built; do
+		v=
+		[ "$lib" = mbedtls ] && v=-2
+		run "$lib" idle 1 -i "$IDLE" $v
+	done
+fi
+
+# ------------------------------------------------------------------ the floor
+
+# openssl speed times with the process's user CPU, not the wall clock
+speed=$(openssl speed -seconds "$SPEED_S" ecdhx25519 ecdsap256 2> /dev/null)
+echo "$speed" > "$OUT/speed.txt"
+x25519_us=$(echo "$speed" | awk '/ecdh \(X25519\)/ { printf "%.1f", 1e6 / $NF }')
+verify_us=$(echo "$speed" | awk '/ecdsa \(nistp256\)/ { printf "%.1f", 1e6 / $NF }')
+sign_us=$(echo "$speed" | awk '/ecdsa \(nistp256\)/ { printf "%.1f", 1e6 / $(NF - 1) }')
+floor_issue=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", x + v }')
+# this chain: a key pair and a shared secret (X25519 twice, at most), the
+# CertificateVerify and the leaf's signature (two P-256 verifications)
+floor_chain=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", 2 * x + 2 * v }')
+
+# ------------------------------------------------------------------ blackbox_exporter
+
+bb_line=""
+if [ "$BB_N" -gt 0 ] && command -v prometheus-blackbox-exporter > /dev/null; then
+	bport=$(free_port)
+	cat > "$tmp/blackbox.yml" << EOF
+modules:
+  tls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      tls: true
+      tls_config:
+        ca_file: $tmp/ca.pem
+        server_name: $NAME
+EOF
+	prometheus-blackbox-exporter --config.file="$tmp/blackbox.yml" --web.listen-address="127.0.0.1:$bport" \
+		--log.level=warn > "$tmp/blackbox.log" 2>&1 &
+	bb_pid=$!
+	sw_cleanup_add "kill $bb_pid; wait $bb_pid"
+	url="http://127.0.0.1:$bport/probe?module=tls&target=127.0.0.1:$port"
+	if sw_wait_for 10 sh -c "curl -sf '$url' | grep -q '^probe_success 1'"; then
+		# shellcheck disable=SC2034 # i: a counter only
+		for i in $(seq "$BB_N"); do echo "url = \"$url\""; echo "output = /dev/null"; done > "$tmp/curl.cfg"
+		hz=$(getconf CLK_TCK)
+		head -100 "$tmp/curl.cfg" > "$tmp/curl-warm.cfg"
+		curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl-warm.cfg" 2> /dev/null
+		for rep in $(seq "$REPEATS"); do
+			a=$(awk '{ print $14 + $15 }' "/proc/$bb_pid/stat")
+			s0=$(date +%s.%N)
+			curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl.cfg" 2> /dev/null
+			s1=$(date +%s.%N)
+			b=$(awk '{ print $14 + $15 }' "/proc/$bb_pid/stat")
+			echo "cpu_us=$(awk -v a="$a" -v b="$b" -v hz="$hz" -v n="$BB_N" 'BEGIN { printf "%.1f", 1e6 * (b - a) / hz / n }') per_s=$(awk -v s0="$s0" -v s1="$s1" -v n="$BB_N" 'BEGIN { printf "%.0f", n / (s1 - s0) }')" >> "$OUT/blackbox.txt"
+		done
+		bb_ok=$(curl -sf "$url" | awk '/^probe_success / { print $2 }')
+		bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
+		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
+	else
+		log "blackbox_exporter does not probe: $(tail -3 "$tmp/blackbox.log")"
+	fi
+fi
+busy_after=$(busy)
+
+# ------------------------------------------------------------------ report
+
+# med LIB MODE KEY: median of KEY over the repeats
+med() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	field "$3" < "$OUT/$1-$2.txt" | median
+}
+one() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	head -1 "$OUT/$1-$2.txt" | field "$3"
+}
+
+echo "## TLS handshake cost per library (bench/tls.sh)"
+echo
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),"
+echo "$(. /etc/os-release 2> /dev/null && echo "$PRETTY_NAME"), kernel $(uname -r); the machine was $busy_before % busy before and"
+echo "$busy_after % after (other work: the wall-clock rates are disturbed by it, the CPU figures much less)."
+echo "Server: nginx $(nginx -v 2>&1 | sed 's|.*/||') (OpenSSL $(openssl version | awk '{ print $2 }')), one worker, P-256 ECDSA leaf signed by a P-256 CA, X25519;"
+echo "client: one process, one epoll loop, $CONC handshakes in flight on fresh non-blocking connections, chain"
+echo "and name verified, version, cipher, subject, issuer, SANs and notAfter extracted on every check,"
+echo "close_notify sent and the socket read to EOF. CPU: the client's getrusage (user + system) per check,"
+echo "median of $REPEATS runs ($N_FULL full or $N_RES resumed checks each); system time includes the loopback TCP work."
+echo
+echo "| library | version | full handshake, CPU µs | resumed (psk_dhe_ke), CPU µs | resumed offering psk_ke, CPU µs | 1 full in $K, CPU µs | checks/s full / resumed (wall) | TLS 1.2 full / resumed, CPU µs | heap per idle session | session bytes | notes |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for lib in $built; do
+	if [ "$lib" = mbedtls ]; then
+		t12="(the columns before are TLS 1.2)"
+		note="TLS 1.2 only (2.28 has no 1.3 client): ECDHE-ECDSA X25519; a resumed 1.2 handshake has no key exchange"
+	else
+		t12="$(med "$lib" full12 cpu_us) / $(med "$lib" res12 cpu_us)"
+		note="$(one "$lib" full full_version) $(one "$lib" full full_cipher); psk_ke run: kx $(one "$lib" pskke res_kx)"
+	fi
+	heap=$(one "$lib" idle heap_per_conn_b)
+	[ "$heap" != "–" ] && heap="$(awk -v b="$heap" 'BEGIN { printf "%.1f KiB", b / 1024 }')"
+	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med "$lib" full per_s) / $(med "$lib" res per_s) | $t12 | $heap | $(one "$lib" res session_b) | $note |"
+done
+[ -n "$bb_line" ] && echo "$bb_line"
+echo
+echo "Floor, same run (\`openssl speed -seconds $SPEED_S ecdhx25519 ecdsap256\`, user CPU): X25519 $x25519_us µs, P-256"
+echo "verify $verify_us µs (sign $sign_us µs). The issue's floor, one X25519 and one verification: **$floor_issue µs**;"
+echo "this chain's, a key pair and a shared secret plus two verifications (CertificateVerify and the leaf's"
+echo "signature): **$floor_chain µs**. A resumed TLS 1.3 handshake's floor is one X25519 pair (psk_dhe_ke) or"
+echo "none (psk_ke, TLS 1.2 tickets)."
+echo
+echo "Raw lines: $OUT/."
