@@ -20,6 +20,10 @@
 #      cheapest endpoints as fast as the machine goes (bench/bench-store.sh)
 #   soak: BENCH_SOAK_MINUTES (default 30, 0: none) of monitoring with a Redis
 #      restart in the middle (bench/soak.sh)
+#   tls (not in the default set): client CPU per TLS handshake of OpenSSL,
+#      GnuTLS, wolfSSL and Mbed TLS against nginx on 127.0.0.1, beside
+#      openssl speed and blackbox_exporter (bench/tls.sh, about 5 minutes;
+#      alone, without touching bench/results.md: bench/tls.sh)
 #
 # Writes bench/results.md and bench/*.png (small, meant to be committed) and
 # the raw data under bench/out/ (ignored by git). Takes about 17 minutes
@@ -31,8 +35,8 @@
 # one of the rates), BENCH_TIMEOUT (seconds per tool run, default 120),
 # BENCH_QUIET_MAX (default 15) and BENCH_QUIET_BUDGET (default 300): before
 # each run, wait until other work keeps the machine at most that % busy, for
-# at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 soak") picks
-# the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
+# at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 soak"; add
+# tls for bench/tls.sh) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
 # (default 35000).
 set -u
 
@@ -465,6 +469,11 @@ if want_section soak && [ "${BENCH_SOAK_MINUTES:-30}" -gt 0 ]; then
 	log "soak: ${BENCH_SOAK_MINUTES:-30} min of monitoring with a Redis restart in the middle"
 	SW_BIN=$(dirname "$SYNWATCH") SOAK_OUT=$OUT/soak "$top/bench/soak.sh" "${BENCH_SOAK_MINUTES:-30}" > "$OUT/soak.md" ||
 		log "the soak failed"
+fi
+
+if want_section tls; then
+	log "tls: CPU per TLS handshake of each TLS library (bench/tls.sh)"
+	TLS_OUT=$OUT/tls "$top/bench/tls.sh" > "$OUT/tls.md" || log "the tls section failed"
 fi
 
 # ------------------------------------------------------------------ report

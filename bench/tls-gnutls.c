@@ -3,11 +3,14 @@
  * waits. gnutls_session_set_verify_cert makes the handshake itself verify
  * the chain and the name. The session data (gnutls_session_get_data2) is a
  * byte string, usable for any number of resumptions; it holds the peer's
- * certificates, so a resumed check still reports them. */
+ * certificates, so a resumed check still reports them. The socket is read
+ * through tlsb_rbuf (a pull function), not record by record. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -24,6 +27,8 @@ struct tlsb_ctx {
 struct tlsb_conn {
 	struct tlsb_ctx *ctx;
 	gnutls_session_t s;
+	int fd;
+	struct tlsb_rbuf rbuf;
 	char error[160];
 };
 
@@ -95,6 +100,27 @@ size_t tlsb_ctx_session_size(const struct tlsb_ctx *ctx)
 	return ctx->session.size;
 }
 
+static ssize_t pull(gnutls_transport_ptr_t arg, void *buf, size_t len)
+{
+	struct tlsb_conn *c = arg;
+	long n = tlsb_rbuf_recv(&c->rbuf, c->fd, buf, len);
+
+	if (n < 0)
+		gnutls_transport_set_errno(c->s, errno);
+	return n;
+}
+
+static ssize_t vec_push(gnutls_transport_ptr_t arg, const giovec_t *iov, int iovcnt)
+{
+	struct tlsb_conn *c = arg;
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+	ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+
+	if (n < 0)
+		gnutls_transport_set_errno(c->s, errno);
+	return n;
+}
+
 int tlsb_conn_new(struct tlsb_ctx *ctx, int fd, bool resume, struct tlsb_conn **out)
 {
 	struct tlsb_conn *c = calloc(1, sizeof(*c));
@@ -112,7 +138,10 @@ int tlsb_conn_new(struct tlsb_ctx *ctx, int fd, bool resume, struct tlsb_conn **
 	    gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, name, strlen(name)) < 0)
 		goto fail;
 	gnutls_session_set_verify_cert(c->s, name, 0);
-	gnutls_transport_set_int(c->s, fd);
+	c->fd = fd;
+	gnutls_transport_set_ptr(c->s, c);
+	gnutls_transport_set_pull_function(c->s, pull);
+	gnutls_transport_set_vec_push_function(c->s, vec_push);
 	if (resume && ctx->session.size && gnutls_session_set_data(c->s, ctx->session.data, ctx->session.size) < 0)
 		goto fail;
 	*out = c;

@@ -43,6 +43,19 @@ struct tlsb_info {
 	char kx[32];	    /* the key exchange group, "none" for psk_ke */
 };
 
+/* A socket reader for the libraries' receive callbacks. GnuTLS, wolfSSL and
+ * Mbed TLS read a record's 5-byte header, then its body, each with a recv
+ * of its own: about 10 system calls per resumed handshake. Through this
+ * buffer a flight costs one recv (OpenSSL gets the same from read_ahead). */
+struct tlsb_rbuf {
+	unsigned short off, len;
+	unsigned char data[4096];
+};
+
+/* Copies up to len bytes to dst, refilling from fd when empty. Returns the
+ * count, 0 at EOF, or -1 with errno (EAGAIN when nothing is there). */
+long tlsb_rbuf_recv(struct tlsb_rbuf *b, int fd, void *dst, size_t len);
+
 struct tlsb_ctx;
 struct tlsb_conn;
 

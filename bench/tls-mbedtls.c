@@ -3,7 +3,7 @@
  * (RFC 5077) comes inside the handshake, and a resumed 1.2 handshake does
  * no key exchange at all. The bio callbacks are our own: mbedtls_net_recv
  * asks fcntl(F_GETFL) on every EAGAIN to learn whether the socket is
- * non-blocking. 2.28 does not say whether a handshake resumed: a full one
+ * non-blocking; reads go through tlsb_rbuf. 2.28 does not say whether a handshake resumed: a full one
  * verifies the chain, so the verify callback tells. */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +37,7 @@ struct tlsb_conn {
 	struct tlsb_ctx *ctx;
 	mbedtls_ssl_context ssl;
 	int fd;
+	struct tlsb_rbuf rbuf;
 	bool verified_chain; /* the verify callback ran: a full handshake */
 	char error[160];
 };
@@ -142,7 +143,7 @@ static int bio_send(void *arg, const unsigned char *buf, size_t len)
 static int bio_recv(void *arg, unsigned char *buf, size_t len)
 {
 	struct tlsb_conn *c = arg;
-	ssize_t n = recv(c->fd, buf, len, 0);
+	long n = tlsb_rbuf_recv(&c->rbuf, c->fd, buf, len);
 
 	if (n >= 0)
 		return (int)n;

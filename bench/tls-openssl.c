@@ -79,6 +79,10 @@ int tlsb_ctx_new(struct tlsb_ctx **out, const struct tlsb_opts *o, char *err, si
 	/* a client cache that only hands sessions to us */
 	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx->ssl_ctx, on_new_session);
+	/* a read per flight, not two per record; buffers freed while idle
+	 * (52 KiB per idle connection without, 20 KiB with) */
+	SSL_CTX_set_read_ahead(ctx->ssl_ctx, 1);
+	SSL_CTX_set_mode(ctx->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* Offers psk_ke beside psk_dhe_ke; a 3.0 server still picks
 	 * psk_dhe_ke when both are offered. */
 	if (o->psk_ke)

@@ -4,7 +4,9 @@
  * the session-ticket callback; wolfSSL_set_session copies the session into
  * the connection, so one saved WOLFSSL_SESSION resumes any number of times.
  * psk_ke: wolfSSL_no_dhe_psk, and no key share at all, so a resumed check
- * does no elliptic-curve work (a declined ticket costs a HelloRetryRequest). */
+ * does no elliptic-curve work (a declined ticket costs a HelloRetryRequest).
+ * Reads go through tlsb_rbuf (an I/O callback). Each WOLFSSL seeds a DRBG
+ * of its own from /dev/urandom: an open, a read and a close per check. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@ struct tlsb_ctx {
 struct tlsb_conn {
 	struct tlsb_ctx *ctx;
 	WOLFSSL *ssl;
+	int fd;
+	struct tlsb_rbuf rbuf;
 	bool got_ticket;
 	char error[160];
 };
@@ -94,6 +98,23 @@ size_t tlsb_ctx_session_size(const struct tlsb_ctx *ctx)
 	return ctx->session_len;
 }
 
+static int io_recv(WOLFSSL *ssl, char *buf, int len, void *arg)
+{
+	struct tlsb_conn *c = arg;
+	long n = tlsb_rbuf_recv(&c->rbuf, c->fd, buf, (size_t)len);
+
+	(void)ssl;
+	if (n > 0)
+		return (int)n;
+	if (n == 0)
+		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+	if (errno == EAGAIN || errno == EINTR)
+		return WOLFSSL_CBIO_ERR_WANT_READ;
+	if (errno == ECONNRESET)
+		return WOLFSSL_CBIO_ERR_CONN_RST;
+	return WOLFSSL_CBIO_ERR_GENERAL;
+}
+
 static int on_ticket(WOLFSSL *ssl, const unsigned char *ticket, int len, void *arg)
 {
 	struct tlsb_conn *c = arg;
@@ -113,12 +134,15 @@ int tlsb_conn_new(struct tlsb_ctx *ctx, int fd, bool resume, struct tlsb_conn **
 	if (!c)
 		return -ENOMEM;
 	c->ctx = ctx;
+	c->fd = fd;
 	c->ssl = wolfSSL_new(ctx->wctx);
 	if (!c->ssl || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS ||
 	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, name, (unsigned short)strlen(name)) != WOLFSSL_SUCCESS ||
 	    wolfSSL_check_domain_name(c->ssl, name) != WOLFSSL_SUCCESS ||
 	    wolfSSL_set_SessionTicket_cb(c->ssl, on_ticket, c) != WOLFSSL_SUCCESS)
 		goto fail;
+	wolfSSL_SSLSetIORecv(c->ssl, io_recv);
+	wolfSSL_SetIOReadCtx(c->ssl, c);
 	if (resume && ctx->session) {
 		if (wolfSSL_set_session(c->ssl, ctx->session) != WOLFSSL_SUCCESS)
 			goto fail;

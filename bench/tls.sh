@@ -19,7 +19,9 @@
 # flight), TLS_K (10: the policy run does a full handshake every K-th check),
 # TLS_IDLE (1000 idle sessions held for the memory figure; 0: none),
 # TLS_BLACKBOX_N (1000 probes; 0: skip blackbox_exporter), TLS_SPEED_SECONDS
-# (3), TLS_LIBS ("openssl gnutls wolfssl mbedtls").
+# (3), TLS_LIBS ("openssl gnutls wolfssl mbedtls"), TLS_QUIET_MAX (30) and
+# TLS_QUIET_BUDGET (120): before each repeat, wait until other work keeps
+# the machine at most that % busy, for at most that many seconds in all.
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,11 +82,14 @@ free_port() {
 # ------------------------------------------------------------------ nginx
 
 port=$(free_port)
+port_ke=$(free_port)
+[ "$port" = "$port_ke" ] && port_ke=$(free_port)
 mkdir -p "$tmp/nginx/tmp"
 # One worker: the client under test keeps a core to itself where it can.
-# AllowNoDHEKEX lets a client that offers only psk_ke resume without a new
-# key exchange (OpenSSL servers refuse it by default); tickets live 5 min
-# (ssl_session_timeout's default), as on most nginx servers out there.
+# $port is nginx as Debian ships it (tickets living 5 min, the default
+# ssl_session_timeout); $port_ke also allows psk_ke (AllowNoDHEKEX), a
+# resumption without a new key exchange, which OpenSSL servers refuse by
+# default.
 cat > "$tmp/nginx/nginx.conf" << EOF
 worker_processes 1;
 daemon off;
@@ -105,7 +110,14 @@ http {
 		ssl_certificate_key $tmp/leaf.key;
 		ssl_protocols TLSv1.2 TLSv1.3;
 		ssl_ecdh_curve X25519:prime256v1;
-		ssl_session_tickets on;
+		return 204;
+	}
+	server {
+		listen 127.0.0.1:$port_ke ssl backlog=4096;
+		ssl_certificate $tmp/leaf.pem;
+		ssl_certificate_key $tmp/leaf.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ecdh_curve X25519:prime256v1;
 		ssl_conf_command Options AllowNoDHEKEX;
 		return 204;
 	}
@@ -141,6 +153,7 @@ for lib in $LIBS; do
 		log "cannot build the $lib client (install the bench packages: tools/deps.sh bench): $(head -3 "$tmp/build-$lib.log")"
 	fi
 done
+built=${built# }
 [ -n "$built" ] || sw_fail "no client could be built"
 
 # busy: percent of all CPUs busy over half a second, for the report
@@ -154,26 +167,49 @@ busy() {
 
 # field KEY < LINE: the value of KEY=VALUE (quotes dropped)
 field() {
-	awk -v k="$1" '{
-		while (match($0, k "=(\"[^\"]*\"|[^ ]*)")) {
-			v = substr($0, RSTART + length(k) + 1, RLENGTH - length(k) - 1)
-			gsub(/"/, "", v); print v; exit
-		}
+	awk -v k="$1" 'match($0, "(^| )" k "=(\"[^\"]*\"|[^ ]*)") {
+		v = substr($0, RSTART, RLENGTH)
+		sub(/^ /, "", v)
+		v = substr(v, length(k) + 2)
+		gsub(/"/, "", v)
+		print v
 	}'
 }
 
 # median of the numbers on stdin, "–" when there are none
 median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "–"; else if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "–"; else if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2];
+		else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# run LIB MODE REP ARGS...: one client run, its line appended to
+# minimum of the numbers on stdin
+minimum() {
+	sort -g | awk 'NR == 1 { printf "%.0f\n", $1 } END { if (!NR) print "–" }'
+}
+
+# wait_quiet: the machine is shared; before each repeat wait until other
+# work keeps it at most TLS_QUIET_MAX % busy, for at most TLS_QUIET_BUDGET
+# seconds in all, and note what it was
+QUIET_MAX=${TLS_QUIET_MAX:-30}
+QUIET_BUDGET=${TLS_QUIET_BUDGET:-120}
+quiet_waited=0
+wait_quiet() {
+	local b t0=$SECONDS
+	while :; do
+		b=$(busy)
+		[ "$b" -le "$QUIET_MAX" ] && break
+		[ $((quiet_waited + SECONDS - t0)) -ge "$QUIET_BUDGET" ] && break
+	done
+	quiet_waited=$((quiet_waited + SECONDS - t0))
+	echo "$b" >> "$OUT/busy.txt"
+}
+
+# run LIB MODE REP PORT ARGS...: one client run, its line appended to
 # $OUT/LIB-MODE.txt
 run() {
-	local lib=$1 mode=$2 rep=$3 line
-	shift 3
-	line=$(timeout 300 "$tmp/tls-bench-$lib" -p "$port" -C "$tmp/ca.pem" -s "$NAME" -c "$CONC" "$@" 2> "$tmp/err")
+	local lib=$1 mode=$2 rep=$3 p=$4 line
+	shift 4
+	line=$(timeout 300 "$tmp/tls-bench-$lib" -p "$p" -C "$tmp/ca.pem" -s "$NAME" -c "$CONC" "$@" 2> "$tmp/err")
 	if [ -z "$line" ]; then
 		log "$lib $mode (repeat $rep) failed: $(head -3 "$tmp/err")"
 		return 1
@@ -183,31 +219,42 @@ run() {
 }
 
 # The modes, per library: TLS 1.3 full, resumed with psk_dhe_ke, resumed
-# offering psk_ke, the policy (one full handshake in K); TLS 1.2 full and
-# resumed. Mbed TLS 2.28 has no TLS 1.3 client: its rows are TLS 1.2.
-log "nginx on 127.0.0.1:$port; clients:$built; $REPEATS repeats"
+# offering psk_ke (to the server that allows it), the policy (one full
+# handshake in K); TLS 1.2 full and resumed. Mbed TLS 2.28 has no TLS 1.3
+# client: its rows are TLS 1.2. Then, once: psk_ke offered to the default
+# server, and the bare TCP connection (the part of every check that is no
+# TLS).
+log "nginx on 127.0.0.1:$port and :$port_ke; clients:$built; $REPEATS repeats"
 busy_before=$(busy)
 t0=$SECONDS
+rm -f "$OUT/busy.txt"
 for rep in $(seq "$REPEATS"); do
+	wait_quiet
+	first=${built%% *}
+	run "$first" tcp "$rep" "$port" -t -n "$N_RES"
 	for lib in $built; do
 		v=
 		[ "$lib" = mbedtls ] && v=-2
-		run "$lib" full "$rep" -n "$N_FULL" $v
-		run "$lib" res "$rep" -n "$N_RES" -r 0 $v
-		[ "$lib" != mbedtls ] && run "$lib" pskke "$rep" -n "$N_RES" -r 0 -k
-		run "$lib" policy "$rep" -n "$N_RES" -r "$K" $v
+		run "$lib" full "$rep" "$port" -n "$N_FULL" $v
+		run "$lib" res "$rep" "$port" -n "$N_RES" -r 0 $v
+		[ "$lib" != mbedtls ] && run "$lib" pskke "$rep" "$port_ke" -n "$N_RES" -r 0 -k
+		run "$lib" policy "$rep" "$port" -n "$N_RES" -r "$K" $v
 		if [ "$lib" != mbedtls ]; then
-			run "$lib" full12 "$rep" -n "$N_FULL" -2
-			run "$lib" res12 "$rep" -n "$N_RES" -r 0 -2
+			run "$lib" full12 "$rep" "$port" -n "$N_FULL" -2
+			run "$lib" res12 "$rep" "$port" -n "$N_RES" -r 0 -2
 		fi
 	done
 	log "repeat $rep done ($((SECONDS - t0)) s)"
+done
+for lib in $built; do
+	[ "$lib" = mbedtls ] && continue
+	run "$lib" pskke-default 1 "$port" -n 200 -r 0 -k
 done
 if [ "$IDLE" -gt 0 ]; then
 	for lib in $built; do
 		v=
 		[ "$lib" = mbedtls ] && v=-2
-		run "$lib" idle 1 -i "$IDLE" $v
+		run "$lib" idle 1 "$port" -i "$IDLE" $v
 	done
 fi
 
@@ -253,6 +300,7 @@ EOF
 		head -100 "$tmp/curl.cfg" > "$tmp/curl-warm.cfg"
 		curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl-warm.cfg" 2> /dev/null
 		for rep in $(seq "$REPEATS"); do
+			wait_quiet
 			a=$(awk '{ print $14 + $15 }' "/proc/$bb_pid/stat")
 			s0=$(date +%s.%N)
 			curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl.cfg" 2> /dev/null
@@ -262,7 +310,7 @@ EOF
 		done
 		bb_ok=$(curl -sf "$url" | awk '/^probe_success / { print $2 }')
 		bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
-		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
+		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
 	else
 		log "blackbox_exporter does not probe: $(tail -3 "$tmp/blackbox.log")"
 	fi
@@ -271,8 +319,13 @@ busy_after=$(busy)
 
 # ------------------------------------------------------------------ report
 
-# med LIB MODE KEY: median of KEY over the repeats
+# med LIB MODE KEY: "median (min)" of KEY over the repeats
 med() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	echo "$(field "$3" < "$OUT/$1-$2.txt" | median) ($(field "$3" < "$OUT/$1-$2.txt" | minimum))"
+}
+# the median alone
+med1() {
 	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
 	field "$3" < "$OUT/$1-$2.txt" | median
 }
@@ -284,34 +337,38 @@ one() {
 echo "## TLS handshake cost per library (bench/tls.sh)"
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),"
-echo "$(. /etc/os-release 2> /dev/null && echo "$PRETTY_NAME"), kernel $(uname -r); the machine was $busy_before % busy before and"
-echo "$busy_after % after (other work: the wall-clock rates are disturbed by it, the CPU figures much less)."
+echo "$(. /etc/os-release 2> /dev/null && echo "$PRETTY_NAME"), kernel $(uname -r). Other work kept the machine"
+echo "$busy_before % busy before the run, $(tr '\n' ' ' < "$OUT/busy.txt" | sed 's/ $//; s/ /, /g') % before each repeat (after waiting up to"
+echo "$QUIET_BUDGET s in all for at most $QUIET_MAX %: waited $quiet_waited s) and $busy_after % after: the wall-clock rates"
+echo "are disturbed by it, and so, less, is CPU time (shared caches and cores): hence the minimum beside the median."
 echo "Server: nginx $(nginx -v 2>&1 | sed 's|.*/||') (OpenSSL $(openssl version | awk '{ print $2 }')), one worker, P-256 ECDSA leaf signed by a P-256 CA, X25519;"
 echo "client: one process, one epoll loop, $CONC handshakes in flight on fresh non-blocking connections, chain"
 echo "and name verified, version, cipher, subject, issuer, SANs and notAfter extracted on every check,"
-echo "close_notify sent and the socket read to EOF. CPU: the client's getrusage (user + system) per check,"
-echo "median of $REPEATS runs ($N_FULL full or $N_RES resumed checks each); system time includes the loopback TCP work."
+echo "close_notify sent and the socket read to EOF. CPU: the client's getrusage (user + system) per check, in µs,"
+echo "median (minimum) of $REPEATS runs of $N_FULL full or $N_RES resumed checks; system time includes the loopback TCP work."
 echo
-echo "| library | version | full handshake, CPU µs | resumed (psk_dhe_ke), CPU µs | resumed offering psk_ke, CPU µs | 1 full in $K, CPU µs | checks/s full / resumed (wall) | TLS 1.2 full / resumed, CPU µs | heap per idle session | session bytes | notes |"
+echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | heap per idle session | session bytes | notes |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for lib in $built; do
 	if [ "$lib" = mbedtls ]; then
-		t12="(the columns before are TLS 1.2)"
-		note="TLS 1.2 only (2.28 has no 1.3 client): ECDHE-ECDSA X25519; a resumed 1.2 handshake has no key exchange"
+		t12="(the row is TLS 1.2)"
+		note="TLS 1.2 only (2.28 has no 1.3 client), ECDHE-ECDSA with X25519; a resumed 1.2 handshake has no key exchange"
 	else
-		t12="$(med "$lib" full12 cpu_us) / $(med "$lib" res12 cpu_us)"
-		note="$(one "$lib" full full_version) $(one "$lib" full full_cipher); psk_ke run: kx $(one "$lib" pskke res_kx)"
+		t12="$(med1 "$lib" full12 cpu_us) / $(med1 "$lib" res12 cpu_us)"
+		note="$(one "$lib" full full_version) $(one "$lib" full full_cipher); psk_ke run: kx $(one "$lib" pskke res_kx); psk_ke offered to the default server: $(one "$lib" pskke-default resumed) of $(one "$lib" pskke-default n) resumed"
 	fi
 	heap=$(one "$lib" idle heap_per_conn_b)
 	[ "$heap" != "–" ] && heap="$(awk -v b="$heap" 'BEGIN { printf "%.1f KiB", b / 1024 }')"
-	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med "$lib" full per_s) / $(med "$lib" res per_s) | $t12 | $heap | $(one "$lib" res session_b) | $note |"
+	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $heap | $(one "$lib" res session_b) | $note |"
 done
 [ -n "$bb_line" ] && echo "$bb_line"
+first=${built%% *}
+echo "| TCP alone | kernel $(uname -r | cut -d- -f1) | $(med "$first" tcp cpu_us) | – | – | – | $(med1 "$first" tcp per_s) | – | – | – | connect, shutdown, read to EOF, close: no TLS; the floor of any check on this loop |"
 echo
 echo "Floor, same run (\`openssl speed -seconds $SPEED_S ecdhx25519 ecdsap256\`, user CPU): X25519 $x25519_us µs, P-256"
 echo "verify $verify_us µs (sign $sign_us µs). The issue's floor, one X25519 and one verification: **$floor_issue µs**;"
 echo "this chain's, a key pair and a shared secret plus two verifications (CertificateVerify and the leaf's"
 echo "signature): **$floor_chain µs**. A resumed TLS 1.3 handshake's floor is one X25519 pair (psk_dhe_ke) or"
-echo "none (psk_ke, TLS 1.2 tickets)."
+echo "none (psk_ke, TLS 1.2 tickets), plus the TCP connection."
 echo
-echo "Raw lines: $OUT/."
+echo "Raw lines: $OUT/ (not committed). Run alone: bench/tls.sh; in make bench: BENCH_SECTIONS=\"... tls\"."

@@ -12,7 +12,7 @@
  * wall time says as much about the neighbours as about the library.
  *
  * usage: tls-bench-LIB -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC]
- *        [-w WARMUP] [-r K] [-k] [-2] [-i IDLE] [-v]
+ *        [-w WARMUP] [-r K] [-k] [-2] [-i IDLE] [-t] [-v]
  *   -r K  resume: offer the saved session; every K-th check is a full
  *         handshake that saves a new ticket (K 0: none after the warm-up)
  *   -k    offer psk_ke on resumption (no new key exchange) where the
@@ -20,6 +20,8 @@
  *   -2    TLS 1.2 only
  *   -i M  memory: hold M idle connections after their handshakes and report
  *         the heap and RSS growth per connection instead of timing
+ *   -t    TCP only: connect, shut down, read to EOF; what the kernel and
+ *         the loop cost without TLS
  * Output: one line of key=value pairs. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +66,7 @@ struct run {
 	int epfd;
 	long resume_k; /* -1: no resumption */
 	bool idle;     /* memory mode: keep connections after the handshake */
+	bool tcp_only; /* no TLS: the cost of the connection alone */
 	bool verbose;
 	long started, finished, to_start;
 	long check_no; /* checks started in the measured set, for every K-th */
@@ -75,6 +78,24 @@ struct run {
 	struct tlsb_info first_info[2]; /* [0] full, [1] resumed */
 	bool have_info[2];
 };
+
+long tlsb_rbuf_recv(struct tlsb_rbuf *b, int fd, void *dst, size_t len)
+{
+	ssize_t n;
+
+	if (b->off == b->len) {
+		n = recv(fd, b->data, sizeof(b->data), 0);
+		if (n <= 0)
+			return n;
+		b->off = 0;
+		b->len = (unsigned short)n;
+	}
+	if (len > (size_t)(b->len - b->off))
+		len = (size_t)(b->len - b->off);
+	memcpy(dst, b->data + b->off, len);
+	b->off = (unsigned short)(b->off + len);
+	return (long)len;
+}
 
 static void fail(const char *what)
 {
@@ -269,6 +290,12 @@ static void step(struct run *r, struct conn *c)
 			conn_end(r, c, "connect failed");
 			return;
 		}
+		if (r->tcp_only) {
+			(void)shutdown(c->fd, SHUT_WR);
+			c->state = ST_DRAIN;
+			set_events(r, c, EPOLLIN);
+			return;
+		}
 		if (tlsb_conn_new(r->ctx, c->fd, !c->full, &c->tls) < 0) {
 			conn_end(r, c, "cannot create a TLS connection");
 			return;
@@ -361,7 +388,7 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:n:c:w:C:s:r:k2i:v")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:c:w:C:s:r:k2i:tv")) != -1) {
 		switch (opt) {
 		case 'a': addr = optarg; break;
 		case 'p': port = atol(optarg); break;
@@ -374,10 +401,11 @@ int main(int argc, char **argv)
 		case 'k': o.psk_ke = true; break;
 		case '2': o.tls12 = true; break;
 		case 'i': idle = atol(optarg); break;
+		case 't': r.tcp_only = true; break;
 		case 'v': r.verbose = true; break;
 		default:
 			fprintf(stderr, "usage: %s -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC] [-w WARMUP] "
-					"[-r K] [-k] [-2] [-i IDLE] [-v]\n", argv[0]);
+					"[-r K] [-k] [-2] [-i IDLE] [-t] [-v]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -439,7 +467,7 @@ int main(int argc, char **argv)
 
 	printf("lib=%s version=\"%s\" mode=%s k=%ld psk_ke=%d n=%ld ok=%ld failed=%ld full=%ld resumed=%ld "
 	       "no_cert=%ld session_b=%zu cpu_us=%.1f user_us=%.1f sys_us=%.1f wall_s=%.3f per_s=%.0f",
-	       tlsb_lib_name(), tlsb_lib_version(), r.resume_k < 0 ? "full" : "resume", r.resume_k, o.psk_ke, n,
+	       tlsb_lib_name(), tlsb_lib_version(), r.tcp_only ? "tcp" : r.resume_k < 0 ? "full" : "resume", r.resume_k, o.psk_ke, n,
 	       r.ok, r.failed, r.full_done, r.resumed_done, r.no_cert, tlsb_ctx_session_size(r.ctx), 1e6 * cpu / (double)n,
 	       1e6 * (tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime)) / (double)n,
 	       1e6 * (tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime)) / (double)n, t1 - t0, (double)n / (t1 - t0));
