@@ -204,16 +204,32 @@ wait_quiet() {
 	echo "$b" >> "$OUT/busy.txt"
 }
 
+# server_ticks: CPU time of nginx's workers, in clock ticks
+hz=$(getconf CLK_TCK)
+server_ticks() {
+	local p t=0
+	for p in $(pgrep -P "$nginx_pid"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
 # run LIB MODE REP PORT ARGS...: one client run, its line appended to
 # $OUT/LIB-MODE.txt
 run() {
 	local lib=$1 mode=$2 rep=$3 p=$4 line
 	shift 4
+	local s0 s1
+	s0=$(server_ticks)
 	line=$(timeout 300 "$tmp/tls-bench-$lib" -p "$p" -C "$tmp/ca.pem" -s "$NAME" -c "$CONC" "$@" 2> "$tmp/err")
+	s1=$(server_ticks)
 	if [ -z "$line" ]; then
 		log "$lib $mode (repeat $rep) failed: $(head -3 "$tmp/err")"
 		return 1
 	fi
+	# the server's CPU per check, the run's 20 warm-up handshakes included
+	line="$line srv_us=$(echo "$line" | field n | awk -v a="$s0" -v b="$s1" -v hz="$hz" \
+		'{ printf "%.0f", ($1 > 0 ? 1e6 * (b - a) / hz / $1 : 0) }')"
 	echo "$line" >> "$OUT/$lib-$mode.txt"
 	case $line in *" failed=0 "*) ;; *) log "$lib $mode: some checks failed: $(echo "$line" | field first_error)" ;; esac
 }
@@ -224,7 +240,7 @@ run() {
 # client: its rows are TLS 1.2. Then, once: psk_ke offered to the default
 # server, and the bare TCP connection (the part of every check that is no
 # TLS).
-log "nginx on 127.0.0.1:$port and :$port_ke; clients:$built; $REPEATS repeats"
+log "nginx on 127.0.0.1:$port and :$port_ke; clients: $built; $REPEATS repeats"
 busy_before=$(busy)
 t0=$SECONDS
 rm -f "$OUT/busy.txt"
@@ -232,7 +248,10 @@ for rep in $(seq "$REPEATS"); do
 	wait_quiet
 	first=${built%% *}
 	run "$first" tcp "$rep" "$port" -t -n "$N_RES"
-	for lib in $built; do
+	# the order rotates with the repeat, so that no library always meets
+	# the same neighbours' load
+	order=$(echo $built | awk -v r="$rep" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+	for lib in $order; do
 		v=
 		[ "$lib" = mbedtls ] && v=-2
 		run "$lib" full "$rep" "$port" -n "$N_FULL" $v
@@ -296,7 +315,6 @@ EOF
 	if sw_wait_for 10 sh -c "curl -sf '$url' | grep -q '^probe_success 1'"; then
 		# shellcheck disable=SC2034 # i: a counter only
 		for i in $(seq "$BB_N"); do echo "url = \"$url\""; echo "output = /dev/null"; done > "$tmp/curl.cfg"
-		hz=$(getconf CLK_TCK)
 		head -100 "$tmp/curl.cfg" > "$tmp/curl-warm.cfg"
 		curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl-warm.cfg" 2> /dev/null
 		for rep in $(seq "$REPEATS"); do
@@ -310,7 +328,7 @@ EOF
 		done
 		bb_ok=$(curl -sf "$url" | awk '/^probe_success / { print $2 }')
 		bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
-		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
+		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
 	else
 		log "blackbox_exporter does not probe: $(tail -3 "$tmp/blackbox.log")"
 	fi
@@ -346,9 +364,10 @@ echo "client: one process, one epoll loop, $CONC handshakes in flight on fresh n
 echo "and name verified, version, cipher, subject, issuer, SANs and notAfter extracted on every check,"
 echo "close_notify sent and the socket read to EOF. CPU: the client's getrusage (user + system) per check, in µs,"
 echo "median (minimum) of $REPEATS runs of $N_FULL full or $N_RES resumed checks; system time includes the loopback TCP work."
+echo "nginx CPU: its worker's CPU time per check (clock ticks, so coarse; the run's 20 warm-up handshakes included)."
 echo
-echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | heap per idle session | session bytes | notes |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | nginx CPU full / resumed | heap per idle session | session bytes | notes |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for lib in $built; do
 	if [ "$lib" = mbedtls ]; then
 		t12="(the row is TLS 1.2)"
@@ -359,11 +378,11 @@ for lib in $built; do
 	fi
 	heap=$(one "$lib" idle heap_per_conn_b)
 	[ "$heap" != "–" ] && heap="$(awk -v b="$heap" 'BEGIN { printf "%.1f KiB", b / 1024 }')"
-	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $heap | $(one "$lib" res session_b) | $note |"
+	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $(med1 "$lib" full srv_us) / $(med1 "$lib" res srv_us) | $heap | $(one "$lib" res session_b) | $note |"
 done
 [ -n "$bb_line" ] && echo "$bb_line"
 first=${built%% *}
-echo "| TCP alone | kernel $(uname -r | cut -d- -f1) | $(med "$first" tcp cpu_us) | – | – | – | $(med1 "$first" tcp per_s) | – | – | – | connect, shutdown, read to EOF, close: no TLS; the floor of any check on this loop |"
+echo "| TCP alone | kernel $(uname -r | cut -d- -f1) | $(med "$first" tcp cpu_us) | – | – | – | $(med1 "$first" tcp per_s) | – | $(med1 "$first" tcp srv_us) | – | – | connect, shutdown, read to EOF, close: no TLS; the floor of any check on this loop |"
 echo
 echo "Floor, same run (\`openssl speed -seconds $SPEED_S ecdhx25519 ecdsap256\`, user CPU): X25519 $x25519_us µs, P-256"
 echo "verify $verify_us µs (sign $sign_us µs). The issue's floor, one X25519 and one verification: **$floor_issue µs**;"
