@@ -235,7 +235,9 @@ run() {
 }
 
 # The modes, per library: TLS 1.3 full, resumed with psk_dhe_ke, resumed
-# offering psk_ke (to the server that allows it), the policy (one full
+# offering psk_ke (to the server that allows it), resumed taking the new
+# ticket each resumption brings (what keeps resuming past the first
+# ticket's lifetime, 5 min on nginx), the policy (one full
 # handshake in K); TLS 1.2 full and resumed. Mbed TLS 2.28 has no TLS 1.3
 # client: its rows are TLS 1.2. Then, once: psk_ke offered to the default
 # server, and the bare TCP connection (the part of every check that is no
@@ -257,6 +259,7 @@ for rep in $(seq "$REPEATS"); do
 		run "$lib" full "$rep" "$port" -n "$N_FULL" $v
 		run "$lib" res "$rep" "$port" -n "$N_RES" -r 0 $v
 		[ "$lib" != mbedtls ] && run "$lib" pskke "$rep" "$port_ke" -n "$N_RES" -r 0 -k
+		run "$lib" refresh "$rep" "$port" -n "$N_RES" -r 0 -R $v
 		run "$lib" policy "$rep" "$port" -n "$N_RES" -r "$K" $v
 		if [ "$lib" != mbedtls ]; then
 			run "$lib" full12 "$rep" "$port" -n "$N_FULL" -2
@@ -293,7 +296,10 @@ floor_chain=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", 2 
 # ------------------------------------------------------------------ blackbox_exporter
 
 bb_line=""
-if [ "$BB_N" -gt 0 ] && command -v prometheus-blackbox-exporter > /dev/null; then
+if [ "$BB_N" -gt 0 ] && ! command -v prometheus-blackbox-exporter > /dev/null; then
+	log "prometheus-blackbox-exporter is not installed (tools/deps.sh bench): no comparison"
+elif [ "$BB_N" -gt 0 ]; then
+	log "blackbox_exporter: $REPEATS x $BB_N TLS probes through /probe"
 	bport=$(free_port)
 	cat > "$tmp/blackbox.yml" << EOF
 modules:
@@ -328,7 +334,7 @@ EOF
 		done
 		bb_ok=$(curl -sf "$url" | awk '/^probe_success / { print $2 }')
 		bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
-		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
+		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
 	else
 		log "blackbox_exporter does not probe: $(tail -3 "$tmp/blackbox.log")"
 	fi
@@ -366,8 +372,8 @@ echo "close_notify sent and the socket read to EOF. CPU: the client's getrusage 
 echo "median (minimum) of $REPEATS runs of $N_FULL full or $N_RES resumed checks; system time includes the loopback TCP work."
 echo "nginx CPU: its worker's CPU time per check (clock ticks, so coarse; the run's 20 warm-up handshakes included)."
 echo
-echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | nginx CPU full / resumed | heap per idle session | session bytes | notes |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| library | version | full handshake | resumed, psk_dhe_ke | resumed, psk_ke | resumed, new ticket kept | 1 full in $K, psk_dhe_ke | checks/s full / resumed (wall) | TLS 1.2 full / resumed | nginx CPU full / resumed | heap per idle session | session bytes | notes |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for lib in $built; do
 	if [ "$lib" = mbedtls ]; then
 		t12="(the row is TLS 1.2)"
@@ -378,11 +384,11 @@ for lib in $built; do
 	fi
 	heap=$(one "$lib" idle heap_per_conn_b)
 	[ "$heap" != "–" ] && heap="$(awk -v b="$heap" 'BEGIN { printf "%.1f KiB", b / 1024 }')"
-	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $(med1 "$lib" full srv_us) / $(med1 "$lib" res srv_us) | $heap | $(one "$lib" res session_b) | $note |"
+	echo "| $lib | $(one "$lib" full version) | $(med "$lib" full cpu_us) | $(med "$lib" res cpu_us) | $(med "$lib" pskke cpu_us) | $(med "$lib" refresh cpu_us) | $(med "$lib" policy cpu_us) | $(med1 "$lib" full per_s) / $(med1 "$lib" res per_s) | $t12 | $(med1 "$lib" full srv_us) / $(med1 "$lib" res srv_us) | $heap | $(one "$lib" res session_b) | $note |"
 done
 [ -n "$bb_line" ] && echo "$bb_line"
 first=${built%% *}
-echo "| TCP alone | kernel $(uname -r | cut -d- -f1) | $(med "$first" tcp cpu_us) | – | – | – | $(med1 "$first" tcp per_s) | – | $(med1 "$first" tcp srv_us) | – | – | connect, shutdown, read to EOF, close: no TLS; the floor of any check on this loop |"
+echo "| TCP alone | kernel $(uname -r | cut -d- -f1) | $(med "$first" tcp cpu_us) | – | – | – | – | $(med1 "$first" tcp per_s) | – | $(med1 "$first" tcp srv_us) | – | – | connect, shutdown, read to EOF, close: no TLS; the floor of any check on this loop |"
 echo
 echo "Floor, same run (\`openssl speed -seconds $SPEED_S ecdhx25519 ecdsap256\`, user CPU): X25519 $x25519_us µs, P-256"
 echo "verify $verify_us µs (sign $sign_us µs). The issue's floor, one X25519 and one verification: **$floor_issue µs**;"

@@ -12,9 +12,10 @@
  * wall time says as much about the neighbours as about the library.
  *
  * usage: tls-bench-LIB -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC]
- *        [-w WARMUP] [-r K] [-k] [-2] [-i IDLE] [-t] [-v]
+ *        [-w WARMUP] [-r K] [-R] [-k] [-2] [-i IDLE] [-t] [-v]
  *   -r K  resume: offer the saved session; every K-th check is a full
  *         handshake that saves a new ticket (K 0: none after the warm-up)
+ *   -R    take the new ticket a resumed handshake brings, too
  *   -k    offer psk_ke on resumption (no new key exchange) where the
  *         library can
  *   -2    TLS 1.2 only
@@ -65,6 +66,7 @@ struct run {
 	struct sockaddr_in addr;
 	int epfd;
 	long resume_k; /* -1: no resumption */
+	bool refresh;  /* take the new ticket after a resumed handshake too */
 	bool idle;     /* memory mode: keep connections after the handshake */
 	bool tcp_only; /* no TLS: the cost of the connection alone */
 	bool verbose;
@@ -231,8 +233,10 @@ static void after_handshake(struct run *r, struct conn *c)
 		return;
 	}
 	/* A full handshake in a resuming run refreshes the saved session: in
-	 * TLS 1.3 the ticket comes after the handshake. */
-	if (r->resume_k >= 0 && !info.resumed) {
+	 * TLS 1.3 the ticket comes after the handshake. With -R a resumed one
+	 * does too, which keeps a session alive past the first ticket's
+	 * lifetime (RFC 8446 4.6.1 asks for a limit: the full handshakes). */
+	if (r->resume_k >= 0 && (!info.resumed || r->refresh)) {
 		c->state = ST_TICKET;
 		k = tlsb_read_ticket(c->tls);
 		if (k == TLSB_WANT_READ || k == TLSB_WANT_WRITE) {
@@ -388,7 +392,7 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "a:p:n:c:w:C:s:r:k2i:tv")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:n:c:w:C:s:r:Rk2i:tv")) != -1) {
 		switch (opt) {
 		case 'a': addr = optarg; break;
 		case 'p': port = atol(optarg); break;
@@ -398,6 +402,7 @@ int main(int argc, char **argv)
 		case 'C': o.cafile = optarg; break;
 		case 's': o.name = optarg; break;
 		case 'r': r.resume_k = atol(optarg); break;
+		case 'R': r.refresh = true; break;
 		case 'k': o.psk_ke = true; break;
 		case '2': o.tls12 = true; break;
 		case 'i': idle = atol(optarg); break;
@@ -405,7 +410,7 @@ int main(int argc, char **argv)
 		case 'v': r.verbose = true; break;
 		default:
 			fprintf(stderr, "usage: %s -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC] [-w WARMUP] "
-					"[-r K] [-k] [-2] [-i IDLE] [-t] [-v]\n", argv[0]);
+					"[-r K] [-R] [-k] [-2] [-i IDLE] [-t] [-v]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -465,9 +470,9 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru1);
 	cpu = tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime) + tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime);
 
-	printf("lib=%s version=\"%s\" mode=%s k=%ld psk_ke=%d n=%ld ok=%ld failed=%ld full=%ld resumed=%ld "
+	printf("lib=%s version=\"%s\" mode=%s k=%ld refresh=%d psk_ke=%d n=%ld ok=%ld failed=%ld full=%ld resumed=%ld "
 	       "no_cert=%ld session_b=%zu cpu_us=%.1f user_us=%.1f sys_us=%.1f wall_s=%.3f per_s=%.0f",
-	       tlsb_lib_name(), tlsb_lib_version(), r.tcp_only ? "tcp" : r.resume_k < 0 ? "full" : "resume", r.resume_k, o.psk_ke, n,
+	       tlsb_lib_name(), tlsb_lib_version(), r.tcp_only ? "tcp" : r.resume_k < 0 ? "full" : "resume", r.resume_k, r.refresh, o.psk_ke, n,
 	       r.ok, r.failed, r.full_done, r.resumed_done, r.no_cert, tlsb_ctx_session_size(r.ctx), 1e6 * cpu / (double)n,
 	       1e6 * (tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime)) / (double)n,
 	       1e6 * (tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime)) / (double)n, t1 - t0, (double)n / (t1 - t0));
