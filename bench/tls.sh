@@ -49,13 +49,17 @@ mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
 rm -f "$OUT"/*.txt
 sw_tmpdir tmp
 
-# free_port: a TCP port nobody listens on, outside synwatch's source-port
-# ranges (61000-62999)
+# free_port: a TCP port no socket uses, below the kernel's ephemeral range
+# (the clients' own connections take ports there, and a listener cannot
+# bind one that a connection holds) and so away from synwatch's source-port
+# ranges too
 free_port() {
-	local p
+	local p lo
+	lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
+	[ "$lo" -gt 20000 ] || lo=32768
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		[ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return 0; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		[ -z "$(ss -Htan "sport = :$p")" ] && { echo "$p"; return 0; }
 	done
 	sw_fail "no free port"
 }
