@@ -113,7 +113,7 @@ static ssize_t pull(gnutls_transport_ptr_t arg, void *buf, size_t len)
 static ssize_t vec_push(gnutls_transport_ptr_t arg, const giovec_t *iov, int iovcnt)
 {
 	struct tlsb_conn *c = arg;
-	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
 	ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
 
 	if (n < 0)
@@ -142,7 +142,8 @@ int tlsb_conn_new(struct tlsb_ctx *ctx, int fd, bool resume, struct tlsb_conn **
 	gnutls_transport_set_ptr(c->s, c);
 	gnutls_transport_set_pull_function(c->s, pull);
 	gnutls_transport_set_vec_push_function(c->s, vec_push);
-	if (resume && ctx->session.size && gnutls_session_set_data(c->s, ctx->session.data, ctx->session.size) < 0)
+	if (resume && ctx->session.size &&
+	    gnutls_session_set_data(c->s, ctx->session.data, ctx->session.size) < 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -185,8 +186,8 @@ int tlsb_handshake(struct tlsb_conn *c)
 	return rc == GNUTLS_E_SUCCESS ? TLSB_DONE : result(c, rc);
 }
 
-static void copy_dn(int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned), gnutls_x509_crt_t crt, char *buf,
-		    size_t len)
+static void copy_dn(int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned), gnutls_x509_crt_t crt,
+		    char *buf, size_t len)
 {
 	gnutls_datum_t d;
 

@@ -35,12 +35,12 @@ struct tlsb_info {
 	char cipher[64];
 	char subject[256];
 	char issuer[256];
-	char sans[256];	    /* comma-separated DNS names and IP addresses */
-	time_t not_after;   /* leaf notAfter, seconds since the epoch; 0 unknown */
-	bool verified;	    /* chain verified and the name matched */
-	bool resumed;	    /* the session was resumed */
-	bool have_cert;	    /* subject..not_after come from a certificate */
-	char kx[32];	    /* the key exchange group, "none" for psk_ke */
+	char sans[256];	  /* comma-separated DNS names and IP addresses */
+	time_t not_after; /* leaf notAfter, seconds since the epoch; 0 unknown */
+	bool verified;	  /* chain verified and the name matched */
+	bool resumed;	  /* the session was resumed */
+	bool have_cert;	  /* subject..not_after come from a certificate */
+	char kx[32];	  /* the key exchange group, "none" for psk_ke */
 };
 
 /* A socket reader for the libraries' receive callbacks. GnuTLS, wolfSSL and

@@ -42,9 +42,9 @@ struct tlsb_conn {
 	char error[160];
 };
 
-static const int suites[] = { MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 0 };
-static const mbedtls_ecp_group_id curves[] = { MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-					       MBEDTLS_ECP_DP_NONE };
+static const int suites[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 0};
+static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+					      MBEDTLS_ECP_DP_NONE};
 
 const char *tlsb_lib_name(void)
 {
@@ -92,8 +92,8 @@ int tlsb_ctx_new(struct tlsb_ctx **out, const struct tlsb_opts *o, char *err, si
 	if (rc == 0)
 		rc = mbedtls_x509_crt_parse_file(&ctx->ca, o->cafile);
 	if (rc == 0)
-		rc = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-						 MBEDTLS_SSL_PRESET_DEFAULT);
+		rc = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT,
+						 MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (rc) {
 		mbedtls_strerror(rc, err, errlen);
 		tlsb_ctx_free(ctx);
@@ -228,7 +228,8 @@ int tlsb_info(struct tlsb_conn *c, struct tlsb_info *info)
 	if (mbedtls_x509_dn_gets(info->issuer, sizeof(info->issuer), &leaf->issuer) < 0)
 		info->issuer[0] = 0;
 	/* 2.28 keeps every SAN's raw value; a dNSName is [2], an iPAddress [7] */
-	for (san = &leaf->subject_alt_names; san && san->buf.p && used < sizeof(info->sans); san = san->next) {
+	for (san = &leaf->subject_alt_names; san && san->buf.p && used < sizeof(info->sans);
+	     san = san->next) {
 		const unsigned char *p = san->buf.p;
 		int tag = san->buf.tag & 0x1f;
 
@@ -236,8 +237,8 @@ int tlsb_info(struct tlsb_conn *c, struct tlsb_info *info)
 			used += (size_t)snprintf(info->sans + used, sizeof(info->sans) - used, "%s%.*s",
 						 used ? "," : "", (int)san->buf.len, (const char *)p);
 		else if (tag == 7 && san->buf.len == 4)
-			used += (size_t)snprintf(info->sans + used, sizeof(info->sans) - used, "%s%u.%u.%u.%u",
-						 used ? "," : "", p[0], p[1], p[2], p[3]);
+			used += (size_t)snprintf(info->sans + used, sizeof(info->sans) - used,
+						 "%s%u.%u.%u.%u", used ? "," : "", p[0], p[1], p[2], p[3]);
 	}
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = leaf->valid_to.year - 1900;

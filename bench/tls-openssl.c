@@ -77,7 +77,8 @@ int tlsb_ctx_new(struct tlsb_ctx **out, const struct tlsb_opts *o, char *err, si
 		goto fail;
 	SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
 	/* a client cache that only hands sessions to us */
-	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx,
+				       SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(ctx->ssl_ctx, on_new_session);
 	/* a read per flight, not two per record; buffers freed while idle
 	 * (52 KiB per idle connection without, 20 KiB with) */
@@ -163,7 +164,8 @@ static int result(struct tlsb_conn *c, int rc)
 		snprintf(c->error, sizeof(c->error), "the server closed the TLS session");
 		return -EPIPE;
 	case SSL_ERROR_SYSCALL:
-		snprintf(c->error, sizeof(c->error), "connection closed: %s", errno ? strerror(errno) : "eof");
+		snprintf(c->error, sizeof(c->error), "connection closed: %s",
+			 errno ? strerror(errno) : "eof");
 		return -EPIPE;
 	default:
 		code = ERR_get_error();
@@ -258,7 +260,8 @@ int tlsb_read_ticket(struct tlsb_conn *c)
 	int rc;
 
 	if (SSL_version(c->ssl) != TLS1_3_VERSION) /* 1.2: inside the handshake */
-		return c->got_ticket ? TLSB_DONE : (snprintf(c->error, sizeof(c->error), "no ticket"), -ENOENT);
+		return c->got_ticket ? TLSB_DONE
+				     : (snprintf(c->error, sizeof(c->error), "no ticket"), -ENOENT);
 	while (!c->got_ticket) {
 		rc = SSL_read(c->ssl, buf, sizeof(buf));
 		if (rc > 0 || c->got_ticket)

@@ -50,7 +50,7 @@ const char *tlsb_lib_version(void)
 int tlsb_ctx_new(struct tlsb_ctx **out, const struct tlsb_opts *o, char *err, size_t errlen)
 {
 	struct tlsb_ctx *ctx = calloc(1, sizeof(*ctx));
-	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1 };
+	int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1};
 
 	if (!ctx)
 		return -ENOMEM;
@@ -137,7 +137,8 @@ int tlsb_conn_new(struct tlsb_ctx *ctx, int fd, bool resume, struct tlsb_conn **
 	c->fd = fd;
 	c->ssl = wolfSSL_new(ctx->wctx);
 	if (!c->ssl || wolfSSL_set_fd(c->ssl, fd) != WOLFSSL_SUCCESS ||
-	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, name, (unsigned short)strlen(name)) != WOLFSSL_SUCCESS ||
+	    wolfSSL_UseSNI(c->ssl, WOLFSSL_SNI_HOST_NAME, name, (unsigned short)strlen(name)) !=
+		WOLFSSL_SUCCESS ||
 	    wolfSSL_check_domain_name(c->ssl, name) != WOLFSSL_SUCCESS ||
 	    wolfSSL_set_SessionTicket_cb(c->ssl, on_ticket, c) != WOLFSSL_SUCCESS)
 		goto fail;
@@ -205,7 +206,8 @@ int tlsb_info(struct tlsb_conn *c, struct tlsb_info *info)
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_subject_name(leaf), info->subject, sizeof(info->subject));
 	wolfSSL_X509_NAME_oneline(wolfSSL_X509_get_issuer_name(leaf), info->issuer, sizeof(info->issuer));
 	while ((alt = wolfSSL_X509_get_next_altname(leaf)) && used < sizeof(info->sans))
-		used += (size_t)snprintf(info->sans + used, sizeof(info->sans) - used, "%s%s", used ? "," : "", alt);
+		used += (size_t)snprintf(info->sans + used, sizeof(info->sans) - used, "%s%s",
+					 used ? "," : "", alt);
 	na = wolfSSL_X509_get_notAfter(leaf);
 	if (na && wolfSSL_ASN1_TIME_to_tm(na, &tm) == WOLFSSL_SUCCESS)
 		info->not_after = timegm(&tm);

@@ -47,6 +47,7 @@ log() {
 sw_require_cmd cc openssl nginx curl ss awk
 mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
 rm -f "$OUT"/*.txt
+tmp=""
 sw_tmpdir tmp
 
 # free_port: a TCP port no socket uses, below the kernel's ephemeral range
@@ -256,7 +257,7 @@ for rep in $(seq "$REPEATS"); do
 	run "$first" tcp "$rep" "$port" -t -n "$N_RES"
 	# the order rotates with the repeat, so that no library always meets
 	# the same neighbours' load
-	order=$(echo $built | awk -v r="$rep" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+	order=$(echo "$built" | awk -v r="$rep" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
 	for lib in $order; do
 		v=
 		[ "$lib" = mbedtls ] && v=-2

@@ -135,7 +135,7 @@ static long rss_kb(void)
 
 static void set_events(struct run *r, struct conn *c, uint32_t ev)
 {
-	struct epoll_event e = { .events = ev, .data.ptr = c };
+	struct epoll_event e = {.events = ev, .data.ptr = c};
 
 	if (c->events == ev)
 		return;
@@ -371,17 +371,17 @@ static void print_info(const char *prefix, const struct tlsb_info *i)
 
 	if (i->not_after && gmtime_r(&i->not_after, &tm))
 		strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf(" %s_version=%s %s_cipher=%s %s_kx=%s %s_cert=%s", prefix, i->version, prefix, i->cipher, prefix,
-	       i->kx[0] ? i->kx : "?", prefix, i->have_cert ? "yes" : "no");
+	printf(" %s_version=%s %s_cipher=%s %s_kx=%s %s_cert=%s", prefix, i->version, prefix, i->cipher,
+	       prefix, i->kx[0] ? i->kx : "?", prefix, i->have_cert ? "yes" : "no");
 	if (i->have_cert)
-		printf(" %s_subject=\"%s\" %s_issuer=\"%s\" %s_sans=\"%s\" %s_not_after=%s", prefix, i->subject,
-		       prefix, i->issuer, prefix, i->sans, prefix, na);
+		printf(" %s_subject=\"%s\" %s_issuer=\"%s\" %s_sans=\"%s\" %s_not_after=%s", prefix,
+		       i->subject, prefix, i->issuer, prefix, i->sans, prefix, na);
 }
 
 int main(int argc, char **argv)
 {
-	struct tlsb_opts o = { 0 };
-	struct run r = { .resume_k = -1 };
+	struct tlsb_opts o = {0};
+	struct run r = {.resume_k = -1};
 	const char *addr = "127.0.0.1";
 	long n = 1000, conc = 64, warmup = 20, idle = 0, port = 0;
 	struct rlimit rl;
@@ -394,23 +394,53 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "a:p:n:c:w:C:s:r:Rk2i:tv")) != -1) {
 		switch (opt) {
-		case 'a': addr = optarg; break;
-		case 'p': port = atol(optarg); break;
-		case 'n': n = atol(optarg); break;
-		case 'c': conc = atol(optarg); break;
-		case 'w': warmup = atol(optarg); break;
-		case 'C': o.cafile = optarg; break;
-		case 's': o.name = optarg; break;
-		case 'r': r.resume_k = atol(optarg); break;
-		case 'R': r.refresh = true; break;
-		case 'k': o.psk_ke = true; break;
-		case '2': o.tls12 = true; break;
-		case 'i': idle = atol(optarg); break;
-		case 't': r.tcp_only = true; break;
-		case 'v': r.verbose = true; break;
+		case 'a':
+			addr = optarg;
+			break;
+		case 'p':
+			port = atol(optarg);
+			break;
+		case 'n':
+			n = atol(optarg);
+			break;
+		case 'c':
+			conc = atol(optarg);
+			break;
+		case 'w':
+			warmup = atol(optarg);
+			break;
+		case 'C':
+			o.cafile = optarg;
+			break;
+		case 's':
+			o.name = optarg;
+			break;
+		case 'r':
+			r.resume_k = atol(optarg);
+			break;
+		case 'R':
+			r.refresh = true;
+			break;
+		case 'k':
+			o.psk_ke = true;
+			break;
+		case '2':
+			o.tls12 = true;
+			break;
+		case 'i':
+			idle = atol(optarg);
+			break;
+		case 't':
+			r.tcp_only = true;
+			break;
+		case 'v':
+			r.verbose = true;
+			break;
 		default:
-			fprintf(stderr, "usage: %s -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC] [-w WARMUP] "
-					"[-r K] [-R] [-k] [-2] [-i IDLE] [-t] [-v]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s -p PORT -C CAFILE -s NAME [-a ADDR] [-n N] [-c CONC] [-w WARMUP] "
+				"[-r K] [-R] [-k] [-2] [-i IDLE] [-t] [-v]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -442,7 +472,8 @@ int main(int argc, char **argv)
 	if (warmup > 0) {
 		run_checks(&r, warmup, conc < warmup ? conc : warmup);
 		if (r.resume_k >= 0 && !tlsb_ctx_session_size(r.ctx)) {
-			fprintf(stderr, "tls-bench: %s: no session ticket after the warm-up\n", tlsb_lib_name());
+			fprintf(stderr, "tls-bench: %s: no session ticket after the warm-up\n",
+				tlsb_lib_name());
 			return 1;
 		}
 	}
@@ -455,7 +486,8 @@ int main(int argc, char **argv)
 		run_checks(&r, idle, conc);
 		m1 = mallinfo2();
 		rss1 = rss_kb();
-		printf("lib=%s version=\"%s\" mode=idle held=%ld failed=%ld heap_per_conn_b=%.0f rss_per_conn_b=%.0f\n",
+		printf("lib=%s version=\"%s\" mode=idle held=%ld failed=%ld heap_per_conn_b=%.0f "
+		       "rss_per_conn_b=%.0f\n",
 		       tlsb_lib_name(), tlsb_lib_version(), r.idle_held, r.failed,
 		       (double)(m1.uordblks - m0.uordblks) / (double)(r.idle_held ? r.idle_held : 1),
 		       (double)(rss1 - rss0) * 1024 / (double)(r.idle_held ? r.idle_held : 1));
@@ -470,10 +502,15 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru1);
 	cpu = tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime) + tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime);
 
-	printf("lib=%s version=\"%s\" mode=%s k=%ld refresh=%d psk_ke=%d n=%ld ok=%ld failed=%ld full=%ld resumed=%ld "
+	printf("lib=%s version=\"%s\" mode=%s k=%ld refresh=%d psk_ke=%d n=%ld ok=%ld failed=%ld full=%ld "
+	       "resumed=%ld "
 	       "no_cert=%ld session_b=%zu cpu_us=%.1f user_us=%.1f sys_us=%.1f wall_s=%.3f per_s=%.0f",
-	       tlsb_lib_name(), tlsb_lib_version(), r.tcp_only ? "tcp" : r.resume_k < 0 ? "full" : "resume", r.resume_k, r.refresh, o.psk_ke, n,
-	       r.ok, r.failed, r.full_done, r.resumed_done, r.no_cert, tlsb_ctx_session_size(r.ctx), 1e6 * cpu / (double)n,
+	       tlsb_lib_name(), tlsb_lib_version(),
+	       r.tcp_only	? "tcp"
+	       : r.resume_k < 0 ? "full"
+				: "resume",
+	       r.resume_k, r.refresh, o.psk_ke, n, r.ok, r.failed, r.full_done, r.resumed_done, r.no_cert,
+	       tlsb_ctx_session_size(r.ctx), 1e6 * cpu / (double)n,
 	       1e6 * (tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime)) / (double)n,
 	       1e6 * (tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime)) / (double)n, t1 - t0, (double)n / (t1 - t0));
 	if (r.have_info[0])
