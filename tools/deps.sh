@@ -4,13 +4,16 @@
 # Idempotent and quiet when nothing is missing; needs root (or sudo) to install.
 set -eu
 
+# TLS: GnuTLS, the build's backend (make TLS_BACKEND=openssl wants
+# libssl-dev instead); test_checker's TLS servers are OpenSSL's, hence
+# libssl-dev in the test set
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
- libpcre2-dev libssl-dev"
-test="$build libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
+ libpcre2-dev libgnutls28-dev"
+test="$build libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux"
-# tls: the TLS libraries weighed by bench/tls.sh, a real TLS server and the
-# monitor compared with (issue 17)
+# tls: the TLS libraries weighed by bench/tls.sh (and bench/checker-tls.sh),
+# a real TLS server and the monitor compared with (issue 17)
 bench="$test zmap masscan nmap gnuplot-nox time openssl libssl-dev libgnutls28-dev
  libwolfssl-dev libmbedtls-dev nginx prometheus-blackbox-exporter"
 demo="$test tmux"
