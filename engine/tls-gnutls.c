@@ -70,16 +70,25 @@ int tls_ctx_new(struct tls_ctx **out, const char *ca_file, char *err, size_t err
 		free(c);
 		return -ENOMEM;
 	}
-	/* The system's priorities (groups, ciphers), plus what a monitor
+	/* The system's priorities (ciphers, signatures), plus what a monitor
 	 * needs to report old servers rather than refuse them, as the OpenSSL
 	 * backend's security level 0 does: TLS 1.0 and 1.1, weak keys and
 	 * SHA-1 signatures; the version is in every result, the check decides.
+	 * The groups in OpenSSL's client order, X25519 first, and one key share
+	 * (GNUTLS_KEY_SHARE_TOP in tls_conn_new), as the OpenSSL backend sends:
+	 * GnuTLS's own order puts P-256 first and sends a P-256 and an X25519
+	 * share, a third more instructions per resumed check, a tenth more per
+	 * full one (bench/tls-libs.md); a server without X25519 asks again for
+	 * one of the others (HelloRetryRequest), as it does of OpenSSL.
 	 * No PSK key exchange in them: GnuTLS then offers psk_dhe_ke first and
 	 * psk_ke after it, as the OpenSSL backend does (ALLOW_NO_DHE_KEX), and
 	 * the server picks; "+PSK" would offer psk_ke alone, which servers
 	 * refuse by default: a full handshake every time (bench/tls-libs.md). */
-	rc = gnutls_priority_init2(&c->prio, "+VERS-TLS1.1:+VERS-TLS1.0:%PROFILE_VERY_WEAK", &errpos,
-				   GNUTLS_PRIORITY_INIT_DEF_APPEND);
+	rc = gnutls_priority_init2(&c->prio,
+				   "+VERS-TLS1.1:+VERS-TLS1.0:%PROFILE_VERY_WEAK:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
+				   "+GROUP-X448:+GROUP-SECP521R1:+GROUP-SECP384R1:+GROUP-FFDHE2048:+GROUP-FFDHE3072:"
+				   "+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192",
+				   &errpos, GNUTLS_PRIORITY_INIT_DEF_APPEND);
 	if (rc < 0) {
 		error_text(why, sizeof(why), rc);
 		snprintf(err, errlen, "cannot set up TLS: priorities at '%s': %s", errpos ? errpos : "", why);
@@ -170,7 +179,7 @@ int tls_conn_new(struct tls_conn **out, struct tls_ctx *c, int fd, const char *s
 	if (!t)
 		return -ENOMEM;
 	t->fd = fd;
-	if (gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) {
+	if (gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_KEY_SHARE_TOP) < 0) {
 		free(t);
 		return -ENOMEM;
 	}
