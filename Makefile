@@ -88,7 +88,8 @@ TOOL_LAYERS := toolslib store scheduler common
 ALERT_LAYERS := alert toolslib store scheduler common
 ALL_LAYERS := alert toolslib daemon store scheduler capture engine common
 
-PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench
+PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench \
+	$(B)/checker-tls
 TPROGRAMS := $(T)/synwatch $(T)/synwatch-alert $(TOOL_SRC:tools/%.c=$(T)/%) $(T)/fleet-responder
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(T)/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
@@ -171,6 +172,8 @@ $(B)/synwatch-alert: $(B)/tools/alert/synwatch-alert.o $(call libs,$(B),$(ALERT_
 $(B)/fleet-responder: $(B)/tests/fleet/fleet-responder.o $(call libs,$(B),common)
 	$(RLINK)
 $(B)/redis-bench: $(B)/bench/redis-bench.o $(call libs,$(B),store scheduler common)
+	$(RLINK)
+$(B)/checker-tls: $(B)/bench/checker-tls.o $(call libs,$(B),engine common)
 	$(RLINK)
 $(B)/%: $(B)/tools/%.o $(call libs,$(B),$(TOOL_LAYERS))
 	$(RLINK)
