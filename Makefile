@@ -6,6 +6,16 @@
 #   make fuzz     run each libFuzzer harness for FUZZ_TIME seconds
 # The user-facing targets call tools/deps.sh first, then re-enter make, so
 # that pkg-config runs only once the libraries are there.
+#
+# TLS (engine/tls.h) has one backend file per library; TLS_BACKEND picks the
+# one built, in every build kind (release, test, fuzz):
+#   make TLS_BACKEND=gnutls    engine/tls-gnutls.c, GnuTLS 3.7 (the default:
+#                              bench/tls-libs.md says why)
+#   make TLS_BACKEND=openssl   engine/tls-openssl.c, OpenSSL 3.0 (libssl-dev)
+# The other engine/tls-*.c files are left out of the engine archive, and
+# pkg-config is asked for that library only. A change of backend rebuilds the
+# engine archives (build/tls-backend remembers which is in them) and relinks.
+# test_checker runs TLS servers with OpenSSL whatever the backend (libssl-dev).
 
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -14,7 +24,15 @@ CFLAGS ?= -O2 -g
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 5
 
-PKGS := libpcap libnl-3.0 libnl-route-3.0 hiredis libsodium yaml-0.1 libcurl libmicrohttpd libseccomp libpcre2-8 openssl
+TLS_BACKEND ?= gnutls
+ifeq ($(wildcard engine/tls-$(TLS_BACKEND).c),)
+$(error TLS_BACKEND '$(TLS_BACKEND)' has no engine/tls-$(TLS_BACKEND).c (expected gnutls or openssl))
+endif
+TLS_PKG_gnutls := gnutls
+TLS_PKG_openssl := openssl
+
+PKGS := libpcap libnl-3.0 libnl-route-3.0 hiredis libsodium yaml-0.1 libcurl libmicrohttpd libseccomp libpcre2-8 \
+	$(TLS_PKG_$(TLS_BACKEND))
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wwrite-strings -Wformat=2 -Wvla -fno-common
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP -pthread \
@@ -48,6 +66,8 @@ alert_USES := toolslib store scheduler common
 # a layer's sources: its folder's .c files but the programs' mains
 MAINS := daemon/main.c tools/alert/synwatch-alert.c
 $(foreach l,$(LAYERS),$(eval $(l)_SRC := $(filter-out $(MAINS),$(wildcard $($(l)_DIR)/*.c))))
+# the engine's TLS: the chosen backend's file only
+engine_SRC := $(filter-out $(filter-out engine/tls-$(TLS_BACKEND).c,$(wildcard engine/tls-*.c)),$(engine_SRC))
 LIB_SRC := $(foreach l,$(LAYERS),$($(l)_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -68,7 +88,8 @@ TOOL_LAYERS := toolslib store scheduler common
 ALERT_LAYERS := alert toolslib store scheduler common
 ALL_LAYERS := alert toolslib daemon store scheduler capture engine common
 
-PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench
+PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench \
+	$(B)/checker-tls
 TPROGRAMS := $(T)/synwatch $(T)/synwatch-alert $(TOOL_SRC:tools/%.c=$(T)/%) $(T)/fleet-responder
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(T)/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
@@ -129,9 +150,16 @@ define layer_rules
 $(1)/lib/lib$(2).a: $$($(2)_SRC:%.c=$(1)/%.o)
 	@mkdir -p $$(@D)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	ar rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach d,$(B) $(T) $(F),$(foreach l,$(LAYERS),$(eval $(call layer_rules,$(d),$(l)))))
+
+# The backend the engine archives hold: rewritten (and so newer than them)
+# only when TLS_BACKEND differs from the last build's.
+TLS_STAMP := $(B)/tls-backend
+$(shell mkdir -p $(B) && { [ "$$(cat $(TLS_STAMP) 2>/dev/null)" = "$(TLS_BACKEND)" ] || \
+	echo "$(TLS_BACKEND)" > $(TLS_STAMP); })
+$(foreach d,$(B) $(T) $(F),$(d)/lib/libengine.a): $(TLS_STAMP)
 
 RLINK = $(CC) $(CFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(LIBS)
 TLINK = $(CC) -g $(SAN) -o $@ $^ $(LIBS)
@@ -145,6 +173,8 @@ $(B)/fleet-responder: $(B)/tests/fleet/fleet-responder.o $(call libs,$(B),common
 	$(RLINK)
 $(B)/redis-bench: $(B)/bench/redis-bench.o $(call libs,$(B),store scheduler common)
 	$(RLINK)
+$(B)/checker-tls: $(B)/bench/checker-tls.o $(call libs,$(B),engine common)
+	$(RLINK)
 $(B)/%: $(B)/tools/%.o $(call libs,$(B),$(TOOL_LAYERS))
 	$(RLINK)
 
@@ -157,6 +187,11 @@ $(T)/fleet-responder: $(T)/tests/fleet/fleet-responder.o $(call libs,$(T),common
 	$(TLINK)
 $(T)/test_%: $(T)/tests/unit/test_%.o $(call libs,$(T),$(ALL_LAYERS))
 	$(TLINK) -lcmocka
+# its TLS servers are OpenSSL's, whichever backend the client is: the
+# client meets another implementation, as it will in the field
+$(T)/tests/unit/test_checker.o: BASE_CFLAGS += $(shell $(PKG_CONFIG) --cflags openssl)
+$(T)/test_checker: $(T)/tests/unit/test_checker.o $(call libs,$(T),$(ALL_LAYERS))
+	$(TLINK) -lcmocka $(shell $(PKG_CONFIG) --libs openssl)
 # the scheduler's model, shared by its fixed-seed unit test and its fuzzer
 $(T)/test_sched_model: $(T)/tests/unit/test_sched_model.o $(T)/tests/fuzz/sched_model.o $(call libs,$(T),$(ALL_LAYERS))
 	$(TLINK) -lcmocka

@@ -24,6 +24,9 @@
 #      GnuTLS, wolfSSL and Mbed TLS against nginx on 127.0.0.1, beside
 #      openssl speed and blackbox_exporter (bench/tls.sh, about 5 minutes;
 #      alone, without touching bench/results.md: bench/tls.sh)
+#   checker-tls (not in the default set): synwatch's checker's CPU per tls
+#      check with each TLS backend, full handshakes and the default policy
+#      (bench/checker-tls.sh, about a minute; alone: bench/checker-tls.sh)
 #
 # Writes bench/results.md and bench/*.png (small, meant to be committed) and
 # the raw data under bench/out/ (ignored by git). Takes about 17 minutes
@@ -36,7 +39,7 @@
 # BENCH_QUIET_MAX (default 15) and BENCH_QUIET_BUDGET (default 300): before
 # each run, wait until other work keeps the machine at most that % busy, for
 # at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 soak"; add
-# tls for bench/tls.sh) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
+# tls and checker-tls for the TLS benchmarks) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
 # (default 35000).
 set -u
 
@@ -474,6 +477,11 @@ fi
 if want_section tls; then
 	log "tls: CPU per TLS handshake of each TLS library (bench/tls.sh)"
 	TLS_OUT=$OUT/tls "$top/bench/tls.sh" > "$OUT/tls.md" || log "the tls section failed"
+fi
+if want_section checker-tls; then
+	log "checker-tls: the checker's CPU per tls check with each TLS backend (bench/checker-tls.sh)"
+	CTLS_OUT=$OUT/checker-tls "$top/bench/checker-tls.sh" > "$OUT/checker-tls.md" ||
+		log "the checker-tls section failed"
 fi
 
 # ------------------------------------------------------------------ report

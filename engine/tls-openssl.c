@@ -1,4 +1,5 @@
-/* engine/tls.h on OpenSSL 3.0. */
+/* engine/tls.h on OpenSSL 3.0: the alternative backend (make
+ * TLS_BACKEND=openssl); the build's is engine/tls-gnutls.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,7 +258,10 @@ void tls_conn_info(struct tls_conn *t, const char *name, struct check_tls *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->version, sizeof(out->version), "%s", SSL_get_version(t->ssl));
-	const char *cipher = SSL_get_cipher_name(t->ssl);
+	/* IANA names ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", not OpenSSL's
+	 * "ECDHE-ECDSA-AES128-GCM-SHA256"), as the GnuTLS backend gives them */
+	const SSL_CIPHER *sc = SSL_get_current_cipher(t->ssl);
+	const char *cipher = sc ? SSL_CIPHER_standard_name(sc) : NULL;
 	snprintf(out->cipher, sizeof(out->cipher), "%s", cipher ? cipher : "");
 	out->resumed = SSL_session_reused(t->ssl);
 	X509 *x = SSL_get0_peer_certificate(t->ssl);

@@ -1,8 +1,10 @@
 /* engine/checker against servers this test runs on 127.0.0.1: plain ones
  * that play a script (an SMTP server, a Redis at maxclients, a hung one),
  * a closed port, and TLS servers with certificates made here (valid,
- * expired, for another name). Checks every verdict, the TLS details, session
- * resumption, and the per-host limit. No root, no namespaces. */
+ * expired, for another name; TLS 1.2 and 1.0; closing without close_notify).
+ * Checks every verdict, the TLS details, session resumption, and the per-host
+ * limit. The TLS servers are OpenSSL's whichever library the checker uses.
+ * No root, no namespaces. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -44,6 +46,7 @@ struct server {
 	pthread_t thread;
 	atomic_int open_now, open_max, accepted;
 	atomic_bool stop;
+	atomic_bool abrupt;    /* TLS: close without close_notify, as nginx does */
 };
 
 struct conn_arg {
@@ -69,7 +72,8 @@ static void *serve_one(void *p)
 			/* serve until the client goes: tickets go out, close_notify comes in */
 			while (SSL_read(ssl, buf, sizeof(buf)) > 0)
 				;
-			SSL_shutdown(ssl);
+			if (!atomic_load(&sv->abrupt))
+				SSL_shutdown(ssl);
 		}
 		SSL_free(ssl);
 	} else {
@@ -541,6 +545,81 @@ static void test_tls(void **state)
 	unlink(ca);
 }
 
+/* Old servers are reported, not refused, in the same words whichever the
+ * TLS library; a session resumes after a server that closed without
+ * close_notify (nginx does), under TLS 1.3 and 1.2. */
+static void test_tls_versions(void **state)
+{
+	(void)state;
+	EVP_PKEY *k = key_new();
+	X509 *x = cert_new(k, "svc.test", -3600, 30 * 86400);
+	SSL_CTX *s13 = tls_server(x, k), *s12 = tls_server(x, k), *s10 = tls_server(x, k);
+	SSL_CTX_set_max_proto_version(s12, TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(s10, TLS1_VERSION);
+	SSL_CTX_set_max_proto_version(s10, TLS1_VERSION);
+	SSL_CTX_set_security_level(s10, 0);
+	struct server *v13 = server_new(NULL, s13, true), *v12 = server_new(NULL, s12, true),
+		      *v10 = server_new(NULL, s10, true);
+	atomic_store(&v13->abrupt, true);
+	atomic_store(&v12->abrupt, true);
+	struct rig_specs specs = { { spec(CHECK_TLS, NULL, false) }, 1 };
+	struct rig g;
+	struct check_result res[3];
+	struct checker_stats st;
+
+	rig_new(&g, &specs, 4);
+	ask(&g, v13->port, 0, 1, 2000, "svc.test");
+	ask(&g, v12->port, 0, 2, 2000, "svc.test");
+	ask(&g, v10->port, 0, 3, 2000, "svc.test");
+	assert_int_equal(collect(&g, res, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		const struct check_result *r = &res[i];
+		if (!r->v.ok)
+			print_error("target %u: %s\n", r->target, r->v.error);
+		assert_true(r->v.ok);
+		assert_false(r->tls.resumed);
+		assert_string_equal(r->tls.subject, "CN=svc.test");
+		switch (r->target) {
+		case 1:
+			assert_string_equal(r->tls.version, "TLSv1.3");
+			assert_true(strncmp(r->tls.cipher, "TLS_AES_", 8) == 0 || strncmp(r->tls.cipher, "TLS_CHACHA20_", 13) == 0);
+			break;
+		case 2:
+			assert_string_equal(r->tls.version, "TLSv1.2");
+			/* IANA names, not OpenSSL's "ECDHE-ECDSA-AES256-GCM-SHA384" */
+			assert_true(strncmp(r->tls.cipher, "TLS_ECDHE_ECDSA_WITH_", 21) == 0);
+			break;
+		case 3:
+			assert_string_equal(r->tls.version, "TLSv1");
+			assert_true(strncmp(r->tls.cipher, "TLS_ECDHE_ECDSA_WITH_", 21) == 0);
+			break;
+		default:
+			fail();
+		}
+	}
+	ask(&g, v13->port, 0, 1, 2000, "svc.test");
+	ask(&g, v12->port, 0, 2, 2000, "svc.test");
+	assert_int_equal(collect(&g, res, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(res[i].v.ok);
+		assert_true(res[i].tls.resumed);
+		assert_string_equal(res[i].tls.version, res[i].target == 1 ? "TLSv1.3" : "TLSv1.2");
+		assert_string_equal(res[i].tls.subject, "CN=svc.test");
+	}
+	checker_get_stats(g.ck, &st);
+	assert_int_equal(st.tls_full, 3);
+	assert_int_equal(st.tls_resumed, 2);
+	rig_free(&g);
+	server_free(v13);
+	server_free(v12);
+	server_free(v10);
+	SSL_CTX_free(s13);
+	SSL_CTX_free(s12);
+	SSL_CTX_free(s10);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as synwatch does: a peer gone is an error, not a death */
@@ -549,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_per_host_limit),
 		cmocka_unit_test(test_http_host),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
