@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/ring.h"
+#include "common/thread.h"
 #include "engine/checker.h"
 #include "engine/dialog.h"
 #include "engine/tls.h"
@@ -1002,8 +1003,8 @@ int checker_start(struct checker *c, struct ring *reqs, struct ring *results)
 	c->reqs = reqs;
 	c->results = results;
 	atomic_store(&c->stop, false);
-	if ((r = pthread_create(&c->thread, NULL, run, c)) != 0)
-		return -r;
+	if ((r = thread_start(&c->thread, run, c, "sw-checker")) < 0)
+		return r;
 	c->running = true;
 	return 0;
 }
