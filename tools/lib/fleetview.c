@@ -22,7 +22,24 @@
 #define FV_SLICE 20000
 #define FV_KEY_MAX SCHEMA_KEY_MAX
 
+/* The fields of a state hash a viewer reads, in the order targets_recv
+ * takes them (docs/redis.md). */
+static const char *const state_fields[] = {
+	"state", "since", "reason", "last_result", "last_rtt_us", "last_ts", "name", "group", "labels", "prober",
+	/* the service check's */
+	"check", "check_ok", "check_verdict", "check_error", "check_us", "check_ts", "banner", "tls_version",
+	"tls_cipher", "cert_subject", "cert_issuer", "cert_sans", "cert_not_after", "cert_days_left",
+	"cert_verified",
+};
+#define N_STATE_FIELDS (sizeof(state_fields) / sizeof(state_fields[0]))
+#define STATE_FIELDS_RESP_MAX 512
+
 struct fleetview {
+	/* HMGET's field arguments as RESP, written once: the command runs
+	 * once per target and snapshot, and hiredis's own formatting
+	 * (sdscatfmt per argument) was a tenth of a 100k-target read */
+	char fields_resp[STATE_FIELDS_RESP_MAX];
+	size_t fields_resp_len;
 	redisContext *c;
 	struct redis_url url;
 	char url_text[600];
@@ -256,6 +273,14 @@ int fleetview_open(struct fleetview **out, const char *url, const char *prefix, 
 	redis_url_describe(&fv->url, fv->url_text, sizeof(fv->url_text));
 	snprintf(fv->prefix, sizeof(fv->prefix), "%s", prefix);
 	fv->timeout_ms = timeout_ms;
+	for (size_t i = 0; i < N_STATE_FIELDS; i++) {
+		size_t room = sizeof(fv->fields_resp) - fv->fields_resp_len;
+		int n = snprintf(fv->fields_resp + fv->fields_resp_len, room, "$%zu\r\n%s\r\n", strlen(state_fields[i]),
+				 state_fields[i]);
+		if (n < 0 || (size_t)n >= room)
+			abort(); /* STATE_FIELDS_RESP_MAX holds the fixed list above */
+		fv->fields_resp_len += (size_t)n;
+	}
 	r = ensure(fv);
 	if (r < 0)
 		snprintf(err, errlen, "%s", fv->err);
@@ -360,7 +385,9 @@ static int nomem(struct fleetview *fv)
 
 static const char *dup_reply(struct fv_arena *a, const redisReply *r)
 {
-	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+	/* absent and empty fields share one "": a checked port's state hash
+	 * has a dozen empty ones, and a snapshot holds every target's */
+	if ((r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len == 0)
 		return "";
 	return fv_strndup(a, r->str, r->len);
 }
@@ -663,14 +690,6 @@ int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, i
 
 /* ---- target states ---- */
 
-/* HMGET KEY state since ... as RESP, the fields' part written once: the
- * command runs once per target and snapshot, and hiredis's own formatting
- * (sdscatfmt per argument) was a tenth of a 100k-target read. */
-#define N_STATE_FIELDS 10
-static const char state_fields_resp[] = "$5\r\nstate\r\n$5\r\nsince\r\n$6\r\nreason\r\n$11\r\nlast_result\r\n"
-					"$11\r\nlast_rtt_us\r\n$7\r\nlast_ts\r\n$4\r\nname\r\n$5\r\ngroup\r\n"
-					"$6\r\nlabels\r\n$6\r\nprober\r\n";
-
 struct targets_ctx {
 	struct fv_arena *a;
 	const char *loc;
@@ -681,14 +700,56 @@ struct targets_ctx {
 static int targets_send(struct fleetview *fv, void *ctx, size_t i)
 {
 	struct targets_ctx *tc = ctx;
-	char key[FV_KEY_MAX], cmd[FV_KEY_MAX + sizeof(state_fields_resp) + 64];
+	char key[FV_KEY_MAX], cmd[FV_KEY_MAX + STATE_FIELDS_RESP_MAX + 64];
 	size_t klen = strlen(key_of(fv, key, SCHEMA_STATE, tc->loc, tc->targets[i]));
-	int n = snprintf(cmd, sizeof(cmd), "*%d\r\n$5\r\nHMGET\r\n$%zu\r\n", 2 + N_STATE_FIELDS, klen);
+	int n = snprintf(cmd, sizeof(cmd), "*%zu\r\n$5\r\nHMGET\r\n$%zu\r\n", 2 + N_STATE_FIELDS, klen);
 
 	memcpy(cmd + n, key, klen);
 	memcpy(cmd + n + klen, "\r\n", 2);
-	memcpy(cmd + n + klen + 2, state_fields_resp, sizeof(state_fields_resp) - 1);
-	return redisAppendFormattedCommand(fv->c, cmd, (size_t)n + klen + 2 + sizeof(state_fields_resp) - 1);
+	memcpy(cmd + n + klen + 2, fv->fields_resp, fv->fields_resp_len);
+	return redisAppendFormattedCommand(fv->c, cmd, (size_t)n + klen + 2 + fv->fields_resp_len);
+}
+
+/* "1" 1, "0" 0, anything else -1 */
+static int flag_of(const char *s)
+{
+	return !strcmp(s, "1") ? 1 : !strcmp(s, "0") ? 0 : -1;
+}
+
+static void check_none(struct fv_check *c)
+{
+	*c = (struct fv_check){
+		.kind = "", .verdict = "", .error = "", .banner = "", .tls_version = "", .tls_cipher = "",
+		.cert_subject = "", .cert_issuer = "", .cert_sans = "", .ok = -1, .cert_verified = -1,
+		.cert_days_left = FV_NO_DAYS, .us = -1,
+	};
+}
+
+/* The check fields (v[0] is "check") into c. */
+static void check_of(const char *const *v, struct fv_check *c)
+{
+	int64_t days;
+
+	*c = (struct fv_check){
+		.kind = v[0],
+		.ok = flag_of(v[1]),
+		.verdict = v[2],
+		.error = v[3],
+		.us = *v[4] ? strtod(v[4], NULL) : -1,
+		.ts_ns = parse_i64(v[5]),
+		.banner = v[6],
+		.tls_version = v[7],
+		.tls_cipher = v[8],
+		.cert_subject = v[9],
+		.cert_issuer = v[10],
+		.cert_sans = v[11],
+		.cert_not_after_s = parse_i64(v[12]),
+		.cert_days_left = num_parse_int(v[13], INT32_MIN + 1, INT32_MAX, &days) == 0 ? (int32_t)days
+											       : FV_NO_DAYS,
+		.cert_verified = flag_of(v[14]),
+	};
+	if (!*c->kind || c->ok < 0)
+		check_none(c); /* not a check's result: nothing of it is believed */
 }
 
 static int targets_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
@@ -721,6 +782,7 @@ static int targets_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *r
 		.labels = v[8],
 		.prober = v[9],
 	};
+	check_of(v + 10, &t->check);
 	return 0;
 }
 
@@ -1013,4 +1075,126 @@ const char *fv_age_text(int64_t s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400), (long long)(s / 3600 % 24));
 	return buf;
+}
+
+/* ---- service checks ---- */
+
+bool fv_reason_is_check(const char *reason)
+{
+	static const char *const reasons[] = { "check_failed", "cert_expiring", "cert_expired", "cert_unverified" };
+
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (!strcmp(reason, reasons[i]))
+			return true;
+	return false;
+}
+
+const char *fv_cert_days_text(int32_t days, char *buf, size_t len)
+{
+	/* whole days rounded down (common/check.h): 0 is less than a day
+	 * left, -1 expired less than a day ago */
+	if (days == FV_NO_DAYS)
+		snprintf(buf, len, "no certificate");
+	else if (days > 0)
+		snprintf(buf, len, "expires in %ld day%s", (long)days, days == 1 ? "" : "s");
+	else if (days == 0)
+		snprintf(buf, len, "expires within a day");
+	else if (days == -1)
+		snprintf(buf, len, "expired within the last day");
+	else
+		snprintf(buf, len, "expired %ld days ago", -(long)days);
+	return buf;
+}
+
+const char *fv_check_text(const struct fv_check *c, char *buf, size_t len)
+{
+	char days[48];
+
+	if (c->ok < 0)
+		snprintf(buf, len, "%s", "");
+	else if (c->ok == 0)
+		snprintf(buf, len, "%s", *c->error ? c->error : "failed");
+	else if ((!strcmp(c->verdict, "cert_expiring") || !strcmp(c->verdict, "cert_expired") ||
+		  (c->cert_days_left != FV_NO_DAYS && c->cert_days_left < 0)) &&
+		 c->cert_days_left != FV_NO_DAYS)
+		snprintf(buf, len, "certificate %s", fv_cert_days_text(c->cert_days_left, days, sizeof(days)));
+	else if (!strcmp(c->verdict, "cert_expiring") || !strcmp(c->verdict, "cert_expired"))
+		snprintf(buf, len, "certificate %s", !strcmp(c->verdict, "cert_expired") ? "expired" : "expiring");
+	else
+		snprintf(buf, len, "ok");
+	return buf;
+}
+
+const char *fv_tls_version_label(const char *v)
+{
+	static const char *const labels[] = { "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3" };
+	const char *p = v;
+
+	/* "TLSv1.3" (OpenSSL), "TLS1.3" (GnuTLS), "TLS 1.3"; "TLSv1" is 1.0 */
+	if (strncmp(p, "TLS", 3) != 0)
+		return "unknown";
+	p += 3;
+	if (*p == 'v' || *p == ' ')
+		p++;
+	if (!strcmp(p, "1") || !strcmp(p, "1.0"))
+		return labels[0];
+	if (p[0] == '1' && p[1] == '.' && p[2] >= '1' && p[2] <= '3' && !p[3])
+		return labels[p[2] - '0'];
+	return "unknown";
+}
+
+void fv_check_json(struct buf *b, const struct fv_check *c)
+{
+	bool first = true, f2;
+
+	if (c->ok < 0) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_add(b, "{", 1);
+	json_put_kv(b, &first, "kind", c->kind);
+	json_put_key(b, &first, "ok");
+	buf_puts(b, c->ok ? "true" : "false");
+	json_put_kv(b, &first, "verdict", c->verdict);
+	json_put_kv(b, &first, "error", c->error);
+	json_put_kv(b, &first, "banner", c->banner);
+	json_put_kn(b, &first, "ts", c->ts_ns > 0 ? (double)(c->ts_ns / 1000000) / 1e3 : NAN);
+	json_put_kn(b, &first, "us", c->us >= 0 ? c->us : NAN);
+	json_put_key(b, &first, "tls");
+	if (*c->tls_version) {
+		f2 = true;
+		buf_add(b, "{", 1);
+		json_put_kv(b, &f2, "version", c->tls_version);
+		json_put_kv(b, &f2, "cipher", c->tls_cipher);
+		buf_add(b, "}", 1);
+	} else {
+		buf_puts(b, "null");
+	}
+	json_put_key(b, &first, "cert");
+	if (c->cert_not_after_s > 0) {
+		f2 = true;
+		buf_add(b, "{", 1);
+		json_put_kv(b, &f2, "subject", c->cert_subject);
+		json_put_kv(b, &f2, "issuer", c->cert_issuer);
+		json_put_key(b, &f2, "sans");
+		buf_add(b, "[", 1);
+		/* "DNS:a,IP:198.18.0.8": one string per entry */
+		for (const char *p = c->cert_sans; *p;) {
+			size_t n = strcspn(p, ",");
+			if (p != c->cert_sans)
+				buf_add(b, ",", 1);
+			json_put_strn(b, p, n, JSON_ESC_U);
+			p += n;
+			p += *p == ',';
+		}
+		buf_add(b, "]", 1);
+		json_put_kn(b, &f2, "not_after", (double)c->cert_not_after_s);
+		json_put_kn(b, &f2, "days_left", c->cert_days_left != FV_NO_DAYS ? c->cert_days_left : NAN);
+		json_put_key(b, &f2, "verified");
+		buf_puts(b, c->cert_verified < 0 ? "null" : c->cert_verified ? "true" : "false");
+		buf_add(b, "}", 1);
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_add(b, "}", 1);
 }
