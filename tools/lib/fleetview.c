@@ -1089,6 +1089,12 @@ bool fv_reason_is_check(const char *reason)
 	return false;
 }
 
+bool fv_check_passed(const struct fv_check *c)
+{
+	return c->ok == 1 && strcmp(c->verdict, "check_failed") != 0 && strcmp(c->verdict, "cert_unverified") != 0 &&
+	       strcmp(c->verdict, "cert_expired") != 0;
+}
+
 const char *fv_cert_days_text(int32_t days, char *buf, size_t len)
 {
 	/* whole days rounded down (common/check.h): 0 is less than a day

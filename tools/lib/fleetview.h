@@ -120,6 +120,10 @@ struct fv_target {
 /* Whether reason (a state's or an event's) is a service check's verdict:
  * check_failed, cert_expiring, cert_expired, cert_unverified. */
 bool fv_reason_is_check(const char *reason);
+/* Whether the last check passed as the prober judged it: the server said
+ * yes (ok) and its verdict is not a failure (check_failed, cert_unverified,
+ * cert_expired; cert_expiring only warns). False without a check result. */
+bool fv_check_passed(const struct fv_check *c);
 /* The certificate's days left as words: "expires in 12 days", "expires
  * within a day", "expired 3 days ago". Returns buf. */
 const char *fv_cert_days_text(int32_t days, char *buf, size_t len);
