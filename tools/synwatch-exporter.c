@@ -679,14 +679,6 @@ static void render_checks(struct buf *b, const struct snapshot *s)
 				check_row(b, "synwatch_check_duration_seconds", w, LABEL_CHECK,
 					  extra_label(&lb, "check", w->t->check.kind), llround(w->t->check.us * 1e3), 9);
 		}
-		prom_family(b, "synwatch_check_timestamp_seconds", "gauge",
-			    "When the last service check reached its verdict, Unix seconds.");
-		for (size_t i = 0; i < s->nrows; i++) {
-			const struct row *w = &s->rows[i];
-			if (w->t->check.ok >= 0 && w->t->check.ts_ns > 0)
-				prom_row(b, "synwatch_check_timestamp_seconds", sizeof("synwatch_check_timestamp_seconds") - 1,
-					 w, NULL, w->t->check.ts_ns / 1000000, 3);
-		}
 	}
 	if (any_cert) {
 		prom_family(b, "probe_ssl_earliest_cert_expiry", "gauge",
