@@ -354,8 +354,11 @@ struct data {
 	uint64_t trouble[FV_NSTATES];   /* ZCARDs over the view's locations */
 	struct slow_row slow[SLOW_SHOW];
 	size_t nslow;
-	const struct cert_entry *certs[CERT_SHOW]; /* soonest to expire first */
-	size_t ncerts, certs_seen;
+	struct cert_row {
+		const struct cert_entry *e;
+		size_t nlocs;           /* locations that saw this certificate on this target */
+	} certs[CERT_SHOW];             /* soonest to expire first */
+	size_t ncerts;
 	struct fv_record *events;
 	size_t nevents;
 };
@@ -682,9 +685,20 @@ static void read_cert_rows(struct top *tp, struct data *d)
 			pick[n++] = e;
 	}
 	qsort(pick, n, sizeof(*pick), cmp_cert);
-	d->certs_seen = n;
-	d->ncerts = n < CERT_SHOW ? n : CERT_SHOW;
-	memcpy(d->certs, pick, d->ncerts * sizeof(*pick));
+	/* one row for a certificate every location sees on a target: sorted,
+	 * they are next to each other */
+	d->ncerts = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cert_row *last = d->ncerts ? &d->certs[d->ncerts - 1] : NULL;
+		if (last && !strcmp(last->e->target, pick[i]->target) && last->e->not_after_s == pick[i]->not_after_s &&
+		    !strcmp(last->e->subject, pick[i]->subject)) {
+			last->nlocs++;
+			continue;
+		}
+		if (d->ncerts == CERT_SHOW)
+			break;
+		d->certs[d->ncerts++] = (struct cert_row){ .e = pick[i], .nlocs = 1 };
+	}
 }
 
 /* One refresh: everything the frame shows. Returns 0 or a negative errno
@@ -1154,14 +1168,21 @@ static void draw_certs(struct scr *s, const struct data *d, int rows)
 	draw_title(s, " CERTIFICATES  soonest to expire");
 	draw_header(s, cols, 5, "SUBJECT");
 	for (size_t i = 0; i < d->ncerts && (int)i < rows; i++) {
-		const struct cert_entry *e = d->certs[i];
+		const struct cert_entry *e = d->certs[i].e;
+		char locs[FV_LOCATION_MAX + 16];
 		time_t na = (time_t)e->not_after_s;
 		struct tm tm;
 		char day[16] = "-";
 
 		snprintf(buf, sizeof(buf), " %s", e->target);
 		scr_field(s, buf, cols[0].width, false);
-		scr_field(s, e->loc, cols[1].width, false);
+		if (d->certs[i].nlocs == d->nvlocs && d->nvlocs > 1)
+			snprintf(locs, sizeof(locs), "all");
+		else if (d->certs[i].nlocs > 1)
+			snprintf(locs, sizeof(locs), "%zu locs", d->certs[i].nlocs);
+		else
+			snprintf(locs, sizeof(locs), "%s", e->loc);
+		scr_field(s, locs, cols[1].width, false);
 		scr_field(s, e->name, cols[2].width, false);
 		if (e->days == FV_NO_DAYS)
 			snprintf(left, sizeof(left), "-");

@@ -680,7 +680,7 @@
 						text: cert.verified === null ? "–" : cert.verified ? "yes" : "no" })]);
 			}
 			const color = verdictCls === "ok" ? "up" : verdictCls === "warn" ? "degraded" : "down";
-			return el("div", { class: "loc check-card", style: "--c: var(--" + color + ")", data: { location: l.location, check: c.kind } },
+			return el("div", { class: "loc check-card", style: "--c: var(--" + color + ")", data: { checkLocation: l.location, check: c.kind } },
 				el("div", { class: "top" }, el("span", { class: "name", text: "Service check · " + l.location }),
 					el("span", { class: "flag " + (c.ok ? "ok" : "bad"), text: c.ok ? "passed" : "failed" })),
 				el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])));
