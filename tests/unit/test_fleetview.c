@@ -271,6 +271,8 @@ static void test_check_text(void **state)
 	c.verdict = "check_failed";
 	c.error = "FATAL: sorry, too many clients already";
 	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "FATAL: sorry, too many clients already");
+	assert_false(fv_check_passed(&c));
+	assert_false(fv_check_passed(&none));
 	c.error = "";
 	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "failed");
 	/* passed, with a certificate running out: its days */
@@ -289,7 +291,9 @@ static void test_check_text(void **state)
 	c.us = 1126.452;
 	c.ts_ns = 1796677630696115900;
 	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "certificate expires in 4 days");
+	assert_true(fv_check_passed(&c)); /* expiring only warns */
 	c.verdict = "cert_expired";
+	assert_false(fv_check_passed(&c)); /* the handshake worked, the verdict fails it */
 	c.cert_days_left = -4;
 	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "certificate expired 4 days ago");
 	c.verdict = "ok";
