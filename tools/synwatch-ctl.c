@@ -471,11 +471,68 @@ static void print_states(struct ctl *ctl, const struct fv_target *t, size_t n, i
 	columns_release(&tab);
 }
 
+/* The service check as each location saw it last: verdict, error, banner,
+ * then the certificate and its TLS. */
+static void print_checks(const struct fv_target *t, size_t n, int64_t now_s)
+{
+	char when[32], dur[32], took[32], days[48];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fv_check *c = &t[i].check;
+		if (!t[i].present || c->ok < 0)
+			continue;
+		int64_t ts = c->ts_ns / NSEC_PER_SEC;
+		printf("\nservice check from %s: %s %s (%s)\n", t[i].location, c->kind,
+		       fv_check_passed(c) ? "passed" : "failed", *c->verdict ? c->verdict : "-");
+		printf("  %-10s %s (%s ago), took %s\n", "checked", local_time(ts, when, sizeof(when)),
+		       age(ts, now_s, dur, sizeof(dur)), ms(c->us, took, sizeof(took)));
+		printf("  %-10s %s\n", "error", *c->error ? c->error : "-");
+		printf("  %-10s %s\n", "banner", *c->banner ? c->banner : "-");
+		if (*c->tls_version)
+			printf("  %-10s %s, %s\n", "tls", c->tls_version, *c->tls_cipher ? c->tls_cipher : "-");
+		if (c->cert_not_after_s <= 0)
+			continue;
+		printf("  certificate\n");
+		printf("    %-10s %s\n", "subject", *c->cert_subject ? c->cert_subject : "-");
+		printf("    %-10s %s\n", "issuer", *c->cert_issuer ? c->cert_issuer : "-");
+		printf("    %-10s %s\n", "SANs", *c->cert_sans ? c->cert_sans : "-");
+		printf("    %-10s %s (%s)\n", "not after", local_time(c->cert_not_after_s, when, sizeof(when)),
+		       fv_cert_days_text(c->cert_days_left, days, sizeof(days)));
+		printf("    %-10s %s\n", "verified",
+		       c->cert_verified < 0 ? "-" : c->cert_verified ? "yes (chain and name)" : "no");
+	}
+}
+
+/* A check's entry of P results in a line: "redis failed (check_failed,
+ * 0.356 ms): ERR max number of clients reached", "tls passed (cert_expiring,
+ * 1.126 ms): TLSv1.3, certificate expires in 4 days". */
+static void check_detail(const struct fv_record *r, char *buf, size_t len)
+{
+	const char *ok = get(r, "check_ok"), *verdict = get(r, "check_verdict"), *days_s = get(r, "cert_days_left");
+	const char *us_s = fv_record_get(r, "check_us");
+	char took[32], days[48] = "", tls[64] = "";
+	bool passed = !strcmp(ok, "1") && strcmp(verdict, "check_failed") && strcmp(verdict, "cert_unverified") &&
+		      strcmp(verdict, "cert_expired");
+	int64_t d;
+
+	ms(us_s && *us_s ? strtod(us_s, NULL) : -1, took, sizeof(took));
+	if (strcmp(days_s, "-") && num_parse_int(days_s, INT32_MIN + 1, INT32_MAX, &d) == 0) {
+		snprintf(days, sizeof(days), "certificate ");
+		fv_cert_days_text((int32_t)d, days + strlen(days), sizeof(days) - strlen(days));
+	}
+	if (strcmp(get(r, "tls_version"), "-"))
+		snprintf(tls, sizeof(tls), "%s", get(r, "tls_version"));
+	const char *said = strcmp(ok, "1") ? get(r, "check_error") : strcmp(get(r, "banner"), "-") ? get(r, "banner") : "";
+	snprintf(buf, len, "%s %s (%s, %s)%s%s%s%s%s%s", get(r, "check"), passed ? "passed" : "failed", verdict, took,
+		 *said || *tls || *days ? ": " : "", said, *said && (*tls || *days) ? ", " : "", tls,
+		 *tls && *days ? ", " : "", days);
+}
+
 static void print_results(const struct fv_record *res, size_t n)
 {
 	static const char *const head[] = { "TIME", "LOCATION", "STATE", "RTT", "TTL", "ATTEMPT", "DETAIL" };
 	struct columns tab;
-	char when[32], rtt[32], detail[160];
+	char when[32], rtt[32], detail[320];
 
 	if (n == 0 || columns_init(&tab, 7, head) < 0)
 		return;
@@ -484,7 +541,9 @@ static void print_results(const struct fv_record *res, size_t n)
 		const char *icmp = get(r, "icmp_code"), *err = get(r, "error");
 		const char *rtt_s = fv_record_get(r, "rtt_us");
 		snprintf(detail, sizeof(detail), "%s", "-");
-		if (strcmp(icmp, "-") != 0)
+		if (!strcmp(get(r, "state"), "check"))
+			check_detail(r, detail, sizeof(detail));
+		else if (strcmp(icmp, "-") != 0)
 			snprintf(detail, sizeof(detail), "icmp code %s from %s", icmp, get(r, "icmp_from"));
 		else if (strcmp(err, "-") != 0)
 			snprintf(detail, sizeof(detail), "%s", err);
@@ -569,6 +628,8 @@ static void json_target(struct buf *b, const struct fv_target *t)
 	buf_puts(b, ",\"labels\":");
 	buf_puts(b, *t->labels ? t->labels : "{}");
 	json_put_kv(b, &first, "prober", t->prober);
+	json_put_key(b, &first, "check");
+	fv_check_json(b, &t->check);
 	buf_puts(b, "}");
 }
 
@@ -681,6 +742,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 		buf_puts(&ctl->out, "],\"latency\":{");
 	} else {
 		print_states(ctl, t, (size_t)n, now_s);
+		print_checks(t, (size_t)n, now_s);
 		print_results(res, (size_t)n_res);
 	}
 	for (int i = 0, k = 0; i < n; i++) {

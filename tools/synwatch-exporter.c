@@ -72,6 +72,7 @@ struct row {
 	unsigned port;
 	const char *prom;      /* the Prometheus label block, without braces */
 	size_t prom_len;
+	unsigned clash;        /* LABEL_CHECK...: target labels named as a check series' own */
 	uint8_t key[18];       /* address (v4-mapped) and port, for natural order */
 };
 
@@ -91,6 +92,9 @@ struct snapshot {
 	size_t nrows;
 	size_t ntargets;                /* distinct targets */
 	uint64_t overall[FV_NSETS];     /* each target once, by its worst state */
+	struct check_counts {           /* each target once: failing or expiring anywhere */
+		uint64_t checked, failing, certs, certs_expiring, certs_expired;
+	} checks;
 	struct fv_prober *probers;
 	size_t nprobers;
 	pthread_mutex_t render_lock;
@@ -167,6 +171,12 @@ static bool label_name_char(char c, bool first)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
 }
 
+/* Labels only the check series have (probe_tls_version_info's version,
+ * blackbox_exporter's name): a target label of the same name stays on the
+ * other series as it always was, and gives way on these (prom_label_block). */
+enum { LABEL_CHECK = 1, LABEL_VERSION = 2, LABEL_CIPHER = 4 };
+static const char *const check_labels[] = { "check", "version", "cipher" };
+
 /* Label names of our own: a target label of the same name is exported
  * as label_NAME. */
 static const char *const fixed_labels[] = { "target", "ip", "port", "name", "group", "location", "state",
@@ -209,9 +219,12 @@ static void prom_label(struct buf *b, bool *first, const char *name, const char 
 }
 
 /* target="..",ip="..",port="..",name="..",group="..",location="..", then the
- * target's own labels, sanitized and without duplicates. */
-static void prom_label_block(struct buf *b, const struct row *r, struct fv_arena *tmp)
+ * target's own labels, sanitized and without duplicates, and without those
+ * named in the LABEL_* bits of skip. Returns the LABEL_* bits of the
+ * target labels it met. */
+static unsigned prom_label_block(struct buf *b, const struct row *r, struct fv_arena *tmp, unsigned skip)
 {
+	unsigned met = 0;
 	const struct fv_target *t = r->t;
 	struct fv_label l[LABELS_MAX];
 	char names[LABELS_MAX][72], port[8];
@@ -234,8 +247,15 @@ static void prom_label_block(struct buf *b, const struct row *r, struct fv_arena
 			names[i][0] = '\0';
 			continue;
 		}
-		prom_label(b, &first, names[i], l[i].value);
+		unsigned bit = 0;
+		for (size_t k = 0; k < sizeof(check_labels) / sizeof(check_labels[0]); k++)
+			if (!strcmp(names[i], check_labels[k]))
+				bit = 1u << k;
+		met |= bit;
+		if (!(skip & bit))
+			prom_label(b, &first, names[i], l[i].value);
 	}
+	return met;
 }
 
 static int cmp_row(const void *pa, const void *pb)
@@ -255,7 +275,27 @@ static int cmp_row(const void *pa, const void *pb)
 struct tstate {
 	const char *target;
 	enum fv_state state;
+	const struct fv_check *check;
 };
+
+/* What the overview marks (docs/consumers.md): the check failed, or its
+ * certificate is running out as the prober judged it (cert_expiring), or
+ * is past it (cert_expired, or expired whatever the verdict). */
+static bool check_failing(const struct fv_check *c)
+{
+	return c->ok == 0;
+}
+
+static bool cert_expired(const struct fv_check *c)
+{
+	return c->ok >= 0 && c->cert_not_after_s > 0 &&
+	       (!strcmp(c->verdict, "cert_expired") || (c->cert_days_left != FV_NO_DAYS && c->cert_days_left < 0));
+}
+
+static bool cert_expiring(const struct fv_check *c)
+{
+	return c->ok >= 0 && c->cert_not_after_s > 0 && !cert_expired(c) && !strcmp(c->verdict, "cert_expiring");
+}
 
 static int cmp_tstate(const void *pa, const void *pb)
 {
@@ -294,7 +334,7 @@ static int rows_prepare(struct snapshot *s)
 		w->key[17] = (uint8_t)w->port;
 		w->ip = fv_strndup(&s->a, ip, strlen(ip));
 		buf_reset(&b);
-		prom_label_block(&b, w, &tmp);
+		w->clash = prom_label_block(&b, w, &tmp, 0);
 		w->prom = b.nomem ? NULL : fv_strndup(&s->a, b.s, b.len);
 		w->prom_len = b.len;
 		if (!w->ip || !w->prom)
@@ -352,19 +392,32 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 		for (int i = 0; i < nper[l]; i++) {
 			const struct fv_target *t = &per[l][i];
 			s->rows[s->nrows] = (struct row){ .t = t };
-			ts[s->nrows++] = (struct tstate){ t->target, t->state };
+			ts[s->nrows++] = (struct tstate){ t->target, t->state, &t->check };
 			s->counts[l][t->state]++;
 			s->counts[l][FV_ALL]++;
 		}
 	}
 	/* each target once, by its worst state over the locations */
 	qsort(ts, s->nrows, sizeof(*ts), cmp_tstate);
-	for (size_t i = 0; i < s->nrows; i++) {
-		if (i > 0 && strcmp(ts[i - 1].target, ts[i].target) == 0)
-			continue;
+	for (size_t i = 0; i < s->nrows;) {
+		size_t k = i;
+		bool checked = false, failing = false, cert = false, expiring = false, expired = false;
 		s->ntargets++;
 		s->overall[ts[i].state]++;
 		s->overall[FV_ALL]++;
+		for (; k < s->nrows && !strcmp(ts[k].target, ts[i].target); k++) {
+			checked |= ts[k].check->ok >= 0;
+			failing |= check_failing(ts[k].check);
+			cert |= ts[k].check->ok >= 0 && ts[k].check->cert_not_after_s > 0;
+			expiring |= cert_expiring(ts[k].check);
+			expired |= cert_expired(ts[k].check);
+		}
+		s->checks.checked += checked;
+		s->checks.failing += failing;
+		s->checks.certs += cert;
+		s->checks.certs_expired += expired;
+		s->checks.certs_expiring += expiring && !expired;
+		i = k;
 	}
 	if ((r = rows_prepare(s)) < 0)
 		goto out;
@@ -560,6 +613,114 @@ static void render_targets(struct buf *b, const struct snapshot *s)
 	}
 }
 
+/* NAME{the row's labels,extra} VALUE/10^dec for a check series whose own
+ * label (a LABEL_* bit, 0: none) a target label of the row may also name:
+ * the row's block is made again without it then (rare). */
+static void check_row(struct buf *b, const char *name, const struct row *w, unsigned own, const char *extra,
+		      int64_t value, int dec)
+{
+	if (!(w->clash & own)) {
+		prom_row(b, name, strlen(name), w, extra, value, dec);
+		return;
+	}
+	struct buf lb = { 0 };
+	struct fv_arena tmp = { 0 };
+	struct row again = *w;
+	prom_label_block(&lb, w, &tmp, own);
+	again.prom = lb.s ? lb.s : "";
+	again.prom_len = lb.len;
+	if (!lb.nomem)
+		prom_row(b, name, strlen(name), &again, extra, value, dec);
+	buf_release(&lb);
+	fv_arena_release(&tmp);
+}
+
+/* ,NAME="value" with value escaped, into lb (reset first). */
+static const char *extra_label(struct buf *lb, const char *name, const char *value)
+{
+	buf_reset(lb);
+	buf_add(lb, ",", 1);
+	buf_puts(lb, name);
+	buf_add(lb, "=\"", 2);
+	fv_prom_value(lb, value);
+	buf_add(lb, "\"", 1);
+	return lb->nomem ? "" : lb->s;
+}
+
+/* The service checks' series (docs/consumers.md): blackbox_exporter's
+ * names where it has one, for the dashboards and alerts written for it. */
+static void render_checks(struct buf *b, const struct snapshot *s)
+{
+	struct buf lb = { 0 };
+	bool any_check = false, any_cert = false, any_tls = false;
+
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct fv_check *c = &s->rows[i].t->check;
+		any_check |= c->ok >= 0;
+		any_cert |= c->ok >= 0 && c->cert_not_after_s > 0;
+		any_tls |= c->ok >= 0 && *c->tls_version;
+	}
+	if (any_check) {
+		prom_family(b, "probe_check_success", "gauge",
+			    "Whether the port's last service check passed (1) or failed (0) as the prober judged it "
+			    "(an expired or unverified certificate fails it), the check's kind in the check label; "
+			    "absent for a port without a check.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0)
+				check_row(b, "probe_check_success", w, LABEL_CHECK,
+					  extra_label(&lb, "check", w->t->check.kind), fv_check_passed(&w->t->check), 0);
+		}
+		prom_family(b, "synwatch_check_duration_seconds", "gauge",
+			    "How long the last service check took, from connect to the verdict, seconds.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0 && w->t->check.us >= 0)
+				check_row(b, "synwatch_check_duration_seconds", w, LABEL_CHECK,
+					  extra_label(&lb, "check", w->t->check.kind), llround(w->t->check.us * 1e3), 9);
+		}
+	}
+	if (any_cert) {
+		prom_family(b, "probe_ssl_earliest_cert_expiry", "gauge",
+			    "When the server's certificate expires (its not-after), Unix seconds, as of the last "
+			    "check that saw it.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0 && w->t->check.cert_not_after_s > 0)
+				prom_row(b, "probe_ssl_earliest_cert_expiry", sizeof("probe_ssl_earliest_cert_expiry") - 1, w,
+					 NULL, w->t->check.cert_not_after_s, 0);
+		}
+		prom_family(b, "synwatch_cert_verified", "gauge",
+			    "1 when the certificate's chain verifies against the prober's trust store and its name "
+			    "matches, 0 when not.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0 && w->t->check.cert_verified >= 0)
+				prom_row(b, "synwatch_cert_verified", sizeof("synwatch_cert_verified") - 1, w, NULL,
+					 w->t->check.cert_verified, 0);
+		}
+	}
+	if (any_tls) {
+		prom_family(b, "probe_tls_version_info", "gauge",
+			    "The TLS version of the last check, in the version label (\"TLS 1.3\"), value 1.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0 && *w->t->check.tls_version)
+				check_row(b, "probe_tls_version_info", w, LABEL_VERSION,
+					  extra_label(&lb, "version", fv_tls_version_label(w->t->check.tls_version)), 1, 0);
+		}
+		prom_family(b, "probe_tls_cipher_info", "gauge",
+			    "The TLS cipher suite of the last check, in the cipher label, value 1.");
+		for (size_t i = 0; i < s->nrows; i++) {
+			const struct row *w = &s->rows[i];
+			if (w->t->check.ok >= 0 && *w->t->check.tls_cipher)
+				check_row(b, "probe_tls_cipher_info", w, LABEL_CIPHER,
+					  extra_label(&lb, "cipher", w->t->check.tls_cipher), 1, 0);
+		}
+	}
+	buf_release(&lb);
+}
+
 /* The prober hash fields with a meaning of their own (docs/redis.md). */
 static const struct prober_metric {
 	const char *field, *metric, *type, *help;
@@ -742,6 +903,7 @@ static struct MHD_Response *metrics_of(struct exporter *x, struct snapshot *s)
 	render_self(&b, s, reads, errors);
 	if (s->err == 0) {
 		render_targets(&b, s);
+		render_checks(&b, s);
 		render_probers(&b, s);
 	}
 	if (b.nomem) {
@@ -803,6 +965,8 @@ static void json_target(struct buf *b, const struct fv_target *t, const char *ip
 	json_put_kv(b, &first, "prober", t->prober);
 	json_put_key(b, &first, "labels");
 	json_labels(b, t->labels, tmp);
+	json_put_key(b, &first, "check");
+	fv_check_json(b, &t->check);
 	buf_add(b, "}", 1);
 }
 
@@ -976,6 +1140,17 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 		json_counts(&b, s->counts[l]);
 	}
 	buf_add(&b, "}", 1);
+	json_put_key(&b, &first, "checks");
+	{
+		bool f2 = true;
+		buf_add(&b, "{", 1);
+		json_put_kn(&b, &f2, "checked", (double)s->checks.checked);
+		json_put_kn(&b, &f2, "failing", (double)s->checks.failing);
+		json_put_kn(&b, &f2, "certs", (double)s->checks.certs);
+		json_put_kn(&b, &f2, "certs_expiring", (double)s->checks.certs_expiring);
+		json_put_kn(&b, &f2, "certs_expired", (double)s->checks.certs_expired);
+		buf_add(&b, "}", 1);
+	}
 	json_put_key(&b, &first, "probers");
 	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nprobers; i++) {
@@ -1006,11 +1181,19 @@ static enum MHD_Result api_summary(struct exporter *x, struct MHD_Connection *co
 /* /api/targets?state=problem: down, flapping or degraded */
 #define STATE_PROBLEM (FV_NSTATES + 100)
 
+/* /api/targets?check=: any, failing (the last check failed), cert (a
+ * certificate expiring or expired) */
+enum check_filter { CHECK_ANY, CHECK_FAILING, CHECK_CERT };
+
 /* state: an enum fv_state, STATE_PROBLEM, or -1 for any */
-static bool row_matches(const struct row *w, int state, const char *q, const char *loc)
+static bool row_matches(const struct row *w, int state, enum check_filter cf, const char *q, const char *loc)
 {
 	const struct fv_target *t = w->t;
 
+	if (cf == CHECK_FAILING && !check_failing(&t->check))
+		return false;
+	if (cf == CHECK_CERT && !cert_expiring(&t->check) && !cert_expired(&t->check))
+		return false;
 	if (state == STATE_PROBLEM) {
 		if (t->state != FV_DOWN && t->state != FV_DEGRADED && t->state != FV_FLAPPING)
 			return false;
@@ -1024,7 +1207,8 @@ static bool row_matches(const struct row *w, int state, const char *q, const cha
 
 static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot *s)
 {
-	const char *st = arg(conn, "state"), *q = arg(conn, "q"), *loc = arg(conn, "location");
+	const char *st = arg(conn, "state"), *q = arg(conn, "q"), *loc = arg(conn, "location"), *ck = arg(conn, "check");
+	enum check_filter cf = CHECK_ANY;
 	long offset = arg_long(conn, "offset", 0, 0, LONG_MAX), limit = arg_long(conn, "limit", 100, 0, API_LIMIT_MAX);
 	struct buf b = { 0 };
 	struct fv_arena tmp = { 0 };
@@ -1040,6 +1224,12 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 	if (offset < 0 || limit < 0)
 		return send_error(conn, MHD_HTTP_BAD_REQUEST, "offset and limit: whole numbers, limit at most %d",
 				  API_LIMIT_MAX);
+	if (!strcmp(ck, "failing"))
+		cf = CHECK_FAILING;
+	else if (!strcmp(ck, "cert"))
+		cf = CHECK_CERT;
+	else if (*ck)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "check '%s': expected failing or cert", ck);
 	if (*loc && !in_location(s, loc))
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "no location '%s'", loc);
 	buf_add(&b, "{", 1);
@@ -1047,7 +1237,7 @@ static enum MHD_Result api_targets(struct MHD_Connection *conn, struct snapshot 
 	buf_add(&b, "[", 1);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct row *w = &s->rows[i];
-		if (!row_matches(w, state, q, loc))
+		if (!row_matches(w, state, cf, q, loc))
 			continue;
 		if (total++ < (size_t)offset || shown >= (size_t)limit)
 			continue;

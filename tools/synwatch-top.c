@@ -39,6 +39,10 @@
 #define SCAN_ONCE 200000        /* the same for --once: one look, so the whole of most fleets */
 #define SLOW_BOARD 64           /* slowest candidates remembered */
 #define SLOW_SHOW 10            /* slowest rows at most */
+#define CERT_BOARD 32           /* certificates soonest to expire remembered */
+#define CERT_SHOW 10            /* certificate rows at most (--once) */
+#define CERT_SHOW_TERM 3        /* ... on a terminal */
+#define CHECK_LINE_MAX 256      /* a check's text: its error is at most 200 bytes (common/check.h) */
 #define SPARK_MINUTES 30
 #define EVENTS_FETCH 200
 #define PROBERS_FETCH 50
@@ -313,8 +317,18 @@ struct problem {
 /* A slowest-list candidate, remembered across refreshes. */
 struct slow_entry {
 	char target[64], loc[FV_LOCATION_MAX + 1], name[96], group[64];
+	char check[24];                 /* the check's kind when its last result failed, else "" */
 	double rtt_us;
 	uint64_t pass;                  /* the scan pass of its location that saw it */
+	bool used;
+};
+
+/* A certificate seen by the rolling scan, remembered across refreshes. */
+struct cert_entry {
+	char target[64], loc[FV_LOCATION_MAX + 1], name[96], group[64], subject[128];
+	int64_t not_after_s;
+	int32_t days;                   /* as the prober judged them */
+	uint64_t pass;
 	bool used;
 };
 
@@ -340,6 +354,11 @@ struct data {
 	uint64_t trouble[FV_NSTATES];   /* ZCARDs over the view's locations */
 	struct slow_row slow[SLOW_SHOW];
 	size_t nslow;
+	struct cert_row {
+		const struct cert_entry *e;
+		size_t nlocs;           /* locations that saw this certificate on this target */
+	} certs[CERT_SHOW];             /* soonest to expire first */
+	size_t ncerts;
 	struct fv_record *events;
 	size_t nevents;
 };
@@ -365,6 +384,7 @@ struct top {
 	int rows, cols;
 	struct scan_pos scans[16];
 	struct slow_entry board[SLOW_BOARD];
+	struct cert_entry certs[CERT_BOARD];
 };
 
 static void data_free(struct data *d)
@@ -497,6 +517,40 @@ static void board_offer(struct top *tp, const struct fv_target *t, uint64_t pass
 	snprintf(slot->loc, sizeof(slot->loc), "%s", t->location);
 	snprintf(slot->name, sizeof(slot->name), "%s", t->name);
 	snprintf(slot->group, sizeof(slot->group), "%s", t->group);
+	snprintf(slot->check, sizeof(slot->check), "%s", t->check.ok == 0 ? t->check.kind : "");
+}
+
+/* Remembers t's certificate if it is among the CERT_BOARD soonest to
+ * expire seen. */
+static void cert_offer(struct top *tp, const struct fv_target *t, uint64_t pass)
+{
+	struct cert_entry *slot = NULL, *last = NULL;
+	const struct fv_check *c = &t->check;
+
+	for (size_t i = 0; i < CERT_BOARD; i++) {
+		struct cert_entry *e = &tp->certs[i];
+		if (e->used && !strcmp(e->target, t->target) && !strcmp(e->loc, t->location)) {
+			slot = e;
+			break;
+		}
+		if (!last || (last->used && (!e->used || e->not_after_s > last->not_after_s)))
+			last = e;
+	}
+	if (!slot && (c->cert_not_after_s <= 0 || (last->used && last->not_after_s <= c->cert_not_after_s)))
+		return;
+	if (!slot)
+		slot = last;
+	if (c->cert_not_after_s <= 0) {
+		slot->used = false; /* no longer has one (a check removed, a failed handshake keeps the last) */
+		return;
+	}
+	*slot = (struct cert_entry){ .used = true, .pass = pass, .not_after_s = c->cert_not_after_s,
+				     .days = c->cert_days_left };
+	snprintf(slot->target, sizeof(slot->target), "%s", t->target);
+	snprintf(slot->loc, sizeof(slot->loc), "%s", t->location);
+	snprintf(slot->name, sizeof(slot->name), "%s", t->name);
+	snprintf(slot->group, sizeof(slot->group), "%s", t->group);
+	snprintf(slot->subject, sizeof(slot->subject), "%s", c->cert_subject);
 }
 
 /* Reads the next slice of each view location's idx:LOC:all into the board. */
@@ -519,8 +573,10 @@ static int scan_slowest(struct top *tp, struct data *d, long budget)
 			for (int i = 0; i < r; i++)
 				names[i] = m[i].member;
 			int k = fleetview_targets(tp->fv, &a, d->vlocs[l], names, (size_t)r, t);
-			for (int i = 0; i < k; i++)
+			for (int i = 0; i < k; i++) {
 				board_offer(tp, &t[i], sp->pass);
+				cert_offer(tp, &t[i], sp->pass);
+			}
 			if (k < 0)
 				r = k;
 		}
@@ -534,6 +590,9 @@ static int scan_slowest(struct top *tp, struct data *d, long budget)
 			for (size_t i = 0; i < SLOW_BOARD; i++)
 				if (tp->board[i].used && !strcmp(tp->board[i].loc, sp->loc) && tp->board[i].pass + 1 < sp->pass)
 					tp->board[i].used = false;
+			for (size_t i = 0; i < CERT_BOARD; i++)
+				if (tp->certs[i].used && !strcmp(tp->certs[i].loc, sp->loc) && tp->certs[i].pass + 1 < sp->pass)
+					tp->certs[i].used = false;
 		} else {
 			sp->pos += per;
 		}
@@ -604,6 +663,44 @@ static int read_slow_rows(struct top *tp, struct data *d)
 	return 0;
 }
 
+static int cmp_cert(const void *pa, const void *pb)
+{
+	const struct cert_entry *a = *(const struct cert_entry *const *)pa, *b = *(const struct cert_entry *const *)pb;
+
+	if (a->not_after_s != b->not_after_s)
+		return a->not_after_s < b->not_after_s ? -1 : 1;
+	int c = strcmp(a->target, b->target);
+	return c ? c : strcmp(a->loc, b->loc);
+}
+
+/* The certificates of the board in the view and the filter, soonest first. */
+static void read_cert_rows(struct top *tp, struct data *d)
+{
+	const struct cert_entry *pick[CERT_BOARD];
+	size_t n = 0;
+
+	for (size_t i = 0; i < CERT_BOARD; i++) {
+		const struct cert_entry *e = &tp->certs[i];
+		if (e->used && in_view(d, e->loc) && matches(tp->filter, e->target, e->name, e->group))
+			pick[n++] = e;
+	}
+	qsort(pick, n, sizeof(*pick), cmp_cert);
+	/* one row for a certificate every location sees on a target: sorted,
+	 * they are next to each other */
+	d->ncerts = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cert_row *last = d->ncerts ? &d->certs[d->ncerts - 1] : NULL;
+		if (last && !strcmp(last->e->target, pick[i]->target) && last->e->not_after_s == pick[i]->not_after_s &&
+		    !strcmp(last->e->subject, pick[i]->subject)) {
+			last->nlocs++;
+			continue;
+		}
+		if (d->ncerts == CERT_SHOW)
+			break;
+		d->certs[d->ncerts++] = (struct cert_row){ .e = pick[i], .nlocs = 1 };
+	}
+}
+
 /* One refresh: everything the frame shows. Returns 0 or a negative errno
  * (tp->err says what). */
 static int refresh(struct top *tp)
@@ -649,6 +746,7 @@ static int refresh(struct top *tp)
 		goto out;
 	if ((r = read_slow_rows(tp, d)) < 0)
 		goto out;
+	read_cert_rows(tp, d);
 	if ((r = fleetview_events(tp->fv, &d->a, NULL, EVENTS_FETCH, &d->events)) < 0)
 		goto out;
 	d->nevents = (size_t)r;
@@ -883,6 +981,10 @@ static void draw_state_cell(struct scr *s, const struct fv_target *t, int64_t no
 	if (!t->present && t->state == FV_UNKNOWN) {
 		scr_sgr(s, "\033[2m");
 		scr_field(s, "-", width, false);
+	} else if (t->state == FV_UP && t->check.ok == 0) {
+		/* the kernel answers, the service did not: not plainly up */
+		scr_sgr(s, "\033[33m");
+		scr_field(s, "up, check fails", width, false);
 	} else {
 		snprintf(cell, sizeof(cell), "%-8s %s", fv_state_name(t->state),
 			 t->state == FV_UP ? "" : age_of(now_ns, t->since_ns, age, sizeof(age)));
@@ -890,6 +992,66 @@ static void draw_state_cell(struct scr *s, const struct fv_target *t, int64_t no
 		scr_field(s, cell, width, false);
 	}
 	scr_sgr(s, "\033[0m");
+}
+
+/* Whether the check explains t's state: a check's verdict as its reason,
+ * or a failing check of a port that still answers. */
+static bool check_explains(const struct fv_target *t)
+{
+	if (t->check.ok < 0)
+		return false;
+	return fv_reason_is_check(t->reason) || (t->check.ok == 0 && t->state != FV_DOWN);
+}
+
+/* The location of p whose check explains its worst state, or -1. */
+static int problem_check(const struct problem *p, size_t nlocs)
+{
+	int best = -1;
+
+	for (size_t l = 0; l < nlocs; l++)
+		if (check_explains(&p->t[l]) &&
+		    (best < 0 || fv_state_rank(p->t[l].state) < fv_state_rank(p->t[best].state)))
+			best = (int)l;
+	return best;
+}
+
+/* "   5432/postgres  FATAL: sorry, too many clients already", under a
+ * trouble row, in the color of the state it explains; "(fra1)" after it
+ * when some location of the view says otherwise. */
+static void draw_check_line(struct scr *s, const struct data *d, const struct problem *p, int l)
+{
+	const struct fv_target *t = &p->t[l];
+	const struct fv_check *c = &t->check;
+	char ip[64], text[CHECK_LINE_MAX], cert[160] = "", locs[160] = "", other[CHECK_LINE_MAX];
+	unsigned port = 0;
+	size_t same = 0, used = 0;
+
+	if (fv_target_split(t->target, ip, sizeof(ip), &port) < 0)
+		port = 0;
+	fv_check_text(c, text, sizeof(text));
+	if (c->cert_not_after_s > 0 && strncmp(t->reason, "cert_", 5) == 0) {
+		time_t na = (time_t)c->cert_not_after_s;
+		struct tm tm;
+		char day[16] = "";
+		if (localtime_r(&na, &tm))
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		snprintf(cert, sizeof(cert), " (%s) %s", day, c->cert_subject);
+	}
+	for (size_t k = 0; k < d->nvlocs; k++) {
+		if (!check_explains(&p->t[k]) || strcmp(fv_check_text(&p->t[k].check, other, sizeof(other)), text))
+			continue;
+		same++;
+		int n = snprintf(locs + used, sizeof(locs) - used, "%s%s", used ? ", " : "", d->vlocs[k]);
+		if (n > 0 && (size_t)n < sizeof(locs) - used)
+			used += (size_t)n;
+	}
+	scr_sgr(s, state_sgr(t->state == FV_UP ? FV_DEGRADED : t->state));
+	scr_printf(s, "   %u/%s  %s%s", port, c->kind, text, cert);
+	if (same < d->nvlocs) {
+		scr_sgr(s, "\033[2m");
+		scr_printf(s, "  (%s)", locs);
+	}
+	scr_nl(s);
 }
 
 /* The problems that pass the filter, into idx; returns how many. */
@@ -935,8 +1097,17 @@ static void draw_problems(struct scr *s, struct top *tp, const struct data *d, i
 	if (body < 1)
 		body = 1;
 	tp->page = body;
-	if (tp->scroll > (int)n - body)
-		tp->scroll = (int)n - body;
+	/* the furthest one can scroll: the last rows, with their check's lines, fill the body */
+	int last_start = (int)n, fill = 0;
+	while (last_start > 0) {
+		int cost = 1 + (problem_check(&d->problems[idx[last_start - 1]], d->nvlocs) >= 0);
+		if (fill + cost > body)
+			break;
+		fill += cost;
+		last_start--;
+	}
+	if (tp->scroll > last_start)
+		tp->scroll = last_start;
 	if (tp->scroll < 0)
 		tp->scroll = 0;
 	if (n == 0) {
@@ -944,8 +1115,12 @@ static void draw_problems(struct scr *s, struct top *tp, const struct data *d, i
 		scr_text(s, *tp->filter ? " nothing in trouble matches the filter" : " every target is up");
 		scr_nl(s);
 	}
-	for (int r = 0; r < body && (size_t)(tp->scroll + r) < n; r++) {
+	int lines = 0, shown = 0;
+	for (int r = 0; lines < body && (size_t)(tp->scroll + r) < n; r++, shown++) {
 		const struct problem *p = &d->problems[idx[tp->scroll + r]];
+		int why = problem_check(p, d->nvlocs);
+		if (why >= 0 && lines + 2 > body && r > 0)
+			break; /* the row and its check's line together, or on the next page */
 		char target[80];
 		snprintf(target, sizeof(target), " %s", p->t[0].target);
 		scr_field(s, target, 24, false);
@@ -960,14 +1135,69 @@ static void draw_problems(struct scr *s, struct top *tp, const struct data *d, i
 			scr_field(s, rtt_text(p->t[0].last_rtt_us, rtt, sizeof(rtt)), 10, true);
 		}
 		scr_nl(s);
+		lines++;
+		if (why >= 0 && lines < body) {
+			draw_check_line(s, d, p, why);
+			lines++;
+		}
 	}
-	if (n > (size_t)body && s->line < s->rows) {
+	if ((size_t)shown < n - (size_t)tp->scroll && s->line < s->rows) {
 		scr_sgr(s, "\033[2m");
-		scr_printf(s, " rows %d-%d of %zu (↑↓ PgUp PgDn)", tp->scroll + 1,
-			   tp->scroll + body < (int)n ? tp->scroll + body : (int)n, n);
+		scr_printf(s, " rows %d-%d of %zu (↑↓ PgUp PgDn)", tp->scroll + 1, tp->scroll + shown, n);
+		scr_nl(s);
+	} else if (tp->scroll > 0 && s->line < s->rows) {
+		scr_sgr(s, "\033[2m");
+		scr_printf(s, " rows %d-%zu of %zu (↑↓ PgUp PgDn)", tp->scroll + 1, n, n);
 		scr_nl(s);
 	}
 	free(idx);
+}
+
+/* The certificates soonest to expire the rolling scan has seen: days
+ * left in the color of what they mean (the prober's own thresholds are
+ * per group and not in Redis: red once expired, yellow within 14 days,
+ * its default cert_warn_days). */
+static void draw_certs(struct scr *s, const struct data *d, int rows)
+{
+	static const struct col cols[] = {
+		{ " TARGET", 24, false }, { "LOC", 8, false }, { "NAME", 20, false }, { "LEFT", 7, true },
+		{ "  NOT AFTER", 13, false },
+	};
+	char buf[96], left[32];
+
+	draw_title(s, " CERTIFICATES  soonest to expire");
+	draw_header(s, cols, 5, "SUBJECT");
+	for (size_t i = 0; i < d->ncerts && (int)i < rows; i++) {
+		const struct cert_entry *e = d->certs[i].e;
+		char locs[FV_LOCATION_MAX + 16];
+		time_t na = (time_t)e->not_after_s;
+		struct tm tm;
+		char day[16] = "-";
+
+		snprintf(buf, sizeof(buf), " %s", e->target);
+		scr_field(s, buf, cols[0].width, false);
+		if (d->certs[i].nlocs == d->nvlocs && d->nvlocs > 1)
+			snprintf(locs, sizeof(locs), "all");
+		else if (d->certs[i].nlocs > 1)
+			snprintf(locs, sizeof(locs), "%zu locs", d->certs[i].nlocs);
+		else
+			snprintf(locs, sizeof(locs), "%s", e->loc);
+		scr_field(s, locs, cols[1].width, false);
+		scr_field(s, e->name, cols[2].width, false);
+		if (e->days == FV_NO_DAYS)
+			snprintf(left, sizeof(left), "-");
+		else
+			snprintf(left, sizeof(left), "%ldd", (long)e->days);
+		scr_sgr(s, e->days < 0 ? "\033[1;31m" : e->days < 14 ? "\033[33m" : "");
+		scr_field(s, left, cols[3].width, true);
+		scr_sgr(s, "\033[0m");
+		if (localtime_r(&na, &tm))
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		snprintf(buf, sizeof(buf), "  %s", day);
+		scr_field(s, buf, cols[4].width, false);
+		scr_text(s, e->subject);
+		scr_nl(s);
+	}
 }
 
 static void sparkline(struct scr *s, const struct slow_row *row, int width)
@@ -1002,7 +1232,7 @@ static void sparkline(struct scr *s, const struct slow_row *row, int width)
 
 static void draw_slow(struct scr *s, const struct data *d, int rows)
 {
-	char buf[96], rtt[32];
+	char buf[160], rtt[32];
 
 	static const struct col cols[] = {
 		{ " TARGET", 24, false }, { "LOC", 8, false }, { "NAME", 20, false },
@@ -1021,7 +1251,15 @@ static void draw_slow(struct scr *s, const struct data *d, int rows)
 		snprintf(buf, sizeof(buf), " %s", row->e->target);
 		scr_field(s, buf, cols[0].width, false);
 		scr_field(s, row->e->loc, cols[1].width, false);
-		scr_field(s, row->e->name, cols[2].width, false);
+		if (row->e->check[0]) {
+			/* it answers SYNs, but its service check failed: not plainly up */
+			snprintf(buf, sizeof(buf), "%s%s✗%s", row->e->name, row->e->name[0] ? " " : "", row->e->check);
+			scr_sgr(s, "\033[33m");
+			scr_field(s, buf, cols[2].width, false);
+			scr_sgr(s, "\033[0m");
+		} else {
+			scr_field(s, row->e->name, cols[2].width, false);
+		}
 		scr_field(s, rtt_text(row->e->rtt_us, rtt, sizeof(rtt)), cols[3].width, true);
 		scr_field(s, rtt_text(row->p95_ns < 0 ? -1 : (double)row->p95_ns / 1e3, rtt, sizeof(rtt)), cols[4].width,
 			  true);
@@ -1054,8 +1292,10 @@ static const char *field(const struct fv_record *r, const char *k)
 
 static void draw_events(struct scr *s, const struct top *tp, const struct data *d, int rows)
 {
-	char buf[256];
+	char buf[512];
 	int shown = 0;
+	/* under 110 columns the name goes, so that what happened still shows */
+	bool narrow = s->cols < 110;
 
 	draw_title(s, " EVENTS");
 	for (size_t i = 0; i < d->nevents && shown < rows; i++) {
@@ -1071,16 +1311,22 @@ static void draw_events(struct scr *s, const struct top *tp, const struct data *
 		scr_text(s, " ");
 		scr_field(s, event_time(strtoll(field(e, "ts"), NULL, 10), d->now_ns, buf, sizeof(buf)), 12, false);
 		scr_field(s, loc, 8, false);
-		scr_field(s, kind, 16, false);
+		scr_field(s, kind, narrow ? 10 : 16, false);
 		if (!strcmp(kind, "state")) {
-			scr_field(s, field(e, "target"), 24, false);
-			scr_field(s, field(e, "name"), 20, false);
+			const char *cerr = field(e, "check_error");
+			scr_field(s, field(e, "target"), narrow ? 22 : 24, false);
+			if (!narrow)
+				scr_field(s, field(e, "name"), 20, false);
 			snprintf(buf, sizeof(buf), "%s → ", field(e, "from"));
 			scr_text(s, buf);
 			scr_sgr(s, st >= 0 ? state_sgr((enum fv_state)st) : "");
 			scr_text(s, to);
 			scr_sgr(s, "\033[0m");
-			snprintf(buf, sizeof(buf), "  %s", field(e, "reason"));
+			/* a check's verdict: the check and the server's words say it */
+			if (fv_reason_is_check(field(e, "reason")) && *cerr)
+				snprintf(buf, sizeof(buf), "  %s: %s", field(e, "check"), cerr);
+			else
+				snprintf(buf, sizeof(buf), "  %s", field(e, "reason"));
 			scr_text(s, buf);
 		} else if (!strncmp(kind, "host_", 5)) {
 			snprintf(buf, sizeof(buf), "%s (%s watched ports)", field(e, "ip"), field(e, "ports"));
@@ -1112,12 +1358,13 @@ static void draw_events(struct scr *s, const struct top *tp, const struct data *
  * and the events a quarter each of what is left, the trouble list the
  * rest. --once (rows == INT_MAX) shows everything fetched, 20 events. */
 struct layout {
-	int probers, trouble, slow, events;
+	int probers, trouble, certs, slow, events;
 };
 
 static struct layout plan(const struct scr *s, const struct data *d)
 {
-	struct layout l = { (int)d->nprobers, (int)d->nproblems + 1, (int)d->nslow, 20 };
+	/* a trouble row may have its check's line under it */
+	struct layout l = { (int)d->nprobers, 2 * (int)d->nproblems + 1, (int)d->ncerts, (int)d->nslow, 20 };
 
 	if (s->rows == INT_MAX)
 		return l;
@@ -1128,6 +1375,11 @@ static struct layout plan(const struct scr *s, const struct data *d)
 	int avail = s->rows - s->line - fixed;
 	avail -= (l.probers < 4 ? l.probers : 5); /* 4 and "… N more" */
 	l.probers = l.probers < 4 ? l.probers : 4;
+	if (l.certs) {
+		/* blank, title and header, and a few of the soonest */
+		l.certs = l.certs < CERT_SHOW_TERM ? l.certs : CERT_SHOW_TERM;
+		avail -= 3 + l.certs;
+	}
 	int quarter = avail / 4 > 2 ? avail / 4 : 2;
 	l.slow = l.slow < quarter ? l.slow : quarter;
 	l.events = quarter;
@@ -1178,6 +1430,10 @@ static void draw(struct top *tp, struct scr *s)
 	scr_nl(s);
 	draw_problems(s, tp, d, l.trouble + 2);
 	scr_nl(s);
+	if (l.certs) {
+		draw_certs(s, d, l.certs);
+		scr_nl(s);
+	}
 	draw_slow(s, d, l.slow);
 	scr_nl(s);
 	/* the events take whatever is left */

@@ -175,6 +175,21 @@ def cmd_metrics(text, ex):
     check(fams["synwatch_prober_pcap_drops_total"]["type"] == "counter", "pcap drops should be a counter")
     check(series(fams, "synwatch_prober_replies_rejected_total"), "no rejected replies metric")
     print("ok: prober metrics (up, overloaded, backlog, drops, rejected)")
+    # the service checks: one series per (target, location) with a check
+    want = {(t, l): c for t, per in ex.get("checks", {}).items() for l, c in per.items()}
+    got = {(lb["target"], lb["location"]): (lb["check"], v) for _, lb, v in series(fams, "probe_check_success")}
+    for k, c in want.items():
+        passed = c["check_ok"] == "1" and c["check_verdict"] not in ("check_failed", "cert_unverified", "cert_expired")
+        check(got.get(k) == (c["check"], 1 if passed else 0), "probe_check_success %s: %r, want %r" %
+              (k, got.get(k), (c["check"], passed)))
+    check(len(got) == len(want), "probe_check_success for targets without a check: %r" % sorted(set(got) - set(want)))
+    exp = {(lb["target"], lb["location"]): v for _, lb, v in series(fams, "probe_ssl_earliest_cert_expiry")}
+    certs = {k: int(c["cert_not_after"]) for k, c in want.items() if c.get("cert_not_after")}
+    check(exp == certs, "probe_ssl_earliest_cert_expiry: %r" % sorted(set(exp.items()) ^ set(certs.items()))[:4])
+    ver = {lb["version"] for _, lb, _ in series(fams, "probe_tls_version_info")}
+    check(ver == {"TLS 1.3"} and len(series(fams, "probe_tls_version_info")) == len(certs), "tls versions %r" % ver)
+    print("ok: probe_check_success, probe_ssl_earliest_cert_expiry and probe_tls_version_info for %d checked pairs"
+          % len(want))
 
 
 def cmd_summary(text, ex):
@@ -200,7 +215,14 @@ def cmd_summary(text, ex):
         check(ids[p["id"]]["status"] in want, "prober %s status %r" % (p["id"], ids[p["id"]]["status"]))
         check(abs(ids[p["id"]]["last_seen"] + ids[p["id"]]["heartbeat_age_s"] - s["now"]) < 0.01,
               "prober %s last_seen %r" % (p["id"], ids[p["id"]]["last_seen"]))
-    print("ok: /api/summary (counts per location and overall, probers, events)")
+    if ex.get("checks"):
+        checked = ex["checks"]
+        failing = [t for t, per in checked.items() if any(c["check_ok"] == "0" for c in per.values())]
+        expiring = [t for t, per in checked.items() if any(c["check_verdict"] == "cert_expiring" for c in per.values())]
+        want = {"checked": len(checked), "failing": len(failing), "certs_expiring": len(expiring), "certs_expired": 0,
+                "certs": sum(1 for per in checked.values() if any(c.get("cert_not_after") for c in per.values()))}
+        check(s["checks"] == want, "checks %r, want %r" % (s["checks"], want))
+    print("ok: /api/summary (counts per location and overall, the checks, probers, events)")
 
 
 def cmd_targets(text, ex):
@@ -275,6 +297,11 @@ def cmd_dom_overview(text, ex):
     check(re.search(r"Prober fra1/probe-old is gone: no heartbeat for 20m \d\ds \(last [\d:]+\); "
                     r"fra1 still has 1 live prober", words), "no gone prober alarm: %s" % words[:400])
     check("host down" in words, "events panel has no host down")
+    if ex.get("checks"):
+        # the marks beside a row's state: a failing check, a certificate running out
+        marks = " ".join(" ".join(d.text).split())
+        check("postgres ✗" in marks and "cert 5d" in marks, "no check marks in the table: %s" % words[:600])
+        check("Service checks" in words and "1 failing" in words, "no checks bar: %s" % words[:600])
     print("ok: rendered overview: state cards with counts, a row for %s, probers, events" % first_down)
 
 

@@ -34,6 +34,35 @@ FIXED = {
 # how long ago each non-up state began (seconds), by target index
 SINCE_AGO = {3: 640, 7: 3725, 11: 93784, 25: 185, 5: 1500, 14: 420, 9: 300, 20: 60}
 TRICKY = 5  # a name and labels that need escaping everywhere
+# service checks (docs/redis.md, the check's fields of the state hash), small
+# fleet only: db-7 is down from fra1 because its postgres check fails, and
+# still up from ams1 while its check fails there too, in other words; the
+# 443 ports have a TLS check with a certificate (web-14's 5 days from its end)
+CHECK_DOWN = 7
+CHECK_ERRORS = {"fra1": "FATAL: sorry, too many clients already",
+                "ams1": "FATAL: remaining connection slots are reserved for superusers"}
+CERT_SOON = 14
+
+
+def check_fields(i, loc, now):
+    """The check's fields of target i's state hash as loc's prober writes them, or []."""
+    port = PORTS[i % len(PORTS)][0]
+    base = ["check_ts", str((now - 2) * 10**9 + i), "check_us", "%.3f" % (800 + i)]
+    empty_tls = ["tls_version", "", "tls_cipher", "", "cert_subject", "", "cert_issuer", "", "cert_sans", "",
+                 "cert_not_after", "", "cert_days_left", "", "cert_verified", ""]
+    if i == CHECK_DOWN:
+        return base + ["check", "postgres", "check_ok", "0", "check_verdict", "check_failed",
+                       "check_error", CHECK_ERRORS.get(loc, CHECK_ERRORS["fra1"]), "banner", ""] + empty_tls
+    if port == 443:
+        days = 5 if i == CERT_SOON else 40 + i
+        _, _, name, _, _ = target_of(i)
+        return base + ["check", "https", "check_ok", "1", "check_verdict", "cert_expiring" if days < 14 else "ok",
+                       "check_error", "", "banner", "HTTP/1.1 200 OK", "tls_version", "TLSv1.3",
+                       "tls_cipher", "TLS_AES_128_GCM_SHA256", "cert_subject", "CN=%s.example.test" % name,
+                       "cert_issuer", "CN=Test CA", "cert_sans", "DNS:%s.example.test" % name,
+                       "cert_not_after", str(now + days * 86400 + 3600), "cert_days_left", str(days),
+                       "cert_verified", "1"]
+    return []
 
 
 def bucket(ns):
@@ -141,18 +170,32 @@ def main():
                       "flapping": "flapping", "unknown": ""}[st]
             last = {"up": "open", "degraded": "open", "down": "filtered" if i % 2 else "closed",
                     "flapping": "open", "unknown": ""}[st]
+            checks = check_fields(i, loc, now) if small else []
+            if small and i == CHECK_DOWN and st == "down":
+                reason, last = "check_failed", "open"  # the kernel answers, the database does not
+            if small and i == CERT_SOON and st == "degraded":
+                reason = "cert_expiring"
             rtt = "" if last in ("filtered", "") else "%.3f" % (base_us * rnd.uniform(0.9, 1.2))
             if st != "unknown":
                 out.cmd("HSET", "%sstate:%s:%s" % (P, loc, t), "state", st, "since", since_s * 10**9,
                         "reason", reason, "last_result", last, "last_rtt_us", rtt,
                         "last_ts", (now - 3) * 10**9 + i, "name", name, "group", group,
-                        "labels", json.dumps(labels, separators=(",", ":")), "prober", prober)
+                        "labels", json.dumps(labels, separators=(",", ":")), "prober", prober, *checks)
+            if checks:
+                c = dict(zip(checks[::2], checks[1::2]))
+                expect.setdefault("checks", {}).setdefault(t, {})[loc] = c
             if st != "up" and st != "unknown" and since_s > now - 86400 * 2:
-                events.append((since_s * 10**9 + i, {
-                    "kind": "state", "target": t, "ip": ip, "port": str(port), "name": name, "group": group,
-                    "labels": json.dumps(labels, separators=(",", ":")), "from": "up", "to": st,
-                    "reason": reason, "since": str((since_s - 86400) * 10**9), "rtt_us": rtt,
-                    "location": loc, "prober": prober}))
+                ev = {"kind": "state", "target": t, "ip": ip, "port": str(port), "name": name, "group": group,
+                      "labels": json.dumps(labels, separators=(",", ":")), "from": "up", "to": st,
+                      "reason": reason, "since": str((since_s - 86400) * 10**9), "rtt_us": rtt,
+                      "location": loc, "prober": prober}
+                if checks:
+                    ev["check"] = dict(zip(checks[::2], checks[1::2]))["check"]
+                if reason == "check_failed":
+                    ev["check_error"] = CHECK_ERRORS[loc]
+                elif reason == "cert_expiring":
+                    ev["check_error"] = "certificate expires in %d days" % 5
+                events.append((since_s * 10**9 + i, ev))
             # latency minutes
             history = small and (i < a.history or i == TRICKY)
             minutes = 1440 if history else a.minutes

@@ -60,8 +60,16 @@ trouble=$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/top.txt")
 for t in $("$SW_PY" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(" ".join(sorted({t for d in e["down"].values() for t,_ in d})))' "$dir/expect.json"); do
 	grep -q "^ $t .*down" <<< "$trouble" || sw_fail "top: $t is not listed down: $trouble"
 done
-# side by side: db-7 is down in fra1 only, web-25 in ams1 only (ams1 is the first column)
-grep -Eq '^ 198\.18\.0\.8:5432 +db-7 +db +up +down ' <<< "$trouble" || sw_fail "db-7 side by side: $(grep db-7 <<< "$trouble")"
+# side by side: db-7 is down in fra1 only, web-25 in ams1 only (ams1 is the first column);
+# db-7's postgres check fails in both, its server's words under it, from fra1, where it is down
+grep -Eq '^ 198\.18\.0\.8:5432 +db-7 +db +up, check fails +down ' <<< "$trouble" || sw_fail "db-7 side by side: $(grep db-7 <<< "$trouble")"
+grep -A1 '^ 198\.18\.0\.8:5432 ' <<< "$trouble" | grep -Eq '^   5432/postgres  FATAL: sorry, too many clients already  \(fra1\)$' ||
+	sw_fail "db-7's check line: $(grep -A1 db-7 <<< "$trouble")"
+grep -A1 '^ 198\.18\.0\.15:443 ' <<< "$trouble" |
+	grep -Eq '^   443/https  certificate expires in 5 days \([0-9-]{10}\) CN=web-14\.example\.test$' ||
+	sw_fail "web-14's certificate line: $(grep -A1 web-14 <<< "$trouble")"
+sed -n '/CERTIFICATES/,/^$/p' "$dir/top.txt" | sed -n 3p | grep -Eq '^ 198\.18\.0\.15:443 +all +web-14 +5d  ' ||
+	sw_fail "the certificate soonest to expire: $(sed -n '/CERTIFICATES/,/^$/p' "$dir/top.txt")"
 grep -Eq '^ 198\.18\.0\.26:80 +web-25 +web +down .* up$' <<< "$trouble" || sw_fail "web-25 side by side"
 # the longest down first
 [ "$(sed -n '3p' <<< "$trouble" | awk '{print $1}')" = 198.18.0.12:5432 ] || sw_fail "the longest down is not first"
@@ -74,7 +82,7 @@ sed -n 2p "$dir/top.txt" | grep -Eq '^ PROBER fra1/probe-old GONE: no heartbeat 
 grep -q "no prober has written here yet" "$dir/top.txt" && sw_fail "top says nobody wrote, with probers in Redis"
 grep -q 'host_down .*198.18.0.4 (1 watched ports)' "$dir/top.txt" || sw_fail "no host_down event"
 grep -q 'db "primary" \\ eu' "$dir/top.txt" || sw_fail "the tricky name is not shown as it is"
-sw_pass "top --once: counts per location and total, trouble side by side, sparklines, probers (one GONE, said first), events"
+sw_pass "top --once: counts per location and total, trouble side by side with the checks' words, certificates, sparklines, probers (one GONE, said first), events"
 
 "$TOP" --once --redis "$URL" --filter db-7 > "$dir/f.txt" || sw_fail "top --filter"
 [ "$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/f.txt" | grep -c '^ 198\.')" -eq 1 ] || sw_fail "filter db-7: $(cat "$dir/f.txt")"

@@ -31,18 +31,22 @@ struct expect {
 	const char *detail; /* a line of the details, or NULL */
 };
 
-static void check_ports(const struct expect *x, const char *host_ports)
+/* first: the event that opened the alert (RESOLVED), or NULL */
+static void check_ports(const struct expect *x, const char *host_ports, const char *const *first_kv)
 {
 	static const char *const locs[] = { "ams2", "fra1" };
 	struct fv_arena a = { 0 };
 	struct buf title = { 0 }, text = { 0 };
-	struct alert_event e;
+	struct alert_event e, first;
 
 	fixture_event(&e, &a, x->kv);
+	if (first_kv)
+		fixture_event(&first, &a, first_kv);
 	struct alert_msg m = {
 		.status = x->status,
 		.cls = x->cls,
 		.e = &e,
+		.first = first_kv ? &first : NULL,
 		.now_ns = NOW,
 		.started_ns = x->started_ns,
 		.locations = locs,
@@ -66,7 +70,7 @@ static void check_ports(const struct expect *x, const char *host_ports)
 
 static void check(const struct expect *x)
 {
-	check_ports(x, NULL);
+	check_ports(x, NULL, NULL);
 }
 
 #define PORT(...)                                                                                            \
@@ -109,6 +113,129 @@ static void test_down(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);
+}
+
+/* A port with a service check: the check in the subject, and for the
+ * reasons that are its verdicts, what it said (docs/alerting.md). */
+#define CHECKED(...)                                                                                         \
+	(const char *const[])                                                                                \
+	{                                                                                                    \
+		"kind", "state", "ts", T0, "target", "198.18.0.8:5432", "ip", "198.18.0.8", "port", "5432",  \
+		    "name", "db-7", "location", "fra1", "check", "postgres", __VA_ARGS__, NULL               \
+	}
+#define TLS(...)                                                                                             \
+	(const char *const[])                                                                                \
+	{                                                                                                    \
+		"kind", "state", "ts", T0, "target", "198.18.0.3:443", "ip", "198.18.0.3", "port", "443",    \
+		    "name", "web-1", "location", "fra1", "check", "https", __VA_ARGS__, NULL                 \
+	}
+
+static void test_checks(void **state)
+{
+	(void)state;
+	const int64_t t0 = 1700000252LL * NSEC_PER_SEC;
+	const struct expect cases[] = {
+		/* the example: the server's own words */
+		{ ALERT_FIRING, ALERT_DOWN,
+		  CHECKED("from", "up", "to", "down", "reason", "check_failed", "check_error",
+			  "FATAL: sorry, too many clients already"),
+		  t0, "DOWN db-7 (198.18.0.8:5432, postgres): FATAL: sorry, too many clients already",
+		  "since 22:17:32 UTC (for 4m12s)" },
+		{ ALERT_FIRING, ALERT_DOWN,
+		  (const char *const[]){ "kind", "state", "ts", T0, "target", "198.18.0.8:5432", "ip", "198.18.0.8",
+					 "to", "down", "reason", "check_failed", "check", "redis", "check_error",
+					 "ERR max number of clients reached", NULL },
+		  t0, "DOWN 198.18.0.8:5432 (redis): ERR max number of clients reached", NULL },
+		/* no words: what failed */
+		{ ALERT_FIRING, ALERT_DOWN, CHECKED("to", "down", "reason", "check_failed"), t0,
+		  "DOWN db-7 (198.18.0.8:5432, postgres): the postgres check failed", NULL },
+		/* the SYN's own reasons stay, with the check named */
+		{ ALERT_FIRING, ALERT_DOWN, CHECKED("to", "down", "reason", "refused"), t0,
+		  "DOWN db-7 (198.18.0.8:5432, postgres): refused", NULL },
+		{ ALERT_REMINDER, ALERT_DOWN,
+		  CHECKED("to", "down", "reason", "check_failed", "check_error",
+			  "FATAL: the database system is starting up"),
+		  t0 - 3600 * NSEC_PER_SEC,
+		  "STILL DOWN db-7 (198.18.0.8:5432, postgres): FATAL: the database system is starting up", NULL },
+		/* certificates: the days, as the prober said them */
+		{ ALERT_FIRING, ALERT_DOWN,
+		  TLS("to", "down", "reason", "cert_expired", "check_error", "certificate expired 3 days ago"), t0,
+		  "DOWN web-1 (198.18.0.3:443, https): certificate expired 3 days ago", NULL },
+		{ ALERT_FIRING, ALERT_DOWN, TLS("to", "down", "reason", "cert_expired"), t0,
+		  "DOWN web-1 (198.18.0.3:443, https): certificate expired", NULL },
+		{ ALERT_FIRING, ALERT_DOWN,
+		  TLS("to", "down", "reason", "cert_unverified", "check_error",
+		      "certificate not verified: self-signed certificate"),
+		  t0, "DOWN web-1 (198.18.0.3:443, https): certificate not verified: self-signed certificate",
+		  NULL },
+		{ ALERT_FIRING, ALERT_SLOW,
+		  TLS("from", "up", "to", "degraded", "reason", "cert_expiring", "check_error",
+		      "certificate expires in 9 days"),
+		  t0, "DEGRADED web-1 (198.18.0.3:443, https): certificate expires in 9 days", "seen from ams2, fra1" },
+		{ ALERT_REMINDER, ALERT_SLOW,
+		  TLS("to", "degraded", "reason", "cert_expiring", "check_error", "certificate expires in 8 days"),
+		  t0 - 86400 * NSEC_PER_SEC, "STILL DEGRADED web-1 (198.18.0.3:443, https): certificate expires in 8 days",
+		  NULL },
+		/* slowness of a checked port is still slowness */
+		{ ALERT_FIRING, ALERT_SLOW, TLS("to", "degraded", "reason", "slow", "rtt_us", "812345.6"), t0,
+		  "SLOW web-1 (198.18.0.3:443, https): p95 812 ms", NULL },
+	};
+	/* the ends: what the alert was about (the event that opened it) says
+	 * what its end means */
+	const struct {
+		struct expect x;
+		const char *const *first;
+	} ends[] = {
+		{ { ALERT_RESOLVED, ALERT_DOWN, CHECKED("from", "down", "to", "up", "reason", "open"),
+		    t0 - 12 * 60 * NSEC_PER_SEC,
+		    "RESOLVED db-7 (198.18.0.8:5432, postgres): up again after 12m; the postgres check passes",
+		    "down since 22:05:32 UTC, over at 22:17:32 UTC" },
+		  CHECKED("to", "down", "reason", "check_failed", "check_error", "FATAL: sorry, too many clients already") },
+		{ { ALERT_RESOLVED, ALERT_SLOW, TLS("from", "degraded", "to", "up", "reason", "open"),
+		    t0 - 3 * 86400 * NSEC_PER_SEC, "RESOLVED web-1 (198.18.0.3:443, https): certificate renewed after 3d",
+		    NULL },
+		  TLS("to", "degraded", "reason", "cert_expiring") },
+		{ { ALERT_RESOLVED, ALERT_DOWN, TLS("from", "down", "to", "up", "reason", "open"),
+		    t0 - 2 * 3600 * NSEC_PER_SEC,
+		    "RESOLVED web-1 (198.18.0.3:443, https): certificate renewed, up again after 2h", NULL },
+		  TLS("to", "down", "reason", "cert_expired") },
+		{ { ALERT_RESOLVED, ALERT_DOWN, TLS("from", "down", "to", "up", "reason", "open"), 0,
+		    "RESOLVED web-1 (198.18.0.3:443, https): certificate verifies again, up again", NULL },
+		  TLS("to", "down", "reason", "cert_unverified") },
+		/* refused, then up: nothing about the check to say */
+		{ { ALERT_RESOLVED, ALERT_DOWN, CHECKED("from", "down", "to", "up", "reason", "open"), 0,
+		    "RESOLVED db-7 (198.18.0.8:5432, postgres): up again", NULL },
+		  CHECKED("to", "down", "reason", "refused") },
+		{ { ALERT_RESOLVED, ALERT_SLOW, TLS("from", "degraded", "to", "up", "reason", "open"),
+		    t0 - 5 * 60 * NSEC_PER_SEC, "RESOLVED web-1 (198.18.0.3:443, https): fast again after 5m", NULL },
+		  TLS("to", "degraded", "reason", "slow") },
+		/* without the opening event the end says less */
+		{ { ALERT_RESOLVED, ALERT_DOWN, CHECKED("from", "down", "to", "up", "reason", "open"), 0,
+		    "RESOLVED db-7 (198.18.0.8:5432, postgres): up again", NULL },
+		  NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		check_ports(&ends[i].x, NULL, ends[i].first);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(&cases[i]);
+
+	/* a server's words cannot forge lines of a message */
+	struct fv_arena a = { 0 };
+	struct buf b = { 0 };
+	struct alert_event e;
+	fixture_event(&e, &a, CHECKED("to", "down", "reason", "check_failed", "check_error", "x\nRESOLVED fake"));
+	struct alert_msg m = { .status = ALERT_FIRING, .cls = ALERT_DOWN, .e = &e, .now_ns = NOW };
+	alert_format_text(&b, &m);
+	assert_null(strstr(b.s, "\nRESOLVED fake"));
+	assert_non_null(strstr(b.s, "postgres): x?RESOLVED fake"));
+	buf_release(&b);
+	/* the webhook carries the event's check fields as they are */
+	alert_format_webhook(&b, &m, "T", "t");
+	assert_non_null(strstr(b.s, "\"check\":\"postgres\""));
+	assert_non_null(strstr(b.s, "\"check_error\":\"x\\u000aRESOLVED fake\""));
+	buf_release(&b);
+	fv_arena_release(&a);
 }
 
 static void test_v6_and_unnamed(void **state)
@@ -244,10 +371,10 @@ static void test_host_prober_address(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(&cases[i]);
 	/* the host's ports, when the events around its host_down named them */
-	check_ports(&cases[0], "22, 80, 443, 5432");
+	check_ports(&cases[0], "22, 80, 443, 5432", NULL);
 	const struct expect ports = { cases[0].status, cases[0].cls, cases[0].kv, t0, cases[0].title,
 				      "ports: 22, 80, 443, 5432" };
-	check_ports(&ports, "22, 80, 443, 5432");
+	check_ports(&ports, "22, 80, 443, 5432", NULL);
 }
 
 static void test_durations(void **state)
@@ -345,7 +472,7 @@ int main(void)
 		cmocka_unit_test(test_down),       cmocka_unit_test(test_v6_and_unnamed),
 		cmocka_unit_test(test_slow_flapping), cmocka_unit_test(test_host_prober_address),
 		cmocka_unit_test(test_durations),  cmocka_unit_test(test_bodies),
-		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_clean),      cmocka_unit_test(test_checks),
 	};
 
 	setenv("TZ", "UTC", 1);

@@ -26,7 +26,7 @@ static const char config_yaml[] =
     "  - { match: [\"kind=~prober_.*\"], channels: [probers] }\n"
     "  - { match: [criticality!=critical], channels: [mail] }\n";
 
-static void route_of(const char *const *kv, const char *want)
+static void route_in(const char *yaml, const char *const *kv, const char *want)
 {
 	struct alert_config c;
 	struct fv_arena a = { 0 };
@@ -34,7 +34,7 @@ static void route_of(const char *const *kv, const char *want)
 	bool out[8];
 	char err[512], got[128] = "";
 
-	if (alert_config_parse(&c, config_yaml, strlen(config_yaml), "r.yaml", err, sizeof(err)) != 0)
+	if (alert_config_parse(&c, yaml, strlen(yaml), "r.yaml", err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	fixture_event(&e, &a, kv);
 	size_t n = alert_route(&c, &e, out);
@@ -50,6 +50,11 @@ static void route_of(const char *const *kv, const char *want)
 	assert_int_equal(n, want_n);
 	alert_config_release(&c);
 	fv_arena_release(&a);
+}
+
+static void route_of(const char *const *kv, const char *want)
+{
+	route_in(config_yaml, kv, want);
 }
 
 static void test_routes(void **state)
@@ -69,6 +74,45 @@ static void test_routes(void **state)
 	route_of((const char *const[]){ "kind", "host_down", "ip", "198.18.1.9", NULL }, "mail");
 	/* a prober event stops at its own route */
 	route_of((const char *const[]){ "kind", "prober_isolated", "prober", "fra1/p", NULL }, "probers");
+}
+
+/* Service checks: routes by the check's verdicts (reason) and by the check. */
+static void test_check_routes(void **state)
+{
+	(void)state;
+	static const char yaml[] =
+	    "channels:\n"
+	    "  - { name: certs, type: webhook, url: \"http://127.0.0.1:9/c\" }\n"
+	    "  - { name: dba, type: webhook, url: \"http://127.0.0.1:9/d\" }\n"
+	    "  - { name: pager, type: webhook, url: \"http://127.0.0.1:9/p\" }\n"
+	    "  - { name: mail, type: webhook, url: \"http://127.0.0.1:9/m\" }\n"
+	    "routes:\n"
+	    "  - { match: [\"reason=~cert_.*\"], channels: [certs] }\n"
+	    "  - { match: [check=postgres, reason=check_failed], channels: [dba], continue: true }\n"
+	    "  - { match: [severity=critical], channels: [pager] }\n"
+	    "  - { match: [], channels: [mail] }\n";
+#define EV(...) (const char *const[]){ "kind", "state", "target", "198.18.0.8:5432", __VA_ARGS__, NULL }
+
+	route_in(yaml, EV("to", "down", "reason", "check_failed", "check", "postgres", "check_error", "FATAL: x"),
+		 "dba,pager");
+	route_in(yaml, EV("to", "down", "reason", "check_failed", "check", "redis"), "pager");
+	route_in(yaml, EV("to", "degraded", "reason", "cert_expiring", "check", "tls"), "certs");
+	route_in(yaml, EV("to", "down", "reason", "cert_expired", "check", "tls"), "certs");
+	route_in(yaml, EV("to", "down", "reason", "refused", "check", "postgres"), "pager");
+	route_in(yaml, EV("to", "degraded", "reason", "slow"), "mail");
+
+	struct fv_arena a = { 0 };
+	struct alert_event e;
+	fixture_event(&e, &a, EV("to", "degraded", "reason", "cert_expiring", "check", "https", "check_error",
+				 "certificate expires in 9 days"));
+	assert_string_equal(alert_event_attr(&e, "check"), "https");
+	assert_string_equal(e.check_error, "certificate expires in 9 days");
+	assert_string_equal(alert_event_attr(&e, "severity"), "warning");
+	fixture_event(&e, &a, EV("to", "down", "reason", "cert_expired", "check", "tls"));
+	assert_string_equal(alert_event_attr(&e, "severity"), "critical");
+	assert_string_equal(e.check_error, "");
+	fv_arena_release(&a);
+#undef EV
 }
 
 static void effect_of(const char *const *kv, enum alert_class clears, enum alert_class fires)
@@ -158,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_check_routes),
 		cmocka_unit_test(test_effects),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_bad_events),

@@ -239,6 +239,88 @@ static void test_prober_health(void **state)
 	assert_false(fv_never_written(true, 3));
 }
 
+/* What the viewers say about a check, from its fields. */
+static void test_check_text(void **state)
+{
+	(void)state;
+	char buf[256];
+	struct buf b = { 0 };
+	struct fv_check none = { .kind = "", .verdict = "", .error = "", .banner = "", .tls_version = "",
+				 .tls_cipher = "", .cert_subject = "", .cert_issuer = "", .cert_sans = "",
+				 .ok = -1, .cert_verified = -1, .cert_days_left = FV_NO_DAYS, .us = -1 };
+	struct fv_check c = none;
+
+	assert_true(fv_reason_is_check("check_failed"));
+	assert_true(fv_reason_is_check("cert_expiring"));
+	assert_true(fv_reason_is_check("cert_expired"));
+	assert_true(fv_reason_is_check("cert_unverified"));
+	assert_false(fv_reason_is_check("refused"));
+	assert_false(fv_reason_is_check(""));
+
+	assert_string_equal(fv_cert_days_text(12, buf, sizeof(buf)), "expires in 12 days");
+	assert_string_equal(fv_cert_days_text(1, buf, sizeof(buf)), "expires in 1 day");
+	assert_string_equal(fv_cert_days_text(0, buf, sizeof(buf)), "expires within a day");
+	assert_string_equal(fv_cert_days_text(-1, buf, sizeof(buf)), "expired within the last day");
+	assert_string_equal(fv_cert_days_text(-4, buf, sizeof(buf)), "expired 4 days ago");
+
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "");
+	fv_check_json(&b, &c);
+	assert_string_equal(b.s, "null");
+	c.kind = "postgres";
+	c.ok = 0;
+	c.verdict = "check_failed";
+	c.error = "FATAL: sorry, too many clients already";
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "FATAL: sorry, too many clients already");
+	assert_false(fv_check_passed(&c));
+	assert_false(fv_check_passed(&none));
+	c.error = "";
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "failed");
+	/* passed, with a certificate running out: its days */
+	c = none;
+	c.kind = "tls";
+	c.ok = 1;
+	c.verdict = "cert_expiring";
+	c.cert_days_left = 4;
+	c.cert_not_after_s = 1797109597;
+	c.cert_subject = "CN=localhost";
+	c.cert_issuer = "CN=\"Test CA\"";
+	c.cert_sans = "DNS:localhost,IP:127.0.0.1";
+	c.cert_verified = 0;
+	c.tls_version = "TLSv1.3";
+	c.tls_cipher = "TLS_AES_256_GCM_SHA384";
+	c.us = 1126.452;
+	c.ts_ns = 1796677630696115900;
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "certificate expires in 4 days");
+	assert_true(fv_check_passed(&c)); /* expiring only warns */
+	c.verdict = "cert_expired";
+	assert_false(fv_check_passed(&c)); /* the handshake worked, the verdict fails it */
+	c.cert_days_left = -4;
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "certificate expired 4 days ago");
+	c.verdict = "ok";
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "certificate expired 4 days ago");
+	c.cert_days_left = 40;
+	assert_string_equal(fv_check_text(&c, buf, sizeof(buf)), "ok");
+	buf_reset(&b);
+	fv_check_json(&b, &c);
+	assert_string_equal(b.s, "{\"kind\":\"tls\",\"ok\":true,\"verdict\":\"ok\",\"error\":\"\",\"banner\":\"\","
+				 "\"ts\":1796677630.696,\"us\":1126.452,"
+				 "\"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\"},"
+				 "\"cert\":{\"subject\":\"CN=localhost\",\"issuer\":\"CN=\\\"Test CA\\\"\","
+				 "\"sans\":[\"DNS:localhost\",\"IP:127.0.0.1\"],\"not_after\":1797109597,"
+				 "\"days_left\":40,\"verified\":false}}");
+	buf_release(&b);
+
+	/* blackbox_exporter's spelling of the version */
+	assert_string_equal(fv_tls_version_label("TLSv1.3"), "TLS 1.3");
+	assert_string_equal(fv_tls_version_label("TLS1.2"), "TLS 1.2");
+	assert_string_equal(fv_tls_version_label("TLS 1.1"), "TLS 1.1");
+	assert_string_equal(fv_tls_version_label("TLSv1"), "TLS 1.0");
+	assert_string_equal(fv_tls_version_label("TLSv1.0"), "TLS 1.0");
+	assert_string_equal(fv_tls_version_label("SSLv3"), "unknown");
+	assert_string_equal(fv_tls_version_label("TLSv1.4"), "unknown");
+	assert_string_equal(fv_tls_version_label(""), "unknown");
+}
+
 /* ---- against redis-server ---- */
 
 struct srv {
@@ -441,6 +523,85 @@ static void test_readers(void **state)
 	fv_arena_release(&a);
 }
 
+/* The check fields of state hashes, as the prober writes them (store/redis-fmt.c). */
+static void test_check_fields(void **state)
+{
+	struct srv *s = *state;
+	struct fleetview *fv;
+	struct fv_arena a = { 0 };
+	char err[512];
+
+	cmd(s, "SET t:schema 1");
+	/* a redis at maxclients: failed, the server's words */
+	cmd(s, "HSET t:state:lab:127.0.0.1:6392 state down since 1796677623919420414 reason check_failed "
+	       "last_result open last_rtt_us 29.204 last_ts 1796677629912497280 name cache-full group cli labels {} "
+	       "prober lab/vm check_ts 1796677629914105541 check redis check_ok 0 check_verdict check_failed "
+	       "check_error %s check_us 355.583 banner %s tls_version %s tls_cipher %s cert_subject %s "
+	       "cert_issuer %s cert_sans %s cert_not_after %s cert_days_left %s cert_verified %s",
+	    "ERR max number of clients reached", "", "", "", "", "", "", "", "", "");
+	/* a certificate four days from its end */
+	cmd(s, "HSET t:state:lab:127.0.0.1:8443 state degraded reason cert_expiring check_ts 1796677630696115900 "
+	       "check tls check_ok 1 check_verdict cert_expiring check_error %s check_us 1126.452 banner %s "
+	       "tls_version TLSv1.3 tls_cipher TLS_AES_256_GCM_SHA384 cert_subject CN=localhost "
+	       "cert_issuer CN=localhost cert_sans DNS:localhost,IP:127.0.0.1 cert_not_after 1797109597 "
+	       "cert_days_left 4 cert_verified 0",
+	    "", "");
+	/* expired */
+	cmd(s, "HSET t:state:lab:127.0.0.1:8444 state down reason cert_expired check tls check_ok 1 "
+	       "check_verdict cert_expired cert_not_after 1796418413 cert_days_left -4 cert_verified 1");
+	/* a bare SYN check, and a hash whose check fields are not a result */
+	cmd(s, "HSET t:state:lab:127.0.0.1:80 state up reason open last_rtt_us 12");
+	cmd(s, "HSET t:state:lab:127.0.0.1:81 state up check redis check_ok maybe cert_days_left x");
+
+	assert_int_equal(fleetview_open(&fv, s->url, "t:", 2000, err, sizeof(err)), 0);
+	const char *names[] = { "127.0.0.1:6392", "127.0.0.1:8443", "127.0.0.1:8444", "127.0.0.1:80", "127.0.0.1:81" };
+	struct fv_target t[5];
+	assert_int_equal(fleetview_targets(fv, &a, "lab", names, 5, t), 5);
+
+	const struct fv_check *c = &t[0].check;
+	assert_int_equal(t[0].state, FV_DOWN);
+	assert_string_equal(t[0].reason, "check_failed");
+	assert_string_equal(c->kind, "redis");
+	assert_int_equal(c->ok, 0);
+	assert_string_equal(c->verdict, "check_failed");
+	assert_string_equal(c->error, "ERR max number of clients reached");
+	assert_true(c->us == 355.583);
+	assert_int_equal(c->ts_ns, 1796677629914105541);
+	assert_string_equal(c->banner, "");
+	assert_string_equal(c->tls_version, "");
+	assert_int_equal(c->cert_not_after_s, 0);
+	assert_int_equal(c->cert_days_left, FV_NO_DAYS);
+	assert_int_equal(c->cert_verified, -1);
+
+	c = &t[1].check;
+	assert_int_equal(c->ok, 1);
+	assert_string_equal(c->verdict, "cert_expiring");
+	assert_string_equal(c->tls_version, "TLSv1.3");
+	assert_string_equal(c->tls_cipher, "TLS_AES_256_GCM_SHA384");
+	assert_string_equal(c->cert_subject, "CN=localhost");
+	assert_string_equal(c->cert_sans, "DNS:localhost,IP:127.0.0.1");
+	assert_int_equal(c->cert_not_after_s, 1797109597);
+	assert_int_equal(c->cert_days_left, 4);
+	assert_int_equal(c->cert_verified, 0);
+
+	c = &t[2].check;
+	assert_int_equal(c->cert_days_left, -4);
+	assert_int_equal(c->cert_verified, 1);
+	assert_string_equal(c->us >= 0 ? "us" : "none", "none");
+
+	for (int i = 3; i < 5; i++) {
+		c = &t[i].check;
+		assert_int_equal(c->ok, -1);
+		assert_string_equal(c->kind, "");
+		assert_int_equal(c->cert_days_left, FV_NO_DAYS);
+		assert_int_equal(c->cert_verified, -1);
+	}
+	assert_true(t[3].last_rtt_us == 12);
+	assert_int_equal(t[3].state, FV_UP);
+	fleetview_free(fv);
+	fv_arena_release(&a);
+}
+
 /* A location larger than one slice, with members moving between slices. */
 static void test_location_slices(void **state)
 {
@@ -477,7 +638,9 @@ int main(void)
 		cmocka_unit_test(test_labels),          cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_target_split),    cmocka_unit_test(test_latency_series),
 		cmocka_unit_test(test_small),           cmocka_unit_test(test_prober_health),
+		cmocka_unit_test(test_check_text),
 		cmocka_unit_test_setup_teardown(test_readers, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_check_fields, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_location_slices, srv_setup, srv_teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);

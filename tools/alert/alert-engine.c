@@ -503,6 +503,7 @@ static int announce(struct alert_engine *en, struct job *j, enum alert_status st
 		.status = status,
 		.cls = j->cls,
 		.e = about,
+		.first = status == ALERT_RESOLVED ? &j->first : NULL,
 		.now_ns = clock_real_ns(),
 		.started_ns = status == ALERT_RESOLVED ? (j->e.since_ns ? j->e.since_ns : j->first.ts_ns)
 						       : about->ts_ns,

@@ -78,6 +78,8 @@ int alert_event_parse(struct alert_event *e, const struct fv_record *rec, const 
 		.prober = field(rec, "prober"),
 		.host_event = field(rec, "host_event"),
 		.old_ip = field(rec, "old_ip"),
+		.check = field(rec, "check"),
+		.check_error = field(rec, "check_error"),
 		.ping = field(rec, "ping"),
 		.locations_down = field(rec, "locations_down"),
 		.locations = field(rec, "locations"),
@@ -132,6 +134,7 @@ const char *alert_event_attr(const void *ctx, const char *key)
 		{ "port", offsetof(struct alert_event, port) },
 		{ "name", offsetof(struct alert_event, name) },
 		{ "prober", offsetof(struct alert_event, prober) },
+		{ "check", offsetof(struct alert_event, check) },
 		{ "state", offsetof(struct alert_event, to) },
 		{ "reason", offsetof(struct alert_event, reason) },
 	};

@@ -36,6 +36,9 @@ struct alert_event {
 	struct fv_record rec;           /* every field as written */
 	const char *kind, *id, *target, *ip, *port, *name, *group, *from, *to, *reason;
 	const char *location, *prober, *host_event, *old_ip;
+	const char *check;              /* state: the port's service check ("postgres"), "" without one */
+	const char *check_error;        /* state: what the check said (reasons check_failed, cert_*):
+	                                   the server's words, "certificate expires in 9 days" */
 	const char *locations_down;     /* synwatch-quorum's events: "ams2,fra1" ("" otherwise) */
 	const char *locations;          /* ... the locations with an opinion */
 	unsigned quorum;                /* ... how many must see it down (0: not such an event) */
@@ -66,7 +69,7 @@ int alert_record_of(struct fv_arena *a, const redisReply *arr, const char *id, s
 /* The value of a label, or NULL. */
 const char *alert_event_label(const struct alert_event *e, const char *key);
 /* For matchers (tools/lib/matcher.h): kind, group, location, target, host (the
- * IP), port, name, prober, state (the new target state), reason and
+ * IP), port, name, prober, check, state (the new target state), reason and
  * severity (critical for down, host, prober and slow_critical, warning
  * otherwise) are the event's own; any other key is a label. ctx is a
  * const struct alert_event *. */

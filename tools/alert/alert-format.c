@@ -128,13 +128,39 @@ static void add_list(struct buf *b, const char *s)
 	}
 }
 
+/* What a service check said, for the reasons that are its verdicts: its
+ * own words (the server's, or "certificate expired 3 days ago", as the
+ * prober put them), else what the reason means. */
+static void add_check_said(struct buf *b, const struct alert_event *e)
+{
+	const char *r = e->reason;
+
+	if (*e->check_error)
+		add_clean(b, e->check_error);
+	else if (strcmp(r, "cert_expired") == 0)
+		buf_puts(b, "certificate expired");
+	else if (strcmp(r, "cert_expiring") == 0)
+		buf_puts(b, "certificate expiring");
+	else if (strcmp(r, "cert_unverified") == 0)
+		buf_puts(b, "certificate not verified");
+	else if (*e->check) {
+		buf_puts(b, "the ");
+		add_clean(b, e->check);
+		buf_puts(b, " check failed");
+	}
+	else
+		buf_puts(b, "the service check failed");
+}
+
 /* What a probe saw: "refused", "timed out", "unreachable (ICMP code 13,
- * admin prohibited)". */
+ * admin prohibited)", or what the service check said. */
 static void add_down_reason(struct buf *b, const struct alert_event *e)
 {
 	const char *r = e->reason;
 
-	if (strcmp(r, "refused") == 0) {
+	if (fv_reason_is_check(r)) {
+		add_check_said(b, e);
+	} else if (strcmp(r, "refused") == 0) {
 		buf_puts(b, "refused");
 	} else if (strcmp(r, "timeout") == 0) {
 		buf_puts(b, "timed out");
@@ -171,7 +197,9 @@ static void add_slow_reason(struct buf *b, const struct alert_event *e)
 		buf_printf(b, "p95 %s", ms_text(e->rtt_us, a, sizeof(a)));
 }
 
-/* "Production DB (198.18.1.9:5432)", "198.18.1.9:5432", "db-3 (198.18.1.9)" */
+/* "Production DB (198.18.1.9:5432)", "198.18.1.9:5432", "db-3 (198.18.1.9)";
+ * a port with a service check says it: "db-7 (198.18.0.8:5432, postgres)",
+ * "198.18.0.8:5432 (postgres)" */
 static void add_subject(struct buf *b, const struct alert_msg *m)
 {
 	const struct alert_event *e = m->e;
@@ -199,15 +227,27 @@ static void add_subject(struct buf *b, const struct alert_msg *m)
 			add_clean(b, e->name);
 			buf_puts(b, " (");
 			add_clean(b, e->target);
+			if (*e->check) {
+				buf_puts(b, ", ");
+				add_clean(b, e->check);
+			}
 			buf_puts(b, ")");
 		} else {
 			add_clean(b, e->target);
+			if (*e->check) {
+				buf_puts(b, " (");
+				add_clean(b, e->check);
+				buf_puts(b, ")");
+			}
 		}
 	}
 }
 
-static const char *firing_word(enum alert_class c, bool again)
+static const char *firing_word(enum alert_class c, const struct alert_event *e, bool again)
 {
+	/* degraded by its certificate, not by its latency */
+	if (c == ALERT_SLOW && strcmp(e->reason, "cert_expiring") == 0)
+		return again ? "STILL DEGRADED" : "DEGRADED";
 	static const char *const words[][2] = {
 		[ALERT_NONE] = { "ALERT", "STILL" },
 		[ALERT_DOWN] = { "DOWN", "STILL DOWN" },
@@ -232,6 +272,10 @@ static void add_what(struct buf *b, const struct alert_msg *m)
 		add_down_reason(b, e);
 		break;
 	case ALERT_SLOW:
+		if (fv_reason_is_check(e->reason)) {
+			add_check_said(b, e);
+			break;
+		}
 		add_slow_reason(b, e);
 		if (strcmp(e->reason, "slow_critical") == 0)
 			buf_puts(b, " (critical)");
@@ -302,9 +346,23 @@ static void add_resolved_what(struct buf *b, const struct alert_msg *m)
 		buf_puts(b, "no location watches it any more");
 		return;
 	}
-	buf_puts(b, (unsigned)m->cls < sizeof(words) / sizeof(words[0]) ? words[m->cls] : "over");
+	/* what the alert was about says what its end means */
+	const char *was = m->first ? m->first->reason : "";
+	if (m->cls == ALERT_SLOW && strcmp(was, "cert_expiring") == 0)
+		buf_puts(b, "certificate renewed");
+	else if (m->cls == ALERT_DOWN && strcmp(was, "cert_expired") == 0)
+		buf_puts(b, "certificate renewed, up again");
+	else if (m->cls == ALERT_DOWN && strcmp(was, "cert_unverified") == 0)
+		buf_puts(b, "certificate verifies again, up again");
+	else
+		buf_puts(b, (unsigned)m->cls < sizeof(words) / sizeof(words[0]) ? words[m->cls] : "over");
 	if (m->started_ns && e->ts_ns >= m->started_ns)
 		buf_printf(b, " after %s", alert_duration_text(e->ts_ns - m->started_ns, d, sizeof(d)));
+	if (m->cls == ALERT_DOWN && strcmp(was, "check_failed") == 0 && *e->check) {
+		buf_puts(b, "; the ");
+		add_clean(b, e->check);
+		buf_puts(b, " check passes");
+	}
 	if (m->cls == ALERT_FLAPPING && *e->to) {
 		buf_puts(b, ", now ");
 		add_clean(b, e->to);
@@ -320,7 +378,7 @@ void alert_format_title(struct buf *b, const struct alert_msg *m)
 		add_resolved_what(b, m);
 		return;
 	}
-	buf_printf(b, "%s ", firing_word(m->cls, m->status == ALERT_REMINDER));
+	buf_printf(b, "%s ", firing_word(m->cls, m->e, m->status == ALERT_REMINDER));
 	add_subject(b, m);
 	buf_puts(b, ": ");
 	add_what(b, m);

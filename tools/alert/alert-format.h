@@ -1,6 +1,8 @@
 /* The words of an alert, for someone woken at 3 a.m.: what (name,
- * host:port), what happened ("refused", "timed out", "unreachable (ICMP
- * code 13, admin prohibited)", "p95 812 ms over 500 ms"), since when (local
+ * host:port, the service check), what happened ("refused", "timed out",
+ * "unreachable (ICMP code 13, admin prohibited)", "p95 812 ms over 500 ms",
+ * the check's own words: "FATAL: sorry, too many clients already",
+ * "certificate expires in 9 days"), since when (local
  * time and "for 4m12s"), from where, the host rollup, and the all-clear
  * ("RESOLVED ... up again after 12m"). Then the same as a webhook's JSON
  * body and as an e-mail. Pure (the local time zone aside: TZ); any thread. */
@@ -23,6 +25,8 @@ struct alert_msg {
 	enum alert_status status;
 	enum alert_class cls;             /* the condition: for RESOLVED, the one that ended */
 	const struct alert_event *e;      /* the event that started it (FIRING, REMINDER) or ended it */
+	const struct alert_event *first;  /* RESOLVED: the event that started it, or NULL (the end then
+	                                     says less: "up again", not "the check passes") */
 	int64_t now_ns;                   /* Unix ns: durations up to now, today's date */
 	int64_t started_ns;               /* when the condition began (0: unknown) */
 	const char *const *locations;     /* where it holds (or held), may be none */

@@ -76,6 +76,27 @@ struct fv_record {
 /* The value of field key, or NULL. */
 const char *fv_record_get(const struct fv_record *r, const char *key);
 
+/* What a port's service check said last (docs/checks.md), from the check
+ * fields of its state hash (docs/redis.md). A port without a check, or
+ * whose first check has not reported yet, has ok == -1 and every string "". */
+struct fv_check {
+	const char *kind;         /* "postgres", "tls", ... */
+	const char *verdict;      /* ok, check_failed, cert_unverified, cert_expired, cert_expiring */
+	const char *error;        /* when it failed: the server's own words, else what happened */
+	const char *banner;       /* the first line the server sent, "" if none */
+	const char *tls_version;  /* as the prober names it ("TLSv1.3"); "" without TLS */
+	const char *tls_cipher;
+	const char *cert_subject, *cert_issuer;
+	const char *cert_sans;    /* "DNS:db-7.example.test,IP:198.18.0.8" */
+	int ok;                   /* 1 passed, 0 failed, -1 no check result */
+	int cert_verified;        /* 1 the chain verifies and the name matches, 0 not, -1 no certificate */
+	int32_t cert_days_left;   /* whole days, negative once expired; FV_NO_DAYS without a certificate */
+	int64_t ts_ns;            /* Unix ns of the check; 0 unknown */
+	int64_t cert_not_after_s; /* Unix s; 0 without a certificate */
+	double us;                /* connect to verdict, µs; < 0 unknown */
+};
+#define FV_NO_DAYS INT32_MIN
+
 /* One target as one location sees it (P state:LOC:TARGET). Strings are ""
  * when the field is absent, never NULL. */
 struct fv_target {
@@ -91,7 +112,36 @@ struct fv_target {
 	int64_t since_ns;        /* Unix ns the state began; 0 unknown */
 	int64_t last_ts_ns;      /* Unix ns of the last check; 0 none */
 	double last_rtt_us;      /* handshake time of the last check, µs; < 0 without an answer */
+	struct fv_check check;   /* the port's service check, if it has one */
 };
+
+/* ---- service checks ---- */
+
+/* Whether reason (a state's or an event's) is a service check's verdict:
+ * check_failed, cert_expiring, cert_expired, cert_unverified. */
+bool fv_reason_is_check(const char *reason);
+/* Whether the last check passed as the prober judged it: the server said
+ * yes (ok) and its verdict is not a failure (check_failed, cert_unverified,
+ * cert_expired; cert_expiring only warns). False without a check result. */
+bool fv_check_passed(const struct fv_check *c);
+/* The certificate's days left as words: "expires in 12 days", "expires
+ * within a day", "expired 3 days ago". Returns buf. */
+const char *fv_cert_days_text(int32_t days, char *buf, size_t len);
+/* What a person should read first about the last check, one line: its
+ * error when it failed ("FATAL: sorry, too many clients already", "failed"
+ * without one), the certificate's days when the verdict is about them
+ * ("certificate expires in 4 days"), else "ok"; "" without a check
+ * result. Returns buf. */
+const char *fv_check_text(const struct fv_check *c, char *buf, size_t len);
+/* A TLS version as blackbox_exporter's probe_tls_version_info spells it:
+ * "TLS 1.0" to "TLS 1.3" (from "TLSv1.3", "TLS1.3"...), "unknown" for any
+ * other. */
+const char *fv_tls_version_label(const char *version);
+/* The check as a JSON object (kind, ok, verdict, error, banner, ts, us,
+ * tls {version, cipher} or null, cert {subject, issuer, sans, not_after,
+ * days_left, verified} or null), or null without a check result: the
+ * exporter's API and synwatch-ctl --json say it alike. */
+void fv_check_json(struct buf *b, const struct fv_check *c);
 
 /* A member of a sorted set with its score. */
 struct fv_member {

@@ -16,7 +16,7 @@
 		{ key: "p99", col: 5, color: "#f97316", width: 1.4 },
 	];
 
-	const ui = { loc: "", q: "", filter: "", offset: 0, summary: null, timer: null, hours: 24, chartLoc: "", route: "" };
+	const ui = { loc: "", q: "", filter: "", check: "", offset: 0, summary: null, timer: null, hours: 24, chartLoc: "", route: "" };
 
 	// ---- helpers ----
 
@@ -79,6 +79,41 @@
 		return isFinite(v) && v > 0 ? v / 1e9 : null;
 	}
 
+	// ---- service checks (docs/checks.md; the row's check object) ----
+
+	// the certificate's days left as words, as synwatch-top and -ctl say them
+	function certDays(d) {
+		if (d === null || d === undefined || !isFinite(d)) return "–";
+		if (d > 0) return "expires in " + d + (d === 1 ? " day" : " days");
+		if (d === 0) return "expires within a day";
+		if (d === -1) return "expired within the last day";
+		return "expired " + -d + " days ago";
+	}
+
+	function certExpired(c) {
+		return !!(c && c.cert && (c.verdict === "cert_expired" || (c.cert.days_left !== null && c.cert.days_left < 0)));
+	}
+
+	function certExpiring(c) {
+		return !!(c && c.cert && !certExpired(c) && c.verdict === "cert_expiring");
+	}
+
+	// the marks a row gets next to its state: a failing check, a certificate running out
+	function checkFlags(c) {
+		const flags = [];
+		if (!c) return flags;
+		if (c.ok === false)
+			flags.push(el("span", { class: "flag bad", data: { mark: "check" }, title: c.kind + ": " + (c.error || "failed"),
+				text: c.kind + " ✗" }));
+		if (certExpired(c))
+			flags.push(el("span", { class: "flag bad", data: { mark: "cert" }, title: "certificate " + certDays(c.cert.days_left),
+				text: "cert expired" }));
+		else if (certExpiring(c))
+			flags.push(el("span", { class: "flag warn", data: { mark: "cert" }, title: "certificate " + certDays(c.cert.days_left),
+				text: "cert " + c.cert.days_left + "d" }));
+		return flags;
+	}
+
 	async function getJSON(url) {
 		const r = await fetch(url, { cache: "no-store" });
 		let body = null;
@@ -130,6 +165,7 @@
 
 	function buildOverview() {
 		const cards = el("section", { class: "cards", id: "cards" });
+		const checkbar = el("section", { class: "checkbar", id: "checkbar", hidden: true });
 		const search = el("input", {
 			class: "search", type: "search", placeholder: "Search name, ip:port or group", value: ui.q,
 			"aria-label": "Search targets",
@@ -178,8 +214,35 @@
 		// because the counts and the table below are then what it left
 		const proberBox = el("div", { class: "error-box", id: "prober-alarm", hidden: true });
 		const app = document.getElementById("app");
-		app.replaceChildren(errorBox, proberBox, cards, el("div", { class: "grid" }, main, side));
-		ov = { cards, tbody, count, prev, next, pageText, probers, events, chips, errorBox, proberBox };
+		app.replaceChildren(errorBox, proberBox, cards, checkbar, el("div", { class: "grid" }, main, side));
+		ov = { cards, checkbar, tbody, count, prev, next, pageText, probers, events, chips, errorBox, proberBox };
+	}
+
+	function setCheckFilter(value) {
+		ui.check = ui.check === value ? "" : value;
+		ui.offset = 0;
+		renderCheckbar();
+		loadTargets();
+	}
+
+	// the service checks at a glance: how many fail, how many certificates
+	// run out; each a filter of the table
+	function renderCheckbar() {
+		const c = ui.summary && ui.summary.checks;
+		ov.checkbar.hidden = !c || !c.checked;
+		if (!c || !c.checked) return;
+		const item = (value, cls, n, label, title) => el("button", {
+			class: "check-item " + (n ? cls : "zero") + (ui.check === value ? " on" : ""), data: { check: value }, title,
+			onclick: () => setCheckFilter(value),
+		}, el("b", { text: String(n) }), " " + label);
+		ov.checkbar.replaceChildren(
+			el("span", { class: "label", text: "Service checks" }),
+			el("span", { class: "muted", text: c.checked + (c.checked === 1 ? " target checked" : " targets checked") }),
+			item("failing", "bad", c.failing, "failing", "Show the targets whose last check failed"),
+			el("span", { class: "label", text: "Certificates" }),
+			el("span", { class: "muted", text: String(c.certs) + " seen" }),
+			item("cert", "warn", c.certs_expiring, "expiring", "Show the certificates expiring or expired"),
+			item("cert", "bad", c.certs_expired, "expired", "Show the certificates expiring or expired"));
 	}
 
 	function setFilter(value) {
@@ -270,7 +333,9 @@
 		let head, detail;
 		if (kind === "state") {
 			head = el("span", {}, e.from || "?", el("span", { class: "arrow", text: "→" }), pill(e.to));
-			detail = [e.reason, e.rtt_us ? fmtRtt(Number(e.rtt_us)) : null].filter(Boolean).join(" · ");
+			// a check's verdict: the check and the server's own words
+			const said = e.check_error ? (e.check ? e.check + ": " : "") + e.check_error : null;
+			detail = [said || e.reason, e.rtt_us ? fmtRtt(Number(e.rtt_us)) : null].filter(Boolean).join(" · ");
 		} else if (kind.startsWith("host_")) {
 			head = el("span", { class: "flag " + (kind === "host_down" ? "bad" : "ok"), text: kind.replace("_", " ") });
 			detail = "host " + (e.ip || "?") + " · " + (e.ports || "?") + " watched ports";
@@ -304,6 +369,7 @@
 		if (ui.filter) p.set("state", ui.filter);
 		if (ui.q) p.set("q", ui.q);
 		if (ui.loc) p.set("location", ui.loc);
+		if (ui.check) p.set("check", ui.check);
 		let r;
 		try {
 			r = await getJSON("api/targets?" + p);
@@ -314,18 +380,18 @@
 		}
 		const t0 = now();
 		const rows = r.rows.map((t) => el("tr", { onclick: () => { location.hash = targetHref(t.target); }, data: { target: t.target } },
-			el("td", {}, pill(t.state)),
+			el("td", {}, pill(t.state), ...checkFlags(t.check)),
 			el("td", { title: t.name, text: t.name || "–" }),
 			el("td", { class: "mono" }, el("a", { href: targetHref(t.target), text: t.target })),
 			el("td", { text: t.group || "–" }),
 			el("td", { text: t.location }),
 			el("td", { title: t.since ? new Date(t.since * 1000).toString() : "", text: t.since ? fmtAge(t0 - t.since) : "–" }),
 			el("td", { class: "num", text: fmtRtt(t.last_rtt_us) })));
-		const none = ui.filter || ui.q || ui.loc ? "No target matches" : "No targets: no prober has written any yet";
+		const none = ui.filter || ui.q || ui.loc || ui.check ? "No target matches" : "No targets: no prober has written any yet";
 		ov.tbody.replaceChildren(...(rows.length ? rows
 			: [el("tr", {}, el("td", { colspan: 7, class: "empty", text: none }))]));
 		const last = Math.min(r.offset + r.rows.length, r.total);
-		ov.count.textContent = r.total + (ui.filter || ui.q ? " matching" : "");
+		ov.count.textContent = r.total + (ui.filter || ui.q || ui.check ? " matching" : "");
 		ov.pageText.textContent = r.total ? (r.offset + 1) + "–" + last + " of " + r.total : "";
 		ov.prev.disabled = r.offset === 0;
 		ov.next.disabled = last >= r.total;
@@ -349,6 +415,7 @@
 		ov.errorBox.hidden = !s.redis.error;
 		ov.errorBox.textContent = s.redis.error || "";
 		renderCards();
+		renderCheckbar();
 		renderProbers();
 		renderEvents();
 		await loadTargets();
@@ -498,6 +565,7 @@
 		const app = document.getElementById("app");
 		const head = el("div", { id: "head" });
 		const locs = el("section", { class: "locs", id: "locs" });
+		const checks = el("section", { class: "locs checks", id: "checks", hidden: true });
 		const canvas = el("canvas", { class: "chart", id: "latency-chart", role: "img", "aria-label": "Handshake latency over time" });
 		const tip = el("div", { class: "tip" });
 		const wrap = el("div", { class: "chart-wrap" }, canvas, tip);
@@ -514,12 +582,12 @@
 		const errorBox = el("div", { class: "error-box", hidden: true });
 		app.replaceChildren(
 			el("div", { class: "crumb" }, el("a", { href: "#/", text: "← Overview" })),
-			errorBox, head, locs,
+			errorBox, head, locs, checks,
 			el("section", { class: "panel" },
 				el("h2", { class: "chart-head" }, "Handshake latency", el("span", { class: "spacer" }), legend, locSel, ranges),
 				stats, wrap),
 			el("section", { class: "panel" }, el("h2", { text: "Events" }), events));
-		tv = { target, head, locs, canvas, tip, wrap, ranges, locSel, stats, events, errorBox, data: null, geo: null };
+		tv = { target, head, locs, checks, canvas, tip, wrap, ranges, locSel, stats, events, errorBox, data: null, geo: null };
 		attachTooltip(wrap, canvas, tip, () => tv && tv.geo);
 	}
 
@@ -563,6 +631,7 @@
 				el("dt", { text: "last check" }), el("dd", { text: (l.last_result || "–") + (l.last_ts ? ", " + fmtAge(t0 - l.last_ts) + " ago" : "") }),
 				el("dt", { text: "last RTT" }), el("dd", { class: "mono", text: fmtRtt(l.last_rtt_us) }),
 				el("dt", { text: "prober" }), el("dd", { class: "mono", text: l.prober || "–" })))));
+		renderChecks(d, t0);
 		const locNames = Object.keys(d.latency.by_location);
 		const want = ["", ...locNames].join("\n");
 		if (tv.locSel.dataset.locs !== want) {
@@ -576,6 +645,46 @@
 		paintChart();
 		tv.events.replaceChildren(...(d.events.length ? d.events.map((e) => eventItem(e, false))
 			: [el("li", { class: "empty", text: "No events among the latest 10,000" })]));
+	}
+
+	// The service check as each location saw it last: its verdict, the
+	// server's words, the banner, and the certificate with its TLS.
+	function renderChecks(d, t0) {
+		const withCheck = d.locations.filter((l) => l.check);
+		tv.checks.hidden = !withCheck.length;
+		tv.checks.replaceChildren(...withCheck.map((l) => {
+			const c = l.check;
+			const verdictCls = c.ok === false || c.verdict === "cert_expired" || c.verdict === "cert_unverified" ? "bad"
+				: c.verdict === "cert_expiring" ? "warn" : "ok";
+			const rows = [
+				["check", el("span", { class: "mono", text: c.kind })],
+				["verdict", el("span", { class: "flag " + verdictCls, data: { verdict: c.verdict }, text: (c.verdict || "–").replace("_", " ") })],
+				["last error", el("span", { class: c.error ? "check-error" : "muted", data: { field: "error" }, text: c.error || "–" })],
+				["banner", el("span", { class: "mono", data: { field: "banner" }, text: c.banner || "–" })],
+				["checked", c.ts ? fmtAge(t0 - c.ts) + " ago (" + fmtClock(c.ts, t0 - c.ts > 86400) + ")" : "–"],
+				["took", fmtRtt(c.us)],
+			];
+			if (c.tls) rows.push(["TLS", el("span", { class: "mono", data: { field: "tls" }, text: c.tls.version + " · " + c.tls.cipher })]);
+			if (c.cert) {
+				const cert = c.cert;
+				const daysCls = certExpired(c) ? "bad" : certExpiring(c) ? "warn" : "ok";
+				rows.push(
+					["subject", el("span", { class: "mono", data: { field: "subject" }, text: cert.subject || "–" })],
+					["issuer", el("span", { class: "mono", data: { field: "issuer" }, text: cert.issuer || "–" })],
+					["SANs", el("span", { class: "mono", data: { field: "sans" }, text: (cert.sans || []).join(", ") || "–" })],
+					["not after", el("span", { data: { field: "not_after" }, title: new Date(cert.not_after * 1000).toString(),
+						text: new Date(cert.not_after * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC" })],
+					["days left", el("span", { class: "flag " + daysCls, data: { field: "days_left" },
+						text: (cert.days_left === null ? "–" : String(cert.days_left)) + " · " + certDays(cert.days_left) })],
+					["verified", el("span", { class: "flag " + (cert.verified ? "ok" : "warn"), data: { field: "verified" },
+						text: cert.verified === null ? "–" : cert.verified ? "yes" : "no" })]);
+			}
+			const color = verdictCls === "ok" ? "up" : verdictCls === "warn" ? "degraded" : "down";
+			return el("div", { class: "loc check-card", style: "--c: var(--" + color + ")", data: { checkLocation: l.location, check: c.kind } },
+				el("div", { class: "top" }, el("span", { class: "name", text: "Service check · " + l.location }),
+					el("span", { class: "flag " + (c.ok ? "ok" : "bad"), text: c.ok ? "passed" : "failed" })),
+				el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])));
+		}));
 	}
 
 	async function loadTarget() {
