@@ -33,6 +33,7 @@
 
 #define SEEN 1 /* first seen in this run: idx:all and idx:unknown written */
 #define FULL 2 /* the state hash was written whole in this generation */
+#define CHECKED 4 /* the state hash got a service check's fields in this run */
 
 struct rtarget {
 	int64_t since_ns; /* when the current state began (realtime) */
@@ -489,6 +490,25 @@ static int frame_end(struct resp *w, struct bl_stage *s, enum bl_kind kind)
 	return 0;
 }
 
+/* A port without a check (any more): its hash loses a check's fields, at
+ * its first result of a run and after a configuration took its check
+ * away, so that no reader shows a frozen verdict. */
+static void check_fields_del(struct resp *w, const struct rfmt *f, const char *target)
+{
+	static const char *const fields[] = {
+		"check_ts", "check", "check_ok", "check_verdict", "check_error", "check_us", "banner",
+		"tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_sans", "cert_not_after",
+		"cert_days_left", "cert_verified",
+	};
+
+	cmd_begin(w);
+	arg_str(w, "HDEL");
+	state_key(w, f, target);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		arg_str(w, fields[i]);
+	cmd_end(w);
+}
+
 int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r)
 {
 	struct resp w = { .s = s };
@@ -524,8 +544,8 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 
 	if (watched(f, r->target)) {
 		struct rtarget *rt = &f->tg[r->target];
-		bool full = !(rt->flags & FULL);
-		if (!(rt->flags & SEEN))
+		bool full = !(rt->flags & FULL), seen = rt->flags & SEEN;
+		if (!seen)
 			first_seen(&w, f, r->target, target, r->ts_real_ns);
 		cmd_begin(&w);
 		arg_str(&w, "HSET");
@@ -543,6 +563,11 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 			kv(&w, "prober", f->c.prober);
 		}
 		cmd_end(&w);
+		/* an earlier run's (at the first sight) or this run's check, gone */
+		if ((!seen || (full && (rt->flags & CHECKED))) && !target_of(f, r->target)->check) {
+			check_fields_del(&w, f, target);
+			rt->flags &= (uint8_t)~CHECKED;
+		}
 		rt->flags |= FULL;
 	}
 	return frame_end(&w, s, BL_RESULT);
@@ -719,6 +744,7 @@ int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r,
 		kv_i64(&w, "check_ts", r->ts_real_ns);
 		kv_check(&w, r, verdict, days_left, true);
 		cmd_end(&w);
+		f->tg[r->target].flags |= CHECKED;
 	}
 	return frame_end(&w, s, BL_RESULT);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <hiredis.h>
 
+#include "common/check.h"
 #include "common/clock.h"
 #include "common/latency.h"
 #include "scheduler/table.h"
@@ -136,8 +137,11 @@ static void test_results_and_state(void **state)
 		"HSET sw:state:fra1:198.18.0.7:443 state unknown since 1795568523000000005 reason  last_result open "
 		"last_rtt_us 412.337 last_ts 1795568523000000005 name web group web "
 		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} prober fra1/p1",
+		/* an earlier run may have left a check's fields: the port has no check now */
+		"HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
+		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified",
 	};
-	expect(&s, first, 8);
+	expect(&s, first, 9);
 
 	/* the state change it causes */
 	struct sw_event e = {
@@ -180,6 +184,36 @@ static void test_results_and_state(void **state)
 	assert_int_equal(commands(&s, got, 32), 2);
 	assert_non_null(strstr(got[1], "HSET sw:state:fra1:198.18.0.7:443 state up since 1795568523000000005 "
 					"reason open last_result filtered"));
+	bl_stage_clear(&s);
+
+	/* a service check's result: the hash gets its fields */
+	targets[0].check = CHECK_TLS;
+	struct check_result cr = { .ts_real_ns = TS, .target = 0, .kind = CHECK_TLS, .check_ns = 1500000 };
+	cr.v.ok = true;
+	assert_int_equal(rfmt_check(f, &s, &cr, VERDICT_NONE, INT32_MIN), 0);
+	assert_int_equal(commands(&s, got, 32), 2);
+	assert_non_null(strstr(got[1], "HSET sw:state:fra1:198.18.0.7:443 check_ts 1795568523000000005 check tls "));
+	bl_stage_clear(&s);
+	/* still checked after a reload: no HDEL */
+	struct table gen3 = tab, gen4 = tab, gen5 = tab;
+	gen3.gen = 3;
+	gen4.gen = 4;
+	gen5.gen = 5;
+	assert_int_equal(rfmt_set_table(f, &gen3), 0);
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_int_equal(commands(&s, got, 32), 2);
+	bl_stage_clear(&s);
+	/* a reload takes the check away: the next result takes its fields away, once */
+	targets[0].check = 0;
+	assert_int_equal(rfmt_set_table(f, &gen4), 0);
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_int_equal(commands(&s, got, 32), 3);
+	assert_string_equal(got[2], "HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
+		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified");
+	bl_stage_clear(&s);
+	assert_int_equal(rfmt_set_table(f, &gen5), 0);
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_int_equal(commands(&s, got, 32), 2);
 	bl_stage_clear(&s);
 
 	/* removed by a reload: the state hash and every idx membership go */
