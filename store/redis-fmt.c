@@ -498,7 +498,7 @@ static void check_fields_del(struct resp *w, const struct rfmt *f, const char *t
 	static const char *const fields[] = {
 		"check_ts", "check", "check_ok", "check_verdict", "check_error", "check_us", "banner",
 		"tls_version", "tls_cipher", "cert_subject", "cert_issuer", "cert_sans", "cert_not_after",
-		"cert_days_left", "cert_verified",
+		"cert_days_left", "cert_verified", "cert_error",
 	};
 
 	cmd_begin(w);
@@ -718,6 +718,7 @@ static void kv_check(struct resp *w, const struct check_result *r, uint8_t verdi
 		else
 			arg(w, "", 0);
 		kv(w, "cert_verified", r->tls.not_after_s ? (r->tls.verified && r->tls.name_ok ? "1" : "0") : "");
+		kv(w, "cert_error", r->tls.not_after_s && !(r->tls.verified && r->tls.name_ok) ? r->tls.verify_error : "");
 	}
 }
 

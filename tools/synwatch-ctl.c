@@ -498,8 +498,9 @@ static void print_checks(const struct fv_target *t, size_t n, int64_t now_s)
 		printf("    %-10s %s\n", "SANs", *c->cert_sans ? c->cert_sans : "-");
 		printf("    %-10s %s (%s)\n", "not after", local_time(c->cert_not_after_s, when, sizeof(when)),
 		       fv_cert_days_text(c->cert_days_left, days, sizeof(days)));
-		printf("    %-10s %s\n", "verified",
-		       c->cert_verified < 0 ? "-" : c->cert_verified ? "yes (chain and name)" : "no");
+		printf("    %-10s %s%s%s\n", "verified",
+		       c->cert_verified < 0 ? "-" : c->cert_verified ? "yes (chain and name)" : "no",
+		       c->cert_verified == 0 && *c->cert_error ? ": " : "", c->cert_verified == 0 ? c->cert_error : "");
 	}
 }
 

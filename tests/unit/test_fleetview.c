@@ -247,7 +247,7 @@ static void test_check_text(void **state)
 	struct buf b = { 0 };
 	struct fv_check none = { .kind = "", .verdict = "", .error = "", .banner = "", .tls_version = "",
 				 .tls_cipher = "", .cert_subject = "", .cert_issuer = "", .cert_sans = "",
-				 .ok = -1, .cert_verified = -1, .cert_days_left = FV_NO_DAYS, .us = -1 };
+				 .cert_error = "", .ok = -1, .cert_verified = -1, .cert_days_left = FV_NO_DAYS, .us = -1 };
 	struct fv_check c = none;
 
 	assert_true(fv_reason_is_check("check_failed"));
@@ -286,6 +286,7 @@ static void test_check_text(void **state)
 	c.cert_issuer = "CN=\"Test CA\"";
 	c.cert_sans = "DNS:localhost,IP:127.0.0.1";
 	c.cert_verified = 0;
+	c.cert_error = "self-signed certificate";
 	c.tls_version = "TLSv1.3";
 	c.tls_cipher = "TLS_AES_256_GCM_SHA384";
 	c.us = 1126.452;
@@ -307,7 +308,7 @@ static void test_check_text(void **state)
 				 "\"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\"},"
 				 "\"cert\":{\"subject\":\"CN=localhost\",\"issuer\":\"CN=\\\"Test CA\\\"\","
 				 "\"sans\":[\"DNS:localhost\",\"IP:127.0.0.1\"],\"not_after\":1797109597,"
-				 "\"days_left\":40,\"verified\":false}}");
+				 "\"days_left\":40,\"verified\":false,\"error\":\"self-signed certificate\"}}");
 	buf_release(&b);
 
 	/* blackbox_exporter's spelling of the version */
@@ -544,7 +545,7 @@ static void test_check_fields(void **state)
 	       "check tls check_ok 1 check_verdict cert_expiring check_error %s check_us 1126.452 banner %s "
 	       "tls_version TLSv1.3 tls_cipher TLS_AES_256_GCM_SHA384 cert_subject CN=localhost "
 	       "cert_issuer CN=localhost cert_sans DNS:localhost,IP:127.0.0.1 cert_not_after 1797109597 "
-	       "cert_days_left 4 cert_verified 0",
+	       "cert_days_left 4 cert_verified 0 cert_error self-signed",
 	    "", "");
 	/* expired */
 	cmd(s, "HSET t:state:lab:127.0.0.1:8444 state down reason cert_expired check tls check_ok 1 "
@@ -583,6 +584,7 @@ static void test_check_fields(void **state)
 	assert_int_equal(c->cert_not_after_s, 1797109597);
 	assert_int_equal(c->cert_days_left, 4);
 	assert_int_equal(c->cert_verified, 0);
+	assert_string_equal(c->cert_error, "self-signed");
 
 	c = &t[2].check;
 	assert_int_equal(c->cert_days_left, -4);

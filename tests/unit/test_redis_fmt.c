@@ -139,7 +139,7 @@ static void test_results_and_state(void **state)
 		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} prober fra1/p1",
 		/* an earlier run may have left a check's fields: the port has no check now */
 		"HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
-		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified",
+		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified cert_error",
 	};
 	expect(&s, first, 9);
 
@@ -209,7 +209,7 @@ static void test_results_and_state(void **state)
 	assert_int_equal(rfmt_result(f, &s, &r), 0);
 	assert_int_equal(commands(&s, got, 32), 3);
 	assert_string_equal(got[2], "HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
-		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified");
+		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified cert_error");
 	bl_stage_clear(&s);
 	assert_int_equal(rfmt_set_table(f, &gen5), 0);
 	assert_int_equal(rfmt_result(f, &s, &r), 0);

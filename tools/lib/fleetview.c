@@ -35,6 +35,7 @@ static const char *const state_fields[] = {
 static const char *const check_fields[] = {
 	"check_ok", "check_verdict", "check_error", "check_us", "check_ts", "banner", "tls_version", "tls_cipher",
 	"cert_subject", "cert_issuer", "cert_sans", "cert_not_after", "cert_days_left", "cert_verified",
+	"cert_error",
 };
 #define N_STATE_FIELDS (sizeof(state_fields) / sizeof(state_fields[0]))
 #define N_CHECK_FIELDS (sizeof(check_fields) / sizeof(check_fields[0]))
@@ -753,7 +754,7 @@ static void check_none(struct fv_check *c)
 {
 	*c = (struct fv_check){
 		.kind = "", .verdict = "", .error = "", .banner = "", .tls_version = "", .tls_cipher = "",
-		.cert_subject = "", .cert_issuer = "", .cert_sans = "", .ok = -1, .cert_verified = -1,
+		.cert_subject = "", .cert_issuer = "", .cert_sans = "", .cert_error = "", .ok = -1, .cert_verified = -1,
 		.cert_days_left = FV_NO_DAYS, .us = -1,
 	};
 }
@@ -780,6 +781,7 @@ static void check_of(const char *kind, const char *const *v, struct fv_check *c)
 		.cert_days_left = num_parse_int(v[12], INT32_MIN + 1, INT32_MAX, &days) == 0 ? (int32_t)days
 											       : FV_NO_DAYS,
 		.cert_verified = flag_of(v[13]),
+		.cert_error = v[14],
 	};
 	if (!*c->kind || c->ok < 0)
 		check_none(c); /* not a check's result: nothing of it is believed */
@@ -1256,6 +1258,7 @@ void fv_check_json(struct buf *b, const struct fv_check *c)
 		json_put_kn(b, &f2, "days_left", c->cert_days_left != FV_NO_DAYS ? c->cert_days_left : NAN);
 		json_put_key(b, &f2, "verified");
 		buf_puts(b, c->cert_verified < 0 ? "null" : c->cert_verified ? "true" : "false");
+		json_put_kv(b, &f2, "error", c->cert_error);
 		buf_add(b, "}", 1);
 	} else {
 		buf_puts(b, "null");

@@ -88,6 +88,7 @@ struct fv_check {
 	const char *tls_cipher;
 	const char *cert_subject, *cert_issuer;
 	const char *cert_sans;    /* "DNS:db-7.example.test,IP:198.18.0.8" */
+	const char *cert_error;   /* cert_verified 0: why ("self-signed certificate"), else "" */
 	int ok;                   /* 1 passed, 0 failed, -1 no check result */
 	int cert_verified;        /* 1 the chain verifies and the name matches, 0 not, -1 no certificate */
 	int32_t cert_days_left;   /* whole days, negative once expired; FV_NO_DAYS without a certificate */

@@ -677,7 +677,7 @@
 					["days left", el("span", { class: "flag " + daysCls, data: { field: "days_left" },
 						text: (cert.days_left === null ? "–" : String(cert.days_left)) + " · " + certDays(cert.days_left) })],
 					["verified", el("span", { class: "flag " + (cert.verified ? "ok" : "warn"), data: { field: "verified" },
-						text: cert.verified === null ? "–" : cert.verified ? "yes" : "no" })]);
+						text: cert.verified === null ? "–" : cert.verified ? "yes" : "no" + (cert.error ? ": " + cert.error : "") })]);
 			}
 			const color = verdictCls === "ok" ? "up" : verdictCls === "warn" ? "degraded" : "down";
 			return el("div", { class: "loc check-card", style: "--c: var(--" + color + ")", data: { checkLocation: l.location, check: c.kind } },
