@@ -213,6 +213,7 @@ assert c["tls"]["version"].startswith("TLS"), c
 cert = c["cert"]
 assert cert["subject"] == "CN=web-soon.example.test" and cert["issuer"] == cert["subject"], cert
 assert cert["sans"] == ["DNS:web-soon.example.test"] and cert["days_left"] == 4 and cert["verified"] is False, cert
+assert cert["error"] == "self-signed certificate", cert
 PY
 sw_pass "the API: the checks' counts, ?check=failing and ?check=cert, a target's check and certificate"
 
@@ -249,7 +250,7 @@ assert "cert 4d" in marks and "cert expired" in marks, marks
 assert "Service checks" in texts("overview.html"), "no checks bar"
 assert texts("target.html", **{"data-field": "subject"}) == ["CN=web-soon.example.test"]
 assert texts("target.html", **{"data-field": "days_left"}) == ["4 · expires in 4 days"], texts("target.html", **{"data-field": "days_left"})
-assert texts("target.html", **{"data-field": "verified"}) == ["no"]
+assert texts("target.html", **{"data-field": "verified"}) == ["no: self-signed certificate"], texts("target.html", **{"data-field": "verified"})
 assert texts("target.html", **{"data-verdict": "cert_expiring"}) == ["cert expiring"]
 PY
 sw_pass "the page: the overview marks the failing checks and the certificates, a target shows its certificate"
