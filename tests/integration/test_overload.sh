@@ -88,8 +88,15 @@ over=$(grep -m1 -E 'overloaded: the targets ask for [0-9]+ probes/s, the cap is 
 [[ $over =~ ask\ for\ ([0-9]+)\ probes/s,\ the\ cap\ is\ $rate: ]] || sw_fail "no overload logged at --rate $rate: $(head -5 "$out/err.txt")"
 [ "${BASH_REMATCH[1]}" -ge $n ] || sw_fail "the targets ask for ${BASH_REMATCH[1]} probes/s, want at least $n: $over"
 
+# how late the responder itself wrote its answers (its scheduling on a busy
+# machine): an answer that left late has a longer RTT, honestly
+late_us=$(sw_fleet status --name "$name" --stats | "$SW_PY" -c '
+import json, re, sys
+m = re.search(r"late avg [0-9.]+ us, max ([0-9.]+) us", json.load(sys.stdin).get("responder_stats", ""))
+print(int(float(m.group(1))) if m else "")')
+[ -n "$late_us" ] || sw_fail "no lateness from the responder's counters"
 "$SW_PY" "$SW_TOP/tests/integration/overload_check.py" "$out/truth.tsv" "$out/out.ndjson" \
-	"$run_ms" "$stop_ms" "$lo_ms" "$hi_ms" "$rate" > "$out/check.txt" ||
+	"$run_ms" "$stop_ms" "$lo_ms" "$hi_ms" "$rate" "$late_us" > "$out/check.txt" ||
 	sw_fail "wrong results: $(cat "$out/check.txt")"
 sw_info "$(cat "$out/check.txt")"
 sw_pass "overload: $n slow endpoints at --rate $rate for $((run_ms / 1000)) s under ASan+UBSan, exit 0 on SIGINT; $retrans retransmitted, stale $stale, duplicate $dup"
