@@ -47,6 +47,7 @@ struct conn {
 	uint8_t state;
 	uint8_t want;            /* EPOLLIN / EPOLLOUT currently asked for */
 	uint8_t starttls;        /* the TLS handshake under way follows a STARTTLS */
+	uint8_t tls_peeked;      /* the first bytes of the TLS handshake were looked at */
 	uint8_t reported;        /* the verdict has been written */
 	uint8_t shut;            /* our side is shut for writing */
 	int fd;
@@ -570,10 +571,37 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 	begin_dialog(c, k, now);
 }
 
+/* The server's first bytes in the handshake are a TLS record (content
+ * type 20-24, version 3.x) or not: an HTTP error page, a plaintext greeting,
+ * the wrong service. Not: the check fails with the server's words, rather
+ * than the library's "unexpected packet". A peek: the library reads them. */
+static bool not_tls(struct checker *c, struct conn *k, uint64_t now)
+{
+	uint8_t b[CHECK_TEXT_MAX];
+	char words[CHECK_TEXT_MAX + 1];
+	ssize_t n = recv(k->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n <= 0)
+		return false; /* nothing yet */
+	k->tls_peeked = 1;
+	if (b[0] >= 20 && b[0] <= 24 && (n < 2 || b[1] == 3))
+		return false;
+	check_text(words, (const char *)b, (size_t)n);
+	if (words[0])
+		fail_now(c, k, now, "not TLS: %s", words);
+	else
+		fail_now(c, k, now, "not TLS: %zd bytes that are no TLS record", n);
+	return true;
+}
+
 static void drive_tls(struct checker *c, struct conn *k, uint64_t now)
 {
 	char err[256] = "";
-	enum tls_io r = tls_handshake(k->tls, err, sizeof(err));
+	enum tls_io r;
+
+	if (!k->tls_peeked && not_tls(c, k, now))
+		return;
+	r = tls_handshake(k->tls, err, sizeof(err));
 
 	switch (r) {
 	case TLS_IO_OK:
@@ -589,7 +617,8 @@ static void drive_tls(struct checker *c, struct conn *k, uint64_t now)
 		fail_now(c, k, now, "TLS handshake: connection closed by the server");
 		return;
 	case TLS_IO_ERROR:
-		fail_now(c, k, now, "TLS handshake: %s", err[0] ? err : "failed");
+		/* err is the library's "handshake: why" */
+		fail_now(c, k, now, "TLS %s", err[0] ? err : "handshake failed");
 		return;
 	}
 }

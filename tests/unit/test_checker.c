@@ -207,6 +207,36 @@ static void http_echo_host_script(struct server *sv, int fd)
 	hear(fd);
 }
 
+/* Hostile servers: a megabyte without a newline, a byte every 100 ms, an
+ * HTTP answer where TLS was expected. */
+static void megabyte_script(struct server *sv, int fd)
+{
+	(void)sv;
+	static char chunk[65536];
+	memset(chunk, 'A', sizeof(chunk));
+	for (int i = 0; i < 16; i++)
+		if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) < 0)
+			return;
+	silent_script(sv, fd);
+}
+
+static void drip_script(struct server *sv, int fd)
+{
+	(void)sv;
+	for (int i = 0; i < 50; i++) {
+		if (send(fd, "2", 1, MSG_NOSIGNAL) < 0)
+			return;
+		usleep(100 * 1000);
+	}
+}
+
+static void http_for_tls_script(struct server *sv, int fd)
+{
+	(void)sv;
+	say(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	usleep(100 * 1000);
+}
+
 /* ---- certificates ---- */
 
 static EVP_PKEY *key_new(void)
@@ -414,6 +444,51 @@ static void test_http_host(void **state)
 	}
 	rig_free(&g);
 	server_free(web);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	struct rig_specs specs = { { spec(CHECK_SSH, NULL, false), spec(CHECK_SMTP, NULL, false),
+				     spec(CHECK_TLS, NULL, false) }, 3 };
+	struct server *big = server_new(megabyte_script, NULL, true);
+	struct server *drip = server_new(drip_script, NULL, true);
+	struct server *plain = server_new(http_for_tls_script, NULL, true);
+	struct rig g;
+	struct check_result res[3];
+	uint64_t t0 = clock_mono_ns();
+
+	rig_new(&g, &specs, 4);
+	ask(&g, big->port, 0, 1, 2000, NULL);
+	ask(&g, drip->port, 1, 2, 700, NULL);
+	ask(&g, plain->port, 2, 3, 2000, NULL);
+	assert_int_equal(collect(&g, res, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		const struct check_result *r = &res[i];
+		assert_false(r->v.ok);
+		switch (r->target) {
+		case 1: /* bounded: the line limit, not the megabyte */
+			assert_non_null(strstr(r->v.error, "a line of more than 4096 bytes"));
+			assert_true(r->check_ns < 2 * NSEC_PER_SEC);
+			break;
+		case 2: /* bounded in time: the deadline, whatever still drips */
+			/* (a byte every 100 ms: about 7 of them, fewer on a busy machine) */
+			assert_non_null(strstr(r->v.error, "no greeting within 700ms (after "));
+			break;
+		case 3:
+			/* the server's words, at once, not the library's "unexpected packet" */
+			assert_non_null(strstr(r->v.error, "not TLS: HTTP/1.1 400 Bad Request"));
+			assert_true(r->check_ns < NSEC_PER_SEC);
+			break;
+		default:
+			fail();
+		}
+	}
+	assert_true(clock_mono_ns() - t0 < 3 * NSEC_PER_SEC);
+	rig_free(&g);
+	server_free(big);
+	server_free(drip);
+	server_free(plain);
 }
 
 /* Ten checks of one hung host, two at a time at most: two in flight, eight
@@ -627,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_per_host_limit),
 		cmocka_unit_test(test_http_host),
+		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_tls_versions),
 	};
