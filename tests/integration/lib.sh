@@ -201,6 +201,19 @@ sw_fleet_test() {
 	tns=swf-$name-t
 }
 
+# sw_fleet_late_us NAME: how late, at most, fleet NAME's responder wrote a
+# delayed answer (µs, its counters): on a busy machine its scheduling adds
+# that much to an RTT, honestly measured on the wire
+sw_fleet_late_us() {
+	local late
+	late=$(sw_fleet status --name "$1" --stats | "$SW_PY" -c '
+import json, re, sys
+m = re.search(r"late avg [0-9.]+ us, max ([0-9.]+) us", json.load(sys.stdin).get("responder_stats", ""))
+print(int(float(m.group(1))) if m else "")')
+	[ -n "$late" ] || sw_fail "no lateness in fleet '$1''s responder counters"
+	echo "$late"
+}
+
 # sw_redis_up DIR [OPTION...] [-- REDIS-SERVER-ARG...]: a private
 # redis-server listening on the unix socket DIR/NAME.sock (on no TCP port
 # unless --tcp), its log in DIR/NAME.log, its pid in DIR/NAME.pid and its

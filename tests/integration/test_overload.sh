@@ -90,11 +90,7 @@ over=$(grep -m1 -E 'overloaded: the targets ask for [0-9]+ probes/s, the cap is 
 
 # how late the responder itself wrote its answers (its scheduling on a busy
 # machine): an answer that left late has a longer RTT, honestly
-late_us=$(sw_fleet status --name "$name" --stats | "$SW_PY" -c '
-import json, re, sys
-m = re.search(r"late avg [0-9.]+ us, max ([0-9.]+) us", json.load(sys.stdin).get("responder_stats", ""))
-print(int(float(m.group(1))) if m else "")')
-[ -n "$late_us" ] || sw_fail "no lateness from the responder's counters"
+late_us=$(sw_fleet_late_us "$name") || exit 1
 "$SW_PY" "$SW_TOP/tests/integration/overload_check.py" "$out/truth.tsv" "$out/out.ndjson" \
 	"$run_ms" "$stop_ms" "$lo_ms" "$hi_ms" "$rate" "$late_us" > "$out/check.txt" ||
 	sw_fail "wrong results: $(cat "$out/check.txt")"
