@@ -20,7 +20,7 @@ cat "$out/stderr.txt" >&2
 [ $rc -eq 0 ] || sw_fail "synwatch exited $rc"
 [ "$(wc -l < "$out/results.ndjson")" -eq "$n" ] || sw_fail "$(wc -l < "$out/results.ndjson") results for $n endpoints"
 late_us=$(sw_fleet_late_us "$name") || exit 1
-"$SW_TOP/tests/integration/check_results.py" --late-us "$late_us" "$out/truth.tsv" "$out/results.ndjson" || sw_fail "wrong results"
+"$SW_TOP/tests/integration/check_results.py" --late-us "$late_us" --timeout-ms 500 "$out/truth.tsv" "$out/results.ndjson" || sw_fail "wrong results"
 grep -q '"rtt_approx"' "$out/results.ndjson" && sw_fail "approximate RTTs: our SYNs were not all seen on the wire"
 grep -q 'bad cookie 0, stale 0, duplicate 0, malformed 0' "$out/stderr.txt" || sw_fail "unexpected rejected replies"
 grep -q 'dropped 0, interface drops 0' "$out/stderr.txt" || sw_fail "pcap dropped packets"
@@ -38,6 +38,6 @@ ip netns exec "$pns" "$SW_BIN/synwatch" --once --send-path ip --rate 20000 --tim
 	-T "$out/targets.txt" > "$out/results-ip.ndjson" 2> "$out/stderr-ip.txt" || sw_fail "synwatch --send-path ip failed"
 grep -q ', 0 as Ethernet frames)' "$out/stderr-ip.txt" || sw_fail "--send-path ip sent Ethernet frames: $(head -3 "$out/stderr-ip.txt")"
 late_us=$(sw_fleet_late_us "$name") || exit 1
-"$SW_TOP/tests/integration/check_results.py" --late-us "$late_us" "$out/truth.tsv" "$out/results-ip.ndjson" ||
+"$SW_TOP/tests/integration/check_results.py" --late-us "$late_us" --timeout-ms 500 "$out/truth.tsv" "$out/results-ip.ndjson" ||
 	sw_fail "wrong results with --send-path ip"
 sw_pass "scan: $n fleet endpoints classified exactly, $frames of $sent SYNs as Ethernet frames; the same through the IP stack"
