@@ -28,6 +28,7 @@
 #include "engine/privs.h"
 #include "scheduler/monitor.h"
 #include "scheduler/sched.h"
+#include "store/redis-url.h"
 
 #define REQ_RING 16384
 #define REPORT_RING 16384
@@ -463,6 +464,15 @@ int daemon_drop_privileges(struct daemon *d)
 		}
 		if (who)
 			log_info("running as '%s' without capabilities", who);
+		/* what it cannot reach as that user, it never will: say so now,
+		 * not as a warning repeated forever in a log */
+		if (who && d->cfg->redis_url && redis_url_unix_access(d->cfg->redis_url, err, sizeof(err)) < 0) {
+			log_error("%s as user '%s': give it access to the socket and its directories "
+				  "(the socket's group and unixsocketperm 770, docs/operations.md) or run as "
+				  "another user (--user)",
+				  err, who);
+			return -EACCES;
+		}
 		else if (geteuid() == 0)
 			log_info("running as root without capabilities (create a '%s' user or pass --user to "
 				 "leave root)",

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "store/redis-conn.h"
@@ -63,4 +66,24 @@ int redis_url_check(const char *url, char *err, size_t errlen)
 	else
 		snprintf(err, errlen, "%s", msg);
 	return r;
+}
+
+int redis_url_unix_access(const char *url, char *err, size_t errlen)
+{
+	struct redis_url u;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[8];
+	int fd, e;
+
+	if (redis_url_parse(&u, url, msg, sizeof(msg)) < 0 || u.kind != REDIS_URL_UNIX)
+		return 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", u.path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return 0;
+	e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+	close(fd);
+	if (e != EACCES && e != EPERM)
+		return 0; /* reachable, or not there yet: the writer retries */
+	snprintf(err, errlen, "cannot open the Redis socket '%s': %s", u.path, strerror(e));
+	return -e;
 }

@@ -30,6 +30,9 @@ done
 
 name=demo$(printf '%04d' $(($$ % 10000)))
 dir=$(mktemp -d /tmp/synwatch-demo.XXXXXX)
+# synwatch, started as root, drops to the 'synwatch' user when it exists
+# (docs/operations.md): that user must reach the Redis socket in here
+chmod 711 "$dir"
 pids=()
 watcher= fg=
 # top (or the wait of --no-top) runs in the background of this shell so that

@@ -253,7 +253,11 @@ sw_redis_up() {
 	[ -n "$ns" ] && in_ns=(ip netns exec "$ns")
 	[ "$port" != 0 ] && listen=(--port "$port" --bind 127.0.0.1)
 	mkdir -p "$base" || sw_fail "cannot create '$base'"
-	"${in_ns[@]}" redis-server "${listen[@]}" --unixsocket "$base.sock" --save '' "${persist[@]}" --dir "$base" \
+	# a machine set up as docs/operations.md says has a 'synwatch' user, and
+	# synwatch run as root drops to it: it must reach the socket
+	chmod o+x "$dir" || sw_fail "cannot open '$dir' to other users"
+	"${in_ns[@]}" redis-server "${listen[@]}" --unixsocket "$base.sock" --unixsocketperm 777 --save '' \
+		"${persist[@]}" --dir "$base" \
 		--daemonize yes --pidfile "$base.pid" --logfile "$base.log" "$@" || sw_fail "redis-server $name did not start"
 	sw_cleanup_add "sw_redis_stop '$dir' '$name'"
 	# shellcheck disable=SC2086

@@ -36,4 +36,18 @@ kill -TERM $spid
 dead() { ! sw_pid_alive "$spid"; }
 sw_wait_for 10 dead || sw_fail "synwatch did not exit on SIGTERM"
 wait $spid || sw_fail "synwatch exited $? on SIGTERM"
-sw_pass "privs: runs as '$user' with no capabilities and still measures"
+
+# a Redis socket the user may not reach: one line and an exit at start-up,
+# not a warning repeated in a log while nothing is written
+sw_tmpdir rdir
+redis-server --port 0 --unixsocket "$rdir/r.sock" --unixsocketperm 700 --save '' --appendonly no --dir "$rdir" \
+	--daemonize yes --pidfile "$rdir/r.pid" --logfile "$rdir/r.log" || sw_fail "redis-server did not start"
+sw_cleanup_add "kill \$(cat '$rdir/r.pid') 2>/dev/null"
+sw_wait_for 5 redis-cli -s "$rdir/r.sock" ping > /dev/null 2>&1 || sw_fail "redis-server does not answer"
+ip netns exec "$ns" timeout 10 "$SW_BIN/synwatch" --user "$user" -p 80 127.0.0.1 --redis "unix://$rdir/r.sock" \
+	> /dev/null 2> "$out/err2"
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || sw_fail "a Redis socket '$user' cannot open: exit $rc (124: still running)"
+grep -q "error: cannot open the Redis socket '$rdir/r.sock': Permission denied as user '$user'" "$out/err2" ||
+	sw_fail "unreachable Redis socket: $(cat "$out/err2")"
+sw_pass "privs: runs as '$user' with no capabilities and still measures; a Redis socket it may not open stops it at start-up"
