@@ -35,7 +35,7 @@
 struct row {
 	const struct table_group *g; /* its first table group; NULL: one-shot */
 	size_t endpoints, hosts;
-	double pps;                  /* probes per second its intervals ask for */
+	double pps; /* probes per second its intervals ask for */
 	char ports[CELL_MAX + 40];
 	char checks[CELL_MAX + 40];
 };
@@ -45,7 +45,7 @@ struct ep {
 	struct sw_addr addr;
 	uint32_t row;
 	uint16_t port;
-	uint8_t kind;     /* its service check, CHECK_NONE: none */
+	uint8_t kind;	  /* its service check, CHECK_NONE: none */
 	int64_t check_ns; /* how often its check runs at most */
 	double pps;
 };
@@ -56,13 +56,13 @@ struct summary {
 	struct ep *eps;
 	size_t n_eps;
 	size_t hosts;
-	double checks_ps;           /* service checks per second, at most */
-	size_t checked;             /* endpoints with a service check */
-	const struct ep *busiest;   /* the address asked for the most probes per second */
+	double checks_ps;	  /* service checks per second, at most */
+	size_t checked;		  /* endpoints with a service check */
+	const struct ep *busiest; /* the address asked for the most probes per second */
 	double busiest_pps;
-	size_t busiest_endpoints;   /* ... and how many endpoints it has */
-	double host_cap;            /* --per-host-rate (0: none) */
-	size_t over_cap;            /* addresses asked for more than that */
+	size_t busiest_endpoints; /* ... and how many endpoints it has */
+	double host_cap;	  /* --per-host-rate (0: none) */
+	size_t over_cap;	  /* addresses asked for more than that */
 };
 
 static void noop_result(void *ctx, const struct probe_result *r)
@@ -142,7 +142,7 @@ static void ports_text(struct cell *c, const uint16_t *v, size_t n)
 
 static const char *priority_name(uint8_t p)
 {
-	static const char *const names[] = { "low", "normal", "high", "critical" };
+	static const char *const names[] = {"low", "normal", "high", "critical"};
 
 	return p < 4 ? names[p] : "?";
 }
@@ -230,7 +230,7 @@ static void add_up(struct summary *s, const struct table *t)
 			row = no_group;
 		}
 		struct ep *e = &s->eps[s->n_eps++];
-		*e = (struct ep){ .addr = t->tl.v[id].addr, .row = row, .port = t->tl.v[id].port };
+		*e = (struct ep){.addr = t->tl.v[id].addr, .row = row, .port = t->tl.v[id].port};
 		if (g && g->interval_ns > 0)
 			e->pps = (double)NSEC_PER_SEC / (double)g->interval_ns;
 		s->rows[row].endpoints++;
@@ -262,14 +262,15 @@ static void add_up(struct summary *s, const struct table *t)
 		}
 		s->hosts++;
 		s->over_cap += s->host_cap > 0 && pps > s->host_cap;
-		if (!s->busiest || pps > s->busiest_pps || (pps == s->busiest_pps && j - i > s->busiest_endpoints)) {
+		if (!s->busiest || pps > s->busiest_pps ||
+		    (pps == s->busiest_pps && j - i > s->busiest_endpoints)) {
 			s->busiest = &s->eps[i];
 			s->busiest_pps = pps;
 			s->busiest_endpoints = j - i;
 		}
 		i = j;
 	}
-	struct sw_addr busiest = s->busiest ? s->busiest->addr : (struct sw_addr){ 0 };
+	struct sw_addr busiest = s->busiest ? s->busiest->addr : (struct sw_addr){0};
 
 	/* ports per row */
 	qsort(s->eps, s->n_eps, sizeof(*s->eps), by_row_port);
@@ -279,7 +280,7 @@ static void add_up(struct summary *s, const struct table *t)
 		for (; j < s->n_eps && s->eps[j].row == s->eps[i].row; j++)
 			ports[n++] = s->eps[j].port;
 		struct row *r = &s->rows[s->eps[i].row];
-		struct cell c = { .s = r->ports, .cap = sizeof(r->ports) };
+		struct cell c = {.s = r->ports, .cap = sizeof(r->ports)};
 		ports_text(&c, ports, n);
 		cell_end(&c, "ports");
 		i = j;
@@ -299,11 +300,12 @@ static void add_up(struct summary *s, const struct table *t)
 		       s->eps[j].check_ns == e->check_ns;
 		     j++)
 			ports[n++] = s->eps[j].port;
-		struct cell c = { .s = item, .cap = sizeof(item) };
+		struct cell c = {.s = item, .cap = sizeof(item)};
 		ports_text(&c, ports, n);
 		cell_end(&c, "ports");
 		if (r->g && e->check_ns > r->g->interval_ns)
-			snprintf(every, sizeof(every), " every %s", num_duration_text(e->check_ns, d, sizeof(d)));
+			snprintf(every, sizeof(every), " every %s",
+				 num_duration_text(e->check_ns, d, sizeof(d)));
 		snprintf(r->checks + used, sizeof(r->checks) - used, "%s%s %s%s", used ? "; " : "",
 			 check_kind_name((enum check_kind)e->kind), item, every);
 		i = j;
@@ -321,8 +323,8 @@ static void add_up(struct summary *s, const struct table *t)
 
 static void print_groups(const struct summary *s, double demand)
 {
-	static const char *const head[] = { "GROUP", "ENDPOINTS", "HOSTS", "PORTS", "CHECKS", "INTERVAL", "TIMEOUT",
-					    "RETRIES", "CRITICALITY", "PROBES/S" };
+	static const char *const head[] = {"GROUP",    "ENDPOINTS", "HOSTS",   "PORTS",	      "CHECKS",
+					   "INTERVAL", "TIMEOUT",   "RETRIES", "CRITICALITY", "PROBES/S"};
 	struct columns tab;
 	char n[32], h[32], iv[32], to[32], re[16], pps[32];
 
@@ -339,9 +341,16 @@ static void print_groups(const struct summary *s, double demand)
 			snprintf(re, sizeof(re), "%u", g->retries);
 			snprintf(pps, sizeof(pps), "%.2f", r->pps);
 		}
-		const char *cells[] = { g ? g->name : "(one-shot)", n, h, r->ports, r->checks, g ? iv : "-",
-					g ? to : "-", g ? re : "-", g ? priority_name(g->priority) : "-",
-					g ? pps : "-" };
+		const char *cells[] = {g ? g->name : "(one-shot)",
+				       n,
+				       h,
+				       r->ports,
+				       r->checks,
+				       g ? iv : "-",
+				       g ? to : "-",
+				       g ? re : "-",
+				       g ? priority_name(g->priority) : "-",
+				       g ? pps : "-"};
 		if (columns_add(&tab, cells) < 0)
 			goto nomem;
 	}
@@ -349,7 +358,7 @@ static void print_groups(const struct summary *s, double demand)
 		snprintf(n, sizeof(n), "%zu", s->n_eps);
 		snprintf(h, sizeof(h), "%zu", s->hosts);
 		snprintf(pps, sizeof(pps), "%.2f", demand);
-		const char *cells[] = { "total", n, h, "", "", "", "", "", "", demand >= 0 ? pps : "-" };
+		const char *cells[] = {"total", n, h, "", "", "", "", "", "", demand >= 0 ? pps : "-"};
 		if (columns_add(&tab, cells) < 0)
 			goto nomem;
 	}
@@ -371,14 +380,16 @@ static double print_load(const struct daemon *d, const struct summary *s, struct
 	char a[ADDR_STRLEN + 16];
 
 	if (ms->overloaded)
-		printf("warning: overloaded: the targets ask for %.0f probes/s, the cap is %llu: a run would stretch "
+		printf("warning: overloaded: the targets ask for %.0f probes/s, the cap is %llu: a run would "
+		       "stretch "
 		       "intervals x%.2f (low), x%.2f (normal), x%.2f (high), x%.2f (critical)\n",
 		       ms->demand_pps, cap, ms->stretch[0], ms->stretch[1], ms->stretch[2], ms->stretch[3]);
 	else
-		printf("rate: the targets ask for %.2f probes/s, the cap is %llu (%.1f %%)\n", ms->demand_pps, cap,
-		       100.0 * ms->demand_pps / (double)cap);
+		printf("rate: the targets ask for %.2f probes/s, the cap is %llu (%.1f %%)\n", ms->demand_pps,
+		       cap, 100.0 * ms->demand_pps / (double)cap);
 	if (s->over_cap)
-		printf("warning: %zu address%s asked for more than --per-host-rate %u probes/s (%s: %.1f): their "
+		printf("warning: %zu address%s asked for more than --per-host-rate %u probes/s (%s: %.1f): "
+		       "their "
 		       "checks are held back and run late\n",
 		       s->over_cap, s->over_cap == 1 ? " is" : "es are", d->o->per_host_rate,
 		       addr_format(&s->busiest->addr, a, sizeof(a)), s->busiest_pps);
@@ -412,14 +423,16 @@ static void print_checks(const struct daemon *d, const struct summary *s)
 		return;
 	}
 	if (d->o->once) {
-		printf("service checks: %zu endpoints, each checked after its SYN is answered; at most %u new "
-		       "connections/s\n",
-		       s->checked, cap);
+		printf(
+		    "service checks: %zu endpoints, each checked after its SYN is answered; at most %u new "
+		    "connections/s\n",
+		    s->checked, cap);
 		return;
 	}
-	printf("service checks: %zu endpoints, at most %.2f checks/s (every SYN answered); the checker opens at "
-	       "most %u connections/s\n",
-	       s->checked, s->checks_ps, cap);
+	printf(
+	    "service checks: %zu endpoints, at most %.2f checks/s (every SYN answered); the checker opens at "
+	    "most %u connections/s\n",
+	    s->checked, s->checks_ps, cap);
 	if (s->checks_ps > cap)
 		printf("warning: the service checks ask for more connections than the checker opens (%u/s, a "
 		       "tenth of the rate): they run late\n",
@@ -447,22 +460,24 @@ static void print_canaries(const struct daemon *d)
 	if (!d->n_canaries) {
 		if (d->cfg->n_canaries)
 			return; /* none parsed: cannot be, canaries_add would have ended the run */
-		printf("canaries: none (%s)\n", d->cfg->shard ? "not by default while sharding: give canaries: in the "
-							      "config"
-						       : "the targets are reached without a gateway");
+		printf("canaries: none (%s)\n", d->cfg->shard
+						    ? "not by default while sharding: give canaries: in the "
+						      "config"
+						    : "the targets are reached without a gateway");
 		return;
 	}
 	printf("canaries:");
 	for (size_t i = 0; i < d->n_canaries; i++) {
 		endpoint_text(&d->canaries[i], d->canary_ports[i], e, sizeof(e));
 		bool found = in_table(d->table, &d->canaries[i], d->canary_ports[i], &group);
-		printf("%s %s%s%s%s", i ? "," : "", d->n_gw_canaries ? "gateway " : "", e, found ? " in group " : "",
-		       found ? group : "");
+		printf("%s %s%s%s%s", i ? "," : "", d->n_gw_canaries ? "gateway " : "", e,
+		       found ? " in group " : "", found ? group : "");
 	}
 	printf("\n");
 	for (size_t i = 0; i < d->n_canaries; i++)
 		if (!in_table(d->table, &d->canaries[i], d->canary_ports[i], &group))
-			printf("warning: canary %s is not a target of any group: a run ignores it (each canary must "
+			printf("warning: canary %s is not a target of any group: a run ignores it (each "
+			       "canary must "
 			       "be one)\n",
 			       endpoint_text(&d->canaries[i], d->canary_ports[i], e, sizeof(e)));
 }
@@ -522,8 +537,9 @@ static void print_routes(const struct daemon *d)
 		printf("%u gateway%s)", frames, frames == 1 ? "" : "s");
 	printf("\n");
 	if (unrouted)
-		printf("warning: %zu endpoints have no route (%s: %s): their checks would end as error\n", unrouted,
-		       addr_format(&t->tl.v[first].addr, a, sizeof(a)), strerror(rt->sources[rt->src_of[first]].err));
+		printf("warning: %zu endpoints have no route (%s: %s): their checks would end as error\n",
+		       unrouted, addr_format(&t->tl.v[first].addr, a, sizeof(a)),
+		       strerror(rt->sources[rt->src_of[first]].err));
 }
 
 static void print_output(const struct daemon *d)
@@ -580,8 +596,8 @@ static void print_privileges(const struct options *o, const char *user)
 int preflight_run(struct daemon *d)
 {
 	const struct options *o = d->o;
-	struct summary s = { 0 };
-	struct monitor_stats ms = { .demand_pps = -1 };
+	struct summary s = {0};
+	struct monitor_stats ms = {.demand_pps = -1};
 	struct monitor *m = NULL;
 	const char *user = check_user(o);
 	int rc = 1;
@@ -592,13 +608,13 @@ int preflight_run(struct daemon *d)
 	if (!o->once) {
 		canaries_add(d);
 		struct monitor_config mc = {
-			.rate_cap = d->cfg->rate,
-			.isolation_share = d->cfg->isolation_share,
-			.canaries = d->canaries,
-			.canary_ports = d->canary_ports,
-			.n_canaries = d->n_canaries,
-			.emit_result = noop_result,
-			.emit_event = noop_event,
+		    .rate_cap = d->cfg->rate,
+		    .isolation_share = d->cfg->isolation_share,
+		    .canaries = d->canaries,
+		    .canary_ports = d->canary_ports,
+		    .n_canaries = d->n_canaries,
+		    .emit_result = noop_result,
+		    .emit_event = noop_event,
 		};
 		int r = monitor_new(&m, &mc, d->table, clock_mono_ns(), clock_real_ns());
 		if (r < 0) {
