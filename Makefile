@@ -1,5 +1,6 @@
 # synwatch — one non-recursive Makefile.
-#   make          install missing build packages, build build/synwatch and the tools
+#   make          install missing build packages, build build/synwatch, the tools and
+#                 the man pages (build/man/NAME.SECTION, from docs/man/*.scd)
 #   make test     install missing test packages, build with ASan+UBSan, run every test
 #   make demo     test fleet + private Redis + synwatch + live view
 #   make bench    the benchmark (writes bench/results.md)
@@ -73,6 +74,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # consumer programs: each tools/NAME.c is one program build/NAME
 TOOL_SRC := $(wildcard tools/*.c)
+# man pages: docs/man/NAME.SECTION.scd is build/man/NAME.SECTION (scdoc)
+MAN_SRC := $(wildcard docs/man/*.scd)
+VERSION := $(shell sed -n 's/^\#define SYNWATCH_VERSION "\(.*\)"/\1/p' daemon/options.h)
 
 B := build
 T := build/test
@@ -91,14 +95,15 @@ ALL_LAYERS := alert toolslib daemon store scheduler capture engine common
 PROGRAMS := $(B)/synwatch $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%) $(B)/fleet-responder $(B)/redis-bench \
 	$(B)/checker-tls
 TPROGRAMS := $(T)/synwatch $(T)/synwatch-alert $(TOOL_SRC:tools/%.c=$(T)/%) $(T)/fleet-responder
+MAN_PAGES := $(MAN_SRC:docs/man/%.scd=$(B)/man/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(T)/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
-.PHONY: all test demo bench fuzz programs check check-unit check-fuzz check-integration check-layers clean format
+.PHONY: all test demo bench fuzz programs man check check-unit check-fuzz check-integration check-layers clean format
 
 all:
 	@tools/deps.sh build
-	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory programs man
 
 test:
 	@tools/deps.sh test
@@ -121,6 +126,19 @@ fuzz:
 
 programs: $(PROGRAMS)
 
+# The pages' date is their source's last commit (SOURCE_DATE_EPOCH, as
+# scdoc reads it; a build that sets it keeps its own), so that a rebuild
+# of the same sources gives the same bytes.
+man: $(MAN_PAGES)
+
+$(B)/man/%: docs/man/%.scd daemon/options.h
+	@mkdir -p $(@D)
+	@epoch=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct -- $< 2>/dev/null)}; \
+	sed 's/@VERSION@/$(VERSION)/g' $< | \
+	if [ -n "$$epoch" ]; then SOURCE_DATE_EPOCH=$$epoch scdoc; else scdoc; fi > $@.tmp || { rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+	@echo "scdoc $< > $@"
+
 check: check-layers check-unit check-fuzz check-integration
 
 check-unit: $(UNIT_BIN)
@@ -129,8 +147,8 @@ check-unit: $(UNIT_BIN)
 check-fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do tests/fuzz/run.sh $$f $(FUZZ_SMOKE_TIME) || exit 1; done
 
-check-integration: $(TPROGRAMS) $(PROGRAMS)
-	@tests/integration/run.sh $(T)
+check-integration: $(TPROGRAMS) $(PROGRAMS) $(MAN_PAGES)
+	@SW_MAN=$(abspath $(B)/man) tests/integration/run.sh $(T)
 
 # objects, per build kind
 $(B)/%.o: %.c

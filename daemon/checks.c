@@ -28,6 +28,12 @@ static bool table_has_checks(const struct table *t)
 	return false;
 }
 
+uint32_t checks_rate(const struct config *c)
+{
+	/* new connections count against the rate cap too: a tenth of it */
+	return c->rate / 10 > 10 ? (uint32_t)(c->rate / 10) : 10;
+}
+
 int checks_open(struct daemon *d)
 {
 	char err[256];
@@ -39,8 +45,7 @@ int checks_open(struct daemon *d)
 	struct checker_config cc = {
 		.port_lo = d->cfg->check_port_lo,
 		.port_hi = d->cfg->check_port_hi,
-		/* new connections count against the rate cap too: a tenth of it */
-		.rate_per_s = d->cfg->rate / 10 > 10 ? (uint32_t)(d->cfg->rate / 10) : 10,
+		.rate_per_s = checks_rate(d->cfg),
 	};
 	if ((r = ring_new(&d->check_reqs, sizeof(struct check_req), CHECK_RING)) < 0 ||
 	    (r = ring_new(&d->check_results, sizeof(struct check_result), CHECK_RING)) < 0) {

@@ -12,7 +12,12 @@
 
 #include "common/check.h"
 
+struct config;
 struct daemon;
+
+/* The connections the checker may open per second under the settings: a
+ * tenth of the rate cap (they count against it too), at least 10. */
+uint32_t checks_rate(const struct config *c);
 
 /* Sets up the checker when the prober may run service checks (monitoring,
  * or --once with a target that has one). Returns 0, or a negative errno

@@ -13,6 +13,7 @@
 #include "daemon/loop.h"
 #include "daemon/memreport.h"
 #include "daemon/options.h"
+#include "daemon/preflight.h"
 #include "daemon/settings.h"
 #include "daemon/status.h"
 #include "daemon/targets.h"
@@ -29,6 +30,14 @@ int main(int argc, char **argv)
 	log_set_program("synwatch");
 	settings_load(&cfg, &o, argc, argv);
 	log_level_current = o.verbose >= 2 ? LOG_DEBUG : o.quiet ? LOG_ERROR : LOG_INFO;
+	if (o.check) {
+		/* the summary says what the log would: warnings and errors only */
+		if (!o.verbose && !o.quiet)
+			log_level_current = LOG_WARN;
+		rc = preflight_run(&d);
+		config_release(&cfg);
+		return rc;
+	}
 	targets_load(&d.table, &d.ex, &cfg, &o);
 	if (daemon_route(&d) < 0)
 		goto out;

@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"usage: synwatch -c FILE [options]                     monitor what the config file lists\n"
 		"       synwatch [-p PORTS] TARGET... [-T FILE] [--interval DUR] [options]   monitor targets\n"
 		"       synwatch --once [-p PORTS] TARGET... [-T FILE] [options]             check each once\n"
+		"       synwatch --check -c FILE [options]     check the settings, print what a run would do\n"
 		"\n"
 		"Watches whether TCP endpoints accept connections by sending one SYN per check\n"
 		"and reading the answer off the wire: open, closed, unreachable, filtered or\n"
@@ -29,6 +30,10 @@ static void usage(FILE *f)
 		"\n"
 		"  TARGET                 IP, IP:PORT, CIDR, CIDR:PORT, HOSTNAME[:PORT], [IPv6]:PORT\n"
 		"  -c, --config FILE      YAML configuration (docs/config.md); SIGHUP reloads it\n"
+		"  -t, --check            load and check the settings as a start would (the file or the\n"
+		"                         targets, names resolved, exclude list applied, routes looked up),\n"
+		"                         print what the run would do and exit: 0 valid, 2 not; needs no\n"
+		"                         privilege, sends nothing, does not connect to Redis\n"
 		"  -p, --ports LIST       ports for targets without their own: 22,80,443,8000-8100;\n"
 		"                         'icmp' is an ICMP echo (ping) check of the host\n"
 		"      --ping             add a ping check to every host (as -p icmp)\n"
@@ -126,9 +131,15 @@ enum {
 	OPT_SEND_PATH, OPT_CHECK_PORTS,
 };
 
+/* getopt_long takes an unambiguous prefix of a long option for the option,
+ * and an exact name before any prefix: "--check" is --check, never the
+ * start of --check-ports (it was, before --check existed); "--chec" is
+ * ambiguous and refused. */
+
 static const struct option longopts[] = {
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "config", required_argument, NULL, 'c' },
+	{ "check", no_argument, NULL, 't' },
 	{ "ports", required_argument, NULL, 'p' },
 	{ "targets", required_argument, NULL, 'T' },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
@@ -169,6 +180,24 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* An option getopt_long refused: unknown, or a prefix of several. */
+__attribute__((noreturn)) static void die_unknown(const char *arg)
+{
+	char list[512] = "";
+	size_t used = 0, n = 0, len = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) == 0 && len > 2)
+		for (const struct option *op = longopts; op->name; op++)
+			if (strncmp(op->name, arg + 2, len - 2) == 0 && used < sizeof(list)) {
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s--%s", n ? " or " : "",
+							 op->name);
+				n++;
+			}
+	if (n >= 2)
+		cli_die_usage("ambiguous option '%.*s': %s? (see --help)", (int)len, arg, list);
+	cli_die_usage("unknown option '%s' (see --help)", arg);
+}
+
 /* One getopt pass over argv: the command line's own flags into *o, the
  * settings onto c and g. Values are checked as they come, in argv order. */
 static void walk(struct options *o, struct config *c, struct config_group *g, int argc, char **argv)
@@ -183,10 +212,11 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 	};
 	optind = 0; /* GNU getopt starts afresh: argv may be walked twice */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:p:T:qvhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:p:T:tqvhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_ONCE: o->once = true; break;
 		case 'c': o->config = optarg; break;
+		case 't': o->check = true; break;
 		case 'p': o->ports = optarg; break;
 		case 'T': o->targets_file = optarg; break;
 		case OPT_INTERVAL: g->interval_ns = cli_duration("--interval", optarg, 10 * NSEC_PER_MSEC, 86400 * NSEC_PER_SEC); break;
@@ -235,7 +265,7 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("synwatch %s\n", SYNWATCH_VERSION); exit(0);
 		case ':': cli_die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
-		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		default: die_unknown(argv[optind - 1]);
 		}
 	}
 	o->specs = argv + optind;

@@ -23,6 +23,7 @@ struct config_group;
 struct options {
 	const char *config;         /* -c FILE; NULL: the targets are on the command line */
 	bool once;                  /* check every target once and exit (no state, no reload) */
+	bool check;                 /* --check: check the settings, print what the run would do, exit */
 	bool dry_run;               /* print the packets instead of sending them */
 	bool no_reserve;            /* leave net.ipv4.ip_local_reserved_ports alone */
 	bool quiet;                 /* no progress line, no summary; errors only */

@@ -7,15 +7,20 @@ set -eu
 # TLS: GnuTLS, the build's backend (make TLS_BACKEND=openssl wants
 # libssl-dev instead); test_checker's TLS servers are OpenSSL's, hence
 # libssl-dev in the test set
+# scdoc: the man pages (docs/man/*.scd, make man)
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
- libpcre2-dev libgnutls28-dev"
+ libpcre2-dev libgnutls28-dev scdoc"
 # real servers for tests/integration/test_checks.sh (each started privately by the test, never as a
 # system service: see the policy-rc.d note below)
 servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl dovecot-imapd
  dovecot-pop3d vsftpd memcached"
+# man-db and groff-base: man --warnings over the pages; bash-completion: the
+# completion file is tested with and without it (tests/integration/test_man.sh,
+# test_completion.sh)
 test="$build libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
- redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux $servers"
+ redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux man-db groff-base
+ bash-completion $servers"
 # bench: the scanners compared with and the monitor the service checks are
 # compared with (issue 17); the TLS libraries bench/tls.sh weighs are in the
 # build and test sets

@@ -77,6 +77,11 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: synwatch-ctl [--redis URL] [--prefix P] [--json] COMMAND ...\n"
+	    "  --redis URL           the probers' Redis\n"
+	    "  --prefix P            key prefix (default " SCHEMA_DEFAULT_PREFIX ")\n"
+	    "  --json                print JSON instead of tables\n"
+	    "  -h, --help            this help\n"
+	    "Commands:\n"
 	    "  add TARGET [--group G] [--name N] [--label K=V]... [--interval DUR]\n"
 	    "                        watch TARGET (IP:PORT, CIDR:PORT, HOSTNAME:PORT) from now on\n"
 	    "  remove TARGET         stop watching a target added with add\n"

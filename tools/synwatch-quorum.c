@@ -105,7 +105,10 @@ static void usage(FILE *f)
 		   "  --prefix P          key prefix (default synwatch:)\n"
 		   "  --quorum Q          locations that must see a target down: majority (default), all, or K\n"
 		   "  --name NAME         the global location's name (default global)\n"
-		   "  --events-maxlen N   MAXLEN ~ of P events (default 100000, as the probers)\n");
+		   "  --events-maxlen N   MAXLEN ~ of P events (default 100000, as the probers)\n"
+		   "  -v, --verbose       debug logging\n"
+		   "  -q, --quiet         warnings and errors only\n"
+		   "  -h, --help          this help\n");
 }
 
 /* ---- Redis ---- */

@@ -73,11 +73,15 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: synwatch-alert -c FILE [--redis URL] [--prefix P] [--name CONSUMER] [--check] [-v|-q]\n"
-	    "  -c FILE        routing rules and channels (docs/alerting.md)\n"
-	    "  --redis URL    overrides the file and $SYNWATCH_REDIS\n"
-	    "  --prefix P     key prefix (default: the file's, else synwatch:)\n"
-	    "  --name NAME    consumer name in the group (default HOST:PID)\n"
-	    "  --check        check the file and exit\n");
+	    "  -c, --config FILE  routing rules and channels (docs/alerting.md)\n"
+	    "      --redis URL    overrides the file and $SYNWATCH_REDIS\n"
+	    "      --prefix P     key prefix (default: the file's, else synwatch:)\n"
+	    "      --name NAME    consumer name in the group (default HOST:PID)\n"
+	    "      --check        check the file, print a line saying so and exit\n"
+	    "  -v, --verbose      debug logging\n"
+	    "  -q, --quiet        warnings and errors only\n"
+	    "  -h, --help         this help\n"
+	    "Exit: 0 after SIGTERM or SIGINT, 1 Redis unreachable at start, 2 bad usage or configuration.\n");
 }
 
 /* ---- Redis ---- */
