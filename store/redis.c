@@ -993,7 +993,6 @@ static void *writer_main(void *arg)
 	struct backlog_stats bs;
 	int64_t left;
 
-	pthread_setname_np(pthread_self(), "sw-redis");
 	w->backoff_ns = BACKOFF_MIN_NS;
 	for (;;) {
 		uint64_t now = clock_mono_ns();

@@ -394,8 +394,6 @@ static void *store_main(void *arg)
 	struct store *st = arg;
 	uint64_t next_flush = clock_mono_ns() + STORE_FLUSH_EVERY_NS;
 
-	pthread_setname_np(pthread_self(), "sw-store");
-
 	for (;;) {
 		bool stopping = atomic_load(&st->stop);
 		size_t n = drain(st);
