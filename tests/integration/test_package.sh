@@ -20,11 +20,41 @@
 #    monitors it into a private Redis with the unit's flags, where the
 #    installed exporter serves its metrics and the page from
 #    /usr/share/synwatch/web.
-#  - dpkg --purge: files, conffiles, overrides and /var/lib/synwatch gone;
-#    the synwatch user, which the test created, removed again.
-# The machine is left as it was; the test fails (it does not skip) if a
-# synwatch package, user or /etc/synwatch is there before it.
+#  - dpkg --purge: files, conffiles, overrides and /var/lib/synwatch gone.
+# The test runs in a mount namespace of its own in which /etc is an overlay
+# on the machine's: the synwatch user and group the package makes, and
+# /etc/synwatch, exist only there, and vanish with it. (A synwatch started
+# elsewhere on the machine meanwhile, by another test or another checkout,
+# would otherwise drop to that user, its default, and fail; and a process
+# of it running as synwatch would keep userdel from removing the user.) A
+# synwatch user, group or /etc/synwatch the machine has is hidden in the
+# overlay, so that the package makes its own. dpkg's database and the files
+# outside /etc are the machine's: the purge removes them. The wrapper below
+# then checks, in the machine's namespace, that the machine is as it was.
+# The test fails (it does not skip) if a synwatch package or its programs
+# are installed before it.
 set -u
+sw_pkg_state() { # what the test must leave as it found it
+	getent passwd synwatch
+	getent group synwatch
+	ls -ld --time-style=+ /etc/synwatch 2> /dev/null
+	dpkg-query -W -f='${Status}\n' synwatch 2> /dev/null
+	ls -l --time-style=+ /usr/sbin/synwatch /usr/bin/synwatch-* 2> /dev/null
+}
+if [ -z "${SW_PKG_MNTNS:-}" ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "FAIL: test_package: needs root (mount namespaces, dpkg -i)" >&2; exit 1; }
+	before=$(sw_pkg_state)
+	SW_PKG_MNTNS=1 unshare --mount --propagation private bash "$0" "$@"
+	rc=$?
+	after=$(sw_pkg_state)
+	if [ "$before" != "$after" ]; then
+		echo "FAIL: test_package: the machine's synwatch user, group, /etc/synwatch, package or programs changed" \
+			"during the test (by it, or by another process): before: '$before'; after: '$after'" >&2
+		exit 1
+	fi
+	[ $rc -eq 0 ] && echo "ok: the machine as it was: its synwatch user, group, /etc/synwatch, package and programs"
+	exit $rc
+fi
 . "$(dirname "$0")/lib.sh"
 sw_require_root
 sw_require_cmd dpkg-buildpackage dh lintian systemd-analyze redis-server redis-cli curl readelf "$SW_PY"
@@ -32,11 +62,20 @@ t0=$(date +%s)
 
 dpkg-query -W -f='${Status}' synwatch 2> /dev/null | grep -Eq 'installed|config-files' &&
 	sw_fail "a synwatch package is on this machine already; the test installs and purges one: remove it first"
-[ -e /etc/synwatch ] && sw_fail "/etc/synwatch exists (make install?); the test installs the package's: move it away first"
-getent passwd synwatch > /dev/null && sw_fail "a synwatch user exists; the test checks that the package creates it"
-getent group synwatch > /dev/null && sw_fail "a synwatch group exists; the test checks that the package creates it"
+for f in /usr/sbin/synwatch /usr/bin/synwatch-alert /usr/bin/synwatch-exporter /usr/share/synwatch; do
+	[ -e "$f" ] && sw_fail "$f exists (make install PREFIX=/usr?); the package would take it over: remove it first"
+done
 
 sw_tmpdir work
+# /etc: the machine's, with this test's changes in $work/etc-up
+mkdir "$work/etc-up" "$work/etc-work"
+mount -t overlay overlay -o lowerdir=/etc,upperdir="$work/etc-up",workdir="$work/etc-work" /etc ||
+	sw_fail "cannot mount an overlay on /etc"
+sw_cleanup_add "umount /etc"
+# the machine's synwatch user, group and /etc/synwatch, if any: hidden here
+if getent passwd synwatch > /dev/null; then userdel -f synwatch > /dev/null 2>&1 || sw_fail "cannot hide the synwatch user"; fi
+if getent group synwatch > /dev/null; then groupdel -f synwatch || sw_fail "cannot hide the synwatch group"; fi
+rm -rf /etc/synwatch
 version=$(dpkg-parsechangelog -l "$SW_TOP/debian/changelog" -S Version)
 upstream=${version%-*}
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
@@ -184,13 +223,11 @@ dpkg_run() {
 	done
 	return 1
 }
-# removes what the package put on this machine, and the user it made
+# removes what the package put on this machine (its user is in the overlay)
 pkg_cleanup() {
 	if dpkg-query -W -f='${Status}' synwatch 2> /dev/null | grep -Eq 'installed|config-files'; then
 		dpkg_run dpkg --purge synwatch
 	fi
-	getent passwd synwatch > /dev/null && userdel synwatch
-	getent group synwatch > /dev/null && groupdel synwatch
 	return 0
 }
 sw_cleanup_add pkg_cleanup
@@ -330,9 +367,7 @@ for f in /usr/sbin/synwatch /usr/bin/synwatch-alert /etc/synwatch /lib/systemd/s
 	[ -e "$f" ] && sw_fail "$f is still there after the purge"
 done
 dpkg-statoverride --list | grep -q /etc/synwatch && sw_fail "a statoverride is left after the purge"
-userdel synwatch || sw_fail "userdel synwatch"
-getent group synwatch > /dev/null && groupdel synwatch
-getent passwd synwatch > /dev/null && sw_fail "the synwatch user is still there"
-sw_pass "dpkg --purge: files, conffiles, overrides and /var/lib/synwatch gone; the user removed by the test (it kept: Debian leaves system users)"
+getent passwd synwatch > /dev/null || sw_fail "the purge removed the synwatch user (Debian leaves system users)"
+sw_pass "dpkg --purge: files, conffiles, overrides and /var/lib/synwatch gone; the user stays (in the overlay only)"
 [ -z "$seccomp_broken" ] || sw_fail "$seccomp_broken"
 sw_pass "package: all in $(($(date +%s) - t0)) s (the package's build and lintian $build_s s)"
