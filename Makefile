@@ -5,6 +5,8 @@
 #   make demo     test fleet + private Redis + synwatch + live view
 #   make bench    the benchmark (writes bench/results.md)
 #   make fuzz     run each libFuzzer harness for FUZZ_TIME seconds
+#   make install  the programs, units, web page, example configs, docs (PREFIX, DESTDIR)
+#   make deb      the Debian package, built in a copy of the tree (tools/deb.sh)
 # The user-facing targets call tools/deps.sh first, then re-enter make, so
 # that pkg-config runs only once the libraries are there.
 #
@@ -38,7 +40,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wwrite-strings -Wformat=2 -Wvla -fno-common
 BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP -pthread \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
-HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+# (a _FORTIFY_SOURCE of the caller's CPPFLAGS, dpkg-buildflags' for the
+# Debian package, wins: two different ones would be a warning, so an error)
+HARDEN := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS)),,-D_FORTIFY_SOURCE=2) -fstack-protector-strong
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -pthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -82,6 +86,32 @@ B := build
 T := build/test
 F := build/fuzz
 
+# Where make install puts things (DESTDIR is prepended to each; the Debian
+# package builds with PREFIX=/usr UNITDIR=/lib/systemd/system):
+#   SBINDIR      synwatch (started by root or systemd: it needs CAP_NET_RAW)
+#   BINDIR       synwatch-alert, -ctl, -exporter, -quorum, -top
+#   WEBDIR       the status page (tools/web), where the exporter looks for it
+#   SYSCONFDIR   synwatch/synwatch.yaml and synwatch/alert.yaml from
+#                etc/*.example.yaml, only where there is no such file yet
+#   DOCDIR       README.md, docs/, the example configs (examples/)
+#   UNITDIR      the systemd units (etc/systemd/*.service.in, paths filled in)
+#   SYSUSERSDIR  the synwatch user (etc/sysusers.d/synwatch.conf)
+#   MANDIR       the man pages the build made, if any ($(B)/man/*.1, *.5, *.8)
+#   BASHCOMPDIR  bash completion, if any (tools/completion/*)
+# /etc whatever PREFIX is: the units and the docs name /etc/synwatch.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+WEBDIR ?= $(DATADIR)/synwatch/web
+DOCDIR ?= $(DATADIR)/doc/synwatch
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DESTDIR ?=
+
 space := $(subst ,, )
 comma := ,
 # $(call libs,DIR,LAYER...): the archives of the layers, in link order
@@ -99,7 +129,7 @@ MAN_PAGES := $(MAN_SRC:docs/man/%.scd=$(B)/man/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(T)/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
-.PHONY: all test demo bench fuzz programs man check check-unit check-fuzz check-integration check-layers clean format
+.PHONY: all test demo bench fuzz programs man release install uninstall deb check check-unit check-fuzz check-integration check-layers clean format
 
 all:
 	@tools/deps.sh build
@@ -153,7 +183,7 @@ check-integration: $(TPROGRAMS) $(PROGRAMS) $(MAN_PAGES)
 # objects, per build kind
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(HARDEN) $(BASE_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(HARDEN) $(BASE_CFLAGS) -c -o $@ $<
 
 $(T)/%.o: %.c
 	@mkdir -p $(@D)
@@ -179,7 +209,21 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(TLS_STAMP) 2>/dev/null)" = "$(TLS_BACKEND
 	echo "$(TLS_BACKEND)" > $(TLS_STAMP); })
 $(foreach d,$(B) $(T) $(F),$(d)/lib/libengine.a): $(TLS_STAMP)
 
-RLINK = $(CC) $(CFLAGS) -Wl,-z,relro,-z,now -o $@ $^ $(LIBS)
+# The install paths compiled into the release build (the exporter's web
+# page directory) and written into the units: rewritten only when they
+# change, so that make install PREFIX=... rebuilds what holds them.
+PATHS_STAMP := $(B)/install-paths
+INSTALL_PATHS := $(SBINDIR) $(BINDIR) $(WEBDIR) $(DOCDIR) $(SYSCONFDIR)
+$(shell mkdir -p $(B) && { [ "$$(cat $(PATHS_STAMP) 2>/dev/null)" = "$(INSTALL_PATHS)" ] || \
+	echo "$(INSTALL_PATHS)" > $(PATHS_STAMP); })
+# the exporter serves the page from WEBDIR when it finds none next to its
+# binary (build/../tools/web in the tree, ../share/synwatch/web installed)
+$(B)/tools/synwatch-exporter.o: BASE_CFLAGS += -DSW_WEB_DIR='"$(WEBDIR)"'
+$(B)/tools/synwatch-exporter.o: $(PATHS_STAMP)
+
+# --as-needed: each program depends on the libraries it calls, not on all
+# of PKGS (the package's shlibs:Depends follows)
+RLINK = $(CC) $(CFLAGS) $(LDFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed -o $@ $^ $(LIBS)
 TLINK = $(CC) -g $(SAN) -o $@ $^ $(LIBS)
 
 # release build
@@ -222,6 +266,81 @@ $(F)/fuzz_%: $(F)/tests/fuzz/fuzz_%.o $(call libs,$(F),$(ALL_LAYERS))
 	$(FLINK)
 $(F)/fuzz_sched: $(F)/tests/fuzz/fuzz_sched.o $(F)/tests/fuzz/sched_model.o $(call libs,$(F),$(ALL_LAYERS))
 	$(FLINK)
+
+# ---- install ----
+# release: what make install copies, built. The units are written from
+# etc/systemd/*.service.in with the paths above.
+SBIN_PROGRAMS := $(B)/synwatch
+BIN_PROGRAMS := $(B)/synwatch-alert $(TOOL_SRC:tools/%.c=$(B)/%)
+UNITS := $(patsubst etc/systemd/%.in,$(B)/systemd/%,$(wildcard etc/systemd/*.service.in))
+WEB_FILES := $(wildcard tools/web/*)
+
+release: $(SBIN_PROGRAMS) $(BIN_PROGRAMS) $(UNITS) $(MAN_PAGES)
+
+$(B)/systemd/%: etc/systemd/%.in $(PATHS_STAMP)
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@WEBDIR@|$(WEBDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp
+	@! grep -n '@[A-Z]*@' $@.tmp || { echo "$<: a placeholder the Makefile does not fill"; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+
+# Man pages and completion are taken as the shell finds them when the
+# recipe runs (a build rule that makes $(B)/man/ belongs before release).
+# A config already in SYSCONFDIR is kept; a new one is mode 0640, group
+# synwatch if that group exists (DESTDIR empty), else root's (the Debian
+# package sets the group in its postinst).
+install: release
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(WEBDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)/docs/img $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSCONFDIR)/synwatch
+	install -m 0755 $(SBIN_PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BIN_PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(WEB_FILES) $(DESTDIR)$(WEBDIR)/
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 etc/sysusers.d/synwatch.conf $(DESTDIR)$(SYSUSERSDIR)/synwatch.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+	install -m 0644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
+	install -m 0644 etc/synwatch.example.yaml etc/alert.example.yaml $(DESTDIR)$(DOCDIR)/examples/
+	@for c in synwatch alert; do \
+		f=$(DESTDIR)$(SYSCONFDIR)/synwatch/$$c.yaml; \
+		if [ -e "$$f" ]; then echo "install: $$f exists: kept (the example is in $(DOCDIR)/examples)"; continue; fi; \
+		echo "install -m 0640 etc/$$c.example.yaml $$f"; install -m 0640 etc/$$c.example.yaml "$$f" || exit 1; \
+		if [ -z "$(DESTDIR)" ] && getent group synwatch > /dev/null; then chgrp synwatch "$$f" || exit 1; \
+		elif [ -z "$(DESTDIR)" ]; then echo "install: $$f: chgrp synwatch it once the user exists (systemd-sysusers)"; fi; \
+	done
+	@for m in $(B)/man/*.[158]; do \
+		[ -f "$$m" ] || continue; \
+		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+		echo "install -m 0644 $$m $$d/"; install -d "$$d" && install -m 0644 "$$m" "$$d/" || exit 1; \
+	done
+	@for c in tools/completion/*; do \
+		[ -f "$$c" ] || continue; \
+		echo "install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/"; \
+		install -d $(DESTDIR)$(BASHCOMPDIR) && install -m 0644 "$$c" $(DESTDIR)$(BASHCOMPDIR)/ || exit 1; \
+	done
+	@# bash-completion loads a file by the command's name: one file completes all six
+	@if [ -f tools/completion/synwatch ]; then for p in $(notdir $(BIN_PROGRAMS)); do \
+		ln -sf synwatch $(DESTDIR)$(BASHCOMPDIR)/$$p || exit 1; done; fi
+	@if [ -z "$(DESTDIR)" ]; then echo "install: done; the synwatch user: systemd-sysusers; the units:" \
+		"systemctl daemon-reload (none is enabled: docs/operations.md#installing)"; fi
+
+# Removes what install put there, but the configs in SYSCONFDIR and the user.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/synwatch $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BIN_PROGRAMS))) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) $(DESTDIR)$(SYSUSERSDIR)/synwatch.conf
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(DATADIR)/synwatch
+	@for m in $(B)/man/*.[158]; do [ -f "$$m" ] || continue; \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	@for c in tools/completion/*; do [ -f "$$c" ] || continue; rm -f $(DESTDIR)$(BASHCOMPDIR)/$${c##*/}; done
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(BIN_PROGRAMS)))
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# under $(B)/deb/, where the .deb lands (tools/deb.sh says how)
+deb:
+	@tools/deps.sh package
+	@tools/deb.sh $(B)/deb
 
 # Each layer archive linked whole, with only the layers it may use: an
 # undefined reference names a call to a layer above (or beside) it. And

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages synwatch needs, only those that are missing.
-# Usage: tools/deps.sh [build|test|bench|demo|all]   (default: test)
+# Usage: tools/deps.sh [build|package|test|bench|demo|all]   (default: test)
 # Idempotent and quiet when nothing is missing; needs root (or sudo) to install.
 set -eu
 
@@ -11,16 +11,21 @@ set -eu
 build="build-essential pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev libhiredis-dev
  libsodium-dev libcyaml-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libseccomp-dev
  libpcre2-dev libgnutls28-dev scdoc"
+# make deb (tools/deb.sh) and tests/integration/test_package.sh: the build
+# set (debian/control's Build-Depends) and debhelper, dpkg-buildpackage
+# (dpkg-dev), fakeroot for a build as a user, lintian; systemd for
+# systemd-analyze verify and security (the test needs no running systemd)
+package="$build debhelper dpkg-dev fakeroot lintian systemd"
 # real servers for tests/integration/test_checks.sh (each started privately by the test, never as a
 # system service: see the policy-rc.d note below)
 servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light nginx openssl dovecot-imapd
  dovecot-pop3d vsftpd memcached"
 # man-db and groff-base: man --warnings over the pages; bash-completion: the
 # completion file is tested with and without it (tests/integration/test_man.sh,
-# test_completion.sh)
-test="$build libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
+# test_completion.sh); curl: the tests' HTTP requests
+test="$package libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux man-db groff-base
- bash-completion $servers"
+ bash-completion curl $servers"
 # bench: the scanners compared with and the monitor the service checks are
 # compared with (issue 17); the TLS libraries bench/tls.sh weighs are in the
 # build and test sets
@@ -29,11 +34,12 @@ demo="$test tmux"
 
 case "${1:-test}" in
 build) want=$build ;;
+package) want=$package ;;
 test) want=$test ;;
 bench) want=$bench ;;
 demo) want=$demo ;;
 all) want="$bench $demo" ;;
-*) echo "deps.sh: unknown set '$1' (expected build, test, bench, demo or all)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$1' (expected build, package, test, bench, demo or all)" >&2; exit 2 ;;
 esac
 
 missing=""
