@@ -17,9 +17,10 @@ servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light ng
 test="$build libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux $servers"
 # bench: the scanners compared with and the monitor the service checks are
-# compared with (issue 17); the TLS libraries bench/tls.sh weighs are in the
-# build and test sets
-bench="$test zmap masscan nmap gnuplot-nox time prometheus-blackbox-exporter"
+# compared with (issue 17), and curl, which asks it for probes (bench/tls.sh,
+# bench/checks.sh); the TLS libraries bench/tls.sh weighs and nginx, its
+# server, are in the build and test sets
+bench="$test zmap masscan nmap gnuplot-nox time prometheus-blackbox-exporter curl"
 demo="$test tmux"
 
 case "${1:-test}" in
