@@ -106,6 +106,11 @@ chmod 755 "$tmp" # synwatch reads the CA file after leaving root (its own user, 
 cp "$SW_BIN/synwatch" "$tmp/synwatch" || sw_fail "cannot copy $SW_BIN/synwatch"
 SW=$tmp/synwatch
 
+# other work on the machine, before anything of ours runs
+busy_before=$(busy)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+procs_before=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s%s %s%%", sep, $2, $1; sep = ", " }')
+
 # ------------------------------------------------------------------ fleet, nginx
 
 name=$(sw_unique bc)
@@ -227,9 +232,6 @@ fi
 # ------------------------------------------------------------------ the runs
 
 log "$N hosts at ${IV}s ($RATE checks/s asked), window $T s; tls full: $FULL_N hosts at ${FULL_IV}s; max: ${max_steps[*]} / ${max_tls_steps[*]} hosts at 1s; $REPEATS repeats"
-busy_before=$(busy)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-procs_before=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 10 { printf "%s%s %s%%", sep, $2, $1; sep = ", " }')
 rm -f "$OUT/busy.txt"
 t_begin=$SECONDS
 for rep in $(seq "$REPEATS"); do
