@@ -205,24 +205,7 @@ config syn none "$N" "${IV}s" 10000
 config idle none 5 "${IV}s" 10000
 
 bb_ok=0
-cat > "$tmp/blackbox.yml" << EOF
-modules:
-  tcp_connect:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-  tls:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-      tls: true
-      tls_config:
-        ca_file: $tmp/ca.pem
-        server_name: $NAME
-EOF
-if [ "$BB_N" -gt 0 ] && blackbox_up "$tmp" "$pns"; then
+if [ "$BB_N" -gt 0 ] && blackbox_up "$tmp" "$NAME" "$pns"; then
 	bb_ok=1
 	# a warm-up, not counted
 	head -n 100 "$tmp/hosts.txt" | awk -v u="$bb_url/probe?module=tls&target=" '{ print u $1 ":443" }' > "$tmp/urls-warm.txt"

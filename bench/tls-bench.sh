@@ -148,18 +148,37 @@ crypto_floor() {
 	fi
 }
 
-# blackbox_up DIR [NETNS]: prometheus-blackbox-exporter with the modules of
-# DIR/blackbox.yml (the caller writes it) on a free port of 127.0.0.1, in
-# network namespace NETNS when given; stopped at exit. Sets bb_pid and
-# bb_url (http://127.0.0.1:PORT). Returns 1, saying why, when it is not
-# installed or does not start.
+# blackbox_up DIR NAME [NETNS]: prometheus-blackbox-exporter on a free port
+# of 127.0.0.1, in network namespace NETNS when given; stopped at exit. Its
+# modules (DIR/blackbox.yml): tcp_connect, a TCP connection; tls, the same
+# with a TLS handshake that verifies the chain against DIR/ca.pem and the
+# name NAME (tls_server_up's server). Sets bb_pid and bb_url
+# (http://127.0.0.1:PORT). Returns 1, saying why, when it is not installed
+# or does not start.
 blackbox_up() {
-	local dir=$1 bport ns=()
-	[ -n "${2:-}" ] && ns=(ip netns exec "$2")
+	local dir=$1 name=$2 bport ns=()
+	[ -n "${3:-}" ] && ns=(ip netns exec "$3")
 	if ! command -v prometheus-blackbox-exporter > /dev/null; then
 		echo "prometheus-blackbox-exporter is not installed (tools/deps.sh bench)" >&2
 		return 1
 	fi
+	cat > "$dir/blackbox.yml" << EOF
+modules:
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+  tls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      tls: true
+      tls_config:
+        ca_file: $dir/ca.pem
+        server_name: $name
+EOF
 	bport=$(free_port)
 	"${ns[@]}" prometheus-blackbox-exporter --config.file="$dir/blackbox.yml" \
 		--web.listen-address="127.0.0.1:$bport" --log.level=warn > "$dir/blackbox.log" 2>&1 &

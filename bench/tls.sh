@@ -153,19 +153,7 @@ floor_chain=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", 2 
 # ------------------------------------------------------------------ blackbox_exporter
 
 bb_line=""
-cat > "$tmp/blackbox.yml" << EOF
-modules:
-  tls:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-      tls: true
-      tls_config:
-        ca_file: $tmp/ca.pem
-        server_name: $NAME
-EOF
-if [ "$BB_N" -gt 0 ] && blackbox_up "$tmp"; then
+if [ "$BB_N" -gt 0 ] && blackbox_up "$tmp" "$NAME"; then
 	log "blackbox_exporter: $REPEATS x $BB_N TLS probes through /probe"
 	url="$bb_url/probe?module=tls&target=127.0.0.1:$port"
 	# shellcheck disable=SC2034 # i: a counter only
