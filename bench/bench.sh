@@ -18,6 +18,10 @@
 #   4. monitoring 1,048,576 targets on a 10 s interval with Redis (bench/bench-monitor.sh)
 #   5. the Redis store alone (build/redis-bench), then while probing the
 #      cheapest endpoints as fast as the machine goes (bench/bench-store.sh)
+#   checks: service checks per second and CPU per check, connect and tls,
+#      synwatch beside blackbox_exporter on the same endpoints (nginx in a
+#      fleet) and the handshake's crypto floor (bench/checks.sh, about 6
+#      minutes; alone, without touching bench/results.md: bench/checks.sh)
 #   soak: BENCH_SOAK_MINUTES (default 30, 0: none) of monitoring with a Redis
 #      restart in the middle (bench/soak.sh)
 #   tls (not in the default set): client CPU per TLS handshake of OpenSSL,
@@ -30,15 +34,15 @@
 #
 # Writes bench/results.md and bench/*.png (small, meant to be committed) and
 # the raw data under bench/out/ (ignored by git). Takes about 17 minutes
-# plus the soak (about 48 in all on 2026-12-06), up to 5 more while it
-# waits for other work on the machine to calm down.
+# plus the soak (about 48 in all on 2026-12-06) and the checks (about 6),
+# up to 7 more while it waits for other work on the machine to calm down.
 #
 # Environment: BENCH_RATES (default "25000 50000 100000 150000 200000 300000
 # max"), BENCH_REPEATS (default 3), BENCH_CPU_RATE (default 100000; must be
 # one of the rates), BENCH_TIMEOUT (seconds per tool run, default 120),
 # BENCH_QUIET_MAX (default 15) and BENCH_QUIET_BUDGET (default 300): before
 # each run, wait until other work keeps the machine at most that % busy, for
-# at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 soak"; add
+# at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 checks soak"; add
 # tls and checker-tls for the TLS benchmarks) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
 # (default 35000).
 set -u
@@ -52,7 +56,7 @@ RATES=${BENCH_RATES:-25000 50000 100000 150000 200000 300000 max}
 REPEATS=${BENCH_REPEATS:-3}
 CPU_RATE=${BENCH_CPU_RATE:-100000}
 TMO=${BENCH_TIMEOUT:-120}
-SECTIONS=${BENCH_SECTIONS:-1 3 rate 4 5 soak}
+SECTIONS=${BENCH_SECTIONS:-1 3 rate 4 5 checks soak}
 S3_RATE=${BENCH_S3_RATE:-}
 QUIET_MAX=${BENCH_QUIET_MAX:-15}
 QUIET_BUDGET=${BENCH_QUIET_BUDGET:-300}
@@ -437,7 +441,7 @@ section_3() {
 want_section 1 && section_1
 want_section 3 && section_3
 
-# ------------------------------------------------------------------ rate, 4, 5, soak
+# ------------------------------------------------------------------ rate, 4, 5, checks, soak
 
 # each writes a markdown section that the report includes as it is
 if want_section rate; then
@@ -467,6 +471,11 @@ if want_section 5; then
 		echo
 		cat "$OUT/s5b.md"
 	} > "$OUT/s5.md"
+fi
+if want_section checks; then
+	log "checks: service checks, connect and tls, beside blackbox_exporter and the crypto floor (bench/checks.sh)"
+	SW_BIN=$(dirname "$SYNWATCH") CHECKS_OUT=$OUT/checks "$top/bench/checks.sh" > "$OUT/checks.md" ||
+		log "the checks section failed"
 fi
 if want_section soak && [ "${BENCH_SOAK_MINUTES:-30}" -gt 0 ]; then
 	log "soak: ${BENCH_SOAK_MINUTES:-30} min of monitoring with a Redis restart in the middle"

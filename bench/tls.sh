@@ -81,15 +81,7 @@ built=${built# }
 QUIET_MAX=${TLS_QUIET_MAX:-30}
 QUIET_BUDGET=${TLS_QUIET_BUDGET:-120}
 
-# server_ticks: CPU time of nginx's workers, in clock ticks
 hz=$(getconf CLK_TCK)
-server_ticks() {
-	local p t=0
-	for p in $(pgrep -P "$nginx_pid"); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0)))
-	done
-	echo "$t"
-}
 
 # run LIB MODE REP PORT ARGS...: one client run, its line appended to
 # $OUT/LIB-MODE.txt
@@ -97,9 +89,9 @@ run() {
 	local lib=$1 mode=$2 rep=$3 p=$4 line
 	shift 4
 	local s0 s1
-	s0=$(server_ticks)
+	s0=$(nginx_ticks)
 	line=$(timeout 300 "$tmp/tls-bench-$lib" -p "$p" -C "$tmp/ca.pem" -s "$NAME" -c "$CONC" "$@" 2> "$tmp/err")
-	s1=$(server_ticks)
+	s1=$(nginx_ticks)
 	if [ -z "$line" ]; then
 		log "$lib $mode (repeat $rep) failed: $(head -3 "$tmp/err")"
 		return 1
@@ -152,12 +144,7 @@ fi
 
 # ------------------------------------------------------------------ the floor
 
-# openssl speed times with the process's user CPU, not the wall clock
-speed=$(openssl speed -seconds "$SPEED_S" ecdhx25519 ecdsap256 2> /dev/null)
-echo "$speed" > "$OUT/speed.txt"
-x25519_us=$(echo "$speed" | awk '/ecdh \(X25519\)/ { printf "%.1f", 1e6 / $NF }')
-verify_us=$(echo "$speed" | awk '/ecdsa \(nistp256\)/ { printf "%.1f", 1e6 / $NF }')
-sign_us=$(echo "$speed" | awk '/ecdsa \(nistp256\)/ { printf "%.1f", 1e6 / $(NF - 1) }')
+crypto_floor "$SPEED_S"
 floor_issue=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", x + v }')
 # this chain: a key pair and a shared secret (X25519 twice, at most), the
 # CertificateVerify and the leaf's signature (two P-256 verifications)
@@ -166,48 +153,22 @@ floor_chain=$(awk -v x="$x25519_us" -v v="$verify_us" 'BEGIN { printf "%.0f", 2 
 # ------------------------------------------------------------------ blackbox_exporter
 
 bb_line=""
-if [ "$BB_N" -gt 0 ] && ! command -v prometheus-blackbox-exporter > /dev/null; then
-	log "prometheus-blackbox-exporter is not installed (tools/deps.sh bench): no comparison"
-elif [ "$BB_N" -gt 0 ]; then
+if [ "$BB_N" -gt 0 ] && blackbox_up "$tmp" "$NAME"; then
 	log "blackbox_exporter: $REPEATS x $BB_N TLS probes through /probe"
-	bport=$(free_port)
-	cat > "$tmp/blackbox.yml" << EOF
-modules:
-  tls:
-    prober: tcp
-    timeout: 5s
-    tcp:
-      preferred_ip_protocol: ip4
-      tls: true
-      tls_config:
-        ca_file: $tmp/ca.pem
-        server_name: $NAME
-EOF
-	prometheus-blackbox-exporter --config.file="$tmp/blackbox.yml" --web.listen-address="127.0.0.1:$bport" \
-		--log.level=warn > "$tmp/blackbox.log" 2>&1 &
-	bb_pid=$!
-	sw_cleanup_add "kill $bb_pid; wait $bb_pid"
-	url="http://127.0.0.1:$bport/probe?module=tls&target=127.0.0.1:$port"
-	if sw_wait_for 10 sh -c "curl -sf '$url' | grep -q '^probe_success 1'"; then
-		# shellcheck disable=SC2034 # i: a counter only
-		for i in $(seq "$BB_N"); do echo "url = \"$url\""; echo "output = /dev/null"; done > "$tmp/curl.cfg"
-		head -100 "$tmp/curl.cfg" > "$tmp/curl-warm.cfg"
-		curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl-warm.cfg" 2> /dev/null
-		for rep in $(seq "$REPEATS"); do
-			wait_quiet
-			a=$(awk '{ print $14 + $15 }' "/proc/$bb_pid/stat")
-			s0=$(date +%s.%N)
-			curl -s --no-progress-meter -Z --parallel-max 16 -K "$tmp/curl.cfg" 2> /dev/null
-			s1=$(date +%s.%N)
-			b=$(awk '{ print $14 + $15 }' "/proc/$bb_pid/stat")
-			echo "cpu_us=$(awk -v a="$a" -v b="$b" -v hz="$hz" -v n="$BB_N" 'BEGIN { printf "%.1f", 1e6 * (b - a) / hz / n }') per_s=$(awk -v s0="$s0" -v s1="$s1" -v n="$BB_N" 'BEGIN { printf "%.0f", n / (s1 - s0) }')" >> "$OUT/blackbox.txt"
-		done
-		bb_ok=$(curl -sf "$url" | awk '/^probe_success / { print $2 }')
-		bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
-		bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success $bb_ok |"
-	else
-		log "blackbox_exporter does not probe: $(tail -3 "$tmp/blackbox.log")"
-	fi
+	url="$bb_url/probe?module=tls&target=127.0.0.1:$port"
+	# shellcheck disable=SC2034 # i: a counter only
+	for i in $(seq "$BB_N"); do echo "$url"; done > "$tmp/urls.txt"
+	head -100 "$tmp/urls.txt" > "$tmp/urls-warm.txt"
+	blackbox_probe "$tmp" "$tmp/urls-warm.txt" 16 > /dev/null
+	for rep in $(seq "$REPEATS"); do
+		wait_quiet
+		blackbox_probe "$tmp" "$tmp/urls.txt" 16 >> "$OUT/blackbox.txt"
+	done
+	bb_ok=$(field ok < "$OUT/blackbox.txt" | minimum)
+	bb_ver=$(dpkg-query -W -f='${Version}' prometheus-blackbox-exporter 2> /dev/null)
+	bb_line="| prometheus-blackbox-exporter | $bb_ver | $(field cpu_us < "$OUT/blackbox.txt" | median) ($(field cpu_us < "$OUT/blackbox.txt" | minimum)) | – | – | – | – | $(field per_s < "$OUT/blackbox.txt" | median) | – | – | – | – | tcp prober, tls: true; per /probe request (HTTP + Go TLS 1.3 handshake + metrics), 16 requests in flight; probe_success 1 in at least $bb_ok of $BB_N |"
+elif [ "$BB_N" -gt 0 ]; then
+	log "no blackbox_exporter comparison"
 fi
 busy_after=$(busy)
 

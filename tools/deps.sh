@@ -27,9 +27,10 @@ test="$package libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftabl
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux man-db groff-base
  bash-completion curl $servers"
 # bench: the scanners compared with and the monitor the service checks are
-# compared with (issue 17); the TLS libraries bench/tls.sh weighs are in the
-# build and test sets
-bench="$test zmap masscan nmap gnuplot-nox time prometheus-blackbox-exporter"
+# compared with (issue 17), and curl, which asks it for probes (bench/tls.sh,
+# bench/checks.sh); the TLS libraries bench/tls.sh weighs and nginx, its
+# server, are in the build and test sets
+bench="$test zmap masscan nmap gnuplot-nox time prometheus-blackbox-exporter curl"
 demo="$test tmux"
 
 case "${1:-test}" in

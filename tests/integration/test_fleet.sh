@@ -233,11 +233,20 @@ gone "$name" "$pids"
 sw_fleet down --name "$name" 2> "$out/down2.err" || sw_fail "a second fleet down failed"
 grep -q "nothing to remove" "$out/down2.err" || sw_fail "a second fleet down said '$(cat "$out/down2.err")'"
 
-# ---- after a crash: responder killed, state file lost, one namespace deleted by hand
+# ---- after a crash: responder killed, state file lost, one namespace deleted by hand;
+# port 443 is nolisten: no listener of the fleet's (bench/checks.sh puts nginx there)
 name2=$(sw_unique fc)
-sw_fleet_up "$name2" --spec "open=3,slow=3@fixed:10ms,ports=80+443"
+sw_fleet_up "$name2" --spec "open=3,slow=3@fixed:10ms,ports=80+443,nolisten=443,layout=dense"
 sw_fleet status --name "$name2" > "$out/status2.json" || sw_fail "fleet status failed"
 pids2=$(json_get "$out/status2.json" '" ".join(map(str, j["target_pids"]))')
+[ "$(wc -w <<< "$pids2")" -eq 2 ] || sw_fail "nolisten=443: want the listener of port 80 and a responder, got pids '$pids2'"
+ip netns exec "swf-$name2-t" ss -Hltn 'sport = :443' | grep -q . && sw_fail "nolisten=443: something listens on 443"
+name3=$(sw_unique fx)
+sw_cleanup_add "sw_fleet down --name '$name3'"
+sw_fleet up --name "$name3" --spec "open=1,ports=80,nolisten=443" 2> "$out/nolisten.err" &&
+	sw_fail "nolisten accepted a port that is not one of the fleet's"
+grep -q "nolisten port 443 is not one of the fleet's ports" "$out/nolisten.err" ||
+	sw_fail "nolisten of a port not in ports: unhelpful message '$(cat "$out/nolisten.err")'"
 kill -9 "$(json_get "$out/status2.json" 'j["responder_pid"]')"
 rm -f "/run/swf/$name2/state.json"
 ip netns del "swf-$name2-p"
