@@ -122,8 +122,10 @@ void checks_request(void *ctx, uint32_t id, struct check_spec *spec)
 	if (name)
 		snprintf(req.name, sizeof(req.name), "%s", name);
 	if (ring_push(d->check_reqs, &req, 1) != 1) {
-		/* the checker is this far behind: say so rather than wait here */
-		refuse(d, id, spec, "not checked: too many checks waiting");
+		/* the checker is this far behind: not a verdict on the target
+		 * (nothing was measured), and no waiting here; status says so */
+		if (d->mon)
+			monitor_check_skipped(d->mon, id);
 		check_spec_unref(spec);
 		return;
 	}

@@ -5,6 +5,7 @@
 
 #include "capture/capture.h"
 #include "common/log.h"
+#include "common/ring.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/options.h"
@@ -98,6 +99,21 @@ void status_health(struct daemon *d)
 		else
 			log_info("no longer overloaded: %.0f probes/s asked, cap %llu", ms.demand_pps, cap);
 	}
+	/* service checks the checker could not take: logged when it starts
+	 * and when it ends, not per check */
+	bool behind = ms.checks_skipped != s->checks_skipped;
+	if (behind != s->checks_behind) {
+		s->checks_behind = behind;
+		if (behind)
+			log_warn("service checks: the checker is behind (%llu checks waiting): checks due now are "
+				 "skipped, their targets keep their last verdict (more CPU, a lower rate, or longer "
+				 "check intervals)",
+				 (unsigned long long)(d->check_reqs ? ring_count(d->check_reqs) : 0));
+		else
+			log_info("service checks: the checker caught up (%llu skipped in all)",
+				 (unsigned long long)ms.checks_skipped);
+	}
+	s->checks_skipped = ms.checks_skipped;
 	if (ms.isolated != s->isolated) {
 		s->isolated = ms.isolated;
 		if (ms.isolated)

@@ -18,6 +18,8 @@ struct status {
 	uint64_t beat_sent;         /* the heartbeat's rates: probes sent at the last beat */
 	uint64_t beat_replies;      /* ... and replies */
 	bool overloaded, isolated;  /* as last logged */
+	uint64_t checks_skipped;    /* service checks not run, at the last look */
+	bool checks_behind;         /* as last logged */
 };
 
 /* The run loop begins at now (CLOCK_MONOTONIC). */

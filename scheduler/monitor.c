@@ -706,6 +706,15 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
 	emit_state(m, id, r, from, since, NULL);
 }
 
+void monitor_check_skipped(struct monitor *m, uint32_t id)
+{
+	m->stats.checks_skipped++;
+	if (!m->chk || id >= m->cap)
+		return;
+	m->chk[id].busy = 0;
+	m->chk[id].due_s = 0;
+}
+
 void monitor_on_check(struct monitor *m, const struct check_result *c)
 {
 	uint32_t id = c->target;

@@ -49,6 +49,7 @@ struct monitor_stats {
 	uint64_t events;
 	uint64_t held;            /* failures not applied while the prober was isolated */
 	uint64_t service_checks;  /* service checks started */
+	uint64_t checks_skipped;  /* ... of which not run (monitor_check_skipped) */
 	double demand_pps;        /* what the targets' intervals ask for */
 	double stretch[4];        /* interval factor per priority (0 low .. 3 critical); 1 = as configured */
 	bool overloaded;          /* demand exceeds the cap: intervals are stretched */
@@ -94,6 +95,10 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r);
 /* A service check's result (after start_check): its verdict becomes the
  * port's, feeds the state, emits the result and any events. */
 void monitor_on_check(struct monitor *m, const struct check_result *r);
+/* Target id's check, started by start_check, could not be run (the checker
+ * is that far behind): nothing was measured, so the target keeps its state
+ * and last verdict; its check is due again at its next answered SYN. */
+void monitor_check_skipped(struct monitor *m, uint32_t id);
 
 /* Emits an event (address changes noticed by the daemon on re-resolution);
  * fills in its id. */

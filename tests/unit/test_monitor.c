@@ -563,6 +563,24 @@ static void test_service_checks(void **state)
 	monitor_on_check(m, &ok);
 	assert_int_equal(monitor_status(m, 0)->state, TARGET_UP);
 
+	/* the checker too far behind to take a due check: skipped, not failed;
+	 * the port stays up and the check is due again at the next answer */
+	report(m, 0, T0_REAL + 35 * NSEC_PER_SEC, PROBE_OPEN, 1000);
+	assert_int_equal(cs.n_started, 4);
+	before = s->n_ev;
+	for (int i = 0; i < 3; i++) {
+		monitor_check_skipped(m, 0);
+		assert_int_equal(monitor_status(m, 0)->state, TARGET_UP);
+		report(m, 0, T0_REAL + (36 + i) * NSEC_PER_SEC, PROBE_OPEN, 1000);
+		assert_int_equal(cs.n_started, 5 + (size_t)i);
+	}
+	assert_int_equal(s->n_ev, before);
+	struct monitor_stats mst;
+	monitor_get_counters(m, &mst);
+	assert_int_equal(mst.checks_skipped, 3);
+	monitor_on_check(m, &ok);
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_UP);
+
 	/* certificates: 10 days left degrades (warn 14), 2 days fails (crit 3) */
 	report(m, 1, T0_REAL, PROBE_OPEN, 1000);
 	assert_int_equal(cs.started[cs.n_started - 1], 1);
