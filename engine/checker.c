@@ -47,9 +47,10 @@ struct conn {
 	uint8_t state;
 	uint8_t want;            /* EPOLLIN / EPOLLOUT currently asked for */
 	uint8_t starttls;        /* the TLS handshake under way follows a STARTTLS */
-	uint8_t tls_peeked;      /* the first bytes of the TLS handshake were looked at */
 	uint8_t reported;        /* the verdict has been written */
 	uint8_t shut;            /* our side is shut for writing */
+	uint8_t session_kept;    /* its TLS session is in the target's slot */
+	uint8_t tls_timeout;     /* the TLS handshake ran out of time */
 	int fd;
 	uint32_t heap_pos;       /* position in the deadline heap */
 	uint64_t deadline;       /* monotonic */
@@ -245,6 +246,35 @@ static struct session_slot *session_of(struct checker *c, const struct check_req
 
 /* ---- connections ---- */
 
+/* The session to resume from, into the target's slot as soon as the
+ * library has one: under TLS 1.3 once the server's ticket has been read
+ * (after the handshake, often after the verdict, while the connection
+ * closes). Not after a handshake that failed other than by time, nor
+ * after a certificate the check refused: the next check is then a full
+ * handshake, to see the server as it is. A timeout says nothing against
+ * the session: dropping it would make a checker short of CPU pay for
+ * full handshakes exactly when it can least afford them. */
+static void keep_session(struct checker *c, struct conn *k)
+{
+	if (!k->tls || k->session_kept || c->cfg.full_every == 1)
+		return;
+	struct session_slot *ss = session_of(c, &k->req);
+	if (k->res.cert_failed || (!k->res.tls.version[0] && k->reported && !k->tls_timeout)) {
+		tls_session_free(ss->s);
+		ss->s = NULL;
+		k->session_kept = 1;
+		return;
+	}
+	if (!k->res.tls.version[0] || !ss->used)
+		return;
+	struct tls_session *ns = tls_conn_session(k->tls);
+	if (ns) {
+		tls_session_free(ss->s);
+		ss->s = ns;
+		k->session_kept = 1;
+	}
+}
+
 static void set_events(struct checker *c, struct conn *k, uint8_t want)
 {
 	if (k->want == want)
@@ -292,23 +322,7 @@ static void conn_free(struct checker *c, struct conn *k)
 		close(k->fd);
 	}
 	if (k->tls) {
-		/* the session to resume from: taken last, when a TLS 1.3 server's
-		 * tickets (sent after the handshake) have been read; after a
-		 * failed check none: the next one is a full handshake */
-		if (!k->dialog.v.ok && k->reported) {
-			struct session_slot *ss = session_of(c, &k->req);
-			tls_session_free(ss->s);
-			ss->s = NULL;
-		} else if (c->cfg.full_every != 1 && k->res.tls.version[0]) {
-			struct session_slot *ss = session_of(c, &k->req);
-			struct tls_session *ns = tls_conn_session(k->tls);
-			if (ns && ss->used) {
-				tls_session_free(ss->s);
-				ss->s = ns;
-			} else {
-				tls_session_free(ns);
-			}
-		}
+		keep_session(c, k);
 		tls_conn_free(k->tls);
 		k->tls = NULL;
 	}
@@ -355,6 +369,7 @@ static void fail_now(struct checker *c, struct conn *k, uint64_t now, const char
 static void conn_closing(struct checker *c, struct conn *k, uint64_t now)
 {
 	report(c, k, now);
+	keep_session(c, k);
 	k->state = C_CLOSING;
 	heap_update(c, (uint32_t)(k - c->conns), now + (uint64_t)c->cfg.linger_ns);
 }
@@ -571,26 +586,29 @@ static void tls_up(struct checker *c, struct conn *k, uint64_t now)
 	begin_dialog(c, k, now);
 }
 
-/* The server's first bytes in the handshake are a TLS record (content
- * type 20-24, version 3.x) or not: an HTTP error page, a plaintext greeting,
- * the wrong service. Not: the check fails with the server's words, rather
- * than the library's "unexpected packet". A peek: the library reads them. */
+/* After a failed handshake: were the server's first bytes a TLS record
+ * (content type 20-24, version 3.x)? Not: the check fails with the
+ * server's words (an HTTP error page, a plaintext greeting, the wrong
+ * service) instead of the library's "unexpected packet": the bytes the
+ * library read, then those it left in the socket. */
 static bool not_tls(struct checker *c, struct conn *k, uint64_t now)
 {
+	const uint8_t *first;
+	size_t n = tls_conn_first_bytes(k->tls, &first);
 	uint8_t b[CHECK_TEXT_MAX];
 	char words[CHECK_TEXT_MAX + 1];
-	ssize_t n = recv(k->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
 
-	if (n <= 0)
-		return false; /* nothing yet */
-	k->tls_peeked = 1;
-	if (b[0] >= 20 && b[0] <= 24 && (n < 2 || b[1] == 3))
+	if (n == 0 || (first[0] >= 20 && first[0] <= 24 && (n < 2 || first[1] == 3)))
 		return false;
-	check_text(words, (const char *)b, (size_t)n);
+	memcpy(b, first, n);
+	ssize_t more = recv(k->fd, b + n, sizeof(b) - n, MSG_PEEK | MSG_DONTWAIT);
+	if (more > 0)
+		n += (size_t)more;
+	check_text(words, (const char *)b, n);
 	if (words[0])
 		fail_now(c, k, now, "not TLS: %s", words);
 	else
-		fail_now(c, k, now, "not TLS: %zd bytes that are no TLS record", n);
+		fail_now(c, k, now, "not TLS: %zu bytes that are no TLS record", n);
 	return true;
 }
 
@@ -599,8 +617,6 @@ static void drive_tls(struct checker *c, struct conn *k, uint64_t now)
 	char err[256] = "";
 	enum tls_io r;
 
-	if (!k->tls_peeked && not_tls(c, k, now))
-		return;
 	r = tls_handshake(k->tls, err, sizeof(err));
 
 	switch (r) {
@@ -614,9 +630,12 @@ static void drive_tls(struct checker *c, struct conn *k, uint64_t now)
 		set_events(c, k, WANT_OUT);
 		return;
 	case TLS_IO_CLOSED:
-		fail_now(c, k, now, "TLS handshake: connection closed by the server");
+		if (!not_tls(c, k, now))
+			fail_now(c, k, now, "TLS handshake: connection closed by the server");
 		return;
 	case TLS_IO_ERROR:
+		if (not_tls(c, k, now))
+			return;
 		/* err is the library's "handshake: why" */
 		fail_now(c, k, now, "TLS %s", err[0] ? err : "handshake failed");
 		return;
@@ -710,6 +729,7 @@ static void on_readable(struct checker *c, struct conn *k, uint64_t now)
 				return;
 			}
 			k->in_len = 0; /* its goodbye: not read */
+			keep_session(c, k); /* a TLS 1.3 ticket may have come */
 			continue;
 		}
 		if (r == -2) {
@@ -794,6 +814,7 @@ static void on_deadline(struct checker *c, struct conn *k, uint64_t now)
 		return;
 	case C_TLS:
 		stat_add(&c->st.timeouts, 1);
+		k->tls_timeout = 1;
 		fail_now(c, k, now, "TLS handshake not finished within %lldms", (long long)budget_ms);
 		return;
 	default:

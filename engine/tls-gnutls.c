@@ -38,6 +38,8 @@ struct tls_conn {
 	bool write_pending;       /* a record went half out: the next write flushes it */
 	bool closed_notify;
 	struct tls_session *kept; /* the session to resume from, taken once valid */
+	uint8_t first[TLS_FIRST_MAX]; /* the server's first bytes (tls_conn_first_bytes) */
+	uint8_t n_first;
 };
 
 /* gnutls_strerror's sentence as a message: first letter lowercase unless
@@ -143,6 +145,10 @@ static ssize_t pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 	if (r < 0) {
 		t->io_errno = errno;
 		gnutls_transport_set_errno(t->s, errno);
+	} else if (r > 0 && t->n_first < sizeof(t->first)) {
+		size_t k = sizeof(t->first) - t->n_first < (size_t)r ? sizeof(t->first) - t->n_first : (size_t)r;
+		memcpy(t->first + t->n_first, buf, k);
+		t->n_first += (uint8_t)k;
 	}
 	return r;
 }
@@ -540,4 +546,10 @@ void tls_session_free(struct tls_session *s)
 		return;
 	gnutls_free(s->d.data);
 	free(s);
+}
+
+size_t tls_conn_first_bytes(const struct tls_conn *t, const uint8_t **out)
+{
+	*out = t->first;
+	return t->n_first;
 }

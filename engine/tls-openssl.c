@@ -19,6 +19,8 @@ struct tls_ctx {
 struct tls_conn {
 	SSL *ssl;
 	bool closed_notify;
+	uint8_t first[TLS_FIRST_MAX]; /* the server's first bytes (tls_conn_first_bytes) */
+	uint8_t n_first;
 };
 
 struct tls_session {
@@ -87,6 +89,24 @@ void tls_ctx_free(struct tls_ctx *c)
 	free(c);
 }
 
+/* The socket BIO's reads, for the first bytes the server sent. */
+static long on_bio(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret, size_t *processed)
+{
+	struct tls_conn *t = (struct tls_conn *)BIO_get_callback_arg(b);
+
+	(void)len;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && *processed && t->n_first < sizeof(t->first)) {
+		size_t k = sizeof(t->first) - t->n_first;
+		if (k > *processed)
+			k = *processed;
+		memcpy(t->first + t->n_first, argp, k);
+		t->n_first += (uint8_t)k;
+	}
+	return ret;
+}
+
 int tls_conn_new(struct tls_conn **out, struct tls_ctx *c, int fd, const char *sni, const struct tls_session *s)
 {
 	struct tls_conn *t = calloc(1, sizeof(*t));
@@ -100,6 +120,8 @@ int tls_conn_new(struct tls_conn **out, struct tls_ctx *c, int fd, const char *s
 		free(t);
 		return -ENOMEM;
 	}
+	BIO_set_callback_ex(SSL_get_rbio(t->ssl), on_bio);
+	BIO_set_callback_arg(SSL_get_rbio(t->ssl), (char *)t);
 	SSL_set_connect_state(t->ssl);
 	if (sni)
 		SSL_set_tlsext_host_name(t->ssl, sni);
@@ -313,4 +335,10 @@ void tls_session_free(struct tls_session *s)
 		return;
 	SSL_SESSION_free(s->s);
 	free(s);
+}
+
+size_t tls_conn_first_bytes(const struct tls_conn *t, const uint8_t **out)
+{
+	*out = t->first;
+	return t->n_first;
 }

@@ -56,6 +56,13 @@ void tls_conn_info(struct tls_conn *t, const char *name, struct check_tls *out);
 /* The session to resume from next time (NULL: none to keep); free with
  * tls_session_free. */
 struct tls_session *tls_conn_session(struct tls_conn *t);
+
+/* The first bytes the server sent on this connection (up to
+ * TLS_FIRST_MAX, as the library read them); the number, 0 if none yet.
+ * After a failed handshake they tell a server that speaks no TLS at all
+ * (an HTTP error page, a plaintext greeting) from one that does. */
+#define TLS_FIRST_MAX 16
+size_t tls_conn_first_bytes(const struct tls_conn *t, const uint8_t **out);
 void tls_session_free(struct tls_session *s);
 
 #endif

@@ -299,7 +299,7 @@ static void rig_new(struct rig *g, struct rig_specs *specs, uint32_t per_host)
 {
 	char err[256];
 	struct checker_config cfg = {
-		.max_in_flight = 64, .max_per_host = per_host, .linger_ns = 50 * NSEC_PER_MSEC,
+		.max_in_flight = 64, .max_per_host = per_host, .linger_ns = 1000 * NSEC_PER_MSEC,
 	};
 	specs_of = specs;
 	assert_int_equal(ring_new(&g->reqs, sizeof(struct check_req), 256), 0);
@@ -353,9 +353,14 @@ static size_t collect(struct rig *g, struct check_result *out, size_t n)
 		checker_step(g->ck, g->reqs, g->results, 20);
 		got += ring_pop(g->results, out + got, n - got);
 	}
-	/* let the closing ones finish */
-	for (int i = 0; i < 10; i++)
+	/* let the closing ones finish (a TLS 1.3 ticket comes after the
+	 * handshake: the session to resume from is kept once it is read) */
+	struct checker_stats st;
+	end = clock_mono_ns() + 2 * NSEC_PER_SEC;
+	do {
 		checker_step(g->ck, g->reqs, g->results, 10);
+		checker_get_stats(g->ck, &st);
+	} while (st.in_flight_now > 0 && clock_mono_ns() < end);
 	return got;
 }
 
