@@ -868,6 +868,59 @@ static bool may_start(struct checker *c, const struct check_req *r)
 	return h == UINT32_MAX || c->hosts[h].n < c->cfg.max_per_host;
 }
 
+#define CONNECT_TRIES 8 /* source ports tried when a 4-tuple is still taken */
+
+/* A non-blocking socket from the next source port of the range, connecting
+ * to r. Returns the socket, or -1 with *e the errno and *what the step
+ * that failed. */
+static int connect_from(struct checker *c, struct conn *k, const struct check_req *r, int *e, const char **what)
+{
+	int fd = socket(r->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int one = 1;
+
+	if (fd < 0) {
+		*e = errno;
+		*what = "cannot open a socket";
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->cfg.port_lo) {
+		int p = bind_port(c, fd, r);
+		if (p < 0) {
+			*e = -p;
+			*what = "bind";
+			close(fd);
+			return -1;
+		}
+		k->res.sport = (uint16_t)p;
+	}
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} sa;
+	socklen_t sl;
+	memset(&sa, 0, sizeof(sa));
+	if (r->dst.family == AF_INET) {
+		sa.v4.sin_family = AF_INET;
+		sa.v4.sin_port = htons(r->port);
+		sa.v4.sin_addr = r->dst.u.v4;
+		sl = sizeof(sa.v4);
+	} else {
+		sa.v6.sin6_family = AF_INET6;
+		sa.v6.sin6_port = htons(r->port);
+		sa.v6.sin6_addr = r->dst.u.v6;
+		sl = sizeof(sa.v6);
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno != EINPROGRESS) {
+		*e = errno;
+		*what = "cannot connect";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void start(struct checker *c, const struct check_req *r, uint64_t now)
 {
 	uint32_t idx = c->free_list[--c->n_free];
@@ -875,7 +928,7 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 		c->tokens -= 1;
 	struct conn *k = &c->conns[idx];
 	uint8_t *in = k->in, *out = k->out;
-	int fd;
+	int fd, e = 0;
 
 	memset(k, 0, sizeof(*k));
 	k->in = in;
@@ -898,51 +951,31 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 		fail_now(c, k, now, "no check to run");
 		return;
 	}
-	fd = socket(r->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	/* bind succeeds on a port whose connection to this very server is
+	 * still in TIME_WAIT (SO_REUSEADDR); connect then says EADDRNOTAVAIL:
+	 * the next port, on a new socket */
+	const char *what = "";
+	for (int tries = 0;; tries++) {
+		fd = connect_from(c, k, r, &e, &what);
+		if (fd >= 0 || !c->cfg.port_lo || strcmp(what, "cannot connect") != 0 ||
+		    (e != EADDRNOTAVAIL && e != EADDRINUSE) || tries == CONNECT_TRIES)
+			break;
+	}
 	if (fd < 0) {
-		fail_now(c, k, now, "cannot open a socket: %s", strerror(errno));
+		if (strcmp(what, "bind") == 0)
+			fail_now(c, k, now, "no free source port in %u-%u: %s", c->cfg.port_lo, c->cfg.port_hi,
+				 strerror(e));
+		else
+			fail_now(c, k, now, "%s: %s", what, e == ECONNREFUSED ? "refused" : strerror(e));
 		return;
 	}
 	k->fd = fd;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->cfg.port_lo) {
-		int p = bind_port(c, fd, r);
-		if (p < 0) {
-			fail_now(c, k, now, "no free source port in %u-%u: %s", c->cfg.port_lo, c->cfg.port_hi,
-				 strerror(-p));
-			return;
-		}
-		k->res.sport = (uint16_t)p;
-	}
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.u32 = idx };
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		fail_now(c, k, now, "cannot watch the socket: %s", strerror(errno));
 		return;
 	}
 	k->want = WANT_OUT;
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
-	socklen_t sl;
-	memset(&sa, 0, sizeof(sa));
-	if (r->dst.family == AF_INET) {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons(r->port);
-		sa.v4.sin_addr = r->dst.u.v4;
-		sl = sizeof(sa.v4);
-	} else {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons(r->port);
-		sa.v6.sin6_addr = r->dst.u.v6;
-		sl = sizeof(sa.v6);
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno != EINPROGRESS) {
-		fail_now(c, k, now, "cannot connect: %s", errno == ECONNREFUSED ? "refused" : strerror(errno));
-		return;
-	}
 }
 
 /* Starts what the limits allow, in arrival order; a host at its limit
