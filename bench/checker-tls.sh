@@ -84,19 +84,6 @@ for rep in $(seq "$REPEATS"); do
 done
 busy_after=$(busy)
 
-# med BACKEND MODE KEY: "median (min)" of KEY over the repeats
-med() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	echo "$(field "$3" < "$OUT/$1-$2.txt" | median) ($(field "$3" < "$OUT/$1-$2.txt" | minimum))"
-}
-med1() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	field "$3" < "$OUT/$1-$2.txt" | median
-}
-one() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	head -1 "$OUT/$1-$2.txt" | field "$3"
-}
 libversion() {
 	case $1 in
 	gnutls) echo "GnuTLS $(pkg-config --modversion gnutls)" ;;

@@ -250,6 +250,22 @@ minimum() {
 	sort -g | awk -v f="%.${1:-0}f\n" 'NR == 1 { printf f, $1 } END { if (!NR) print "–" }'
 }
 
+# The repeats of a run are the lines of $OUT/NAME-MODE.txt:
+# med NAME MODE KEY: "median (min)" of KEY over them; med1: the median
+# alone; one: KEY of the first; "–" when the run did not happen
+med() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	echo "$(field "$3" < "$OUT/$1-$2.txt" | median) ($(field "$3" < "$OUT/$1-$2.txt" | minimum))"
+}
+med1() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	field "$3" < "$OUT/$1-$2.txt" | median
+}
+one() {
+	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
+	head -1 "$OUT/$1-$2.txt" | field "$3"
+}
+
 # wait_quiet: the machine is shared; before each repeat wait until other
 # work keeps it at most $QUIET_MAX % busy, for at most $QUIET_BUDGET seconds
 # in all (quiet_waited counts them), and note what it was in $OUT/busy.txt

@@ -174,20 +174,6 @@ busy_after=$(busy)
 
 # ------------------------------------------------------------------ report
 
-# med LIB MODE KEY: "median (min)" of KEY over the repeats
-med() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	echo "$(field "$3" < "$OUT/$1-$2.txt" | median) ($(field "$3" < "$OUT/$1-$2.txt" | minimum))"
-}
-# the median alone
-med1() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	field "$3" < "$OUT/$1-$2.txt" | median
-}
-one() {
-	[ -s "$OUT/$1-$2.txt" ] || { echo "–"; return; }
-	head -1 "$OUT/$1-$2.txt" | field "$3"
-}
 
 echo "## TLS handshake cost per library (bench/tls.sh)"
 echo

@@ -22,6 +22,36 @@ static bool must_tls(const struct dialog *d, bool required_by_default)
 	       (d->spec->starttls == CHECK_STARTTLS_REQUIRED || required_by_default);
 }
 
+/* Every one of them starts by waiting for the greeting (step 0). */
+static enum dialog_next greeting_first(struct dialog *d, struct dialog_out *out)
+{
+	(void)out;
+	d->step = 0;
+	return DIALOG_MORE;
+}
+
+/* The protocol's goodbye; the server answered all it was asked: up. */
+static enum dialog_next goodbye(struct dialog *d, struct dialog_out *out, const char *quit)
+{
+	dialog_printf(d, out, "%s\r\n", quit);
+	return dialog_ok(d, NULL, 0);
+}
+
+/* The server has said what it offers: the upgrade (the protocol's name
+ * for it, its command cmd, then step tls_step) when wanted, else the
+ * goodbye. */
+static enum dialog_next upgrade_or_quit(struct dialog *d, struct dialog_out *out, bool required_by_default,
+					unsigned tls_step, const char *name, const char *cmd, const char *quit)
+{
+	if (must_tls(d, required_by_default) && !d->offered)
+		return dialog_fail(d, "%s required but not offered", name);
+	if (want_tls(d, required_by_default)) {
+		d->step = tls_step;
+		return dialog_printf(d, out, "%s\r\n", cmd) ? DIALOG_MORE : DIALOG_DONE;
+	}
+	return goodbye(d, out, quit);
+}
+
 /* ---- SMTP ---- */
 
 enum { SMTP_GREET, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
@@ -29,13 +59,6 @@ enum { SMTP_GREET, SMTP_EHLO, SMTP_STARTTLS, SMTP_EHLO_TLS };
 static const char *helo_name(const struct dialog *d)
 {
 	return d->spec->helo ? d->spec->helo : "synwatch.invalid";
-}
-
-static enum dialog_next smtp_begin(struct dialog *d, struct dialog_out *out)
-{
-	(void)out;
-	d->step = SMTP_GREET;
-	return DIALOG_MORE;
 }
 
 static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
@@ -74,13 +97,7 @@ static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n,
 	case SMTP_EHLO:
 		if (code != 250)
 			return dialog_fail_words(d, "EHLO refused", in, tl);
-		if (must_tls(d, submission) && !d->offered)
-			return dialog_fail(d, "STARTTLS required but not offered");
-		if (want_tls(d, submission)) {
-			d->step = SMTP_STARTTLS;
-			return dialog_printf(d, out, "STARTTLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
-		}
-		break;
+		return upgrade_or_quit(d, out, submission, SMTP_STARTTLS, "STARTTLS", "STARTTLS", "QUIT");
 	case SMTP_STARTTLS:
 		if (code != 220)
 			return dialog_fail_words(d, "STARTTLS refused", in, tl);
@@ -91,8 +108,7 @@ static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n,
 			return dialog_fail_words(d, "EHLO refused after STARTTLS", in, tl);
 		break;
 	}
-	dialog_printf(d, out, "QUIT\r\n");
-	return dialog_ok(d, NULL, 0);
+	return goodbye(d, out, "QUIT");
 }
 
 static enum dialog_next smtp_tls_up(struct dialog *d, struct dialog_out *out)
@@ -110,31 +126,12 @@ static const char *smtp_waiting(const struct dialog *d)
 }
 
 const struct dialog_proto dialog_mail_smtp = {
-	.begin = smtp_begin, .data = smtp_data, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
+	.begin = greeting_first, .data = smtp_data, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
 };
 
 /* ---- IMAP ---- */
 
 enum { IMAP_GREET, IMAP_CAPA, IMAP_STARTTLS };
-
-static enum dialog_next imap_after_capa(struct dialog *d, struct dialog_out *out)
-{
-	if (must_tls(d, false) && !d->offered)
-		return dialog_fail(d, "STARTTLS required but not offered");
-	if (want_tls(d, false)) {
-		d->step = IMAP_STARTTLS;
-		return dialog_printf(d, out, "a2 STARTTLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
-	}
-	dialog_printf(d, out, "a3 LOGOUT\r\n");
-	return dialog_ok(d, NULL, 0);
-}
-
-static enum dialog_next imap_begin(struct dialog *d, struct dialog_out *out)
-{
-	(void)out;
-	d->step = IMAP_GREET;
-	return DIALOG_MORE;
-}
 
 static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
 				  struct dialog_out *out)
@@ -156,10 +153,8 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 		} else {
 			return dialog_fail_words(d, "not IMAP", in, tl);
 		}
-		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER) {
-			dialog_printf(d, out, "a3 LOGOUT\r\n");
-			return dialog_ok(d, NULL, 0);
-		}
+		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER)
+			return goodbye(d, out, "a3 LOGOUT");
 		/* the greeting may carry [CAPABILITY ...]: ask anyway, it is cheap
 		 * and the only way to be sure */
 		d->step = IMAP_CAPA;
@@ -172,7 +167,7 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 		}
 		if (tl >= 2 && strncasecmp((const char *)in, "a1", 2) == 0) {
 			if (tl >= 5 && strncasecmp((const char *)in, "a1 OK", 5) == 0)
-				return imap_after_capa(d, out);
+				return upgrade_or_quit(d, out, false, IMAP_STARTTLS, "STARTTLS", "a2 STARTTLS", "a3 LOGOUT");
 			return dialog_fail_words(d, "CAPABILITY refused", in + 3 < in + tl ? in + 3 : in, tl > 3 ? tl - 3 : tl);
 		}
 		if (tl >= 5 && strncasecmp((const char *)in, "* BYE", 5) == 0)
@@ -191,8 +186,7 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 
 static enum dialog_next imap_tls_up(struct dialog *d, struct dialog_out *out)
 {
-	dialog_printf(d, out, "a3 LOGOUT\r\n");
-	return dialog_ok(d, NULL, 0);
+	return goodbye(d, out, "a3 LOGOUT");
 }
 
 static const char *imap_waiting(const struct dialog *d)
@@ -202,31 +196,12 @@ static const char *imap_waiting(const struct dialog *d)
 }
 
 const struct dialog_proto dialog_mail_imap = {
-	.begin = imap_begin, .data = imap_data, .tls_up = imap_tls_up, .waiting = imap_waiting,
+	.begin = greeting_first, .data = imap_data, .tls_up = imap_tls_up, .waiting = imap_waiting,
 };
 
 /* ---- POP3 ---- */
 
 enum { POP3_GREET, POP3_CAPA, POP3_CAPA_LIST, POP3_STLS };
-
-static enum dialog_next pop3_after_capa(struct dialog *d, struct dialog_out *out)
-{
-	if (must_tls(d, false) && !d->offered)
-		return dialog_fail(d, "STLS required but not offered");
-	if (want_tls(d, false)) {
-		d->step = POP3_STLS;
-		return dialog_printf(d, out, "STLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
-	}
-	dialog_printf(d, out, "QUIT\r\n");
-	return dialog_ok(d, NULL, 0);
-}
-
-static enum dialog_next pop3_begin(struct dialog *d, struct dialog_out *out)
-{
-	(void)out;
-	d->step = POP3_GREET;
-	return DIALOG_MORE;
-}
 
 static bool pop3_ok(const uint8_t *in, size_t tl)
 {
@@ -249,20 +224,19 @@ static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n,
 		if (!pop3_ok(in, tl))
 			return dialog_fail_words(d, "not POP3", in, tl);
 		dialog_banner(d, in, tl);
-		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER) {
-			dialog_printf(d, out, "QUIT\r\n");
-			return dialog_ok(d, NULL, 0);
-		}
+		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER)
+			return goodbye(d, out, "QUIT");
 		d->step = POP3_CAPA;
 		return dialog_printf(d, out, "CAPA\r\n") ? DIALOG_MORE : DIALOG_DONE;
 	case POP3_CAPA:
 		if (!pop3_ok(in, tl))
-			return pop3_after_capa(d, out); /* no CAPA: nothing offered (RFC 2449) */
+			/* no CAPA: nothing offered (RFC 2449) */
+			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS", "QUIT");
 		d->step = POP3_CAPA_LIST;
 		return DIALOG_MORE;
 	case POP3_CAPA_LIST:
 		if (tl == 1 && in[0] == '.')
-			return pop3_after_capa(d, out);
+			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS", "QUIT");
 		if (dialog_has_word(in, tl, "STLS"))
 			d->offered = 1;
 		return DIALOG_MORE;
@@ -276,8 +250,7 @@ static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n,
 
 static enum dialog_next pop3_tls_up(struct dialog *d, struct dialog_out *out)
 {
-	dialog_printf(d, out, "QUIT\r\n");
-	return dialog_ok(d, NULL, 0);
+	return goodbye(d, out, "QUIT");
 }
 
 static const char *pop3_waiting(const struct dialog *d)
@@ -288,31 +261,12 @@ static const char *pop3_waiting(const struct dialog *d)
 }
 
 const struct dialog_proto dialog_mail_pop3 = {
-	.begin = pop3_begin, .data = pop3_data, .tls_up = pop3_tls_up, .waiting = pop3_waiting,
+	.begin = greeting_first, .data = pop3_data, .tls_up = pop3_tls_up, .waiting = pop3_waiting,
 };
 
 /* ---- FTP ---- */
 
 enum { FTP_GREET, FTP_FEAT, FTP_AUTH };
-
-static enum dialog_next ftp_after_feat(struct dialog *d, struct dialog_out *out)
-{
-	if (must_tls(d, false) && !d->offered)
-		return dialog_fail(d, "AUTH TLS required but not offered");
-	if (want_tls(d, false)) {
-		d->step = FTP_AUTH;
-		return dialog_printf(d, out, "AUTH TLS\r\n") ? DIALOG_MORE : DIALOG_DONE;
-	}
-	dialog_printf(d, out, "QUIT\r\n");
-	return dialog_ok(d, NULL, 0);
-}
-
-static enum dialog_next ftp_begin(struct dialog *d, struct dialog_out *out)
-{
-	(void)out;
-	d->step = FTP_GREET;
-	return DIALOG_MORE;
-}
 
 static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
 				 struct dialog_out *out)
@@ -346,15 +300,13 @@ static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, 
 	case FTP_GREET:
 		if (code != 220)
 			return dialog_fail_words(d, NULL, in, tl);
-		if (d->spec->starttls == CHECK_STARTTLS_NEVER) {
-			dialog_printf(d, out, "QUIT\r\n");
-			return dialog_ok(d, NULL, 0);
-		}
+		if (d->spec->starttls == CHECK_STARTTLS_NEVER)
+			return goodbye(d, out, "QUIT");
 		d->step = FTP_FEAT;
 		return dialog_printf(d, out, "FEAT\r\n") ? DIALOG_MORE : DIALOG_DONE;
 	case FTP_FEAT:
 		/* 211 with the list, or 500/502 (no FEAT: nothing offered) */
-		return ftp_after_feat(d, out);
+		return upgrade_or_quit(d, out, false, FTP_AUTH, "AUTH TLS", "AUTH TLS", "QUIT");
 	case FTP_AUTH:
 		if (code != 234)
 			return dialog_fail_words(d, "AUTH TLS refused", in, tl);
@@ -365,8 +317,7 @@ static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, 
 
 static enum dialog_next ftp_tls_up(struct dialog *d, struct dialog_out *out)
 {
-	dialog_printf(d, out, "QUIT\r\n");
-	return dialog_ok(d, NULL, 0);
+	return goodbye(d, out, "QUIT");
 }
 
 static const char *ftp_waiting(const struct dialog *d)
@@ -376,5 +327,5 @@ static const char *ftp_waiting(const struct dialog *d)
 }
 
 const struct dialog_proto dialog_mail_ftp = {
-	.begin = ftp_begin, .data = ftp_data, .tls_up = ftp_tls_up, .waiting = ftp_waiting,
+	.begin = greeting_first, .data = ftp_data, .tls_up = ftp_tls_up, .waiting = ftp_waiting,
 };

@@ -164,6 +164,16 @@ sw_ns_add() {
 	ip -n "$1" link set lo up || sw_fail "cannot bring up lo in namespace '$1'"
 }
 
+# sw_veth NS1 NS2 NAME ADDR1/LEN ADDR2/LEN: a veth pair between two
+# namespaces, vNAME in NS1 with ADDR1 and wNAME in NS2 with ADDR2, both up
+# (gone with the namespaces).
+sw_veth() {
+	ip link add "v$3" netns "$1" type veth peer name "w$3" netns "$2" &&
+		ip -n "$1" link set "v$3" up && ip -n "$2" link set "w$3" up &&
+		ip -n "$1" addr add "$4" dev "v$3" && ip -n "$2" addr add "$5" dev "w$3" ||
+		sw_fail "cannot link namespaces '$1' and '$2'"
+}
+
 # sw_fleet ARGS...: tests/fleet/fleet with Debian's python and the responder built
 # next to the binaries under test (build/test/fleet-responder for make test).
 sw_fleet() {

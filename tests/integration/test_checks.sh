@@ -57,11 +57,7 @@ ns_stop() { # NS
 	sw_wait_for 3 eval "[ -z \"\$(ip netns pids '$1' 2> /dev/null)\" ]"
 }
 sw_cleanup_add "ns_stop '$tns'"
-ip link add "v$id" netns "$pns" type veth peer name "w$id" netns "$tns" || sw_fail "cannot create the veth pair"
-ip -n "$pns" link set "v$id" up
-ip -n "$tns" link set "w$id" up
-ip -n "$pns" addr add 198.19.253.1/30 dev "v$id"
-ip -n "$tns" addr add 198.19.253.2/30 dev "w$id"
+sw_veth "$pns" "$tns" "$id" 198.19.253.1/30 198.19.253.2/30
 ip -n "$pns" route add 198.18.9.0/24 via 198.19.253.2
 ip -n "$tns" route add local 198.18.9.0/24 dev lo
 A=198.18.9

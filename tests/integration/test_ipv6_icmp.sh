@@ -12,11 +12,7 @@ pns="swt-$id-p" tns="swt-$id-t"
 sw_tmpdir out
 sw_ns_add "$pns"
 sw_ns_add "$tns"
-ip link add "v$id" netns "$pns" type veth peer name "w$id" netns "$tns" || sw_fail "cannot create the veth pair"
-ip -n "$pns" link set "v$id" up
-ip -n "$tns" link set "w$id" up
-ip -n "$pns" addr add 198.19.254.1/30 dev "v$id"
-ip -n "$tns" addr add 198.19.254.2/30 dev "w$id"
+sw_veth "$pns" "$tns" "$id" 198.19.254.1/30 198.19.254.2/30
 ip -n "$pns" -6 addr add 2001:db8:ff::1/64 dev "v$id" nodad
 ip -n "$tns" -6 addr add 2001:db8:ff::2/64 dev "w$id" nodad
 ip -n "$pns" route add 198.18.7.0/24 via 198.19.254.2
