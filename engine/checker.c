@@ -34,6 +34,19 @@
 #define REQ_BATCH 64
 #define OUT_CAP (DIALOG_OUT_MIN + CHECK_SEND_MAX)
 #define MAX_CA 32 /* distinct CA files in use (the configuration's) */
+/* Admission: a connection starts only while (the connections before their
+ * verdict + 1) x the loop's own wall time per connection stays within
+ * ADMIT_SHARE of its timeout: were they all ready at once, the loop would
+ * still reach the new one in time, with the rest of the timeout left for
+ * the network and the server. The time per connection is measured (loop
+ * time outside epoll_wait over the connections that ended in it), so a
+ * machine busy with other work, or full TLS handshakes instead of resumed
+ * ones, lower the limit by themselves. */
+#define ADMIT_SHARE 0.25
+#define ADMIT_MIN 4                          /* before a verdict at any time, whatever the estimate */
+#define COST_INIT_NS (5.0 * NSEC_PER_MSEC)   /* before any measure: a full TLS handshake on a slow machine */
+#define COST_ENDED 16                        /* a new measure after this many connections ended */
+#define COST_BUSY_NS (100 * NSEC_PER_MSEC)   /* or this much loop time */
 
 enum conn_state {
 	C_FREE,
@@ -109,12 +122,18 @@ struct checker {
 	uint16_t next_port;
 	double tokens;           /* connections the rate allows now */
 	uint64_t tokens_at;
+	uint32_t n_active;       /* started, verdict not yet out */
+	double cost_ns;          /* the loop's wall time per connection, smoothed (admission) */
+	uint64_t busy_ns;        /* loop time outside epoll_wait since the last measure */
+	uint32_t ended;          /* connections ended since the last measure */
+	uint32_t step_work;      /* starts and deadlines in this step */
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
 	struct ring *reqs, *results;
 	struct {
-		_Atomic uint64_t started, done, ok, failed, timeouts, tls_full, tls_resumed, queued, in_flight;
+		_Atomic uint64_t started, done, ok, failed, timeouts, tls_full, tls_resumed, queued, in_flight, active,
+			cost;
 	} st;
 };
 
@@ -294,6 +313,7 @@ static void report(struct checker *c, struct conn *k, uint64_t now)
 	if (k->reported)
 		return;
 	k->reported = 1;
+	c->n_active--;
 	struct check_result *r = &k->res;
 	r->target = k->req.target;
 	r->seq = k->req.seq;
@@ -328,6 +348,9 @@ static void conn_free(struct checker *c, struct conn *k)
 	}
 	host_release(c, &k->req.dst);
 	check_spec_unref(k->spec);
+	if (!k->reported)
+		c->n_active--;
+	c->ended++;
 	k->spec = NULL;
 	k->state = C_FREE;
 	k->fd = -1;
@@ -804,6 +827,7 @@ static void on_deadline(struct checker *c, struct conn *k, uint64_t now)
 {
 	int64_t budget_ms = (int64_t)(k->deadline - k->t_start) / NSEC_PER_MSEC;
 
+	c->step_work++;
 	switch (k->state) {
 	case C_CLOSING:
 		conn_abort(c, k, now); /* it said goodbye on its side, or will never */
@@ -860,12 +884,40 @@ static int bind_port(struct checker *c, int fd, const struct check_req *r)
 	return -EADDRINUSE;
 }
 
-static bool may_start(struct checker *c, const struct check_req *r)
+static int64_t timeout_of(const struct check_req *r)
+{
+	return r->timeout_ns ? r->timeout_ns
+	       : r->spec && r->spec->timeout_ns ? r->spec->timeout_ns
+						: DEFAULT_TIMEOUT_NS;
+}
+
+enum may { MAY_START, MAY_NOT_HOST, MAY_NOT };
+
+/* MAY_NOT_HOST: its host is at its limit (others may start); MAY_NOT: no
+ * request may start now (slots, the rate, admission). */
+static enum may may_start(struct checker *c, const struct check_req *r)
 {
 	if (c->n_free == 0 || (c->cfg.rate_per_s && c->tokens < 1))
-		return false;
+		return MAY_NOT;
+	if (c->n_active >= ADMIT_MIN && (c->n_active + 1) * c->cost_ns > ADMIT_SHARE * (double)timeout_of(r))
+		return MAY_NOT;
 	uint32_t h = host_find(c, &r->dst, false);
-	return h == UINT32_MAX || c->hosts[h].n < c->cfg.max_per_host;
+	return h == UINT32_MAX || c->hosts[h].n < c->cfg.max_per_host ? MAY_START : MAY_NOT_HOST;
+}
+
+/* The loop's time of a step (outside epoll_wait) toward its time per
+ * connection; steps that only woke up idle do not count. */
+static void account(struct checker *c, uint64_t busy, bool worked)
+{
+	if (worked)
+		c->busy_ns += busy;
+	if (c->ended >= COST_ENDED || c->busy_ns >= COST_BUSY_NS) {
+		double sample = (double)c->busy_ns / (c->ended ? c->ended : 1);
+		c->cost_ns += (sample - c->cost_ns) / 4;
+		c->busy_ns = 0;
+		c->ended = 0;
+		stat_set(&c->st.cost, (uint64_t)c->cost_ns);
+	}
 }
 
 #define CONNECT_TRIES 8 /* source ports tried when a 4-tuple is still taken */
@@ -938,13 +990,13 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 	k->state = C_CONNECT;
 	k->t_start = now;
 	k->res.tls_ns = -1;
+	c->n_active++;
+	c->step_work++;
 	uint32_t h = host_find(c, &r->dst, true);
 	if (h != UINT32_MAX)
 		c->hosts[h].n++;
 	k->spec = r->spec; /* the request's reference, ours now */
-	int64_t timeout = r->timeout_ns ? r->timeout_ns
-					 : k->spec && k->spec->timeout_ns ? k->spec->timeout_ns : DEFAULT_TIMEOUT_NS;
-	k->deadline = now + (uint64_t)timeout;
+	k->deadline = now + (uint64_t)timeout_of(r);
 	heap_push(c, idx);
 	stat_add(&c->st.started, 1);
 	if (!k->spec) {
@@ -979,11 +1031,13 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 }
 
 /* Starts what the limits allow, in arrival order; a host at its limit
- * holds back only its own checks. */
+ * holds back only its own checks; once nothing may start, the rest waits
+ * in order. */
 static void take_requests(struct checker *c, uint64_t now)
 {
 	struct check_req batch[REQ_BATCH];
 	size_t n;
+	bool full = false; /* nothing more may start in this step */
 
 	if (c->cfg.rate_per_s) {
 		/* a bucket of a tenth of a second's connections */
@@ -997,11 +1051,19 @@ static void take_requests(struct checker *c, uint64_t now)
 		size_t kept = 0;
 		for (size_t i = 0; i < c->q_len; i++) {
 			struct check_req *r = &c->queue[(c->q_head + i) % c->q_cap];
-			if (c->n_free && may_start(c, r)) {
+			if (full && kept == i) {
+				kept = c->q_len; /* the rest stays where it is */
+				break;
+			}
+			enum may m = full ? MAY_NOT : may_start(c, r);
+			if (m == MAY_START) {
 				struct check_req copy = *r;
 				start(c, &copy, now);
 			} else {
-				c->queue[(c->q_head + kept++) % c->q_cap] = *r;
+				full = m == MAY_NOT;
+				if (kept < i)
+					c->queue[(c->q_head + kept) % c->q_cap] = *r;
+				kept++;
 			}
 		}
 		c->q_len = kept;
@@ -1009,9 +1071,11 @@ static void take_requests(struct checker *c, uint64_t now)
 	while (c->reqs && c->q_len < c->q_cap &&
 	       (n = ring_pop(c->reqs, batch, c->q_cap - c->q_len < REQ_BATCH ? c->q_cap - c->q_len : REQ_BATCH)) > 0) {
 		for (size_t i = 0; i < n; i++) {
-			if (may_start(c, &batch[i])) {
+			enum may m = full ? MAY_NOT : may_start(c, &batch[i]);
+			if (m == MAY_START) {
 				start(c, &batch[i], now);
 			} else {
+				full = m == MAY_NOT;
 				c->queue[(c->q_head + c->q_len) % c->q_cap] = batch[i];
 				c->q_len++;
 			}
@@ -1023,11 +1087,12 @@ static void take_requests(struct checker *c, uint64_t now)
 int checker_step(struct checker *c, struct ring *reqs, struct ring *results, int timeout_ms)
 {
 	struct epoll_event evs[128];
-	uint64_t now = clock_mono_ns();
+	uint64_t t0 = clock_mono_ns(), now = t0;
 	uint64_t done_before = atomic_load_explicit(&c->st.done, memory_order_relaxed);
 
 	c->reqs = reqs;
 	c->results = results;
+	c->step_work = 0;
 	take_requests(c, now);
 	if (c->heap_len) {
 		uint64_t first = c->conns[c->heap[0]].deadline;
@@ -1035,16 +1100,21 @@ int checker_step(struct checker *c, struct ring *reqs, struct ring *results, int
 		if (until < timeout_ms)
 			timeout_ms = until;
 	}
+	uint64_t t1 = clock_mono_ns();
 	int n = epoll_wait(c->ep, evs, 128, timeout_ms);
 	now = clock_mono_ns();
 	for (int i = 0; i < n; i++) {
 		struct conn *k = &c->conns[evs[i].data.u32];
 		if (k->state != C_FREE)
 			on_event(c, k, evs[i].events, now);
+		if (c->cfg.test_slow_ns)
+			clock_sleep_until(clock_mono_ns() + (uint64_t)c->cfg.test_slow_ns);
 	}
 	while (c->heap_len && c->conns[c->heap[0]].deadline <= now)
 		on_deadline(c, &c->conns[c->heap[0]], now);
+	account(c, t1 - t0 + clock_mono_ns() - now, n > 0 || c->step_work);
 	stat_set(&c->st.in_flight, c->cfg.max_in_flight - c->n_free);
+	stat_set(&c->st.active, c->n_active);
 	return (int)(atomic_load_explicit(&c->st.done, memory_order_relaxed) - done_before);
 }
 
@@ -1113,6 +1183,8 @@ void checker_get_stats(const struct checker *c, struct checker_stats *out)
 		.tls_resumed = atomic_load_explicit(&c->st.tls_resumed, memory_order_relaxed),
 		.queued_now = atomic_load_explicit(&c->st.queued, memory_order_relaxed),
 		.in_flight_now = atomic_load_explicit(&c->st.in_flight, memory_order_relaxed),
+		.active_now = atomic_load_explicit(&c->st.active, memory_order_relaxed),
+		.conn_cost_ns = atomic_load_explicit(&c->st.cost, memory_order_relaxed),
 	};
 }
 
@@ -1134,6 +1206,8 @@ int checker_new(struct checker **out, const struct checker_config *cfg, char *er
 		c->cfg.full_every = DEFAULT_FULL_EVERY;
 	if (!c->cfg.linger_ns)
 		c->cfg.linger_ns = DEFAULT_LINGER_NS;
+	c->cost_ns = COST_INIT_NS;
+	c->st.cost = (uint64_t)COST_INIT_NS;
 	if (c->cfg.port_hi < c->cfg.port_lo) {
 		snprintf(err, errlen, "source ports %u-%u: the range is empty", c->cfg.port_lo, c->cfg.port_hi);
 		r = -EINVAL;

@@ -11,6 +11,12 @@
  * The process must ignore SIGPIPE (synwatch does): the TLS library writes
  * with write(2), and a server gone must be an error, not the end.
  *
+ * Admission: a connection starts only while the loop can finish the
+ * connections it has started within a share of the new one's timeout, by
+ * its own measured time per connection; the rest wait, with no deadline
+ * running, so that a loop out of CPU slows the checks down instead of
+ * failing them (docs/checks.md, "How it runs").
+ *
  * Connections leave from their own source-port range (a second reserved
  * range beside the SYN probes'), so that they are told apart from the
  * probes, and a host's consecutive checks use different ports. */
@@ -51,13 +57,17 @@ struct checker_config {
 	                               resumed (0: 16; 1: never resume) */
 	int64_t linger_ns;          /* after the verdict, how long to wait for the server's goodbye
 	                               before closing; 0: 200 ms */
+	int64_t test_slow_ns;       /* for tests: each event the loop handles takes this much longer
+	                               (a slow or busy machine); 0 */
 };
 
 struct checker_stats {
 	uint64_t started, done, ok, failed, timeouts;
 	uint64_t tls_full, tls_resumed;
-	uint64_t queued_now;        /* waiting for a free slot (limits) */
+	uint64_t queued_now;        /* waiting for a free slot (limits, admission) */
 	uint64_t in_flight_now;
+	uint64_t active_now;        /* in flight and before their verdict */
+	uint64_t conn_cost_ns;      /* the loop's own time per connection, smoothed (admission) */
 };
 
 /* Sets up the checker. Returns 0 and sets *out (free with checker_free),
