@@ -44,7 +44,8 @@
 # each run, wait until other work keeps the machine at most that % busy, for
 # at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 checks soak"; add
 # tls and checker-tls for the TLS benchmarks) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
-# (default 35000).
+# (default 35000). BENCH_TOOLS (default "synwatch zmap masscan") picks
+# section 1's tools (synwatch alone, to compare two builds with SW_BIN).
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,6 +58,7 @@ REPEATS=${BENCH_REPEATS:-3}
 CPU_RATE=${BENCH_CPU_RATE:-100000}
 TMO=${BENCH_TIMEOUT:-120}
 SECTIONS=${BENCH_SECTIONS:-1 3 rate 4 5 checks soak}
+TOOLS=${BENCH_TOOLS:-synwatch zmap masscan}
 S3_RATE=${BENCH_S3_RATE:-}
 QUIET_MAX=${BENCH_QUIET_MAX:-15}
 QUIET_BUDGET=${BENCH_QUIET_BUDGET:-300}
@@ -316,7 +318,7 @@ section_1() {
 	inp timeout -k 5 "$TMO" "$SYNWATCH" --once -T "$dir/targets.txt" --rate 50000 --timeout 1s --retries 0 \
 		--output none > /dev/null 2>&1
 
-	tools=(synwatch zmap masscan)
+	read -ra tools <<< "$TOOLS"
 	: > "$dir/runs.jsonl"
 	: > "$OUT/ceiling/runs.jsonl"
 	for ((rep = 1; rep <= REPEATS; rep++)); do
