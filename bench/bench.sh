@@ -358,8 +358,8 @@ section_1() {
 		done
 		for rate in $RATES; do
 			# the order rotates with the repeat, so no tool always goes first
-			for ((k = 0; k < 3; k++)); do
-				tool=${tools[(k + rep - 1) % 3]}
+			for ((k = 0; k < ${#tools[@]}; k++)); do
+				tool=${tools[(k + rep - 1) % ${#tools[@]}]}
 				id=$tool-$rate-$rep
 				case $tool in
 				synwatch) run_synwatch "$id" "$rate" "$dir/targets.txt" ;;
