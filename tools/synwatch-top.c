@@ -53,6 +53,7 @@ struct options {
 	const char **locations;
 	size_t n_locations;
 	bool once;
+	bool outages;                   /* --events outages */
 	int width;
 	int64_t interval_ns;
 	int timeout_ms;
@@ -380,6 +381,7 @@ struct top {
 	char view_loc[FV_LOCATION_MAX + 1];
 	char filter[FILTER_MAX], filter_saved[FILTER_MAX];
 	bool editing;
+	bool outages;                   /* the events pane: outages only (key e) */
 	int scroll, page;
 	int rows, cols;
 	struct scan_pos scans[16];
@@ -1111,8 +1113,26 @@ static void draw_problems(struct scr *s, struct top *tp, const struct data *d, i
 	if (tp->scroll < 0)
 		tp->scroll = 0;
 	if (n == 0) {
-		scr_sgr(s, "\033[32m");
-		scr_text(s, *tp->filter ? " nothing in trouble matches the filter" : " every target is up");
+		/* what the counts of the view's locations say, not a guess */
+		uint64_t all = 0, up = 0;
+		for (size_t v = 0; v < d->nvlocs; v++)
+			for (size_t l = 0; l < d->nlocs; l++)
+				if (!strcmp(d->vlocs[v], d->locs[l])) {
+					all += d->counts[l][FV_ALL];
+					up += d->counts[l][FV_UP];
+				}
+		char line[160];
+		if (*tp->filter)
+			snprintf(line, sizeof(line), " nothing in trouble matches the filter");
+		else if (all == 0)
+			snprintf(line, sizeof(line), " no targets here yet");
+		else if (up == all)
+			snprintf(line, sizeof(line), " every target is up");
+		else
+			snprintf(line, sizeof(line), " nothing down, degraded or flapping; %llu of %llu targets not yet judged",
+				 (unsigned long long)(all - up), (unsigned long long)all);
+		scr_sgr(s, all == 0 && !*tp->filter ? "\033[2m" : "\033[32m");
+		scr_text(s, line);
 		scr_nl(s);
 	}
 	int lines = 0, shown = 0;
@@ -1290,6 +1310,17 @@ static const char *field(const struct fv_record *r, const char *k)
 	return v ? v : "";
 }
 
+/* What the events pane keeps in outages mode: a target down and back,
+ * hosts, probers, a name that moved; not flaps, slowness or first
+ * verdicts. */
+static bool is_outage(const struct fv_record *e)
+{
+	const char *kind = field(e, "kind");
+	if (!strcmp(kind, "state"))
+		return !strcmp(field(e, "to"), "down") || !strcmp(field(e, "from"), "down");
+	return strcmp(kind, "address_changed") == 0 || !strncmp(kind, "host_", 5) || !strncmp(kind, "prober_", 7);
+}
+
 static void draw_events(struct scr *s, const struct top *tp, const struct data *d, int rows)
 {
 	char buf[512];
@@ -1297,7 +1328,16 @@ static void draw_events(struct scr *s, const struct top *tp, const struct data *
 	/* under 110 columns the name goes, so that what happened still shows */
 	bool narrow = s->cols < 110;
 
-	draw_title(s, " EVENTS");
+	/* the location column as wide as the longest (a gap after every column:
+	 * "demo-lab" must not run into "state") */
+	int locw = 4;
+	for (size_t l = 0; l < d->nlocs; l++)
+		if ((int)strlen(d->locs[l]) > locw)
+			locw = (int)strlen(d->locs[l]);
+	if (locw > 16)
+		locw = 16;
+
+	draw_title(s, tp->outages ? " EVENTS (outages: down and back, hosts, probers; e for all)" : " EVENTS");
 	for (size_t i = 0; i < d->nevents && shown < rows; i++) {
 		const struct fv_record *e = &d->events[i];
 		const char *kind = field(e, "kind"), *loc = field(e, "location");
@@ -1305,13 +1345,17 @@ static void draw_events(struct scr *s, const struct top *tp, const struct data *
 		int st = fv_state_parse(to);
 		if (!in_view(d, loc) && *loc)
 			continue;
+		if (tp->outages && !is_outage(e))
+			continue;
 		if (!matches(tp->filter, field(e, "target"), field(e, "name"), field(e, "group")) &&
 		    !matches(tp->filter, field(e, "ip"), NULL, NULL))
 			continue;
 		scr_text(s, " ");
 		scr_field(s, event_time(strtoll(field(e, "ts"), NULL, 10), d->now_ns, buf, sizeof(buf)), 12, false);
-		scr_field(s, loc, 8, false);
+		scr_field(s, loc, locw, false);
+		scr_text(s, " ");
 		scr_field(s, kind, narrow ? 10 : 16, false);
+		scr_text(s, " ");
 		if (!strcmp(kind, "state")) {
 			const char *cerr = field(e, "check_error");
 			scr_field(s, field(e, "target"), narrow ? 22 : 24, false);
@@ -1451,8 +1495,8 @@ static void draw_footer(struct top *tp, struct scr *s)
 	if (tp->editing)
 		snprintf(buf, sizeof(buf), " filter: %s█   Enter keep · Esc cancel · matches name, ip:port, group", tp->filter);
 	else
-		snprintf(buf, sizeof(buf), " q quit · / filter · ↑↓ PgUp PgDn scroll · l location: %s",
-			 tp->view_loc[0] ? tp->view_loc : "all");
+		snprintf(buf, sizeof(buf), " q quit · / filter · ↑↓ PgUp PgDn scroll · l location: %s · e events: %s",
+			 tp->view_loc[0] ? tp->view_loc : "all", tp->outages ? "outages" : "all");
 	scr_sgr(s, "\033[7m");
 	scr_field(s, buf, s->cols, false);
 	buf_puts(&s->out, "\033[0m");
@@ -1583,6 +1627,8 @@ static bool on_key(struct top *tp, enum key k, unsigned char ch, bool *quit)
 		} else if (ch == '/') {
 			memcpy(tp->filter_saved, tp->filter, sizeof(tp->filter));
 			tp->editing = true;
+		} else if (ch == 'e' || ch == 'E') {
+			tp->outages = !tp->outages;
 		} else if (ch == 'l' || ch == 'L') {
 			size_t n = tp->d ? tp->d->nlocs : 0;
 			tp->view = n ? (tp->view + 1) % (int)(n + 1) : 0;
@@ -1698,13 +1744,15 @@ static void usage(FILE *f)
 		"      --width N         columns for --once (default $COLUMNS, else 120)\n"
 		"      --filter TEXT     show only targets whose name, ip:port or group contains TEXT\n"
 		"      --view LOC        start with location LOC alone (key l cycles)\n"
+		"      --events MODE     the events pane: all (default) or outages (down and back,\n"
+		"                        hosts, probers, moved names; not flaps or slowness; key e)\n"
 		"      --location LOC    also show LOC when it has no live prober (repeatable)\n"
 		"      --interval DUR    refresh interval (default 1s)\n"
 		"      --timeout DUR     Redis connect and reply timeout (default 2s)\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"Keys: q quit, / filter (Enter keep, Esc cancel), arrows PgUp PgDn Home End scroll,\n"
-		"l switch location view, Ctrl-L redraw.\n"
+		"l switch location view, e events: all or outages, Ctrl-L redraw.\n"
 		"Exit: 0 done, 1 Redis unreachable, 2 bad usage.\n");
 }
 
@@ -1715,7 +1763,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "once", no_argument, NULL, '1' },           { "width", required_argument, NULL, 'w' },
 		{ "filter", required_argument, NULL, 'f' },   { "view", required_argument, NULL, 'V' },
 		{ "location", required_argument, NULL, 'L' }, { "interval", required_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 't' },  { "help", no_argument, NULL, 'h' },
+		{ "timeout", required_argument, NULL, 't' },  { "events", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env = getenv("SYNWATCH_REDIS"), *cols = getenv("COLUMNS");
@@ -1761,6 +1810,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->timeout_ms = (int)(cli_duration("--timeout", optarg, 10 * NSEC_PER_MSEC, 600 * NSEC_PER_SEC) /
 					      NSEC_PER_MSEC);
 			break;
+		case 'e':
+			if (strcmp(optarg, "all") && strcmp(optarg, "outages"))
+				cli_die_usage("--events '%s': expected all or outages", optarg);
+			o->outages = !strcmp(optarg, "outages");
+			break;
 		case 'h': usage(stdout); exit(0);
 		case ':': cli_die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
 		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
@@ -1784,6 +1838,7 @@ int main(int argc, char **argv)
 		setlocale(LC_CTYPE, "C.UTF-8");
 	parse_options(&o, argc, argv);
 	snprintf(tp.filter, sizeof(tp.filter), "%s", o.filter);
+	tp.outages = o.outages;
 	if (o.location)
 		snprintf(tp.view_loc, sizeof(tp.view_loc), "%s", o.location);
 	if ((r = fleetview_open(&tp.fv, o.redis, o.prefix, o.timeout_ms, err, sizeof(err))) < 0) {

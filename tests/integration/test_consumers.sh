@@ -84,6 +84,24 @@ grep -q 'host_down .*198.18.0.4 (1 watched ports)' "$dir/top.txt" || sw_fail "no
 grep -q 'db "primary" \\ eu' "$dir/top.txt" || sw_fail "the tricky name is not shown as it is"
 sw_pass "top --once: counts per location and total, trouble side by side with the checks' words, certificates, sparklines, probers (one GONE, said first), events"
 
+# the events pane: a gap after every column; outages alone with --events outages (key e)
+events=$(sed -n '/EVENTS/,$p' "$dir/top.txt")
+grep -Eq ' (fra1|ams1) +host_down +198\.18\.0\.4 ' <<< "$events" || sw_fail "the host_down event's columns: $events"
+grep -Eq '→ (degraded|flapping)' <<< "$events" || sw_fail "all events: no flap or slowness in $events"
+"$TOP" --once --redis "$URL" --width 130 --events outages > "$dir/o.txt" || sw_fail "top --events outages"
+events=$(sed -n '/EVENTS/,$p' "$dir/o.txt")
+grep -q 'EVENTS (outages' <<< "$events" || sw_fail "--events outages: no title: $events"
+grep -q ' up → down ' <<< "$events" && grep -q 'host_down' <<< "$events" && grep -q 'prober_isolated' <<< "$events" ||
+	sw_fail "--events outages lost an outage: $events"
+grep -Eq '→ (degraded|flapping)' <<< "$events" && sw_fail "--events outages shows flaps or slowness: $events"
+expect_exit 2 "--events 'some': expected all or outages" "$TOP" --once --redis "$URL" --events some
+# no targets is not "every target is up"
+redis-cli -s "$sock" set empty:schema 1 > /dev/null
+"$TOP" --once --redis "$URL" --prefix empty: --location lab > "$dir/e.txt" || sw_fail "top on an empty prefix"
+grep -q '^ no targets here yet$' "$dir/e.txt" || sw_fail "no targets: $(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/e.txt")"
+grep -q 'every target is up' "$dir/e.txt" && sw_fail "top says every target is up with no targets"
+sw_pass "top --once: events in columns, --events outages, no targets said as such"
+
 "$TOP" --once --redis "$URL" --filter db-7 > "$dir/f.txt" || sw_fail "top --filter"
 [ "$(sed -n '/TROUBLE/,/SLOWEST/p' "$dir/f.txt" | grep -c '^ 198\.')" -eq 1 ] || sw_fail "filter db-7: $(cat "$dir/f.txt")"
 "$TOP" --once --redis "$URL" --view ams1 > "$dir/v.txt" || sw_fail "top --view"
