@@ -402,6 +402,16 @@ static int open_monitor(struct daemon *d)
 	status_health(d);
 	log_info("monitoring %u targets from '%s' at up to %llu probes/s", d->table->n_live, c->location,
 		 (unsigned long long)c->rate);
+	struct monitor_isolation iso;
+	monitor_isolation(d->mon, &iso);
+	if (iso.checks < iso.min && iso.canaries)
+		log_info("prober isolation: about %.0f checks every %llds, fewer than %u: judged only when every "
+			 "canary fails too",
+			 iso.checks, (long long)iso.window_s, iso.min);
+	else if (iso.checks < iso.min)
+		log_warn("prober isolation is off: about %.0f checks every %llds, fewer than %u, and no canary: "
+			 "should this prober's own network fail, every target goes down (add canaries, docs/config.md)",
+			 iso.checks, (long long)iso.window_s, iso.min);
 	return 0;
 }
 

@@ -479,6 +479,11 @@ void monitor_emit(struct monitor *m, struct sw_event *e)
 	m->cfg.emit_event(m->cfg.ctx, e);
 }
 
+/* Checks of up targets in the isolation window enough to judge the prober
+ * isolated when every canary fails too (the fleet's own minimum,
+ * isolation_min, is for the share alone). */
+#define ISOLATION_MIN_CONFIRMED 3
+
 static bool up_like(uint8_t s)
 {
 	return s == TARGET_UP || s == TARGET_DEGRADED;
@@ -504,13 +509,22 @@ static void isolation_account(struct monitor *m, const struct probe_result *r, b
 			fails += x->fails;
 		}
 	}
-	if (checks < m->cfg.isolation_min)
+	bool canaries_down = true, canaries = false;
+	for (size_t c = 0; c < m->cfg.n_canaries; c++)
+		if (m->canary_id[c] != UINT32_MAX) {
+			canaries = true;
+			if (m->canary_fail[c] != 1)
+				canaries_down = false;
+		}
+	/* Too few checks to judge by their share alone, unless the canaries
+	 * confirm: a small fleet whose every canary fails too (or that is
+	 * isolated and may come back) is judged from ISOLATION_MIN_CONFIRMED */
+	uint32_t min = m->cfg.isolation_min;
+	if (canaries && (canaries_down || m->isolated) && min > ISOLATION_MIN_CONFIRMED)
+		min = ISOLATION_MIN_CONFIRMED;
+	if (checks < min)
 		return;
 	double share = (double)fails / (double)checks;
-	bool canaries_down = true;
-	for (size_t c = 0; c < m->cfg.n_canaries; c++)
-		if (m->canary_id[c] != UINT32_MAX && m->canary_fail[c] != 1)
-			canaries_down = false;
 	struct sw_event e = {
 		.ts_real_ns = r->ts_real_ns, .count = (uint32_t)(share * 1000.0 + 0.5), .rtt_ns = -1,
 	};
@@ -787,6 +801,18 @@ void monitor_get_stats(const struct monitor *m, struct monitor_stats *out)
 		if (m->st[id].state < TARGET_STATE_COUNT)
 			out->by_state[m->st[id].state]++;
 	}
+}
+
+void monitor_isolation(const struct monitor *m, struct monitor_isolation *out)
+{
+	*out = (struct monitor_isolation){
+		.checks = m->stats.demand_pps * (double)m->iso_window_s,
+		.window_s = m->iso_window_s,
+		.min = m->cfg.isolation_min,
+	};
+	for (size_t c = 0; c < m->cfg.n_canaries; c++)
+		if (m->canary_id[c] != UINT32_MAX)
+			out->canaries = true;
 }
 
 void monitor_memuse(const struct monitor *m, struct memuse *u)

@@ -23,7 +23,8 @@ struct monitor_config {
 	uint64_t rate_cap;          /* probes per second the prober may send, > 0 */
 	double isolation_share;     /* isolated when at least this share of the checks of up targets
 	                               failed in the isolation window (0 < x <= 1; 0 means 0.5) */
-	uint32_t isolation_min;     /* ... counting at least this many checks (0 means 20) */
+	uint32_t isolation_min;     /* ... counting at least this many checks (0 means 20; 3 when every
+	                               canary fails too) */
 	const struct sw_addr *canaries; /* optional: with canaries, isolation also needs every canary failing */
 	const uint16_t *canary_ports;
 	size_t n_canaries;
@@ -109,6 +110,18 @@ const struct target_status *monitor_status(const struct monitor *m, uint32_t id)
 /* Its next due time (monotonic), 0 if not scheduled. */
 uint64_t monitor_next_due(const struct monitor *m, uint32_t id);
 void monitor_get_stats(const struct monitor *m, struct monitor_stats *out);
+
+/* Prober isolation as the table makes it: the checks expected in its
+ * window (window_s, the shortest interval), the fewest it judges by their
+ * share alone (min), and whether a canary can confirm, in which case it
+ * judges from 3. */
+struct monitor_isolation {
+	double checks;
+	int64_t window_s;
+	uint32_t min;
+	bool canaries;
+};
+void monitor_isolation(const struct monitor *m, struct monitor_isolation *out);
 /* The same without targets and by_state, which take a pass over every
  * target: for checks several times a second of a million targets. */
 void monitor_get_counters(const struct monitor *m, struct monitor_stats *out);

@@ -387,6 +387,64 @@ static void test_isolation(void **state)
 	free_all(m, t, s);
 }
 
+/* A small fleet (16 targets, fewer checks an interval than isolation_min)
+ * whose prober loses its own link: with its canary failing too, it is
+ * isolated rather than paging for every target; without a canary it cannot
+ * tell, and the targets go down. */
+static void test_isolation_small(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+
+	for (int with_canary = 1; with_canary >= 0; with_canary--) {
+		struct table *t = make_table(17, ports, 1, &g); /* the 17th: the canary */
+		struct sink *s = calloc(1, sizeof(*s));
+		struct sw_addr canary;
+		uint16_t canary_port = 80;
+		assert_int_equal(addr_parse(&canary, "198.18.0.17"), 0);
+		struct monitor_config cfg = {
+			.rate_cap = 100000, .emit_result = on_result, .emit_event = on_event, .ctx = s,
+			.canaries = &canary, .canary_ports = &canary_port, .n_canaries = (size_t)with_canary,
+		};
+		struct monitor *m;
+		int64_t now = T0_REAL;
+		assert_int_equal(monitor_new(&m, &cfg, t, T0_MONO, T0_REAL), 0);
+		for (uint32_t id = 0; id < 17; id++)
+			report(m, id, now, PROBE_OPEN, 100000);
+		s->n_ev = 0;
+		/* the uplink goes: the canary's check fails first, then the others */
+		for (int k = 0; k < 4; k++) {
+			now += NSEC_PER_SEC;
+			report(m, 16, now, PROBE_FILTERED, -1);
+			for (uint32_t id = 0; id < 16; id++)
+				report(m, id, now + (id + 1) * 1000, PROBE_FILTERED, -1);
+		}
+		struct monitor_stats st;
+		monitor_get_stats(m, &st);
+		if (with_canary) {
+			assert_int_equal(s->n_ev, 1);
+			assert_int_equal(s->ev[0].kind, EVENT_PROBER_ISOLATED);
+			assert_true(st.isolated);
+			/* back: prober_ok, no storm */
+			for (int k = 0; k < 2; k++) {
+				now += NSEC_PER_SEC;
+				for (uint32_t id = 0; id < 17; id++)
+					report(m, id, now + id * 1000, PROBE_OPEN, 100000);
+			}
+			assert_int_equal(s->n_ev, 2);
+			assert_int_equal(s->ev[1].kind, EVENT_PROBER_OK);
+			monitor_get_stats(m, &st);
+			assert_false(st.isolated);
+		} else {
+			/* 16 checks a window, under isolation_min: every target goes down */
+			assert_false(st.isolated);
+			assert_int_equal(st.by_state[TARGET_DOWN], 17);
+		}
+		free_all(m, t, s);
+	}
+}
+
 static void test_reload(void **state)
 {
 	(void)state;
@@ -614,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_degraded_reason),
 		cmocka_unit_test(test_host_with_ping),
 		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_isolation_small),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_foreign),
 	};
