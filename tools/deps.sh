@@ -22,10 +22,11 @@ servers="postgresql-15 postgresql-client-15 openssh-server exim4-daemon-light ng
  dovecot-pop3d vsftpd memcached"
 # man-db and groff-base: man --warnings over the pages; bash-completion: the
 # completion file is tested with and without it (tests/integration/test_man.sh,
-# test_completion.sh); curl: the tests' HTTP requests
+# test_completion.sh); curl: the tests' HTTP requests; prometheus: a real one
+# scrapes the exporter and promtool tests the alerting rules (test_prometheus.sh)
 test="$package libssl-dev libcmocka-dev clang libclang-rt-14-dev iproute2 nftables redis-server redis-sentinel
  redis-tools tcpdump hping3 python3 procps util-linux python3-aiosmtpd chromium tmux man-db groff-base
- bash-completion curl $servers"
+ bash-completion curl prometheus $servers"
 # bench: the scanners compared with and the monitor the service checks are
 # compared with (issue 17), and curl, which asks it for probes (bench/tls.sh,
 # bench/checks.sh); the TLS libraries bench/tls.sh weighs and nginx, its
@@ -60,7 +61,7 @@ $sudo apt-get update -qq >&2
 # A daemon's package starts its service when installed; the tests start
 # their own servers, so a policy-rc.d that says 101 ("not allowed") keeps
 # every service down during the install. One that exists is left as it is.
-services="ssh postgresql exim4 nginx dovecot vsftpd memcached redis-server prometheus-blackbox-exporter"
+services="ssh postgresql exim4 nginx dovecot vsftpd memcached redis-server prometheus-blackbox-exporter prometheus"
 running() { [ -x "/etc/init.d/$1" ] && $sudo service "$1" status > /dev/null 2>&1; }
 was_running=""
 for svc in $services; do

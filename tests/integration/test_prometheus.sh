@@ -1,0 +1,89 @@
+#!/bin/bash
+# Prometheus, as its users work with synwatch-exporter:
+#
+#   the alerting rules (etc/prometheus/synwatch-rules.yml): promtool check
+#   rules, and promtool test rules with tests/prometheus/synwatch-rules.test.yml;
+#   Debian's Prometheus scraping the exporter over a private redis-server
+#   holding the consumers' fixture (consumers_fixture.py): up is 1, promtool
+#   check metrics is clean, queries return the fixture's counts, and the rules
+#   evaluate against the real series (the down targets' alerts pending).
+#
+# Listens on 127.0.0.1 only. No root needed.
+. "$(dirname "$0")/lib.sh"
+
+sw_require_cmd prometheus promtool redis-server redis-cli curl "$SW_PY"
+sw_require_bin synwatch-exporter
+rules=$SW_TOP/etc/prometheus/synwatch-rules.yml
+here=$SW_TOP/tests/integration
+
+# ---- the rules ----
+promtool check rules "$rules" > /dev/null 2>&1 || sw_fail "promtool check rules: $(promtool check rules "$rules" 2>&1 | tail -3)"
+(cd "$SW_TOP/tests/prometheus" && promtool test rules synwatch-rules.test.yml) > "${TMPDIR:-/tmp}/sw-promtest.$$" 2>&1 ||
+	sw_fail "promtool test rules: $(cat "${TMPDIR:-/tmp}/sw-promtest.$$")"
+rm -f "${TMPDIR:-/tmp}/sw-promtest.$$"
+sw_pass "rules: promtool check rules and test rules ($(grep -c '^      - alert:' "$rules") alerts)"
+
+# ---- a real Prometheus scraping the exporter ----
+sw_tmpdir dir
+sw_redis_up "$dir"
+"$SW_PY" "$here/consumers_fixture.py" --expect "$dir/expect.json" | redis-cli -s "$dir/r.sock" --pipe > "$dir/load.log" ||
+	sw_fail "loading the fixture: $(tail -2 "$dir/load.log")"
+sw_exporter_up "$dir/exporter.log" exp --redis "unix://$dir/r.sock" --no-web --max-age 500ms
+
+# the exporter's text, as Prometheus's own linter reads it
+curl -sf "$exp/metrics" > "$dir/metrics.txt" || sw_fail "GET /metrics"
+promtool check metrics < "$dir/metrics.txt" > "$dir/lint.txt" 2>&1 || true
+[ -s "$dir/lint.txt" ] && sw_fail "promtool check metrics: $(head -5 "$dir/lint.txt")"
+
+pport=$("$SW_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$dir/prometheus.yml" << EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $rules
+scrape_configs:
+  - job_name: synwatch
+    static_configs:
+      - targets: ['${exp#http://}']
+EOF
+promtool check config "$dir/prometheus.yml" > /dev/null 2>&1 || sw_fail "promtool check config: $(promtool check config "$dir/prometheus.yml" 2>&1 | tail -2)"
+prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+	--web.listen-address="127.0.0.1:$pport" > "$dir/prometheus.log" 2>&1 &
+sw_cleanup_add "kill $! 2>/dev/null; sleep 0.2"
+prom=http://127.0.0.1:$pport
+
+# query EXPR: the value of the first sample of an instant query, or "none"
+query() {
+	curl -sf --get "$prom/api/v1/query" --data-urlencode "query=$1" |
+		"$SW_PY" -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "none")'
+}
+is() { [ "$(query "$1")" = "$2" ]; }
+
+sw_wait_for 30 curl -sf "$prom/-/ready" -o /dev/null || sw_fail "Prometheus not ready: $(tail -3 "$dir/prometheus.log")"
+sw_wait_for 20 is 'up{job="synwatch"}' 1 || sw_fail "up is $(query 'up{job="synwatch"}'): $(tail -3 "$dir/prometheus.log")"
+# the fixture: 72 (target, location) pairs, 6 down, 2 of them in fra1 alone ...
+down=$("$SW_PY" -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sum(len(v) for v in e["down"].values()))' "$dir/expect.json")
+[ "$down" -gt 0 ] || sw_fail "the fixture has no down target"
+is 'count(synwatch_target_state{state="down"} == 1)' "$down" ||
+	sw_fail "down series: $(query 'count(synwatch_target_state{state="down"} == 1)'), want $down"
+is 'count(synwatch_target_state)' 72 || sw_fail "state series: $(query 'count(synwatch_target_state)'), want 72"
+checked=$("$SW_PY" -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sum(len(v) for v in e["checks"].values()))' "$dir/expect.json")
+is 'count(probe_check_success)' "$checked" || sw_fail "probe_check_success series: $(query 'count(probe_check_success)'), want $checked"
+sw_pass "Prometheus scrapes the exporter: up 1, promtool check metrics clean, $down down, 72 state and $checked check series as in Redis"
+
+# the rules on the real series: every rule healthy, the down ones pending
+rules_ok() {
+	curl -sf "$prom/api/v1/rules" | "$SW_PY" -c 'import json, sys
+rs = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+sys.exit(0 if len(rs) == int(sys.argv[1]) and all(r["health"] == "ok" and r.get("lastEvaluation", "").startswith("2") for r in rs) else 1)' "$1"
+}
+n_rules=$(grep -c '^      - alert:' "$rules")
+sw_wait_for 10 rules_ok "$n_rules" || sw_fail "rules not all evaluated and healthy: $(curl -s "$prom/api/v1/rules" | head -c 600)"
+sw_wait_for 10 is 'count(ALERTS{alertname="SynwatchTargetDown"})' "$down" ||
+	sw_fail "SynwatchTargetDown alerts: $(query 'count(ALERTS{alertname="SynwatchTargetDown"})'), want $down"
+is 'count(ALERTS{alertname="SynwatchTargetDown",alertstate="pending",team!=""})' "$down" ||
+	sw_fail "the down alerts are not pending with the targets' labels"
+sw_pass "rules: $n_rules evaluated on the exporter's series, healthy; $down SynwatchTargetDown pending with the targets' labels"
