@@ -600,6 +600,10 @@ static void render_targets(struct buf *b, const struct snapshot *s)
 		if (s->rows[i].t->since_ns > 0)
 			PROM_ROW(b, "synwatch_target_state_since_timestamp_seconds", &s->rows[i], NULL,
 				 s->rows[i].t->since_ns / 1000000, 3);
+}
+
+static void render_locations(struct buf *b, const struct snapshot *s)
+{
 	prom_family(b, "synwatch_targets", "gauge", "Targets per location and state (idx:LOC:STATE).");
 	for (size_t l = 0; l < s->nlocs; l++) {
 		for (int st = 0; st < FV_NSTATES; st++) {
@@ -903,6 +907,7 @@ static struct MHD_Response *metrics_of(struct exporter *x, struct snapshot *s)
 	render_self(&b, s, reads, errors);
 	if (s->err == 0) {
 		render_targets(&b, s);
+		render_locations(&b, s);
 		render_checks(&b, s);
 		render_probers(&b, s);
 	}
@@ -1069,6 +1074,43 @@ static long arg_long(struct MHD_Connection *conn, const char *name, long def, lo
 	if (!*s)
 		return def;
 	return num_parse_uint(s, (uint64_t)min, (uint64_t)max, &v) < 0 ? -1 : (long)v;
+}
+
+/* ---- /probe ---- */
+
+/* /probe?target=IP:PORT[&location=LOC]: one target's series, as every
+ * location (or LOC) sees it, for those who scrape targets one by one as
+ * blackbox_exporter's users do (docs/consumers.md, "One target per
+ * scrape"); with probe_ip_protocol, which /metrics leaves out. */
+static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snapshot *s)
+{
+	const char *target = arg(conn, "target"), *loc = arg(conn, "location");
+	struct snapshot sub = { 0 };
+	struct buf b = { 0 };
+
+	if (!*target)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "/probe needs target=IP:PORT ([IPv6]:PORT), as in the Redis keys");
+	for (size_t i = 0; i < s->nrows; i++)
+		if (!strcmp(s->rows[i].t->target, target) && (!*loc || !strcmp(s->rows[i].t->location, loc)))
+			sub.nrows++;
+	if (!sub.nrows)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "no target '%s'%s%s in Redis: is it monitored?", target,
+				  *loc ? " in location " : "", loc);
+	struct row *rows = calloc(sub.nrows, sizeof(*rows));
+	if (!rows)
+		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	sub.nrows = 0;
+	for (size_t i = 0; i < s->nrows; i++)
+		if (!strcmp(s->rows[i].t->target, target) && (!*loc || !strcmp(s->rows[i].t->location, loc)))
+			rows[sub.nrows++] = s->rows[i];
+	sub.rows = rows;
+	render_targets(&b, &sub);
+	render_checks(&b, &sub);
+	prom_family(&b, "probe_ip_protocol", "gauge", "The IP version of the target's address, 4 or 6.");
+	for (size_t i = 0; i < sub.nrows; i++)
+		PROM_ROW(&b, "probe_ip_protocol", &rows[i], NULL, strchr(rows[i].ip, ':') ? 6 : 4, 0);
+	free(rows);
+	return send_buf(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 
 static bool in_location(const struct snapshot *s, const char *loc)
@@ -1544,7 +1586,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		buf_puts(&b, "ok\n");
 		return send_buf(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
 	}
-	if (strcmp(url, "/metrics") != 0 && strncmp(url, "/api/", 5) != 0)
+	if (strcmp(url, "/metrics") != 0 && strcmp(url, "/probe") != 0 && strncmp(url, "/api/", 5) != 0)
 		return serve_file(x, conn, !strcmp(url, "/") ? "index.html" : url + 1);
 
 	if (!(s = snapshot_get(x)))
@@ -1555,6 +1597,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			   : send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	} else if (s->err < 0) {
 		ret = send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", s->errmsg);
+	} else if (!strcmp(url, "/probe")) {
+		ret = probe_one(conn, s);
 	} else if (!strcmp(url, "/api/summary")) {
 		ret = api_summary(x, conn, s);
 	} else if (!strcmp(url, "/api/targets")) {
@@ -1588,7 +1632,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: synwatch-exporter [--listen ADDR:PORT] [--redis URL] [--prefix P] [--web DIR]\n"
 		"\n"
-		"Serves the fleet's state from Redis over HTTP: Prometheus metrics on /metrics,\n"
+		"Serves the fleet's state from Redis over HTTP: Prometheus metrics on /metrics\n"
+		"(one target's on /probe?target=IP:PORT),\n"
 		"the status page on /, its JSON API on /api/summary, /api/targets, /api/target.\n"
 		"\n"
 		"      --listen ADDR:PORT  where to listen: 127.0.0.1:9490 (default), [::1]:9490,\n"

@@ -35,6 +35,23 @@ curl -sf "$exp/metrics" > "$dir/metrics.txt" || sw_fail "GET /metrics"
 promtool check metrics < "$dir/metrics.txt" > "$dir/lint.txt" 2>&1 || true
 [ -s "$dir/lint.txt" ] && sw_fail "promtool check metrics: $(head -5 "$dir/lint.txt")"
 
+# one target per scrape, as blackbox_exporter's /probe
+code() { curl -s -o "$dir/probe.txt" -w '%{http_code}' "$exp/probe$1"; }
+[ "$(code '?target=198.18.0.8:5432')" = 200 ] || sw_fail "/probe?target=198.18.0.8:5432: $(cat "$dir/probe.txt")"
+[ "$(grep -c '^probe_success{target="198.18.0.8:5432",' "$dir/probe.txt")" -eq 2 ] ||
+	sw_fail "/probe: want probe_success from both locations: $(grep probe_success "$dir/probe.txt")"
+grep -q '^probe_ip_protocol{target="198.18.0.8:5432",.*location="fra1".*} 4$' "$dir/probe.txt" || sw_fail "/probe: no probe_ip_protocol 4"
+grep -q '^probe_check_success{target="198.18.0.8:5432",.*check="postgres"} ' "$dir/probe.txt" || sw_fail "/probe: no check series"
+grep -v '^#' "$dir/probe.txt" | grep -v 'target="198.18.0.8:5432"' && sw_fail "/probe: another target's series"
+promtool check metrics < "$dir/probe.txt" > "$dir/lint.txt" 2>&1 || true
+[ -s "$dir/lint.txt" ] && sw_fail "promtool check metrics on /probe: $(head -5 "$dir/lint.txt")"
+[ "$(code '?target=198.18.0.8:5432&location=ams1')" = 200 ] && [ "$(grep -c '^probe_success{' "$dir/probe.txt")" -eq 1 ] ||
+	sw_fail "/probe with location=ams1: $(cat "$dir/probe.txt")"
+[ "$(code '')" = 400 ] || sw_fail "/probe without a target: not 400"
+[ "$(code '?target=198.18.99.99:1')" = 404 ] && grep -q "no target '198.18.99.99:1' in Redis" "$dir/probe.txt" ||
+	sw_fail "/probe of an unknown target: $(cat "$dir/probe.txt")"
+sw_pass "/probe?target=: one target's series from every location (or one), probe_ip_protocol, 400 and 404"
+
 pport=$("$SW_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$dir/prometheus.yml" << EOF
 global:
@@ -46,6 +63,18 @@ scrape_configs:
   - job_name: synwatch
     static_configs:
       - targets: ['${exp#http://}']
+  # blackbox users' relabelling: the target in ?target=, and as instance
+  - job_name: synwatch-probe
+    metrics_path: /probe
+    static_configs:
+      - targets: ['198.18.0.8:5432', '198.18.0.15:443']
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: '${exp#http://}'
 EOF
 promtool check config "$dir/prometheus.yml" > /dev/null 2>&1 || sw_fail "promtool check config: $(promtool check config "$dir/prometheus.yml" 2>&1 | tail -2)"
 prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
@@ -72,7 +101,11 @@ is 'count(synwatch_target_state{state="down"} == 1)' "$down" ||
 is 'count(synwatch_target_state)' 72 || sw_fail "state series: $(query 'count(synwatch_target_state)'), want 72"
 checked=$("$SW_PY" -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sum(len(v) for v in e["checks"].values()))' "$dir/expect.json")
 is 'count(probe_check_success)' "$checked" || sw_fail "probe_check_success series: $(query 'count(probe_check_success)'), want $checked"
-sw_pass "Prometheus scrapes the exporter: up 1, promtool check metrics clean, $down down, 72 state and $checked check series as in Redis"
+sw_wait_for 20 is 'count(up{job="synwatch-probe"} == 1)' 2 || sw_fail "the /probe job: $(query 'count(up{job="synwatch-probe"} == 1)') of 2 up"
+is 'count(probe_success{job="synwatch-probe",instance="198.18.0.8:5432"})' 2 ||
+	sw_fail "probe_success with instance=198.18.0.8:5432: $(query 'count(probe_success{job="synwatch-probe",instance="198.18.0.8:5432"})')"
+is 'probe_ip_protocol{job="synwatch-probe",instance="198.18.0.15:443",location="fra1"}' 4 || sw_fail "probe_ip_protocol by instance"
+sw_pass "Prometheus scrapes the exporter: up 1, promtool check metrics clean, $down down, 72 state and $checked check series as in Redis; /probe per target with instance = the target"
 
 # the rules on the real series: every rule healthy, the down ones pending
 rules_ok() {
