@@ -170,7 +170,7 @@ chrome() { # OUT URL [ARGS]
 	local out=$1 url=$2
 	shift 2
 	timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$dir/chrome" \
-		--window-size=1280,800 --virtual-time-budget=6000 "$@" "$url" > "$out" 2> "$dir/chrome.log" ||
+		--window-size="${CHROME_SIZE:-1280,800}" --virtual-time-budget=6000 "$@" "$url" > "$out" 2> "$dir/chrome.log" ||
 		sw_fail "chromium on $url: $(tail -3 "$dir/chrome.log")"
 }
 chrome "$dir/overview.html" "$base/" --dump-dom
@@ -187,6 +187,23 @@ if [ -n "${SW_SCREENSHOT_DIR:-}" ]; then
 		sw_fail "cannot copy the screenshots to '$SW_SCREENSHOT_DIR'"
 fi
 sw_pass "page rendered in Chromium: overview and target page asserted, screenshots taken"
+
+# ---- the page on a phone, a tablet and a desktop ----
+# tests/web/layout.js measures the page: a copy of index.html loads it too
+mkdir "$dir/web" && cp "$SW_TOP"/tools/web/* "$SW_TOP/tests/web/layout.js" "$dir/web/" || sw_fail "cannot copy the page"
+sed 's|</body>|<script src="layout.js" defer></script>\n</body>|' "$SW_TOP/tools/web/index.html" > "$dir/web/layout.html"
+sw_exporter_up "$dir/exp-layout.log" lay --redis "$URL" --web "$dir/web"
+for page in "" "#/target/198.18.0.15:443"; do
+	for w in 420 800 1400; do
+		CHROME_SIZE=$w,1000 chrome "$dir/layout.dom" "$lay/layout.html?w=$w$page" --dump-dom
+		res=$(grep -o '<pre id="layout">[^<]*' "$dir/layout.dom" | sed 's/<pre id="layout">//; s/&quot;/"/g')
+		"$SW_PY" -c 'import json, sys
+r = json.loads(sys.argv[2])
+sys.exit(1 if r["problems"] or r["width"] != int(sys.argv[1]) or not r["counts"][".panel"] else 0)' "$w" "${res:-null}" 2> /dev/null ||
+			sw_fail "the page at $w px (${page:-overview}): ${res:-not measured}"
+	done
+done
+sw_pass "page at 420, 800 and 1400 px, overview and target page: nothing sticks out, overlaps or is cut"
 
 # ---- Redis goes away ----
 kill "$(sw_redis_pid "$dir")"

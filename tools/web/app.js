@@ -204,7 +204,7 @@
 			el("section", { class: "panel" },
 				el("h2", {}, "Targets", count),
 				el("div", { class: "toolbar" }, search, chips),
-				table,
+				el("div", { class: "table-wrap" }, table),
 				el("div", { class: "pager" }, pageText, el("span", {}, prev, " ", next))));
 		const side = el("div", {},
 			el("section", { class: "panel" }, el("h2", { text: "Probers" }), probers),
