@@ -302,7 +302,7 @@ install: release
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	install -m 0644 docs/img/* $(DESTDIR)$(DOCDIR)/docs/img/
 	install -m 0644 etc/synwatch.example.yaml etc/alert.example.yaml etc/prometheus/synwatch-rules.yml \
-		$(DESTDIR)$(DOCDIR)/examples/
+		etc/grafana/synwatch-dashboard.json $(DESTDIR)$(DOCDIR)/examples/
 	@for c in synwatch alert; do \
 		f=$(DESTDIR)$(SYSCONFDIR)/synwatch/$$c.yaml; \
 		if [ -e "$$f" ]; then echo "install: $$f exists: kept (the example is in $(DOCDIR)/examples)"; continue; fi; \

@@ -141,7 +141,7 @@ want="/usr/sbin/synwatch $(printf '/usr/bin/%s ' $programs) $(printf '/lib/syste
 	/usr/lib/sysusers.d/synwatch.conf /etc/synwatch/synwatch.yaml /etc/synwatch/alert.yaml
 	/usr/share/doc/synwatch/copyright /usr/share/doc/synwatch/README.md /usr/share/doc/synwatch/docs/operations.md
 	/usr/share/doc/synwatch/examples/synwatch.example.yaml /usr/share/doc/synwatch/examples/alert.example.yaml
-	/usr/share/doc/synwatch/examples/synwatch-rules.yml"
+	/usr/share/doc/synwatch/examples/synwatch-rules.yml /usr/share/doc/synwatch/examples/synwatch-dashboard.json"
 for f in "$SW_TOP"/tools/web/*; do want="$want /usr/share/synwatch/web/${f##*/}"; done
 for f in $want; do grep -qx -- "$f" "$work/files.txt" || sw_fail "the package has no $f"; done
 grep -E '/(fleet|fleet-responder|redis-bench|checker-tls)$|^/usr/local|/build/|/tests/|/bench/' "$work/files.txt" &&

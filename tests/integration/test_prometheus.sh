@@ -6,7 +6,9 @@
 #   Debian's Prometheus scraping the exporter over a private redis-server
 #   holding the consumers' fixture (consumers_fixture.py): up is 1, promtool
 #   check metrics is clean, queries return the fixture's counts, and the rules
-#   evaluate against the real series (the down targets' alerts pending).
+#   evaluate against the real series (the down targets' alerts pending), and
+#   every query of the Grafana dashboard (etc/grafana/synwatch-dashboard.json)
+#   runs, its stat panels giving the fixture's counts.
 #
 # Listens on 127.0.0.1 only. No root needed.
 . "$(dirname "$0")/lib.sh"
@@ -96,11 +98,12 @@ sw_wait_for 20 is 'up{job="synwatch"}' 1 || sw_fail "up is $(query 'up{job="synw
 # the fixture: 72 (target, location) pairs, 6 down, 2 of them in fra1 alone ...
 down=$("$SW_PY" -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sum(len(v) for v in e["down"].values()))' "$dir/expect.json")
 [ "$down" -gt 0 ] || sw_fail "the fixture has no down target"
-is 'count(synwatch_target_state{state="down"} == 1)' "$down" ||
-	sw_fail "down series: $(query 'count(synwatch_target_state{state="down"} == 1)'), want $down"
-is 'count(synwatch_target_state)' 72 || sw_fail "state series: $(query 'count(synwatch_target_state)'), want 72"
+is 'count(synwatch_target_state{job="synwatch",state="down"} == 1)' "$down" ||
+	sw_fail "down series: $(query 'count(synwatch_target_state{job="synwatch",state="down"} == 1)'), want $down"
+is 'count(synwatch_target_state{job="synwatch"})' 72 || sw_fail "state series: $(query 'count(synwatch_target_state{job="synwatch"})'), want 72"
 checked=$("$SW_PY" -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sum(len(v) for v in e["checks"].values()))' "$dir/expect.json")
-is 'count(probe_check_success)' "$checked" || sw_fail "probe_check_success series: $(query 'count(probe_check_success)'), want $checked"
+is 'count(probe_check_success{job="synwatch"})' "$checked" ||
+	sw_fail "probe_check_success series: $(query 'count(probe_check_success{job="synwatch"})'), want $checked"
 sw_wait_for 20 is 'count(up{job="synwatch-probe"} == 1)' 2 || sw_fail "the /probe job: $(query 'count(up{job="synwatch-probe"} == 1)') of 2 up"
 is 'count(probe_success{job="synwatch-probe",instance="198.18.0.8:5432"})' 2 ||
 	sw_fail "probe_success with instance=198.18.0.8:5432: $(query 'count(probe_success{job="synwatch-probe",instance="198.18.0.8:5432"})')"
@@ -115,8 +118,45 @@ sys.exit(0 if len(rs) == int(sys.argv[1]) and all(r["health"] == "ok" and r.get(
 }
 n_rules=$(grep -c '^      - alert:' "$rules")
 sw_wait_for 10 rules_ok "$n_rules" || sw_fail "rules not all evaluated and healthy: $(curl -s "$prom/api/v1/rules" | head -c 600)"
-sw_wait_for 10 is 'count(ALERTS{alertname="SynwatchTargetDown"})' "$down" ||
-	sw_fail "SynwatchTargetDown alerts: $(query 'count(ALERTS{alertname="SynwatchTargetDown"})'), want $down"
-is 'count(ALERTS{alertname="SynwatchTargetDown",alertstate="pending",team!=""})' "$down" ||
+sw_wait_for 10 is 'count(ALERTS{alertname="SynwatchTargetDown",job="synwatch"})' "$down" ||
+	sw_fail "SynwatchTargetDown alerts: $(query 'count(ALERTS{alertname="SynwatchTargetDown",job="synwatch"})'), want $down"
+is 'count(ALERTS{alertname="SynwatchTargetDown",job="synwatch",alertstate="pending",team!=""})' "$down" ||
 	sw_fail "the down alerts are not pending with the targets' labels"
 sw_pass "rules: $n_rules evaluated on the exporter's series, healthy; $down SynwatchTargetDown pending with the targets' labels"
+
+# the Grafana dashboard: every panel's query runs on the real series (its
+# variables at "All"), the stat panels give the fixture's counts, and the
+# variables' label values exist
+dash=$SW_TOP/etc/grafana/synwatch-dashboard.json
+"$SW_PY" - "$dash" "$prom" "$down" << 'PY' || sw_fail "the Grafana dashboard's queries"
+import json, sys, urllib.parse, urllib.request
+dash, prom, down = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+def get(path, **q):
+    with urllib.request.urlopen(prom + path + "?" + urllib.parse.urlencode(q, doseq=True), timeout=10) as r:
+        return json.load(r)
+n = 0
+stats = {}
+for p in dash["panels"]:
+    for t in p.get("targets", []):
+        e = t["expr"].replace("$location", ".*").replace("$group", ".*").replace("$job", "synwatch")
+        e = e.replace("$__rate_interval", "1m")
+        r = get("/api/v1/query", query=e)
+        if r.get("status") != "success":
+            sys.exit("panel '%s': %s: %s" % (p["title"], e, r))
+        n += 1
+        if p["type"] == "stat":
+            res = r["data"]["result"]
+            stats[p["title"]] = res[0]["value"][1] if res else "none"
+if stats.get("Down") != down:
+    sys.exit("stat Down: %s, want %s (%s)" % (stats.get("Down"), down, stats))
+if stats.get("Up") in (None, "none"):
+    sys.exit("stat Up: no value (%s)" % stats)
+for v in dash["templating"]["list"]:
+    if v["type"] != "query":
+        continue
+    metric, label = v["definition"][len("label_values("):-1].split(", ")
+    vals = get("/api/v1/label/%s/values" % label, **{"match[]": metric})["data"]
+    if not vals:
+        sys.exit("variable %s: no values of %s on %s" % (v["name"], label, metric))
+PY
+sw_pass "Grafana dashboard: every query of its $(grep -c '"expr"' "$dash") runs on the real series; Down $down as in Redis; its variables have values"
