@@ -89,12 +89,24 @@ struct vote {
 	char reason[32], rtt[32], name[256], group[128], labels[FIELD_MAX];
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
+}
+
+/* SIGHUP (an operator's reload, logrotate) must not end it: it says so. */
+static void said_hup(void)
+{
+	if (!hup)
+		return;
+	hup = 0;
+	log_warn("SIGHUP: synwatch-quorum does not reload; restart it to apply a changed configuration "
+		 "(systemctl restart synwatch-quorum)");
 }
 
 static void usage(FILE *f)
@@ -996,6 +1008,7 @@ static int step(struct quorum *q)
 static int run(struct quorum *q)
 {
 	while (!stop) {
+		said_hup();
 		int r = step(q);
 		if (r == -ENOMEM) {
 			log_error("out of memory");
@@ -1091,6 +1104,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	log_info("connected to %s as %s", q.url_text, q.id);
 	r = run(&q);
 	free_locs(&q);

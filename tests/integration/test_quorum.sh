@@ -95,6 +95,13 @@ start_quorum 2
 sw_wait_for 5 grep -q "holds the lease: standing by" "$out/q2.err" ||
 	sw_fail "the second synwatch-quorum does not stand by: $(tail -3 "$out/q2.err")"
 alert_start "$out"
+# an operator's SIGHUP ends neither (they do not reload, and say so)
+kill -HUP "$qpid_1" "$ALERT_PID"
+sw_wait_for 10 grep -q "SIGHUP: synwatch-quorum does not reload" "$out/q1.err" ||
+	sw_fail "synwatch-quorum on SIGHUP: $(tail -2 "$out/q1.err")"
+sw_wait_for 10 grep -q "SIGHUP: synwatch-alert does not reload" "$out/alert.err" ||
+	sw_fail "synwatch-alert on SIGHUP: $(tail -2 "$out/alert.err")"
+sw_pid_alive "$qpid_1" && sw_pid_alive "$ALERT_PID" || sw_fail "SIGHUP ended synwatch-quorum or synwatch-alert"
 
 gstate() { R hget "${P}state:global:$1" "${2:-state}"; }
 all_global() { # STATE TARGETS...

@@ -60,12 +60,24 @@ struct alerter {
 	int64_t status_at, claim_at;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
+}
+
+/* SIGHUP (an operator's reload, logrotate) must not end it: it says so. */
+static void said_hup(void)
+{
+	if (!hup)
+		return;
+	hup = 0;
+	log_warn("SIGHUP: synwatch-alert does not reload; restart it to apply a changed configuration "
+		 "(systemctl restart synwatch-alert)");
 }
 
 static void usage(FILE *f)
@@ -275,6 +287,7 @@ static int run(struct alerter *al)
 		int64_t now = clock_real_ns();
 		int wait, r = 0;
 
+		said_hup();
 		if (stop && !drain_until)
 			drain_until = clock_mono_ns() + DRAIN_NS;
 		if ((wait = alert_engine_tick(al->en)) < 0)
@@ -382,6 +395,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	if (alert_outbox_new(&al.o, &al.cfg) < 0 ||
 	    alert_engine_new(&al.en, &al.cfg, &al.book, al.o, on_ack, &al) < 0) {
 		log_error("out of memory");
