@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,6 +123,7 @@ struct redis_writer {
 	char seq_cmd[512];
 
 	enum link link;
+	uint64_t down_since, backlog_said; /* monotonic: the link went down; the backlog was last told */
 	enum why why;
 	uint64_t backoff_ns, next_try;
 	uint64_t exec_errors_logged_at;
@@ -223,9 +225,37 @@ __attribute__((format(printf, 4, 5))) static void link_down(struct redis_writer 
 		log_warn("redis: lost connection to %s: %s; buffering", w->cfg.url_text, reason);
 	else
 		log_warn("redis: cannot connect to %s: %s; retrying", w->cfg.url_text, reason);
+	if (w->link != LINK_DOWN)
+		w->down_since = clock_mono_ns();
 	w->link = LINK_DOWN;
 	w->why = why;
 	atomic_store(&w->connected, false);
+}
+
+/* While Redis is away or refuses: how much waits for it, and where, after
+ * BACKLOG_FIRST_NS, then every BACKLOG_EVERY_NS, so that a spill file that
+ * grows is no surprise. */
+#define BACKLOG_FIRST_NS (5 * NSEC_PER_SEC)
+#define BACKLOG_EVERY_NS (60 * NSEC_PER_SEC)
+
+static void say_backlog(struct redis_writer *w, uint64_t now)
+{
+	struct backlog_stats bs;
+	struct stat sb;
+
+	if (w->link != LINK_DOWN || now < w->down_since + BACKLOG_FIRST_NS ||
+	    (w->backlog_said > w->down_since && now < w->backlog_said + BACKLOG_EVERY_NS))
+		return;
+	w->backlog_said = now;
+	backlog_get_stats(w->bl, &bs);
+	double mb = stat(backlog_path(w->bl), &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
+	char lost[96] = "";
+	if (bs.lost)
+		snprintf(lost, sizeof(lost), "; %llu lost: the spill file could not be written",
+			 (unsigned long long)bs.lost);
+	log_warn("redis: %s away for %llus: %llu results waiting, %llu of them in '%s' (%.1f MB)%s",
+		 w->cfg.url_text, (unsigned long long)((now - w->down_since) / NSEC_PER_SEC),
+		 (unsigned long long)bs.records, (unsigned long long)bs.spilled, backlog_path(w->bl), mb, lost);
 }
 
 static void link_up(struct redis_writer *w)
@@ -1001,6 +1031,7 @@ static void *writer_main(void *arg)
 
 		if (atomic_load(&w->abort) || stopping(w, now))
 			break;
+		say_backlog(w, now);
 		if (!w->c) {
 			if (now < w->next_try) {
 				nap(w, w->next_try);

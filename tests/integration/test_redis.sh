@@ -173,6 +173,9 @@ sleep 2.5
 sw_pid_alive $spid || sw_fail "synwatch died on a wrong password"
 [ "$(grep -c 'redis:' "$out/err2.txt")" -eq 1 ] || sw_fail "more than one line: $(grep redis: "$out/err2.txt")"
 grep -q "password=wrong" "$out/err2.txt" && sw_fail "the password was logged"
+# after 5 s away: how much waits, and where
+sw_wait_for 6 grep -Eq "redis: unix://$out/r2.sock\?password=\*\*\* away for [5-9]s: [0-9]+ results waiting, [0-9]+ of them in '$out/spill2.log' \([0-9.]+ MB\)$" "$out/err2.txt" ||
+	sw_fail "no backlog line after 5 s away: $(grep redis: "$out/err2.txt")"
 kill -TERM $spid
 wait $spid
 left=$(sed -n 's/.*redis: 0 records written (0 were there already), \([0-9]*\) left in the spill file.*/\1/p' "$out/err2.txt")
