@@ -228,9 +228,10 @@ if [ "$no_top" -eq 1 ] || [ ! -t 1 ]; then
 	fi
 	"$bin/synwatch-top" --redis "$redis" --once --width 120 | head -40
 else
-	say "starting synwatch-top in 3 s: q quits, / filters, l switches location"
+	say "starting synwatch-top in 3 s: q quits, / filters, l switches location, e shows all events or outages alone"
 	fg_run sleep 3
-	died || fg_run "$bin/synwatch-top" --redis "$redis"
+	# the events pane starts with the outages: the demo's breakages, not its flapping and slowness
+	died || fg_run "$bin/synwatch-top" --redis "$redis" --events outages
 fi
 if died; then
 	if [ -t 2 ]; then
