@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +42,7 @@
 #include "tools/lib/fleetview.h"
 #include "store/schema.h"
 #include "tools/lib/quorum.h"
+#include "tools/lib/stopsig.h"
 #include "tools/lib/stream.h"
 #include "store/redis-conn.h"
 
@@ -88,26 +88,6 @@ struct vote {
 	int64_t since;
 	char reason[32], rtt[32], name[256], group[128], labels[FIELD_MAX];
 };
-
-static volatile sig_atomic_t stop, hup;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		hup = 1;
-	else
-		stop = 1;
-}
-
-/* SIGHUP (an operator's reload, logrotate) must not end it: it says so. */
-static void said_hup(void)
-{
-	if (!hup)
-		return;
-	hup = 0;
-	log_warn("SIGHUP: synwatch-quorum does not reload; restart it to apply a changed configuration "
-		 "(systemctl restart synwatch-quorum)");
-}
 
 static void usage(FILE *f)
 {
@@ -1007,8 +987,8 @@ static int step(struct quorum *q)
 
 static int run(struct quorum *q)
 {
-	while (!stop) {
-		said_hup();
+	while (!stopsig_stop) {
+		stopsig_hup();
 		int r = step(q);
 		if (r == -ENOMEM) {
 			log_error("out of memory");
@@ -1022,7 +1002,7 @@ static int run(struct quorum *q)
 			redisFree(q->c);
 		q->c = NULL;
 		q->leader = false;
-		if (redis_retry(setup, q, &stop) == 0)
+		if (redis_retry(setup, q, &stopsig_stop) == 0)
 			log_info("redis at %s is back", q->url_text);
 		q->beat_at = 0;
 	}
@@ -1101,10 +1081,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return CLI_EXIT_RUNTIME;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
+	stopsig_install("synwatch-quorum");
 	log_info("connected to %s as %s", q.url_text, q.id);
 	r = run(&q);
 	free_locs(&q);

@@ -33,6 +33,7 @@
 #include "tools/alert/alert-config.h"
 #include "tools/alert/alert-engine.h"
 #include "tools/lib/stream.h"
+#include "tools/lib/stopsig.h"
 #include "store/schema.h"
 #include "store/redis-conn.h"
 
@@ -59,26 +60,6 @@ struct alerter {
 	bool reading;                   /* an XREADGROUP is on its way */
 	int64_t status_at, claim_at;
 };
-
-static volatile sig_atomic_t stop, hup;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		hup = 1;
-	else
-		stop = 1;
-}
-
-/* SIGHUP (an operator's reload, logrotate) must not end it: it says so. */
-static void said_hup(void)
-{
-	if (!hup)
-		return;
-	hup = 0;
-	log_warn("SIGHUP: synwatch-alert does not reload; restart it to apply a changed configuration "
-		 "(systemctl restart synwatch-alert)");
-}
 
 static void usage(FILE *f)
 {
@@ -270,7 +251,7 @@ static int reconnect(struct alerter *al)
 	disconnect(al);
 	alert_outbox_clear(al->o);
 	alert_engine_reset(al->en);
-	if (redis_retry(connect_both, al, &stop) < 0)
+	if (redis_retry(connect_both, al, &stopsig_stop) < 0)
 		return -EINTR;
 	al->book.err[0] = '\0';
 	log_info("redis at %s is back", al->url_text);
@@ -283,12 +264,12 @@ static int run(struct alerter *al)
 	uint64_t drain_until = 0;
 
 	stream_restart(&al->sg);
-	while (!stop || (alert_outbox_pending(al->o) && clock_mono_ns() < drain_until)) {
+	while (!stopsig_stop || (alert_outbox_pending(al->o) && clock_mono_ns() < drain_until)) {
 		int64_t now = clock_real_ns();
 		int wait, r = 0;
 
-		said_hup();
-		if (stop && !drain_until)
+		stopsig_hup();
+		if (stopsig_stop && !drain_until)
 			drain_until = clock_mono_ns() + DRAIN_NS;
 		if ((wait = alert_engine_tick(al->en)) < 0)
 			r = wait;
@@ -301,14 +282,14 @@ static int run(struct alerter *al)
 			write_status(al);
 		}
 		/* a bounded number of events in hand: slow channels slow the reading */
-		if (r == 0 && !al->reading && !stop && alert_engine_jobs(al->en) < HELD_MAX)
+		if (r == 0 && !al->reading && !stopsig_stop && alert_engine_jobs(al->en) < HELD_MAX)
 			r = send_read(al, al->sg.pending ? 1 : (wait < READ_BLOCK_MS ? wait : READ_BLOCK_MS));
 		if (r == 0) {
 			r = alert_outbox_poll(al->o, al->reading ? al->rd->fd : -1, wait > 0 ? wait : 1);
 			if (r == 1)
 				r = read_ready(al);
 		}
-		if (r < 0 && r != -ENOMEM && !stop && (r = reconnect(al)) == -EINTR)
+		if (r < 0 && r != -ENOMEM && !stopsig_stop && (r = reconnect(al)) == -EINTR)
 			break;
 		if (r == -ENOMEM) {
 			log_error("out of memory");
@@ -392,10 +373,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
+	stopsig_install("synwatch-alert");
 	if (alert_outbox_new(&al.o, &al.cfg) < 0 ||
 	    alert_engine_new(&al.en, &al.cfg, &al.book, al.o, on_ack, &al) < 0) {
 		log_error("out of memory");
