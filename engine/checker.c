@@ -849,33 +849,37 @@ static void on_deadline(struct checker *c, struct conn *k, uint64_t now)
 	}
 }
 
+/* a's address and port as a sockaddr of family (the any address when a is
+ * of another family: a source left to the kernel). Returns its length. */
+static socklen_t sockaddr_of(struct sockaddr_storage *ss, int family, const struct sw_addr *a, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		if (a->family == AF_INET)
+			v4->sin_addr = a->u.v4;
+		return sizeof(*v4);
+	}
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	v6->sin6_family = AF_INET6;
+	v6->sin6_port = htons(port);
+	if (a->family == AF_INET6)
+		v6->sin6_addr = a->u.v6;
+	return sizeof(*v6);
+}
+
 /* A source port from the range, one after the other: a host's consecutive
  * checks leave from different ports (the previous may be in TIME_WAIT). */
 static int bind_port(struct checker *c, int fd, const struct check_req *r)
 {
 	unsigned span = (unsigned)c->cfg.port_hi - c->cfg.port_lo + 1;
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
-	socklen_t sl;
+	struct sockaddr_storage sa;
 
 	for (unsigned tries = 0; tries < span && tries < 64; tries++) {
 		uint16_t port = (uint16_t)(c->cfg.port_lo + c->next_port++ % span);
-		memset(&sa, 0, sizeof(sa));
-		if (r->dst.family == AF_INET) {
-			sa.v4.sin_family = AF_INET;
-			sa.v4.sin_port = htons(port);
-			if (r->src.family == AF_INET)
-				sa.v4.sin_addr = r->src.u.v4;
-			sl = sizeof(sa.v4);
-		} else {
-			sa.v6.sin6_family = AF_INET6;
-			sa.v6.sin6_port = htons(port);
-			if (r->src.family == AF_INET6)
-				sa.v6.sin6_addr = r->src.u.v6;
-			sl = sizeof(sa.v6);
-		}
+		socklen_t sl = sockaddr_of(&sa, r->dst.family, &r->src, port);
 		if (bind(fd, (struct sockaddr *)&sa, sl) == 0)
 			return port;
 		if (errno != EADDRINUSE)
@@ -922,17 +926,19 @@ static void account(struct checker *c, uint64_t busy, bool worked)
 
 #define CONNECT_TRIES 8 /* source ports tried when a 4-tuple is still taken */
 
+enum open_step { OPEN_SOCKET, OPEN_BIND, OPEN_CONNECT };
+
 /* A non-blocking socket from the next source port of the range, connecting
- * to r. Returns the socket, or -1 with *e the errno and *what the step
- * that failed. */
-static int connect_from(struct checker *c, struct conn *k, const struct check_req *r, int *e, const char **what)
+ * to r. Returns the socket, or -1 with *e the errno and *step the step that
+ * failed. */
+static int connect_from(struct checker *c, struct conn *k, const struct check_req *r, int *e, enum open_step *step)
 {
 	int fd = socket(r->dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 	int one = 1;
 
 	if (fd < 0) {
 		*e = errno;
-		*what = "cannot open a socket";
+		*step = OPEN_SOCKET;
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -941,32 +947,17 @@ static int connect_from(struct checker *c, struct conn *k, const struct check_re
 		int p = bind_port(c, fd, r);
 		if (p < 0) {
 			*e = -p;
-			*what = "bind";
+			*step = OPEN_BIND;
 			close(fd);
 			return -1;
 		}
 		k->res.sport = (uint16_t)p;
 	}
-	union {
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-	} sa;
-	socklen_t sl;
-	memset(&sa, 0, sizeof(sa));
-	if (r->dst.family == AF_INET) {
-		sa.v4.sin_family = AF_INET;
-		sa.v4.sin_port = htons(r->port);
-		sa.v4.sin_addr = r->dst.u.v4;
-		sl = sizeof(sa.v4);
-	} else {
-		sa.v6.sin6_family = AF_INET6;
-		sa.v6.sin6_port = htons(r->port);
-		sa.v6.sin6_addr = r->dst.u.v6;
-		sl = sizeof(sa.v6);
-	}
+	struct sockaddr_storage sa;
+	socklen_t sl = sockaddr_of(&sa, r->dst.family, &r->dst, r->port);
 	if (connect(fd, (struct sockaddr *)&sa, sl) < 0 && errno != EINPROGRESS) {
 		*e = errno;
-		*what = "cannot connect";
+		*step = OPEN_CONNECT;
 		close(fd);
 		return -1;
 	}
@@ -1006,19 +997,21 @@ static void start(struct checker *c, const struct check_req *r, uint64_t now)
 	/* bind succeeds on a port whose connection to this very server is
 	 * still in TIME_WAIT (SO_REUSEADDR); connect then says EADDRNOTAVAIL:
 	 * the next port, on a new socket */
-	const char *what = "";
+	enum open_step step = OPEN_SOCKET;
 	for (int tries = 0;; tries++) {
-		fd = connect_from(c, k, r, &e, &what);
-		if (fd >= 0 || !c->cfg.port_lo || strcmp(what, "cannot connect") != 0 ||
-		    (e != EADDRNOTAVAIL && e != EADDRINUSE) || tries == CONNECT_TRIES)
+		fd = connect_from(c, k, r, &e, &step);
+		if (fd >= 0 || !c->cfg.port_lo || step != OPEN_CONNECT || (e != EADDRNOTAVAIL && e != EADDRINUSE) ||
+		    tries == CONNECT_TRIES)
 			break;
 	}
 	if (fd < 0) {
-		if (strcmp(what, "bind") == 0)
+		if (step == OPEN_BIND)
 			fail_now(c, k, now, "no free source port in %u-%u: %s", c->cfg.port_lo, c->cfg.port_hi,
 				 strerror(e));
+		else if (step == OPEN_SOCKET)
+			fail_now(c, k, now, "cannot open a socket: %s", strerror(e));
 		else
-			fail_now(c, k, now, "%s: %s", what, e == ECONNREFUSED ? "refused" : strerror(e));
+			fail_now(c, k, now, "cannot connect: %s", e == ECONNREFUSED ? "refused" : strerror(e));
 		return;
 	}
 	k->fd = fd;
