@@ -112,10 +112,7 @@ static enum dialog_next redis_data(struct dialog *d, const uint8_t *in, size_t n
 	return dialog_fail_words(d, "PING answered", in, tl);
 }
 
-static const char *redis_waiting(const struct dialog *d)
-{
-	return d->step == REDIS_AUTH ? "reply to AUTH" : "reply to PING";
-}
+static const char *const redis_waiting[] = { "reply to AUTH", "reply to PING", NULL };
 
 const struct dialog_proto dialog_db_redis = { .begin = redis_begin, .data = redis_data, .waiting = redis_waiting };
 
@@ -281,10 +278,7 @@ static enum dialog_next pg_tls_up(struct dialog *d, struct dialog_out *out)
 	return pg_startup(d, out);
 }
 
-static const char *pg_waiting(const struct dialog *d)
-{
-	return d->step == PG_SSL ? "reply to SSLRequest" : "reply to the startup message";
-}
+static const char *const pg_waiting[] = { "reply to SSLRequest", "reply to the startup message", NULL };
 
 const struct dialog_proto dialog_db_postgres = {
 	.begin = pg_begin, .data = pg_data, .tls_up = pg_tls_up, .waiting = pg_waiting,
@@ -333,11 +327,7 @@ static enum dialog_next mysql_data(struct dialog *d, const uint8_t *in, size_t n
 	return dialog_ok(d, p + 1, vl);
 }
 
-static const char *mysql_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "greeting";
-}
+static const char *const mysql_waiting[] = { "greeting", NULL };
 
 const struct dialog_proto dialog_db_mysql = { .begin = mysql_begin, .data = mysql_data, .waiting = mysql_waiting };
 
@@ -494,11 +484,7 @@ static enum dialog_next mongo_data(struct dialog *d, const uint8_t *in, size_t n
 	return dialog_fail(d, "hello failed: no ok: 1 in the reply");
 }
 
-static const char *mongo_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "reply to hello";
-}
+static const char *const mongo_waiting[] = { "reply to hello", NULL };
 
 const struct dialog_proto dialog_db_mongodb = { .begin = mongo_begin, .data = mongo_data, .waiting = mongo_waiting };
 
@@ -527,10 +513,6 @@ static enum dialog_next mc_data(struct dialog *d, const uint8_t *in, size_t n, s
 	return dialog_fail_words(d, "not memcached", in, tl);
 }
 
-static const char *mc_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "reply to version";
-}
+static const char *const mc_waiting[] = { "reply to version", NULL };
 
 const struct dialog_proto dialog_db_memcached = { .begin = mc_begin, .data = mc_data, .waiting = mc_waiting };

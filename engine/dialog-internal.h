@@ -16,9 +16,11 @@ struct dialog_proto {
 				 struct dialog_out *out);
 	/* after a STARTTLS the dialog asked for; NULL: never asks */
 	enum dialog_next (*tls_up)(struct dialog *d, struct dialog_out *out);
-	/* what it waits for now, a noun for "no <what> within 2s" and "before
-	 * the <what>"; NULL: "reply" */
-	const char *(*waiting)(const struct dialog *d);
+	/* what it waits for at each step (d->step), a noun for "no <what>
+	 * within 2s" and "before the <what>", NULL-terminated; a step past the
+	 * list waits for what its last names (one noun: every step); NULL:
+	 * "reply" */
+	const char *const *waiting;
 	/* the server's words a failure by close or deadline carries: what it
 	 * said that the conversation had no use for ("Exceeded MaxStartups"
 	 * where SSH's identification string belongs); NULL (or the hook

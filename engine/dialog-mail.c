@@ -118,12 +118,8 @@ static enum dialog_next smtp_tls_up(struct dialog *d, struct dialog_out *out)
 	return dialog_printf(d, out, "EHLO %s\r\n", helo_name(d)) ? DIALOG_MORE : DIALOG_DONE;
 }
 
-static const char *smtp_waiting(const struct dialog *d)
-{
-	static const char *const w[] = { "greeting", "reply to EHLO", "reply to STARTTLS",
-					 "reply to EHLO after STARTTLS" };
-	return d->step < 4 ? w[d->step] : NULL;
-}
+static const char *const smtp_waiting[] = { "greeting", "reply to EHLO", "reply to STARTTLS",
+					   "reply to EHLO after STARTTLS", NULL };
 
 const struct dialog_proto dialog_mail_smtp = {
 	.begin = greeting_first, .data = smtp_data, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
@@ -189,11 +185,7 @@ static enum dialog_next imap_tls_up(struct dialog *d, struct dialog_out *out)
 	return goodbye(d, out, "a3 LOGOUT");
 }
 
-static const char *imap_waiting(const struct dialog *d)
-{
-	static const char *const w[] = { "greeting", "reply to CAPABILITY", "reply to STARTTLS" };
-	return d->step < 3 ? w[d->step] : NULL;
-}
+static const char *const imap_waiting[] = { "greeting", "reply to CAPABILITY", "reply to STARTTLS", NULL };
 
 const struct dialog_proto dialog_mail_imap = {
 	.begin = greeting_first, .data = imap_data, .tls_up = imap_tls_up, .waiting = imap_waiting,
@@ -253,12 +245,8 @@ static enum dialog_next pop3_tls_up(struct dialog *d, struct dialog_out *out)
 	return goodbye(d, out, "QUIT");
 }
 
-static const char *pop3_waiting(const struct dialog *d)
-{
-	static const char *const w[] = { "greeting", "reply to CAPA", "end of the CAPA list",
-					 "reply to STLS" };
-	return d->step < 4 ? w[d->step] : NULL;
-}
+static const char *const pop3_waiting[] = { "greeting", "reply to CAPA", "end of the CAPA list", "reply to STLS",
+					   NULL };
 
 const struct dialog_proto dialog_mail_pop3 = {
 	.begin = greeting_first, .data = pop3_data, .tls_up = pop3_tls_up, .waiting = pop3_waiting,
@@ -320,11 +308,7 @@ static enum dialog_next ftp_tls_up(struct dialog *d, struct dialog_out *out)
 	return goodbye(d, out, "QUIT");
 }
 
-static const char *ftp_waiting(const struct dialog *d)
-{
-	static const char *const w[] = { "greeting", "reply to FEAT", "reply to AUTH TLS" };
-	return d->step < 3 ? w[d->step] : NULL;
-}
+static const char *const ftp_waiting[] = { "greeting", "reply to FEAT", "reply to AUTH TLS", NULL };
 
 const struct dialog_proto dialog_mail_ftp = {
 	.begin = greeting_first, .data = ftp_data, .tls_up = ftp_tls_up, .waiting = ftp_waiting,

@@ -50,11 +50,7 @@ static enum dialog_next ssh_data(struct dialog *d, const uint8_t *in, size_t n, 
 	return DIALOG_MORE;
 }
 
-static const char *ssh_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "SSH identification string";
-}
+static const char *const ssh_waiting[] = { "SSH identification string", NULL };
 
 static const char *ssh_words(const struct dialog *d)
 {
@@ -102,11 +98,7 @@ static enum dialog_next http_data(struct dialog *d, const uint8_t *in, size_t n,
 	return dialog_ok(d, in, tl);
 }
 
-static const char *http_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "status line";
-}
+static const char *const http_waiting[] = { "status line", NULL };
 
 const struct dialog_proto dialog_web_http = { .begin = http_begin, .data = http_data, .waiting = http_waiting };
 
@@ -150,11 +142,7 @@ static enum dialog_next amqp_data(struct dialog *d, const uint8_t *in, size_t n,
 	return dialog_ok(d, banner, strlen(banner));
 }
 
-static const char *amqp_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "Connection.Start";
-}
+static const char *const amqp_waiting[] = { "Connection.Start", NULL };
 
 const struct dialog_proto dialog_misc_amqp = { .begin = amqp_begin, .data = amqp_data, .waiting = amqp_waiting };
 
@@ -171,11 +159,7 @@ static enum dialog_next vnc_data(struct dialog *d, const uint8_t *in, size_t n, 
 	return dialog_ok(d, in, 11);
 }
 
-static const char *vnc_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "RFB version string";
-}
+static const char *const vnc_waiting[] = { "RFB version string", NULL };
 
 const struct dialog_proto dialog_misc_vnc = { .begin = ssh_begin, .data = vnc_data, .waiting = vnc_waiting };
 
@@ -230,11 +214,7 @@ static enum dialog_next generic_data(struct dialog *d, const uint8_t *in, size_t
 	return DIALOG_MORE;
 }
 
-static const char *generic_waiting(const struct dialog *d)
-{
-	(void)d;
-	return "matching reply";
-}
+static const char *const generic_waiting[] = { "matching reply", NULL };
 
 const struct dialog_proto dialog_misc_generic = {
 	.begin = generic_begin, .data = generic_data, .waiting = generic_waiting,

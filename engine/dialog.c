@@ -110,8 +110,14 @@ enum dialog_next dialog_tls_up(struct dialog *d, struct dialog_out *out)
 static const char *waiting_for(const struct dialog *d)
 {
 	const struct dialog_proto *p = proto_of(d->kind);
-	const char *w = p && p->waiting ? p->waiting(d) : NULL;
-	return w ? w : "reply";
+	const char *const *w = p ? p->waiting : NULL;
+	size_t i = 0;
+
+	if (!w || !w[0])
+		return "reply";
+	while (i < d->step && w[i + 1])
+		i++;
+	return w[i];
 }
 
 /* ": 'words'" to end a failure by close or deadline with, or "" */
