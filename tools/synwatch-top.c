@@ -1114,13 +1114,9 @@ static void draw_problems(struct scr *s, struct top *tp, const struct data *d, i
 		tp->scroll = 0;
 	if (n == 0) {
 		/* what the counts of the view's locations say, not a guess */
-		uint64_t all = 0, up = 0;
-		for (size_t v = 0; v < d->nvlocs; v++)
-			for (size_t l = 0; l < d->nlocs; l++)
-				if (!strcmp(d->vlocs[v], d->locs[l])) {
-					all += d->counts[l][FV_ALL];
-					up += d->counts[l][FV_UP];
-				}
+		uint64_t all = 0, up = d->trouble[FV_UP];
+		for (int st = 0; st < FV_NSTATES; st++)
+			all += d->trouble[st];
 		char line[160];
 		if (*tp->filter)
 			snprintf(line, sizeof(line), " nothing in trouble matches the filter");
