@@ -1082,6 +1082,11 @@ static long arg_long(struct MHD_Connection *conn, const char *name, long def, lo
  * location (or LOC) sees it, for those who scrape targets one by one as
  * blackbox_exporter's users do (docs/consumers.md, "One target per
  * scrape"); with probe_ip_protocol, which /metrics leaves out. */
+static bool row_is(const struct row *w, const char *target, const char *loc)
+{
+	return !strcmp(w->t->target, target) && (!*loc || !strcmp(w->t->location, loc));
+}
+
 static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snapshot *s)
 {
 	const char *target = arg(conn, "target"), *loc = arg(conn, "location");
@@ -1091,8 +1096,7 @@ static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snaps
 	if (!*target)
 		return send_error(conn, MHD_HTTP_BAD_REQUEST, "/probe needs target=IP:PORT ([IPv6]:PORT), as in the Redis keys");
 	for (size_t i = 0; i < s->nrows; i++)
-		if (!strcmp(s->rows[i].t->target, target) && (!*loc || !strcmp(s->rows[i].t->location, loc)))
-			sub.nrows++;
+		sub.nrows += row_is(&s->rows[i], target, loc);
 	if (!sub.nrows)
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "no target '%s'%s%s in Redis: is it monitored?", target,
 				  *loc ? " in location " : "", loc);
@@ -1101,7 +1105,7 @@ static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snaps
 		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	sub.nrows = 0;
 	for (size_t i = 0; i < s->nrows; i++)
-		if (!strcmp(s->rows[i].t->target, target) && (!*loc || !strcmp(s->rows[i].t->location, loc)))
+		if (row_is(&s->rows[i], target, loc))
 			rows[sub.nrows++] = s->rows[i];
 	sub.rows = rows;
 	render_targets(&b, &sub);
