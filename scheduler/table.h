@@ -50,6 +50,8 @@ struct table_group {
 	int64_t timeout_ns;
 	uint8_t retries;
 	uint8_t priority;       /* 0 low .. 3 critical */
+	uint8_t per_target;     /* 1: `metrics: per_target`, its targets get series of their own in
+	                           synwatch-exporter's /metrics (the store says so in the heartbeat) */
 	struct state_params state;
 	struct check_spec *check; /* the group's service check and its options (a reference; NULL:
 	                             none); its targets without a check of their own take it */

@@ -27,6 +27,7 @@
 #include "scheduler/table.h"
 #include "store/backlog.h"
 #include "store/format.h"
+#include "store/histo.h"
 #include "store/redis-fmt.h"
 #include "store/store.h"
 #include "store/schema.h"
@@ -787,6 +788,51 @@ int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target)
 	return frame_end(&w, s, BL_REMOVED);
 }
 
+/* HINCRBY P histo:LOC FIELD N for one field of a group's histogram:
+ * "FIELD:GROUP", FIELD first so that a reader splits at the first ':'. */
+static void histo_incr(struct resp *w, const char *key, const char *field, const char *group, uint64_t n)
+{
+	size_t fl = strlen(field), gl = strlen(group);
+	char *p;
+
+	cmd_begin(w);
+	arg_str(w, "HINCRBY");
+	arg_str(w, key);
+	if ((p = arg_open(w, fl + 1 + gl))) {
+		memcpy(p, field, fl);
+		p[fl] = ':';
+		memcpy(p + fl + 1, group, gl);
+	}
+	arg_u64(w, n);
+	cmd_end(w);
+}
+
+int rfmt_histo(struct rfmt *f, struct bl_stage *s, const struct histo_delta *d)
+{
+	struct resp w = { .s = s };
+	char key[SCHEMA_KEY_MAX], num[24], *p;
+
+	if (!f->c.monitoring || d->count == 0)
+		return 0;
+	if (bl_stage_begin(s) < 0)
+		return -ENOMEM;
+	schema_key(key, sizeof(key), f->c.prefix, SCHEMA_HISTO, f->c.location, NULL);
+	for (unsigned b = 0; b < HISTO_NBUCKETS; b++) {
+		if (!d->bucket[b])
+			continue;
+		if (b == HISTO_NBOUNDS) {
+			histo_incr(&w, key, "inf", d->group, d->bucket[b]);
+			continue;
+		}
+		p = u64_text(num + sizeof(num) - 1, (uint64_t)histo_bound_ns(b) / 1000);
+		num[sizeof(num) - 1] = '\0';
+		histo_incr(&w, key, p, d->group, d->bucket[b]);
+	}
+	histo_incr(&w, key, "count", d->group, d->count);
+	histo_incr(&w, key, "sum_us", d->group, d->sum_us);
+	return frame_end(&w, s, BL_LATENCY);
+}
+
 int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h)
 {
 	struct resp w = { .s = s };
@@ -822,6 +868,7 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	kv(&w, "isolated", h->st->isolated ? "1" : "0");
 	arg_str(&w, "state_counts");
 	arg(&w, counts.s, counts.len);
+	kv(&w, "metrics_per_target", h->per_target ? h->per_target : "[]");
 	cmd_end(&w);
 	cmd_begin(&w);
 	arg_str(&w, "PEXPIRE");

@@ -8,6 +8,7 @@
 
 struct bl_stage;
 struct check_result;
+struct histo_delta;
 struct lat_minute;
 struct probe_result;
 struct store_status;
@@ -34,6 +35,7 @@ struct rfmt_heartbeat {
 	int64_t now_ms;
 	uint64_t rate;
 	uint64_t backlog, spilled;
+	const char *per_target;     /* JSON array of the groups with metrics: per_target; NULL: [] */
 };
 
 struct rfmt;
@@ -58,6 +60,9 @@ int rfmt_event_with(struct rfmt *f, struct bl_stage *s, const struct sw_event *e
 int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r, uint8_t verdict, int32_t days_left);
 int rfmt_latency(struct rfmt *f, struct bl_stage *s, uint32_t target, const struct lat_minute *lm);
 int rfmt_removed(struct rfmt *f, struct bl_stage *s, uint32_t target);
+/* A group's histogram increments (store/histo.h) as HINCRBYs of P
+ * histo:LOC; nothing when it has none, or in one-shot mode. */
+int rfmt_histo(struct rfmt *f, struct bl_stage *s, const struct histo_delta *d);
 /* The prober's heartbeat: HSET prober:PROBER, PEXPIRE, ZADD probers and
  * the trim of probers (with shard, ZADD members:LOC and its trim too), as
  * one frame. Pure. */

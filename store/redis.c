@@ -130,6 +130,7 @@ struct redis_writer {
 
 	pthread_mutex_t status_lock;
 	struct store_status status;
+	char *per_target;           /* the heartbeat's metrics_per_target (JSON), under status_lock */
 	bool status_fresh;
 	struct bl_stage hb;
 
@@ -812,25 +813,32 @@ static void heartbeat(struct redis_writer *w)
 {
 	struct backlog_stats bs;
 	struct store_status st;
-	char reason[300];
+	char reason[300], *per_target;
 	bool fresh;
+	int r;
 
 	pthread_mutex_lock(&w->status_lock);
 	fresh = w->status_fresh;
 	st = w->status;
+	per_target = w->per_target ? strdup(w->per_target) : NULL;
 	w->status_fresh = false;
 	atomic_store(&w->status_fresh_hint, false);
 	pthread_mutex_unlock(&w->status_lock);
-	if (!fresh)
+	if (!fresh) {
+		free(per_target);
 		return;
+	}
 	backlog_get_stats(w->bl, &bs);
 	struct rfmt_heartbeat h = {
 		.st = &st, .host = w->cfg.host, .version = w->cfg.version, .started_s = w->cfg.started_s,
 		.now_ms = clock_real_ns() / NSEC_PER_MSEC, .rate = w->cfg.rate,
 		.backlog = bs.records + tx_count(&w->tx[0]) + tx_count(&w->tx[1]), .spilled = bs.spilled,
+		.per_target = per_target,
 	};
 	bl_stage_clear(&w->hb);
-	if (rfmt_heartbeat(&w->hb, &w->cfg.fmt, &h) < 0 || w->hb.n != 1)
+	r = rfmt_heartbeat(&w->hb, &w->cfg.fmt, &h);
+	free(per_target);
+	if (r < 0 || w->hb.n != 1)
 		return;
 	struct bl_frame fr;
 	memcpy(&fr, w->hb.buf, sizeof(fr));
@@ -1161,12 +1169,20 @@ void redis_writer_free(struct redis_writer *w)
 	pthread_mutex_destroy(&w->rt_lock);
 	pthread_mutex_destroy(&w->mb_lock);
 	shard_members_release(&w->members);
+	free(w->per_target);
 	free(w);
 }
 
-void redis_writer_set_status(struct redis_writer *w, const struct store_status *s)
+void redis_writer_set_status(struct redis_writer *w, const struct store_status *s, const char *per_target)
 {
 	pthread_mutex_lock(&w->status_lock);
+	if (per_target && (!w->per_target || strcmp(w->per_target, per_target))) {
+		char *copy = strdup(per_target);
+		if (copy) { /* else the last one stays */
+			free(w->per_target);
+			w->per_target = copy;
+		}
+	}
 	w->status = *s;
 	w->status_fresh = true;
 	atomic_store(&w->status_fresh_hint, true);

@@ -37,8 +37,10 @@ int redis_writer_start(struct redis_writer *w);
  * file and joins. */
 void redis_writer_stop(struct redis_writer *w);
 void redis_writer_free(struct redis_writer *w); /* NULL is a no-op; stops first */
-/* The store thread hands over the latest status (the heartbeat's counters). */
-void redis_writer_set_status(struct redis_writer *w, const struct store_status *s);
+/* The store thread hands over the latest status (the heartbeat's counters)
+ * and the JSON array of the groups that asked for per-target metrics
+ * (copied; NULL: as before). */
+void redis_writer_set_status(struct redis_writer *w, const struct store_status *s, const char *per_target);
 /* Main thread: see store_runtime_take. */
 bool redis_writer_take_runtime(struct redis_writer *w, struct runtime_set *out);
 /* Main thread: see store_members_take. */

@@ -30,6 +30,7 @@ static const struct {
 	[SCHEMA_SILENCES] = { "silences", 0 },
 	[SCHEMA_SILENCE] = { "silence:", 1 },
 	[SCHEMA_ALERTER] = { "alerter:", 1 },
+	[SCHEMA_HISTO] = { "histo:", 1 },
 	[SCHEMA_ALERTS] = { "open", 0 },
 	[SCHEMA_ALERT_LOCS] = { "loc:", 1 },
 	[SCHEMA_ALERT_LEASE] = { "lease:", 1 },

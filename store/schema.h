@@ -49,6 +49,7 @@ enum schema_key {
 	SCHEMA_SILENCES,        /* P silences (sorted set): ids, scored by their end */
 	SCHEMA_SILENCE,         /* P silence:ID (hash) */
 	SCHEMA_ALERTER,         /* P alerter:CONSUMER (hash): one alerter's health */
+	SCHEMA_HISTO,           /* P histo:LOC (hash): handshake histograms per group, summed over probers */
 	/* the alerters' bookkeeping: under a consumer group's stem
 	 * (schema_alert_stem), passed instead of P */
 	SCHEMA_ALERTS,          /* STEM open (hash): alert key -> JSON */

@@ -14,13 +14,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/ring.h"
 #include "common/thread.h"
 #include "scheduler/table.h"
 #include "store/backlog.h"
 #include "store/format.h"
+#include "store/histo.h"
 #include "store/minutes.h"
 #include "store/redis-fmt.h"
 #include "store/redis-url.h"
@@ -66,6 +69,8 @@ struct store {
 	char spill_path[4096];
 	char url_text[1024];
 	bool redis_failed;          /* logged once: a record could not be formatted for Redis */
+	struct histo *histo;        /* monitoring: handshake histograms per group */
+	char *per_target;           /* JSON array of the table's groups with metrics: per_target */
 };
 
 static bool stdout_minutes(const struct store *st)
@@ -168,6 +173,8 @@ int store_new(struct store **out, const struct store_config *cfg, struct ring *r
 	/* nothing would read the records without a reader */
 	if ((stdout_minutes(st) || (st->rfmt && st->redis.monitoring)) && (r = minutes_new(&st->minutes)) < 0)
 		goto out;
+	if (st->rfmt && st->redis.monitoring && (r = histo_new(&st->histo)) < 0)
+		goto out;
 	*out = st;
 	return 0;
 out:
@@ -255,6 +262,69 @@ static void redis_note(struct store *st, int r)
 	st->redis_failed |= r < 0;
 }
 
+/* Each group's histogram increments since the last status (a second), a
+ * frame per group that has any. */
+static void histo_write(struct store *st)
+{
+	struct histo_delta d;
+
+	for (size_t i = 0; st->histo && histo_delta(st->histo, i, &d); i++) {
+		int r = rfmt_histo(st->rfmt, &st->stage, &d);
+		redis_note(st, r);
+		if (r == 0)
+			histo_taken(st->histo, i);
+	}
+}
+
+/* A handshake answer counts into its group's histogram. */
+static void histo_count(struct store *st, const struct probe_result *r)
+{
+	if (!st->histo || !st->table || r->rtt_ns < 0 || (r->state != PROBE_OPEN && r->state != PROBE_CLOSED) ||
+	    r->target >= st->table->tl.n)
+		return;
+	histo_add(st->histo, st->table->group_of[r->target], r->rtt_ns);
+}
+
+/* The histograms' groups and the heartbeat's list of the groups that asked
+ * for per-target metrics, from a new table. */
+static void histo_table(struct store *st, const struct table *t)
+{
+	const char **names = calloc(t->n_groups ? t->n_groups : 1, sizeof(*names));
+	struct buf b = { 0 };
+	bool first = true;
+
+	if (!names) {
+		redis_note(st, -ENOMEM);
+		return;
+	}
+	buf_add(&b, "[", 1);
+	for (size_t i = 0; i < t->n_groups; i++) {
+		names[i] = t->groups[i].name;
+		if (!t->groups[i].per_target || !names[i])
+			continue;
+		/* runtime targets' groups of their own repeat a name */
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = t->groups[k].per_target && t->groups[k].name && !strcmp(t->groups[k].name, names[i]);
+		if (seen)
+			continue;
+		if (!first)
+			buf_add(&b, ",", 1);
+		first = false;
+		json_put_str(&b, names[i]);
+	}
+	buf_add(&b, "]", 1);
+	if (histo_set_groups(st->histo, names, t->n_groups) < 0 || b.nomem) {
+		redis_note(st, -ENOMEM);
+	} else {
+		free(st->per_target);
+		st->per_target = b.s;
+		b.s = NULL;
+	}
+	buf_release(&b);
+	free(names);
+}
+
 /* Formats a record of the ring for Redis into the stage. */
 static void redis_rec(struct store *st, const struct store_rec *rec, const char *detail)
 {
@@ -266,7 +336,8 @@ static void redis_rec(struct store *st, const struct store_rec *rec, const char 
 		redis_note(st, rfmt_event_with(st->rfmt, &st->stage, &rec->u.event, detail));
 		break;
 	case STORE_REC_STATUS:
-		redis_writer_set_status(st->writer, &rec->u.status);
+		histo_write(st);
+		redis_writer_set_status(st->writer, &rec->u.status, st->per_target);
 		break;
 	case STORE_REC_REMOVED:
 		redis_note(st, rfmt_removed(st->rfmt, &st->stage, rec->u.removed));
@@ -339,6 +410,8 @@ static void write_rec(struct store *st, const struct store_rec *rec)
 		redis_rec(st, rec, d);
 	if (st->minutes && rec->kind == STORE_REC_RESULT)
 		minutes_add(st->minutes, &rec->u.result); /* -ENOMEM: counted, the line is out */
+	if (rec->kind == STORE_REC_RESULT)
+		histo_count(st, &rec->u.result);
 	atomic_fetch_add_explicit(&st->written, 1, memory_order_relaxed);
 }
 
@@ -368,6 +441,8 @@ static void adopt_latest_table(struct store *st)
 	const struct table *t = table_pub_latest(st->cfg.tables);
 	if (t != st->table && st->rfmt && rfmt_set_table(st->rfmt, t) < 0)
 		redis_note(st, -ENOMEM);
+	if (t != st->table && st->histo)
+		histo_table(st, t);
 	st->table = t;
 }
 
@@ -464,6 +539,8 @@ void store_free(struct store *st)
 	rfmt_free(st->rfmt);
 	bl_stage_release(&st->stage);
 	minutes_free(st->minutes);
+	histo_free(st->histo);
+	free(st->per_target);
 	free(st->line);
 	free(st);
 }

@@ -9,7 +9,7 @@
 # comments left out:
 #  1. a string that starts with a key name and its ':' followed by more of
 #     the key ("state:%s:%s", "idx:", "quorum:issues", "silence:"): the
-#     names state idx lat prober members seq hb runtime quorum silence
+#     names state idx lat histo prober members seq hb runtime quorum silence
 #     alert alerter and, under alert:GROUP:, loc lease sent. "silence: ..."
 #     (a message: the ':' followed by a space) is not a key;
 #  2. a key name glued to a prefix by printf: "%sschema", "%sseq:%s";
@@ -24,7 +24,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-with_colon='(state|idx|lat|prober|members|seq|hb|runtime|quorum|silence|alert|alerter|loc|lease|sent)'
+with_colon='(state|idx|lat|histo|prober|members|seq|hb|runtime|quorum|silence|alert|alerter|loc|lease|sent)'
 whole='(schema|results|events|probers|silences|runtime)'
 names="$with_colon|$whole"
 cmds='GET|SET|DEL|EXPIRE|PEXPIRE|EXPIREAT|HGET|HSET|HMGET|HGETALL|HDEL|SADD|SREM|SMEMBERS|SISMEMBER'

@@ -20,6 +20,7 @@
 #include "common/latency.h"
 #include "scheduler/table.h"
 #include "store/backlog.h"
+#include "store/histo.h"
 #include "store/redis-fmt.h"
 #include "store/store.h"
 
@@ -354,7 +355,7 @@ static void test_heartbeat(void **state)
 	};
 	struct rfmt_heartbeat h = {
 		.st = &st, .host = "p1", .version = "0.3.0", .started_s = 1795568000, .now_ms = 1795568523456,
-		.rate = 20000, .backlog = 12, .spilled = 4,
+		.rate = 20000, .backlog = 12, .spilled = 4, .per_target = "[\"db\"]",
 	};
 	struct bl_stage s = { 0 };
 
@@ -364,13 +365,61 @@ static void test_heartbeat(void **state)
 		"HSET sw:prober:fra1/p1 location fra1 host p1 version 0.3.0 started 1795568000 heartbeat 1795568523456 "
 		"targets 100 rate 20000 sent_per_s 2000 replies_per_s 1990 pcap_drops 3 backlog 12 spilled 4 "
 		"overloaded 1 demand_pps 2000 isolated 0 "
-		"state_counts {\"unknown\":1,\"up\":90,\"degraded\":2,\"down\":7,\"flapping\":0}",
+		"state_counts {\"unknown\":1,\"up\":90,\"degraded\":2,\"down\":7,\"flapping\":0} "
+		"metrics_per_target [\"db\"]",
 		"PEXPIRE sw:prober:fra1/p1 5000",
 		"ZADD sw:probers 1795568523456 fra1/p1",
 		"ZREMRANGEBYSCORE sw:probers -inf (1795564923456",
 	};
 	expect(&s, want, 4);
 	bl_stage_release(&s);
+
+	/* no group asked for per-target series: an empty list, not a missing field */
+	h.per_target = NULL;
+	assert_int_equal(rfmt_heartbeat(&s, &cfg, &h), 0);
+	char got[8][1024];
+	assert_int_equal(commands(&s, got, 8), 4);
+	assert_non_null(strstr(got[0], " metrics_per_target []"));
+	bl_stage_release(&s);
+}
+
+/* A group's increments: HINCRBY of the buckets that have any, the count
+ * and the sum, one frame; nothing without answers or in one-shot mode. */
+static void test_histo(void **state)
+{
+	struct rfmt *f = new_fmt(&cfg);
+	struct bl_stage s = { 0 };
+	struct histo_delta d = { .group = "web", .count = 4, .sum_us = 20000123 };
+
+	(void)state;
+	d.bucket[histo_bucket(412000)] = 2;
+	d.bucket[0] = 1;
+	d.bucket[HISTO_NBOUNDS] = 1;
+	assert_int_equal(rfmt_histo(f, &s, &d), 0);
+	assert_int_equal(s.n, 1);
+	static const char *const want[] = {
+		"HINCRBY sw:histo:fra1 50:web 1",
+		"HINCRBY sw:histo:fra1 800:web 2",
+		"HINCRBY sw:histo:fra1 inf:web 1",
+		"HINCRBY sw:histo:fra1 count:web 4",
+		"HINCRBY sw:histo:fra1 sum_us:web 20000123",
+	};
+	expect(&s, want, 5);
+	bl_stage_release(&s);
+
+	d = (struct histo_delta){ .group = "web" };
+	assert_int_equal(rfmt_histo(f, &s, &d), 0);
+	assert_int_equal(s.n, 0);
+	rfmt_free(f);
+
+	struct rfmt_config oneshot = cfg;
+	oneshot.monitoring = false;
+	f = new_fmt(&oneshot);
+	d.count = d.bucket[0] = 1;
+	assert_int_equal(rfmt_histo(f, &s, &d), 0);
+	assert_int_equal(s.n, 0);
+	bl_stage_release(&s);
+	rfmt_free(f);
 }
 
 int main(void)
@@ -381,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_other_events),
 		cmocka_unit_test(test_latency_and_dead),
 		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_histo),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -39,6 +39,7 @@ static const struct {
 	{ SCHEMA_SILENCES, NULL, NULL, "sw:silences" },
 	{ SCHEMA_SILENCE, "0123456789ab", NULL, "sw:silence:0123456789ab" },
 	{ SCHEMA_ALERTER, "host:42", NULL, "sw:alerter:host:42" },
+	{ SCHEMA_HISTO, "fra1", NULL, "sw:histo:fra1" },
 	{ SCHEMA_ALERTS, NULL, NULL, "sw:alert:alerters:open" },
 	{ SCHEMA_ALERT_LOCS, "down:198.18.0.5:22", NULL, "sw:alert:alerters:loc:down:198.18.0.5:22" },
 	{ SCHEMA_ALERT_LEASE, "host:198.18.0.5", NULL, "sw:alert:alerters:lease:host:198.18.0.5" },
