@@ -46,7 +46,7 @@
 enum {
 	G_NAME, G_HOSTS, G_PORTS, G_TARGETS, G_INTERVAL, G_TIMEOUT, G_RETRIES, G_FAILURES, G_SUCCESSES,
 	G_LATENCY, G_CRIT, G_WARN, G_OVER, G_WINDOW, G_FLAPPING, G_CHANGES, G_FLAP_WINDOW, G_IP, G_LABELS,
-	G_CHECK,
+	G_CHECK, G_METRICS,
 };
 
 enum {
@@ -301,6 +301,24 @@ static int parse_family(struct yconf *p, const struct yconf_field *f, yaml_node_
 	return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
 }
 
+/* metrics: aggregate (0) or per_target (1), the index in f->choices. */
+static int parse_metrics(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
+			 struct yconf_scope *s)
+{
+	const char *t;
+	int r;
+
+	(void)s;
+	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
+		return r;
+	for (size_t i = 0; f->choices[i]; i++)
+		if (strcmp(f->choices[i], t) == 0) {
+			yconf_store_int(base, f, i);
+			return 0;
+		}
+	return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
+}
+
 /* A list of ports and ranges ([22, "8000-8100"]) or one list string
  * ("22,443"). Each item is checked on its own, so that a mistake points at
  * its item; the set is then parsed once, joined. */
@@ -474,6 +492,7 @@ static int parse_named(struct yconf *p, const struct yconf_field *f, yaml_node_t
 }
 
 static const char *const family_names[] = { "v4", "v6", "both", NULL };
+static const char *const metrics_names[] = { "aggregate", "per_target", NULL };
 
 #define G(member) AT(struct config_group, member)
 /* a plain value of a group that `defaults:` may give */
@@ -533,6 +552,8 @@ static const struct yconf_field group_fields[] = {
 	  .what = "a mapping of label names to values, like { team: web }" },
 	{ .key = "check", .parse = config_parse_check, G(check), .bit = G_CHECK, .flags = YCONF_GROUP_ONLY,
 	  .what = "a check, like postgres, or { kind: postgres, interval: 1m, ... }" },
+	{ .key = "metrics", .parse = parse_metrics, INHERITED(per_target, G_METRICS), .choices = metrics_names,
+	  .what = "aggregate (the group's counts and histograms in /metrics) or per_target (series per target too)" },
 };
 static const struct yconf_table group_table = TABLE(group_fields);
 
@@ -1052,6 +1073,7 @@ struct table_group config_group_settings(const struct config_group *g)
 		.timeout_ns = g->timeout_ns,
 		.retries = g->retries,
 		.priority = g->priority,
+		.per_target = g->per_target,
 		.state = g->state,
 		.check = g->check,
 	};

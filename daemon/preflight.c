@@ -324,11 +324,11 @@ static void add_up(struct summary *s, const struct table *t)
 static void print_groups(const struct summary *s, double demand)
 {
 	static const char *const head[] = {"GROUP",    "ENDPOINTS", "HOSTS",   "PORTS",	      "CHECKS",
-					   "INTERVAL", "TIMEOUT",   "RETRIES", "CRITICALITY", "PROBES/S"};
+					   "INTERVAL", "TIMEOUT",   "RETRIES", "CRITICALITY", "METRICS", "PROBES/S"};
 	struct columns tab;
 	char n[32], h[32], iv[32], to[32], re[16], pps[32];
 
-	if (columns_init(&tab, 10, head) < 0)
+	if (columns_init(&tab, 11, head) < 0)
 		goto nomem;
 	for (size_t i = 0; i < s->n_rows; i++) {
 		const struct row *r = &s->rows[i];
@@ -350,6 +350,7 @@ static void print_groups(const struct summary *s, double demand)
 				       g ? to : "-",
 				       g ? re : "-",
 				       g ? priority_name(g->priority) : "-",
+				       g ? (g->per_target ? "per_target" : "aggregate") : "-",
 				       g ? pps : "-"};
 		if (columns_add(&tab, cells) < 0)
 			goto nomem;
@@ -358,7 +359,7 @@ static void print_groups(const struct summary *s, double demand)
 		snprintf(n, sizeof(n), "%zu", s->n_eps);
 		snprintf(h, sizeof(h), "%zu", s->hosts);
 		snprintf(pps, sizeof(pps), "%.2f", demand);
-		const char *cells[] = {"total", n, h, "", "", "", "", "", "", demand >= 0 ? pps : "-"};
+		const char *cells[] = {"total", n, h, "", "", "", "", "", "", "", demand >= 0 ? pps : "-"};
 		if (columns_add(&tab, cells) < 0)
 			goto nomem;
 	}

@@ -91,9 +91,9 @@ rport=$(cat "$tmp/port")
 ok "example" --check -c "$example"
 says "example" "^$example: valid"
 says "example" '^location: fra1$'
-says "example: databases" '^databases +34 +17 +5432,6379 +- +10s +1s +1 +critical +3\.40$'
-says "example: web" '^web +513 +257 +22,443,8443 +- +30s +1s +1 +normal +17\.10$'
-says "example: lab" '^lab +768 +64 +22,8000-8010 +- +5m +2s +2 +low +2\.56$'
+says "example: databases" '^databases +34 +17 +5432,6379 +- +10s +1s +1 +critical +per_target +3\.40$'
+says "example: web" '^web +513 +257 +22,443,8443 +- +30s +1s +1 +normal +aggregate +17\.10$'
+says "example: lab" '^lab +768 +64 +22,8000-8010 +- +5m +2s +2 +low +aggregate +2\.56$'
 says "example: total" '^total +1315 +338 +23\.06$'
 says "example: rate" '^rate: the targets ask for 23\.06 probes/s, the cap is 20000 \(0\.1 %\)$'
 says "example: canary" '^canaries: 198\.18\.3\.1:22 in group web$'
@@ -128,9 +128,9 @@ groups:
     check: { kind: tls, interval: 5m }
 EOF
 ok "file" --check -c "$tmp/a.yaml"
-says "file: exclude list" '^db +9 +5 +22,443,5432 +postgres 5432; https 443 every 1m +10s +1s +1 +high +0\.90$'
+says "file: exclude list" '^db +9 +5 +22,443,5432 +postgres 5432; https 443 every 1m +10s +1s +1 +high +aggregate +0\.90$'
 says "file: excluded" '^excluded: 8 endpoints'
-says "file: name, group check" '^web +257 +257 +80,443 +tls 80,443 every 5m +1s +300ms +1 +normal +257\.00$'
+says "file: name, group check" '^web +257 +257 +80,443 +tls 80,443 every 5m +1s +300ms +1 +normal +aggregate +257\.00$'
 says "file: name resolved" '^hostnames: web-1\.example\.test -> 198\.18\.9\.1$'
 says "file: overload" '^warning: overloaded: the targets ask for 258 probes/s, the cap is 100: a run would stretch'
 says "file: service checks" '^service checks: 262 endpoints, at most 1\.[0-9]+ checks/s'
@@ -144,7 +144,7 @@ sw_wait_for 5 test -s "$tmp/count" || sw_fail "the listener did not stop"
 # -- the command line's targets; the gateway becomes a canary, as at a start
 ok "command line" --check -p 22,80/http,icmp 198.18.0.0/30 --interval 5s
 says "command line" '^the command line: valid'
-says "command line: group" '^cli +12 +4 +icmp,22,80 +http 80 +5s +1s +1 +normal +2\.40$'
+says "command line: group" '^cli +12 +4 +icmp,22,80 +http 80 +5s +1s +1 +normal +aggregate +2\.40$'
 says "command line: canary" '^canaries: gateway 198\.19\.255\.2 \(ping\) in group canary$'
 says "command line: canary group" '^canary +1 +1 +icmp +- +5s'
 ok "one-shot" --check --once -p 1-10 198.18.0.0/29
