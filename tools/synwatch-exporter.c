@@ -62,6 +62,11 @@ struct options {
 	size_t n_locations;
 	int64_t max_age_ns;
 	int timeout_ms;
+	enum per_target_mode {
+		PER_TARGET_CONFIG,  /* the groups the probers' heartbeats name (metrics: per_target) */
+		PER_TARGET_ALL,
+		PER_TARGET_NONE,
+	} per_target;
 };
 
 /* A row of the snapshot: a target as one location sees it, with what the
@@ -73,6 +78,7 @@ struct row {
 	const char *prom;      /* the Prometheus label block, without braces */
 	size_t prom_len;
 	unsigned clash;        /* LABEL_CHECK...: target labels named as a check series' own */
+	bool per_target;       /* its group asked for series of its own in /metrics */
 	uint8_t key[18];       /* address (v4-mapped) and port, for natural order */
 };
 
@@ -97,6 +103,15 @@ struct snapshot {
 	} checks;
 	struct fv_prober *probers;
 	size_t nprobers;
+	struct row *pt_rows;            /* the rows /metrics shows one by one: rows itself when all are */
+	size_t n_pt_rows;
+	struct group_count {            /* targets per (location, group) and state */
+		const char *loc, *group;
+		uint64_t n[FV_NSTATES];
+	} *groups;
+	size_t ngroups;
+	struct fv_histo *histos;        /* handshake histograms per (location, group) */
+	size_t nhistos;
 	pthread_mutex_t render_lock;
 	struct MHD_Response *metrics;   /* rendered on the first scrape */
 };
@@ -144,6 +159,7 @@ static void pool_put(struct exporter *x, struct fleetview *fv)
 
 static void snapshot_free(struct snapshot *s)
 {
+	free(s->groups);
 	if (!s)
 		return;
 	if (s->metrics)
@@ -347,8 +363,108 @@ static int rows_prepare(struct snapshot *s)
 	return r;
 }
 
+/* The groups whose targets get series of their own in /metrics, for
+ * location loc: those the live probers of loc name in their heartbeat's
+ * metrics_per_target. Returns the count (into out, at most max). */
+static size_t per_target_groups(const struct snapshot *s, struct fv_arena *a, const char *loc, const char **out,
+				size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nprobers; i++) {
+		const struct fv_prober *p = &s->probers[i];
+		const char *v = fv_record_get(&p->h, "metrics_per_target");
+		if (!p->alive || !v || strcmp(p->location, loc))
+			continue;
+		int k = fv_strings_parse(v, a, out + n, max - n);
+		if (k > 0)
+			n += (size_t)k;
+	}
+	return n;
+}
+
+static bool named(const char *group, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(group, names[i]))
+			return true;
+	return false;
+}
+
+/* Counts the rows by (location, group) and state into s->groups, through
+ * an open-addressing table on the group's name (rows of one location
+ * come together: l tells them apart). */
+struct group_table {
+	size_t *slot;      /* index into s->groups + 1; 0 empty */
+	size_t cap;        /* a power of two, kept over twice the groups */
+};
+
+static uint64_t name_hash(const char *s, size_t l)
+{
+	uint64_t h = 1469598103934665603ull ^ l;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static int group_count(struct snapshot *s, struct group_table *gt, size_t *cap, size_t l, const struct fv_target *t)
+{
+	if (2 * (s->ngroups + 1) > gt->cap) {
+		size_t ncap = gt->cap ? 2 * gt->cap : 64;
+		size_t *slot = calloc(ncap, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		for (size_t i = 0; i < gt->cap; i++) {
+			if (!gt->slot[i])
+				continue;
+			const struct group_count *g = &s->groups[gt->slot[i] - 1];
+			size_t gl = 0;
+			while (strcmp(s->locs[gl], g->loc))
+				gl++;
+			size_t k = name_hash(g->group, gl) & (ncap - 1);
+			while (slot[k])
+				k = (k + 1) & (ncap - 1);
+			slot[k] = gt->slot[i];
+		}
+		free(gt->slot);
+		gt->slot = slot;
+		gt->cap = ncap;
+	}
+	size_t k = name_hash(t->group, l) & (gt->cap - 1);
+	for (; gt->slot[k]; k = (k + 1) & (gt->cap - 1)) {
+		struct group_count *g = &s->groups[gt->slot[k] - 1];
+		if (g->loc == s->locs[l] && !strcmp(g->group, t->group)) {
+			g->n[t->state]++;
+			return 0;
+		}
+	}
+	if (s->ngroups == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct group_count *v = realloc(s->groups, ncap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->groups = v;
+		*cap = ncap;
+	}
+	s->groups[s->ngroups] = (struct group_count){ .loc = s->locs[l], .group = t->group };
+	s->groups[s->ngroups].n[t->state]++;
+	gt->slot[k] = ++s->ngroups;
+	return 0;
+}
+
+static int cmp_group(const void *pa, const void *pb)
+{
+	const struct group_count *a = pa, *b = pb;
+	int c = strcmp(a->loc, b->loc);
+
+	return c ? c : strcmp(a->group, b->group);
+}
+
 static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct options *o)
 {
+	struct group_table gt = { 0 };
+	size_t gcap = 0;
 	struct fv_target **per = NULL;
 	int *nper = NULL;
 	struct tstate *ts = NULL;
@@ -381,6 +497,9 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 	if (r < 0)
 		goto out;
 	s->nprobers = (size_t)r;
+	if ((r = fleetview_histograms(fv, &s->a, s->locs, s->nlocs, &s->histos)) < 0)
+		goto out;
+	s->nhistos = (size_t)r;
 
 	s->rows = fv_alloc(&s->a, (total + 1) * sizeof(*s->rows));
 	ts = malloc((total + 1) * sizeof(*ts));
@@ -389,14 +508,21 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 		goto out;
 	}
 	for (size_t l = 0; l < s->nlocs; l++) {
+		const char *ptg[256];
+		size_t nptg = o->per_target == PER_TARGET_CONFIG ? per_target_groups(s, &s->a, s->locs[l], ptg, 256) : 0;
 		for (int i = 0; i < nper[l]; i++) {
 			const struct fv_target *t = &per[l][i];
-			s->rows[s->nrows] = (struct row){ .t = t };
+			bool pt = o->per_target == PER_TARGET_ALL || (nptg && named(t->group, ptg, nptg));
+			s->rows[s->nrows] = (struct row){ .t = t, .per_target = pt };
 			ts[s->nrows++] = (struct tstate){ t->target, t->state, &t->check };
 			s->counts[l][t->state]++;
 			s->counts[l][FV_ALL]++;
+			s->n_pt_rows += pt;
+			if ((r = group_count(s, &gt, &gcap, l, t)) < 0)
+				goto out;
 		}
 	}
+	qsort(s->groups, s->ngroups, sizeof(*s->groups), cmp_group);
 	/* each target once, by its worst state over the locations */
 	qsort(ts, s->nrows, sizeof(*ts), cmp_tstate);
 	for (size_t i = 0; i < s->nrows;) {
@@ -422,8 +548,20 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 	if ((r = rows_prepare(s)) < 0)
 		goto out;
 	qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_row);
+	if (s->n_pt_rows == s->nrows) {
+		s->pt_rows = s->rows;
+	} else if (s->n_pt_rows) {
+		if (!(s->pt_rows = fv_alloc(&s->a, s->n_pt_rows * sizeof(*s->pt_rows)))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0, k = 0; i < s->nrows; i++)
+			if (s->rows[i].per_target)
+				s->pt_rows[k++] = s->rows[i];
+	}
 	r = 0;
 out:
+	free(gt.slot);
 	free(per);
 	free(nper);
 	free(ts);
@@ -455,8 +593,11 @@ static struct snapshot *snapshot_read(struct exporter *x)
 		/* keep nothing half-read */
 		fv_arena_release(&s->a);
 		s->locs = NULL;
-		s->rows = NULL;
-		s->nlocs = s->nrows = s->ntargets = s->nprobers = 0;
+		s->rows = s->pt_rows = NULL;
+		s->histos = NULL;
+		free(s->groups);
+		s->groups = NULL;
+		s->nlocs = s->nrows = s->ntargets = s->nprobers = s->n_pt_rows = s->ngroups = s->nhistos = 0;
 		memset(s->overall, 0, sizeof(s->overall));
 		log_warn("cannot read the fleet: %s", s->errmsg);
 	}
@@ -617,6 +758,73 @@ static void render_locations(struct buf *b, const struct snapshot *s)
 	}
 }
 
+/* The group aggregates every group has, whatever its metrics setting:
+ * targets by state, and the handshake histograms (docs/consumers.md,
+ * "Series count and scrape cost"). */
+static void loc_group_labels(struct buf *lb, const char *loc, const char *group)
+{
+	bool first = true;
+
+	buf_reset(lb);
+	prom_label(lb, &first, "location", loc);
+	prom_label(lb, &first, "group", group);
+}
+
+static void render_groups(struct buf *b, const struct snapshot *s)
+{
+	struct buf lb = { 0 };
+
+	if (s->ngroups)
+		prom_family(b, "synwatch_group_targets", "gauge",
+		    "Targets per location, group and state (unknown, up, degraded, down, flapping), from their "
+		    "state hashes.");
+	for (size_t i = 0; i < s->ngroups; i++) {
+		const struct group_count *g = &s->groups[i];
+		for (int st = 0; st < FV_NSTATES; st++) {
+			bool first = false;
+			loc_group_labels(&lb, g->loc, g->group);
+			prom_label(&lb, &first, "state", fv_state_name(st));
+			prom_sample(b, "synwatch_group_targets", lb.nomem ? "" : lb.s, (double)g->n[st]);
+		}
+	}
+	if (s->nhistos)
+		prom_family(b, "synwatch_handshake_duration_seconds", "histogram",
+		    "Handshake round-trip times (SYN to SYN-ACK or RST) of every answered check, per location and "
+		    "group, summed over the location's probers since the counters began (P histo:LOC).");
+	for (size_t i = 0; i < s->nhistos; i++) {
+		const struct fv_histo *h = &s->histos[i];
+		uint64_t cum = 0;
+		loc_group_labels(&lb, h->location, h->group);
+		if (lb.nomem)
+			continue;
+		for (unsigned k = 0; k <= HISTO_NBOUNDS; k++) {
+			cum += h->bucket[k];
+			buf_puts(b, "synwatch_handshake_duration_seconds_bucket{");
+			buf_add(b, lb.s, lb.len);
+			buf_puts(b, ",le=\"");
+			if (k < HISTO_NBOUNDS)
+				prom_fixed(b, histo_bound_ns(k), 9);
+			else
+				buf_puts(b, "+Inf");
+			buf_add(b, "\"} ", 3);
+			/* +Inf is the count; a field written between two reads of
+			 * the hash cannot make the buckets go past it */
+			prom_fixed(b, (int64_t)(k < HISTO_NBOUNDS ? cum : (h->count > cum ? h->count : cum)), 0);
+			buf_add(b, "\n", 1);
+		}
+		buf_puts(b, "synwatch_handshake_duration_seconds_sum{");
+		buf_add(b, lb.s, lb.len);
+		buf_add(b, "} ", 2);
+		prom_fixed(b, (int64_t)h->sum_us, 6);
+		buf_puts(b, "\nsynwatch_handshake_duration_seconds_count{");
+		buf_add(b, lb.s, lb.len);
+		buf_add(b, "} ", 2);
+		prom_fixed(b, (int64_t)(h->count > cum ? h->count : cum), 0);
+		buf_add(b, "\n", 1);
+	}
+	buf_release(&lb);
+}
+
 /* NAME{the row's labels,extra} VALUE/10^dec for a check series whose own
  * label (a LABEL_* bit, 0: none) a target label of the row may also name:
  * the row's block is made again without it then (rare). */
@@ -751,7 +959,8 @@ static const struct prober_metric {
 /* Fields that are text, not numbers. */
 static bool prober_text_field(const char *f)
 {
-	return !strcmp(f, "location") || !strcmp(f, "host") || !strcmp(f, "version") || !strcmp(f, "state_counts");
+	return !strcmp(f, "location") || !strcmp(f, "host") || !strcmp(f, "version") || !strcmp(f, "state_counts") ||
+	       !strcmp(f, "metrics_per_target");
 }
 
 static bool known_prober_field(const char *f)
@@ -871,6 +1080,10 @@ static void render_probers(struct buf *b, const struct snapshot *s)
 
 static void render_self(struct buf *b, const struct snapshot *s, uint64_t reads, uint64_t errors)
 {
+	prom_family(b, "synwatch_exporter_per_target_rows", "gauge",
+		    "(target, location) rows whose series /metrics shows one by one (their group says metrics: "
+		    "per_target, or --per-target all).");
+	prom_sample(b, "synwatch_exporter_per_target_rows", NULL, (double)s->n_pt_rows);
 	prom_family(b, "synwatch_up", "gauge",
 		    "1 when Redis could be read and has synwatch's schema " SCHEMA_VERSION
 		    " (or no schema key yet).");
@@ -902,13 +1115,16 @@ static struct MHD_Response *metrics_of(struct exporter *x, struct snapshot *s)
 	reads = x->reads;
 	errors = x->read_errors;
 	pthread_mutex_unlock(&x->lock);
-	/* about 150 bytes a series, 4 series a target: one allocation */
-	buf_reserve(&b, s->nrows * 600 + 65536);
+	/* about 150 bytes a series, 4 series a target, 27 a group: one allocation */
+	buf_reserve(&b, s->n_pt_rows * 600 + (s->ngroups + s->nhistos) * 4096 + 65536);
 	render_self(&b, s, reads, errors);
 	if (s->err == 0) {
-		render_targets(&b, s);
+		/* the targets one by one: those whose group asked */
+		struct snapshot pt = { .rows = s->pt_rows, .nrows = s->n_pt_rows };
+		render_targets(&b, &pt);
 		render_locations(&b, s);
-		render_checks(&b, s);
+		render_groups(&b, s);
+		render_checks(&b, &pt);
 		render_probers(&b, s);
 	}
 	if (b.nomem) {
@@ -1651,6 +1867,8 @@ static void usage(FILE *f)
 		"                          binary, else " SW_WEB_DIR ")\n"
 		"      --no-web            no status page, only /metrics and /api\n"
 		"      --max-age DUR       reuse a snapshot of the fleet this long (default 1s)\n"
+		"      --per-target MODE   which targets /metrics shows one by one: config (default:\n"
+		"                          the groups with metrics: per_target), all, none\n"
 		"      --timeout DUR       Redis connect and reply timeout (default 5s)\n"
 		"  -q, --quiet             only errors;  -v, --verbose  more\n"
 		"  -h, --help              this help\n"
@@ -1665,6 +1883,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "prefix", required_argument, NULL, 'P' },   { "web", required_argument, NULL, 'w' },
 		{ "no-web", no_argument, NULL, 'W' },         { "location", required_argument, NULL, 'L' },
 		{ "max-age", required_argument, NULL, 'a' },  { "timeout", required_argument, NULL, 't' },
+		{ "per-target", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },          { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
@@ -1698,6 +1917,16 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 't':
 			o->timeout_ms = (int)(cli_duration("--timeout", optarg, 10 * NSEC_PER_MSEC, 600 * NSEC_PER_SEC) /
 					      NSEC_PER_MSEC);
+			break;
+		case 'T':
+			if (!strcmp(optarg, "config"))
+				o->per_target = PER_TARGET_CONFIG;
+			else if (!strcmp(optarg, "all"))
+				o->per_target = PER_TARGET_ALL;
+			else if (!strcmp(optarg, "none"))
+				o->per_target = PER_TARGET_NONE;
+			else
+				cli_die_usage("--per-target '%s': expected config, all or none", optarg);
 			break;
 		case 'q': log_level_current = LOG_ERROR; break;
 		case 'v': log_level_current = log_level_current == LOG_INFO ? LOG_DEBUG : LOG_INFO; break;

@@ -70,6 +70,9 @@ def parse_labels(s, pos, line):
             check(s[pos] == "}", "expected , or } at %d: %r" % (pos, line))
 
 
+HISTO_BOUNDS_US = [50 << k for k in range(19)]  # store/histo.h
+
+
 def parse_prom(text):
     """Returns {family: {"type", "help", "samples": [(name, labels, value)]}}; fails on anything invalid."""
     families = {}
@@ -132,18 +135,54 @@ def cmd_metrics(text, ex):
     print("ok: %d families, %d samples, every line valid" % (len(fams), sum(len(f["samples"]) for f in fams.values())))
     check(series(fams, "synwatch_up")[0][2] == 1, "synwatch_up is not 1")
     states = ex["states"]
-    pairs = {(t, l): s for t, per in states.items() for l, s in per.items()}
-    # one synwatch_target_state per (target, location), with its state
+    every = {(t, l): s for t, per in states.items() for l, s in per.items()}
+    # per-target series for the groups the probers name in metrics_per_target
+    # (a target without a state hash, unknown here, has no group): exactly those
+    pt = set(ex["per_target"])
+    pairs = {k: s for k, s in every.items() if s != "unknown" and ex["target_group"][k[0]] in pt}
+    check(0 < len(pairs) < len(every), "the fixture should have targets of both kinds: %d of %d" % (len(pairs), len(every)))
+    check(series(fams, "synwatch_exporter_per_target_rows")[0][2] == len(pairs),
+          "synwatch_exporter_per_target_rows: %s, want %d" % (series(fams, "synwatch_exporter_per_target_rows")[0][2], len(pairs)))
+    # one synwatch_target_state per (target, location) of those, with its state
     got = {(lb["target"], lb["location"]): lb["state"] for _, lb, v in series(fams, "synwatch_target_state")}
     check(got == pairs, "synwatch_target_state differs: %s" % sorted(set(got.items()) ^ set(pairs.items()))[:6])
     ps = {(lb["target"], lb["location"]): v for _, lb, v in series(fams, "probe_success")}
-    for (t, l), s in pairs.items():
-        if s == "unknown":
-            check((t, l) not in ps, "probe_success for unknown %s %s" % (t, l))
+    for (t, l), s in every.items():
+        if (t, l) not in pairs:
+            check((t, l) not in ps, "probe_success for %s %s (%s, group %s: not per target)" %
+                  (t, l, s, ex["target_group"][t]))
         else:
             want = 1 if s in ("up", "degraded") else 0
             check(ps.get((t, l)) == want, "probe_success %s %s: %s, want %s" % (t, l, ps.get((t, l)), want))
-    print("ok: probe_success and synwatch_target_state for all %d (target, location) pairs" % len(pairs))
+    for _, lb, _ in series(fams, "probe_duration_seconds"):
+        check((lb["target"], lb["location"]) in pairs, "probe_duration_seconds for %s: not per target" % lb["target"])
+    print("ok: probe_success and synwatch_target_state for the %d (target, location) pairs of groups %s, none for "
+          "the other %d" % (len(pairs), ",".join(sorted(pt)), len(every) - len(pairs)))
+    # every group, per target or not: targets by state, and the handshake histogram
+    gt = {(lb["location"], lb["group"], lb["state"]): v for _, lb, v in series(fams, "synwatch_group_targets")}
+    want = {(l, g, st): n for l, per in ex["groups"].items() for g, c in per.items() for st, n in c.items()}
+    check(gt == want, "synwatch_group_targets differs: %s" % sorted(set(gt.items()) ^ set(want.items()))[:6])
+    check(fams["synwatch_handshake_duration_seconds"]["type"] == "histogram", "the handshake histogram's type")
+    hs = series(fams, "synwatch_handshake_duration_seconds")
+    bounds = ["%g" % (b / 1e6) for b in HISTO_BOUNDS_US] + ["+Inf"]
+    for loc, fields in ex["histos"].items():
+        for g in {f.split(":", 1)[1] for f in fields}:
+            buckets = [(lb["le"], v) for n, lb, v in hs
+                       if n.endswith("_bucket") and lb["location"] == loc and lb["group"] == g]
+            check(["%g" % float(le) if le != "+Inf" else le for le, _ in buckets] == bounds,
+                  "histogram %s %s: le %r" % (loc, g, [le for le, _ in buckets]))
+            cum = 0
+            for (le, v), b in zip(buckets, [str(b) for b in HISTO_BOUNDS_US] + ["inf"]):
+                cum += fields.get(b + ":" + g, 0)
+                check(v == cum, "histogram %s %s le=%s: %s, want %s" % (loc, g, le, v, cum))
+            one = {n: v for n, lb, v in hs if not n.endswith("_bucket") and lb["location"] == loc and lb["group"] == g}
+            check(one["synwatch_handshake_duration_seconds_count"] == fields["count:" + g] == cum,
+                  "histogram %s %s count %r" % (loc, g, one))
+            check(abs(one["synwatch_handshake_duration_seconds_sum"] - fields["sum_us:" + g] / 1e6) < 1e-6,
+                  "histogram %s %s sum %r, want %s" % (loc, g, one, fields["sum_us:" + g] / 1e6))
+    print("ok: synwatch_group_targets for every (location, group, state), and the handshake histograms "
+          "(%d buckets, cumulative, +Inf = count, sum) of %d (location, group)" %
+          (len(bounds), sum(len({f.split(":", 1)[1] for f in fl}) for fl in ex["histos"].values())))
     for _, lb, v in series(fams, "probe_duration_seconds"):
         check(0 < v < 10, "probe_duration_seconds out of range: %s" % v)
     # labels: fixed ones, the target's own, sanitized and escaped

@@ -101,9 +101,23 @@ class Resp:
         self.parts = []
 
 
+# the handshake histograms' bounds (store/histo.h, docs/redis.md P histo:LOC), microseconds
+HISTO_BOUNDS_US = [50 << k for k in range(19)]
+ADDRS = 131071  # 198.18.0.1 through 198.19.255.255
+
+
+def histo_field(rtt_ns):
+    for b in HISTO_BOUNDS_US:
+        if rtt_ns <= b * 1000:
+            return str(b)
+    return "inf"
+
+
 def target_of(i):
     port, group, team = PORTS[i % len(PORTS)]
-    n = i + 1  # 198.18.0.1 on, through 198.19.255.255: room for 131071 targets
+    # past the addresses of 198.18.0.0/15 the ports move up by 8000 per round
+    n = i % ADDRS + 1
+    port += 8000 * (i // ADDRS)
     ip = "198.%d.%d.%d" % (18 + (n >> 16), (n >> 8) & 255, n & 255)
     name = "%s-%d" % (group, i)
     labels = {"team": team, "criticality": "critical" if group == "db" else "normal"}
@@ -123,10 +137,13 @@ def main():
     ap.add_argument("--prefix", default="synwatch:")
     ap.add_argument("--now", type=int, default=int(time.time()))
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--per-target", default="web,db",
+                    help="the groups the probers' heartbeats name in metrics_per_target (comma separated)")
     ap.add_argument("--expect")
     a = ap.parse_args()
-    if not 0 < a.targets < 131072:
-        ap.error("--targets: 1 to 131071 (the addresses of 198.18.0.0/15)")
+    if not 0 < a.targets <= 8 * ADDRS:
+        ap.error("--targets: 1 to %d (the addresses of 198.18.0.0/15, 8 ports each)" % (8 * ADDRS))
+    per_target = [g for g in a.per_target.split(",") if g]
     rnd = random.Random(a.seed)
     P = a.prefix
     now = a.now
@@ -134,7 +151,8 @@ def main():
     small = a.targets <= 64
     out = Resp(sys.stdout.buffer)
     expect = {"now": now, "prefix": P, "locations": sorted(locs), "counts": {}, "down": {}, "states": {},
-              "names": {}, "probers": []}
+              "names": {}, "probers": [], "groups": {}, "target_group": {}, "per_target": per_target,
+              "histos": {}}
 
     out.cmd("SET", P + "schema", "1")
     events = []  # (ts_ns, fields)
@@ -143,6 +161,8 @@ def main():
         counts = {s: 0 for s in STATES + ["all"]}
         idx = {s: [] for s in STATES + ["all"]}
         down = []
+        groups = {}  # group -> state -> targets, as the exporter counts their state hashes
+        histo = {}   # "FIELD:GROUP" -> n: each answered target counts 10 answers of its last RTT
         for i in range(a.targets):
             ip, port, name, group, labels = target_of(i)
             t = "%s:%d" % (ip, port)
@@ -161,6 +181,10 @@ def main():
             idx["all"].append((now - 86400 * 7, t))
             expect["states"].setdefault(t, {})[loc] = st
             expect["names"][t] = name
+            expect["target_group"][t] = group
+            # a target without a state hash (unknown) has no group for a reader
+            g = groups.setdefault(group if st != "unknown" else "", {x: 0 for x in STATES})
+            g[st] += 1
             if st == "down":
                 down.append([t, since_s])
             base_us = 300 + (i * 137) % 9000 if small else rnd.uniform(200, 20000)
@@ -176,6 +200,10 @@ def main():
             if small and i == CERT_SOON and st == "degraded":
                 reason = "cert_expiring"
             rtt = "" if last in ("filtered", "") else "%.3f" % (base_us * rnd.uniform(0.9, 1.2))
+            if rtt:
+                ns = round(float(rtt) * 1000)
+                for f, n in ((histo_field(ns), 10), ("count", 10), ("sum_us", 10 * ns // 1000)):
+                    histo[f + ":" + group] = histo.get(f + ":" + group, 0) + n
             if st != "unknown":
                 out.cmd("HSET", "%sstate:%s:%s" % (P, loc, t), "state", st, "since", since_s * 10**9,
                         "reason", reason, "last_result", last, "last_rtt_us", rtt,
@@ -223,6 +251,10 @@ def main():
                 out.cmd("ZADD", "%sidx:%s:%s" % (P, loc, s), *args)
         expect["counts"][loc] = counts
         expect["down"][loc] = sorted(down, key=lambda d: (d[1], d[0]))
+        expect["groups"][loc] = groups
+        expect["histos"][loc] = histo
+        for f, n in sorted(histo.items()):
+            out.cmd("HINCRBY", P + "histo:" + loc, f, n)
         # the prober's heartbeat: a live one per location, ams1's overloaded
         sc = {s: counts[s] for s in STATES}
         hb = now * 1000 - 400
@@ -231,7 +263,7 @@ def main():
                 "rate", 10000, "sent_per_s", 12 + li, "replies_per_s", 11 + li, "pcap_drops", 3 * li,
                 "backlog", 1234 if li == 1 else 0, "spilled", 0, "overloaded", 1 if li == 1 else 0,
                 "demand_pps", 12, "isolated", 0, "state_counts", json.dumps(sc, separators=(",", ":")),
-                "rejected", 5 + li)
+                "rejected", 5 + li, "metrics_per_target", json.dumps(per_target, separators=(",", ":")))
         out.cmd("ZADD", P + "probers", hb, prober)
         expect["probers"].append({"id": prober, "alive": True, "overloaded": li == 1,
                                   "backlog": 1234 if li == 1 else 0})

@@ -628,6 +628,122 @@ out:
 	return r;
 }
 
+/* ---- handshake histograms ---- */
+
+struct histo_ctx {
+	struct fv_arena *a;
+	const char *const *locs;
+	struct fv_histo *v;      /* malloc'ed while reading */
+	size_t n, cap;
+};
+
+static int histo_send(struct fleetview *fv, void *ctx, size_t i)
+{
+	struct histo_ctx *hc = ctx;
+	char key[FV_KEY_MAX];
+	const char *argv[] = { "HGETALL", key_of(fv, key, SCHEMA_HISTO, hc->locs[i], NULL) };
+
+	return redisAppendCommandArgv(fv->c, 2, argv, NULL);
+}
+
+/* The bucket a field's name stands for ("800": (400, 800] us), or -1. */
+static int histo_field_bucket(const char *f, size_t len)
+{
+	uint64_t us = 0;
+
+	if (len == 3 && !memcmp(f, "inf", 3))
+		return HISTO_NBOUNDS;
+	for (size_t k = 0; k < len; k++) {
+		if (f[k] < '0' || f[k] > '9' || k > 12)
+			return -1;
+		us = us * 10 + (uint64_t)(f[k] - '0');
+	}
+	for (unsigned b = 0; b < HISTO_NBOUNDS; b++)
+		if ((uint64_t)histo_bound_ns(b) == us * 1000)
+			return (int)b;
+	return -1;
+}
+
+static struct fv_histo *histo_of(struct histo_ctx *hc, size_t from, const char *loc, const char *group, size_t len)
+{
+	for (size_t k = from; k < hc->n; k++)
+		if (strlen(hc->v[k].group) == len && !memcmp(hc->v[k].group, group, len))
+			return &hc->v[k];
+	if (hc->n == hc->cap) {
+		size_t cap = hc->cap ? 2 * hc->cap : 16;
+		struct fv_histo *v = realloc(hc->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		hc->v = v;
+		hc->cap = cap;
+	}
+	const char *g = fv_strndup(hc->a, group, len);
+	if (!g)
+		return NULL;
+	hc->v[hc->n] = (struct fv_histo){ .location = loc, .group = g };
+	return &hc->v[hc->n++];
+}
+
+static int histo_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
+{
+	struct histo_ctx *hc = ctx;
+	size_t from = hc->n;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2)
+		return wrong_shape(fv, "HGETALL of a histogram");
+	for (size_t e = 0; e + 1 < rep->elements; e += 2) {
+		const redisReply *k = rep->element[e], *v = rep->element[e + 1];
+		const char *colon;
+		int64_t n;
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    !(colon = memchr(k->str, ':', k->len)) || num_parse_int(v->str, 0, INT64_MAX, &n) < 0)
+			continue;
+		size_t flen = (size_t)(colon - k->str);
+		int b = histo_field_bucket(k->str, flen);
+		bool count = flen == 5 && !memcmp(k->str, "count", 5), sum = flen == 6 && !memcmp(k->str, "sum_us", 6);
+		if (b < 0 && !count && !sum)
+			continue;
+		struct fv_histo *h = histo_of(hc, from, hc->locs[i], colon + 1, k->len - flen - 1);
+		if (!h)
+			return nomem(fv);
+		if (b >= 0)
+			h->bucket[b] = (uint64_t)n;
+		else if (count)
+			h->count = (uint64_t)n;
+		else
+			h->sum_us = (uint64_t)n;
+	}
+	return 0;
+}
+
+static int histo_cmp(const void *pa, const void *pb)
+{
+	const struct fv_histo *a = pa, *b = pb;
+	int c = strcmp(a->location, b->location);
+
+	return c ? c : strcmp(a->group, b->group);
+}
+
+int fleetview_histograms(struct fleetview *fv, struct fv_arena *a, const char *const *locs, size_t n,
+			 struct fv_histo **out)
+{
+	struct histo_ctx hc = { .a = a, .locs = locs };
+	int r;
+
+	*out = NULL;
+	if ((r = ensure(fv)) < 0)
+		return r;
+	if ((r = pipeline(fv, n, histo_send, histo_recv, &hc)) == 0 && hc.n) {
+		qsort(hc.v, hc.n, sizeof(*hc.v), histo_cmp);
+		if (!(*out = fv_alloc(a, hc.n * sizeof(**out))))
+			r = nomem(fv);
+		else
+			memcpy(*out, hc.v, hc.n * sizeof(**out));
+	}
+	free(hc.v);
+	return r < 0 ? r : (int)hc.n;
+}
+
 /* ---- indexes ---- */
 
 struct counts_ctx {
@@ -1079,6 +1195,34 @@ int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, 
 			out[n++] = (struct fv_label){ .name = name, .value = value };
 	} while (json_eat(&j, ','));
 	if (!json_eat(&j, '}'))
+		return -EINVAL;
+	return json_end(&j) ? (int)n : -EINVAL;
+}
+
+int fv_strings_parse(const char *json, struct fv_arena *a, const char **out, size_t max)
+{
+	struct json_in j;
+	size_t n = 0;
+	int r;
+
+	json_in_init(&j, json, strlen(json), NULL, 0);
+	if (!json_eat(&j, '['))
+		return -EINVAL;
+	if (json_eat(&j, ']'))
+		return json_end(&j) ? 0 : -EINVAL;
+	do {
+		const char *v;
+		json_ws(&j);
+		if (j.p < j.end && *j.p == '"') {
+			if (!(v = string_in(&j, a, &r)))
+				return r;
+			if (n < max)
+				out[n++] = v;
+		} else if (json_skip(&j) < 0) {
+			return -EINVAL;
+		}
+	} while (json_eat(&j, ','));
+	if (!json_eat(&j, ']'))
 		return -EINVAL;
 	return json_end(&j) ? (int)n : -EINVAL;
 }

@@ -24,6 +24,7 @@
 
 #include "common/buf.h"
 #include "common/latency.h"
+#include "store/histo.h"
 
 /* The keys, the schema version and the default prefix are store/schema.h's. */
 #define FV_LOCATION_MAX 64            /* docs/config.md: at most 64 characters */
@@ -237,6 +238,20 @@ int fleetview_index(struct fleetview *fv, struct fv_arena *a, const char *loc, i
 /* The state hashes of n targets as loc sees them, pipelined, into out[0..n). */
 int fleetview_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, const char *const *targets,
 		      size_t n, struct fv_target *out);
+/* A group's handshake histogram as one location's probers counted it
+ * (P histo:LOC, docs/redis.md): running totals, they only grow. */
+struct fv_histo {
+	const char *location, *group;
+	uint64_t bucket[HISTO_NBUCKETS]; /* answers per bucket of store/histo.h, not cumulative */
+	uint64_t count;                  /* every answer */
+	uint64_t sum_us;                 /* their handshake times' sum, microseconds */
+};
+/* The histograms of P histo:LOC of each of the n locations, by location
+ * then group name. Fields it does not know are skipped. Returns the count
+ * and sets *out. */
+int fleetview_histograms(struct fleetview *fv, struct fv_arena *a, const char *const *locs, size_t n,
+			 struct fv_histo **out);
+
 /* Every target of idx:LOC:all with its state hash: the whole location, read
  * in pipelined batches. Returns the count and sets *out. */
 int fleetview_location_targets(struct fleetview *fv, struct fv_arena *a, const char *loc, struct fv_target **out);
@@ -265,6 +280,10 @@ struct fv_label {
  * objects and arrays are skipped. Strings are unescaped into a. Returns the
  * count (0 for "" too), or -EINVAL for text that is not such an object. */
 int fv_labels_parse(const char *json, struct fv_arena *a, struct fv_label *out, size_t max);
+/* A JSON array of strings (["db","web"], a prober's metrics_per_target)
+ * into out, at most max of them; other items are skipped. Returns the
+ * count, -EINVAL when it is no array, or -ENOMEM. */
+int fv_strings_parse(const char *json, struct fv_arena *a, const char **out, size_t max);
 
 /* Merges two ascending minute series into out (room for na + nb): minutes
  * with the same start are merged exactly (lat_minute_merge). Returns the
