@@ -365,20 +365,26 @@ static int rows_prepare(struct snapshot *s)
 
 /* The groups whose targets get series of their own in /metrics, for
  * location loc: those the live probers of loc name in their heartbeat's
- * metrics_per_target. Returns the count (into out, at most max). */
+ * metrics_per_target; for a location none of whose live probers says
+ * (synwatch-quorum's global, or one whose probers are all gone), those
+ * every live prober names. Returns the count (into out, at most max). */
 static size_t per_target_groups(const struct snapshot *s, struct fv_arena *a, const char *loc, const char **out,
 				size_t max)
 {
 	size_t n = 0;
+	bool said = false;
 
-	for (size_t i = 0; i < s->nprobers; i++) {
-		const struct fv_prober *p = &s->probers[i];
-		const char *v = fv_record_get(&p->h, "metrics_per_target");
-		if (!p->alive || !v || strcmp(p->location, loc))
-			continue;
-		int k = fv_strings_parse(v, a, out + n, max - n);
-		if (k > 0)
-			n += (size_t)k;
+	for (int any = 0; any < 2 && !said; any++) {
+		for (size_t i = 0; i < s->nprobers; i++) {
+			const struct fv_prober *p = &s->probers[i];
+			const char *v = fv_record_get(&p->h, "metrics_per_target");
+			if (!p->alive || !v || (!any && strcmp(p->location, loc)))
+				continue;
+			said = true;
+			int k = fv_strings_parse(v, a, out + n, max - n);
+			if (k > 0)
+				n += (size_t)k;
+		}
 	}
 	return n;
 }

@@ -105,6 +105,7 @@ defaults:
   interval: 1s
   timeout: 300ms
   labels: { team: ops, version: "7" }
+  metrics: per_target  # every group's check series in /metrics
 groups:
   - name: cache
     check: redis

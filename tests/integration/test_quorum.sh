@@ -65,6 +65,7 @@ groups:
     labels: { team: web }
     hosts: [${hosts%, }]
     ports: [80, 81]
+    metrics: per_target
 EOF
 	eval "ns=swf-\$fleet_$L-p"
 	ip netns exec "$ns" "$SW_BIN/synwatch" -c "$out/$L.yaml" --no-latency >> "$out/$L.err" 2>&1 &
@@ -186,6 +187,8 @@ all_global up "${T[@]:1}" || sw_fail "other targets changed their global state"
 sw_pass "$t0 cut from all three: one global down event, one DOWN message naming the locations"
 
 # ---- the exporter (and the web page on its API) show the locations side by side
+# (the web group's per-target series: global, which no prober's heartbeat
+# speaks for, takes the groups every live prober names)
 sw_exporter_up "$out/exp.log" base --redis "$URL" --prefix "$P"
 curl -sf "$base/metrics" -o "$out/metrics.txt" || sw_fail "GET /metrics"
 for L in a b c global; do
