@@ -282,41 +282,45 @@ static int criticality_priority(const char *s)
 
 /* ---- value readers: one per kind of field ---- */
 
+/* The index in f->choices of v's text, into *i; or the error. */
+static int parse_choice(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, size_t *i)
+{
+	const char *t;
+	int r;
+
+	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
+		return r;
+	for (*i = 0; f->choices[*i]; (*i)++)
+		if (strcmp(f->choices[*i], t) == 0)
+			return 0;
+	return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
+}
+
 static int parse_family(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 			struct yconf_scope *s)
 {
 	static const uint8_t families[] = { TARGET_FAMILY_V4, TARGET_FAMILY_V6,
 					    TARGET_FAMILY_V4 | TARGET_FAMILY_V6 };
-	const char *t;
+	size_t i;
 	int r;
 
 	(void)s;
-	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
-		return r;
-	for (size_t i = 0; f->choices[i]; i++)
-		if (strcmp(f->choices[i], t) == 0) {
-			yconf_store_int(base, f, families[i]);
-			return 0;
-		}
-	return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
+	if ((r = parse_choice(p, f, v, &i)) == 0)
+		yconf_store_int(base, f, families[i]);
+	return r;
 }
 
 /* metrics: aggregate (0) or per_target (1), the index in f->choices. */
 static int parse_metrics(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 			 struct yconf_scope *s)
 {
-	const char *t;
+	size_t i;
 	int r;
 
 	(void)s;
-	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
-		return r;
-	for (size_t i = 0; f->choices[i]; i++)
-		if (strcmp(f->choices[i], t) == 0) {
-			yconf_store_int(base, f, i);
-			return 0;
-		}
-	return yconf_fail(p, v->start_mark, "%s '" QUOTE "': expected %s", f->key, t, f->what);
+	if ((r = parse_choice(p, f, v, &i)) == 0)
+		yconf_store_int(base, f, (int64_t)i);
+	return r;
 }
 
 /* A list of ports and ranges ([22, "8000-8100"]) or one list string

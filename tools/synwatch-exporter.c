@@ -776,6 +776,26 @@ static void loc_group_labels(struct buf *lb, const char *loc, const char *group)
 	prom_label(lb, &first, "group", group);
 }
 
+/* synwatch_handshake_duration_seconds_SUFFIX{LABELS[,le="BOUND"]} V/10^dec,
+ * le for bucket 0 <= le <= HISTO_NBOUNDS (+Inf), none for le < 0. */
+static void histo_line(struct buf *b, const char *suffix, const struct buf *lb, int le, uint64_t v, int dec)
+{
+	buf_puts(b, "synwatch_handshake_duration_seconds");
+	buf_puts(b, suffix);
+	buf_add(b, "{", 1);
+	buf_add(b, lb->s, lb->len);
+	if (le >= 0 && le < HISTO_NBOUNDS) {
+		buf_puts(b, ",le=\"");
+		prom_fixed(b, histo_bound_ns((unsigned)le), 9);
+		buf_add(b, "\"", 1);
+	} else if (le >= 0) {
+		buf_puts(b, ",le=\"+Inf\"");
+	}
+	buf_add(b, "} ", 2);
+	prom_fixed(b, (int64_t)v, dec);
+	buf_add(b, "\n", 1);
+}
+
 static void render_groups(struct buf *b, const struct snapshot *s)
 {
 	struct buf lb = { 0 };
@@ -803,30 +823,18 @@ static void render_groups(struct buf *b, const struct snapshot *s)
 		loc_group_labels(&lb, h->location, h->group);
 		if (lb.nomem)
 			continue;
-		for (unsigned k = 0; k <= HISTO_NBOUNDS; k++) {
+		for (unsigned k = 0; k < HISTO_NBOUNDS; k++) {
 			cum += h->bucket[k];
-			buf_puts(b, "synwatch_handshake_duration_seconds_bucket{");
-			buf_add(b, lb.s, lb.len);
-			buf_puts(b, ",le=\"");
-			if (k < HISTO_NBOUNDS)
-				prom_fixed(b, histo_bound_ns(k), 9);
-			else
-				buf_puts(b, "+Inf");
-			buf_add(b, "\"} ", 3);
-			/* +Inf is the count; a field written between two reads of
-			 * the hash cannot make the buckets go past it */
-			prom_fixed(b, (int64_t)(k < HISTO_NBOUNDS ? cum : (h->count > cum ? h->count : cum)), 0);
-			buf_add(b, "\n", 1);
+			histo_line(b, "_bucket", &lb, (int)k, cum, 0);
 		}
-		buf_puts(b, "synwatch_handshake_duration_seconds_sum{");
-		buf_add(b, lb.s, lb.len);
-		buf_add(b, "} ", 2);
-		prom_fixed(b, (int64_t)h->sum_us, 6);
-		buf_puts(b, "\nsynwatch_handshake_duration_seconds_count{");
-		buf_add(b, lb.s, lb.len);
-		buf_add(b, "} ", 2);
-		prom_fixed(b, (int64_t)(h->count > cum ? h->count : cum), 0);
-		buf_add(b, "\n", 1);
+		/* +Inf is the count: a field written between two reads of the
+		 * hash cannot make the buckets go past it */
+		cum += h->bucket[HISTO_NBOUNDS];
+		if (h->count > cum)
+			cum = h->count;
+		histo_line(b, "_bucket", &lb, HISTO_NBOUNDS, cum, 0);
+		histo_line(b, "_sum", &lb, -1, h->sum_us, 6);
+		histo_line(b, "_count", &lb, -1, cum, 0);
 	}
 	buf_release(&lb);
 }

@@ -634,6 +634,56 @@ static void test_location_slices(void **state)
 	fv_arena_release(&a);
 }
 
+/* P histo:LOC of each location: groups by name, buckets by their bound,
+ * fields it does not know (or that are no counts) skipped. */
+static void test_histograms(void **state)
+{
+	struct srv *s = *state;
+	struct fleetview *fv;
+	struct fv_arena a = { 0 };
+	struct fv_histo *h;
+	char err[512];
+	const char *locs[] = { "fra1", "ams1", "none" };
+	const char *names[4];
+
+	cmd(s, "HSET t:histo:fra1 800:web 7 1600:web 2 inf:web 1 count:web 10 sum_us:web 9000 50:db:x 3 count:db:x 3");
+	cmd(s, "HSET t:histo:fra1 801:web 5 max:web 9 nocolon 1 count:bad x");
+	cmd(s, "HSET t:histo:ams1 100:db:x 4 count:db:x 4 sum_us:db:x 300");
+	assert_int_equal(fleetview_open(&fv, s->url, "t:", 2000, err, sizeof(err)), 0);
+	assert_int_equal(fleetview_histograms(fv, &a, locs, 3, &h), 3);
+	/* by location, then group */
+	assert_string_equal(h[0].location, "ams1");
+	assert_string_equal(h[0].group, "db:x");
+	assert_int_equal(h[0].bucket[1], 4);
+	assert_int_equal(h[0].sum_us, 300);
+	assert_string_equal(h[1].location, "fra1");
+	assert_string_equal(h[1].group, "db:x");
+	assert_int_equal(h[1].bucket[0], 3);
+	assert_int_equal(h[1].count, 3);
+	assert_string_equal(h[2].group, "web");
+	assert_int_equal(h[2].bucket[histo_bucket(800000)], 7);
+	assert_int_equal(h[2].bucket[histo_bucket(1600000)], 2);
+	assert_int_equal(h[2].bucket[HISTO_NBOUNDS], 1);
+	assert_int_equal(h[2].count, 10);
+	assert_int_equal(h[2].sum_us, 9000);
+	uint64_t all = 0;
+	for (unsigned b = 0; b < HISTO_NBUCKETS; b++)
+		all += h[2].bucket[b];
+	assert_int_equal(all, 10); /* 801 is no bound: skipped */
+	fleetview_free(fv);
+
+	/* a prober's metrics_per_target */
+	assert_int_equal(fv_strings_parse("[]", &a, names, 4), 0);
+	assert_int_equal(fv_strings_parse(" [\"db\", 7, \"we\\\"b\", null] ", &a, names, 4), 2);
+	assert_string_equal(names[0], "db");
+	assert_string_equal(names[1], "we\"b");
+	assert_int_equal(fv_strings_parse("[\"a\",\"b\",\"c\"]", &a, names, 2), 2);
+	assert_int_equal(fv_strings_parse("{}", &a, names, 4), -EINVAL);
+	assert_int_equal(fv_strings_parse("[\"a\"", &a, names, 4), -EINVAL);
+	assert_int_equal(fv_strings_parse("", &a, names, 4), -EINVAL);
+	fv_arena_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readers, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_check_fields, srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_location_slices, srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_histograms, srv_setup, srv_teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

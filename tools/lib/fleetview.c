@@ -633,8 +633,8 @@ out:
 struct histo_ctx {
 	struct fv_arena *a;
 	const char *const *locs;
-	struct fv_histo *v;      /* malloc'ed while reading */
-	size_t n, cap;
+	struct fv_histo **per;   /* per location: its groups, in the arena */
+	size_t *nper;
 };
 
 static int histo_send(struct fleetview *fv, void *ctx, size_t i)
@@ -664,55 +664,55 @@ static int histo_field_bucket(const char *f, size_t len)
 	return -1;
 }
 
-static struct fv_histo *histo_of(struct histo_ctx *hc, size_t from, const char *loc, const char *group, size_t len)
+/* The group's entry among v[0 .. *n), added when new (v has room for one
+ * per field of the hash); NULL when out of memory. */
+static struct fv_histo *histo_of(struct fv_arena *a, struct fv_histo *v, size_t *n, const char *loc,
+				 const char *group, size_t len)
 {
-	for (size_t k = from; k < hc->n; k++)
-		if (strlen(hc->v[k].group) == len && !memcmp(hc->v[k].group, group, len))
-			return &hc->v[k];
-	if (hc->n == hc->cap) {
-		size_t cap = hc->cap ? 2 * hc->cap : 16;
-		struct fv_histo *v = realloc(hc->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		hc->v = v;
-		hc->cap = cap;
-	}
-	const char *g = fv_strndup(hc->a, group, len);
+	for (size_t k = 0; k < *n; k++)
+		if (strlen(v[k].group) == len && !memcmp(v[k].group, group, len))
+			return &v[k];
+	const char *g = fv_strndup(a, group, len);
 	if (!g)
 		return NULL;
-	hc->v[hc->n] = (struct fv_histo){ .location = loc, .group = g };
-	return &hc->v[hc->n++];
+	v[*n] = (struct fv_histo){ .location = loc, .group = g };
+	return &v[(*n)++];
 }
 
 static int histo_recv(struct fleetview *fv, void *ctx, size_t i, redisReply *rep)
 {
 	struct histo_ctx *hc = ctx;
-	size_t from = hc->n;
+	struct fv_histo *v;
+	size_t n = 0;
 
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2)
 		return wrong_shape(fv, "HGETALL of a histogram");
+	if (!(v = fv_alloc(hc->a, (rep->elements / 2 + 1) * sizeof(*v))))
+		return nomem(fv);
 	for (size_t e = 0; e + 1 < rep->elements; e += 2) {
-		const redisReply *k = rep->element[e], *v = rep->element[e + 1];
+		const redisReply *k = rep->element[e], *val = rep->element[e + 1];
 		const char *colon;
-		int64_t n;
-		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    !(colon = memchr(k->str, ':', k->len)) || num_parse_int(v->str, 0, INT64_MAX, &n) < 0)
+		int64_t x;
+		if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
+		    !(colon = memchr(k->str, ':', k->len)) || num_parse_int(val->str, 0, INT64_MAX, &x) < 0)
 			continue;
 		size_t flen = (size_t)(colon - k->str);
 		int b = histo_field_bucket(k->str, flen);
 		bool count = flen == 5 && !memcmp(k->str, "count", 5), sum = flen == 6 && !memcmp(k->str, "sum_us", 6);
 		if (b < 0 && !count && !sum)
 			continue;
-		struct fv_histo *h = histo_of(hc, from, hc->locs[i], colon + 1, k->len - flen - 1);
+		struct fv_histo *h = histo_of(hc->a, v, &n, hc->locs[i], colon + 1, k->len - flen - 1);
 		if (!h)
 			return nomem(fv);
 		if (b >= 0)
-			h->bucket[b] = (uint64_t)n;
+			h->bucket[b] = (uint64_t)x;
 		else if (count)
-			h->count = (uint64_t)n;
+			h->count = (uint64_t)x;
 		else
-			h->sum_us = (uint64_t)n;
+			h->sum_us = (uint64_t)x;
 	}
+	hc->per[i] = v;
+	hc->nper[i] = n;
 	return 0;
 }
 
@@ -728,20 +728,35 @@ int fleetview_histograms(struct fleetview *fv, struct fv_arena *a, const char *c
 			 struct fv_histo **out)
 {
 	struct histo_ctx hc = { .a = a, .locs = locs };
+	size_t total = 0;
 	int r;
 
 	*out = NULL;
-	if ((r = ensure(fv)) < 0)
-		return r;
-	if ((r = pipeline(fv, n, histo_send, histo_recv, &hc)) == 0 && hc.n) {
-		qsort(hc.v, hc.n, sizeof(*hc.v), histo_cmp);
-		if (!(*out = fv_alloc(a, hc.n * sizeof(**out))))
-			r = nomem(fv);
-		else
-			memcpy(*out, hc.v, hc.n * sizeof(**out));
+	hc.per = calloc(n + 1, sizeof(*hc.per));
+	hc.nper = calloc(n + 1, sizeof(*hc.nper));
+	if (!hc.per || !hc.nper) {
+		r = nomem(fv);
+		goto out;
 	}
-	free(hc.v);
-	return r < 0 ? r : (int)hc.n;
+	if ((r = ensure(fv)) < 0 || (r = pipeline(fv, n, histo_send, histo_recv, &hc)) < 0)
+		goto out;
+	for (size_t l = 0; l < n; l++)
+		total += hc.nper[l];
+	if (total && !(*out = fv_alloc(a, total * sizeof(**out)))) {
+		r = nomem(fv);
+		goto out;
+	}
+	total = 0;
+	for (size_t l = 0; l < n; l++) {
+		memcpy(*out + total, hc.per[l], hc.nper[l] * sizeof(**out));
+		total += hc.nper[l];
+	}
+	qsort(*out, total, sizeof(**out), histo_cmp);
+	r = (int)total;
+out:
+	free(hc.per);
+	free(hc.nper);
+	return r;
 }
 
 /* ---- indexes ---- */
