@@ -488,6 +488,9 @@ static void *store_main(void *arg)
 		}
 	}
 	drain(st);
+	/* the answers since the last status: a stop loses none of them */
+	histo_write(st);
+	redis_push(st);
 	if (st->minutes) {
 		struct minutes_stats ms;
 
