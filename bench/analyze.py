@@ -900,7 +900,7 @@ def cmd_report(out, benchdir):
         w("")
 
     # ---- 4, 5 and the rest: markdown written by bench/bench-*.sh and bench/soak.sh
-    for part in ("rate.md", "s4.md", "s5.md", "checks.md", "soak.md", "tls.md", "checker-tls.md"):
+    for part in ("rate.md", "s4.md", "s5.md", "checks.md", "soak.md", "tls.md", "checker-tls.md", "exporter.md"):
         text = read_text(os.path.join(out, part)).strip()
         if text:
             w(text)

@@ -43,7 +43,8 @@
 # BENCH_QUIET_MAX (default 15) and BENCH_QUIET_BUDGET (default 300): before
 # each run, wait until other work keeps the machine at most that % busy, for
 # at most that many seconds in all. BENCH_SECTIONS (default "1 3 rate 4 5 checks soak"; add
-# tls and checker-tls for the TLS benchmarks) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
+# tls and checker-tls for the TLS benchmarks, exporter for synwatch-exporter's /metrics of
+# BENCH_EXPORTER_TARGETS targets, default 1000000: about 5 minutes and 2 GB) picks the sections to run; without section 1, section 3 scans at BENCH_S3_RATE
 # (default 35000). BENCH_TOOLS (default "synwatch zmap masscan") picks
 # section 1's tools (synwatch alone, to compare two builds with SW_BIN).
 set -u
@@ -488,6 +489,16 @@ fi
 if want_section tls; then
 	log "tls: CPU per TLS handshake of each TLS library (bench/tls.sh)"
 	TLS_OUT=$OUT/tls "$top/bench/tls.sh" > "$OUT/tls.md" || log "the tls section failed"
+fi
+if want_section exporter; then
+	n=${BENCH_EXPORTER_TARGETS:-1000000}
+	log "exporter: /metrics of $n targets, with the defaults and with every target's series (bench/exporter.sh)"
+	{
+		echo "## synwatch-exporter: /metrics with the defaults and with every target"
+		echo
+		echo "\`SW_SCRAPES=5 bench/exporter.sh $n 1\`: $n targets in one location (3 groups), Redis on a unix socket."
+		SW_SCRAPES=5 "$top/bench/exporter.sh" "$n" 1 # build/synwatch-exporter
+	} > "$OUT/exporter.md" || log "the exporter section failed"
 fi
 if want_section checker-tls; then
 	log "checker-tls: the checker's CPU per tls check with each TLS backend (bench/checker-tls.sh)"
