@@ -10,6 +10,10 @@ unix socket or 127.0.0.1, with a minimal RESP client (no redis module).
       KIND hash: the hash KEY has every FIELD
   redis_check.py count ADDR PREFIX TARGET
       how many entries of PREFIX results are for TARGET
+  redis_check.py histo NDJSON ADDR PREFIX LOC
+      every answer the NDJSON sink printed (open or closed, with an RTT) is
+      counted exactly once in PREFIX histo:LOC, in its group and bucket, and
+      the sum of the RTTs is there to the microsecond
 
 ADDR is a socket path or HOST:PORT. Exit 0 when the check holds, else 1
 with one line saying what differs.
@@ -133,6 +137,36 @@ def fields(addr, kind, key, want):
     return 0
 
 
+HISTO_BOUNDS_US = [50 << k for k in range(19)]  # store/histo.h
+
+
+def histo(ndjson, addr, prefix, loc):
+    want = {}
+    sums = {}
+    with open(ndjson) as f:
+        for line in f:
+            o = json.loads(line)
+            if o.get("type") != "result" or o["state"] not in ("open", "closed") or o.get("rtt_us") is None:
+                continue
+            ns = round(o["rtt_us"] * 1000)
+            g = o.get("group", "")
+            b = next((str(u) for u in HISTO_BOUNDS_US if ns <= u * 1000), "inf")
+            for field in (b, "count"):
+                want[field + ":" + g] = want.get(field + ":" + g, 0) + 1
+            sums[g] = sums.get(g, 0) + ns
+    for g, ns in sums.items():
+        want["sum_us:" + g] = ns // 1000
+    flat = Redis(addr).cmd("HGETALL", prefix + "histo:" + loc)
+    have = {k: int(v) for k, v in zip(flat[0::2], flat[1::2])}
+    if have != want:
+        diff = sorted((k, have.get(k), want.get(k)) for k in set(have) | set(want) if have.get(k) != want.get(k))
+        print(f"{prefix}histo:{loc} differs from the printed answers (field, redis, printed): {diff[:8]}")
+        return 1
+    print(f"{sum(v for k, v in want.items() if k.startswith('count:'))} answers in {len(sums)} groups, "
+          f"each counted once in {prefix}histo:{loc}")
+    return 0
+
+
 def count(addr, prefix, target):
     print(sum(1 for e in stream(Redis(addr), prefix + "results") if e.get("target") == target))
     return 0
@@ -143,6 +177,8 @@ def main():
         return compare(sys.argv[2], sys.argv[3], sys.argv[4])
     if len(sys.argv) >= 5 and sys.argv[1] == "fields":
         return fields(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    if len(sys.argv) == 6 and sys.argv[1] == "histo":
+        return histo(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     if len(sys.argv) == 5 and sys.argv[1] == "count":
         return count(sys.argv[2], sys.argv[3], sys.argv[4])
     print(__doc__, file=sys.stderr)

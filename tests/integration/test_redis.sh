@@ -88,8 +88,8 @@ check fields "$out/r1.sock" hash "${P}state:lab-1:$named:80" state since reason 
 [ "$(R1 hget "${P}state:lab-1:$named:80" name)" = "Front door" ] || sw_fail "the state hash lacks the target's name"
 R1 hget "${P}state:lab-1:$named:80" labels | grep -q '"criticality":"high","team":"net"' || sw_fail "labels"
 check fields "$out/r1.sock" hash "${P}prober:$prober" location host version started heartbeat targets rate \
-	sent_per_s replies_per_s pcap_drops backlog spilled overloaded demand_pps isolated state_counts ||
-	sw_fail "prober fields"
+	sent_per_s replies_per_s pcap_drops backlog spilled overloaded demand_pps isolated state_counts \
+	metrics_per_target || sw_fail "prober fields"
 ttl=$(R1 pttl "${P}prober:$prober")
 [ "$ttl" -gt 0 ] && [ "$ttl" -le 5000 ] || sw_fail "the prober hash expires in $ttl ms, want (0, 5000]"
 R1 hget "${P}prober:$prober" state_counts | grep -q "\"up\":$n_open" || sw_fail "state_counts"
@@ -149,6 +149,9 @@ wait $spid
 rc=$?
 [ $rc -eq 0 ] || sw_fail "synwatch exited $rc on SIGTERM: $(tail -3 "$out/err1.txt")"
 check compare "$out/out1.ndjson" "$out/r1.sock" $P || sw_fail "results differ between stdout and redis"
+# the handshake histograms: through the same backlog, so also exactly once
+# across the restart of redis-server and the refused (OOM) batches above
+check histo "$out/out1.ndjson" "$out/r1.sock" $P lab-1 || sw_fail "the histograms differ from the printed answers"
 R1 --scan --pattern "${P}lat:lab-1:*" | grep -q . || sw_fail "no latency history written at the stop"
 R1 zrange "${P}lat:lab-1:$named:80" 0 -1 | grep -Eq '^v1 t=[0-9]+ n=[0-9]+ ' || sw_fail "latency record format"
 # (the file goes; as a user that may not remove it from this directory, it
