@@ -6,7 +6,9 @@
 # - SIGKILL one: its targets are checked by the others within 2 heartbeats
 #   + 1 interval (+ 1 s for the once-a-second read of the members);
 # - start it again: the shares rebalance to a third each, and again every
-#   target is checked by exactly one prober.
+#   target is checked by exactly one prober;
+# - the handshake histogram of all three in one P histo:LOC, each answer
+#   counted at most once.
 set -u
 . "$(dirname "$0")/lib.sh"
 sw_require_root
@@ -98,3 +100,23 @@ sw_pass "p2 back: every target once per second by one prober ($share)"
 for i in 1 3; do
 	sw_pid_alive "$(eval echo \$pid_$i)" || sw_fail "p$i died: $(tail -3 "$out/err$i.txt")"
 done
+
+# ---- the handshake histogram: the probers add into one P histo:lab; a
+# stopping prober writes its last second, a SIGKILLed one (p2 above) loses
+# at most its last second of answers and never counts one twice
+for i in 1 2 3; do
+	pid=$(eval echo \$pid_$i)
+	kill -TERM "$pid" && wait "$pid" || sw_fail "p$i exited $? on SIGTERM: $(tail -3 "$out/err$i.txt")"
+done
+answers=$("$SW_PY" - "$out/r.sock" "$P" "$SW_TOP/tests/integration" << 'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from redis_check import Redis, stream
+print(sum(1 for e in stream(Redis(sys.argv[1]), sys.argv[2] + "results")
+          if e["state"] in ("open", "closed") and e.get("rtt_us")))
+PY
+)
+counted=$(R hget "${P}histo:lab" count:web)
+[ -n "$counted" ] && [ "$counted" -le "$answers" ] && [ "$counted" -ge $((answers - n)) ] ||
+	sw_fail "P histo:lab counts $counted answers, the results stream has $answers (want at most one second's, $n, fewer)"
+sw_pass "the three probers' handshake histogram in one P histo:lab: $counted of the $answers answers in the results stream ($((answers - counted)) lost with the SIGKILLed p2)"
