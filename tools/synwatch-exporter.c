@@ -363,38 +363,59 @@ static int rows_prepare(struct snapshot *s)
 	return r;
 }
 
+/* A prober's config holds at most this many groups (docs/redis.md). */
+#define GROUPS_PER_PROBER 4096
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The groups whose targets get series of their own in /metrics, for
  * location loc: those the live probers of loc name in their heartbeat's
  * metrics_per_target; for a location none of whose live probers says
  * (synwatch-quorum's global, or one whose probers are all gone), those
- * every live prober names. Returns the count (into out, at most max). */
-static size_t per_target_groups(const struct snapshot *s, struct fv_arena *a, const char *loc, const char **out,
-				size_t max)
+ * every live prober names. Sorted, into *out (from the arena); returns the
+ * count, or -ENOMEM. */
+static int per_target_groups(const struct snapshot *s, struct fv_arena *a, const char *loc, const char ***out)
 {
-	size_t n = 0;
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
 	bool said = false;
 
+	*out = NULL;
 	for (int any = 0; any < 2 && !said; any++) {
 		for (size_t i = 0; i < s->nprobers; i++) {
 			const struct fv_prober *p = &s->probers[i];
-			const char *v = fv_record_get(&p->h, "metrics_per_target");
-			if (!p->alive || !v || (!any && strcmp(p->location, loc)))
+			const char *f = fv_record_get(&p->h, "metrics_per_target");
+			if (!p->alive || !f || (!any && strcmp(p->location, loc)))
 				continue;
 			said = true;
-			int k = fv_strings_parse(v, a, out + n, max - n);
+			if (n + GROUPS_PER_PROBER > cap) {
+				const char **w = fv_alloc(a, (cap + GROUPS_PER_PROBER) * sizeof(*w));
+				if (!w)
+					return -ENOMEM;
+				if (n)
+					memcpy(w, v, n * sizeof(*w));
+				v = w;
+				cap += GROUPS_PER_PROBER;
+			}
+			int k = fv_strings_parse(f, a, v + n, GROUPS_PER_PROBER);
+			if (k == -ENOMEM)
+				return k;
 			if (k > 0)
 				n += (size_t)k;
 		}
 	}
-	return n;
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*out = v;
+	return (int)n;
 }
 
 static bool named(const char *group, const char *const *names, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(group, names[i]))
-			return true;
-	return false;
+	return n && bsearch(&group, names, n, sizeof(*names), cmp_str);
 }
 
 /* Counts the rows by (location, group) and state into s->groups, through
@@ -514,11 +535,15 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 		goto out;
 	}
 	for (size_t l = 0; l < s->nlocs; l++) {
-		const char *ptg[256];
-		size_t nptg = o->per_target == PER_TARGET_CONFIG ? per_target_groups(s, &s->a, s->locs[l], ptg, 256) : 0;
+		const char **ptg = NULL;
+		int nptg = 0;
+		if (o->per_target == PER_TARGET_CONFIG && (nptg = per_target_groups(s, &s->a, s->locs[l], &ptg)) < 0) {
+			r = nptg;
+			goto out;
+		}
 		for (int i = 0; i < nper[l]; i++) {
 			const struct fv_target *t = &per[l][i];
-			bool pt = o->per_target == PER_TARGET_ALL || (nptg && named(t->group, ptg, nptg));
+			bool pt = o->per_target == PER_TARGET_ALL || named(t->group, ptg, (size_t)nptg);
 			s->rows[s->nrows] = (struct row){ .t = t, .per_target = pt };
 			ts[s->nrows++] = (struct tstate){ t->target, t->state, &t->check };
 			s->counts[l][t->state]++;
