@@ -325,6 +325,8 @@ static int open_store(struct daemon *d)
 			.url = c->redis_url,
 			.prefix = c->redis_prefix,
 			.spill_path = c->spill,
+			.spill_max = c->spill_max,
+			.backlog_memory = c->backlog_memory,
 			.monitoring = monitoring,
 			.runtime = monitoring,
 			.shard = c->shard,

@@ -542,9 +542,13 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 	kv_who(&w, f);
 	cmd_end(&w);
 
+	/* history only, unless it registers the target or writes its hash whole */
+	enum bl_kind kind = BL_SAMPLE;
 	if (watched(f, r->target)) {
 		struct rtarget *rt = &f->tg[r->target];
 		bool full = !(rt->flags & FULL), seen = rt->flags & SEEN;
+		if (full || !seen)
+			kind = BL_RESULT;
 		if (!seen)
 			first_seen(&w, f, r->target, target, r->ts_real_ns);
 		cmd_begin(&w);
@@ -570,7 +574,7 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 		}
 		rt->flags |= FULL;
 	}
-	return frame_end(&w, s, BL_RESULT);
+	return frame_end(&w, s, kind);
 }
 
 /* The target's state hash and idx sets follow a state event. */
@@ -817,6 +821,13 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	kv_u64(&w, "pcap_drops", h->st->pcap_drops);
 	kv_u64(&w, "backlog", h->backlog);
 	kv_u64(&w, "spilled", h->spilled);
+	kv_u64(&w, "spill_bytes", h->spill_bytes);
+	kv_u64(&w, "spill_max", h->spill_max);
+	kv_u64(&w, "dropped", h->dropped);
+	if (h->problem && *h->problem) {
+		kv(&w, "problem", h->problem);
+		kv_i64(&w, "problem_at", h->problem_ms);
+	}
 	kv(&w, "overloaded", h->st->overloaded ? "1" : "0");
 	kv(&w, "demand_pps", demand);
 	kv(&w, "isolated", h->st->isolated ? "1" : "0");

@@ -34,6 +34,10 @@ struct rfmt_heartbeat {
 	int64_t now_ms;
 	uint64_t rate;
 	uint64_t backlog, spilled;
+	uint64_t spill_bytes, spill_max; /* the spill file's size and limit */
+	uint64_t dropped;                /* results dropped at that limit since start */
+	const char *problem;             /* the last error or warning logged; NULL or "": none */
+	int64_t problem_ms;              /* when (Unix ms) */
 };
 
 struct rfmt;

@@ -91,6 +91,8 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 		st->redis.latency_retention_s = STORE_DEFAULT_LATENCY_RETENTION_S;
 	if (!st->redis.backlog_memory)
 		st->redis.backlog_memory = STORE_DEFAULT_BACKLOG_MEMORY;
+	if (!st->redis.spill_max)
+		st->redis.spill_max = STORE_DEFAULT_SPILL_MAX;
 	if (!st->redis.flush_ns)
 		st->redis.flush_ns = STORE_DEFAULT_FLUSH_NS;
 	redis_url_redact(rc->url, st->url_text, sizeof(st->url_text));
@@ -108,6 +110,7 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 		log_error("%s", err);
 		return r;
 	}
+	backlog_set_file_limit(st->bl, st->redis.spill_max);
 	struct rfmt_config fc = {
 		.prefix = st->redis.prefix,
 		.location = rc->location,

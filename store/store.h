@@ -81,6 +81,8 @@ struct store_xrec {
 #define STORE_DEFAULT_EVENTS_MAXLEN 100000
 #define STORE_DEFAULT_LATENCY_RETENTION_S (7 * 86400)
 #define STORE_DEFAULT_BACKLOG_MEMORY (64u << 20)
+/* The spill file's size past which results are dropped (docs/operations.md). */
+#define STORE_DEFAULT_SPILL_MAX (1ull << 30)
 #define STORE_DEFAULT_FLUSH_NS (2000000000LL)
 
 struct store_redis_config {
@@ -95,6 +97,7 @@ struct store_redis_config {
 	uint64_t events_maxlen;     /* 0: STORE_DEFAULT_EVENTS_MAXLEN */
 	int64_t latency_retention_s;/* 0: STORE_DEFAULT_LATENCY_RETENTION_S */
 	size_t backlog_memory;      /* bytes of records held in memory before spilling; 0: the default */
+	uint64_t spill_max;         /* the spill file's limit (backlog_set_file_limit); 0: STORE_DEFAULT_SPILL_MAX */
 	int64_t flush_ns;           /* at stop, how long to keep writing; 0: STORE_DEFAULT_FLUSH_NS */
 	bool monitoring;            /* continuous mode: state hashes, idx sets, latency history */
 	bool runtime;               /* read runtime targets (store_runtime_take) */
@@ -154,6 +157,8 @@ struct store_redis_stats {
 	uint64_t backlog;   /* records waiting: in memory, in the spill file, in flight */
 	uint64_t spilled;   /* ... of which in the spill file */
 	uint64_t lost;      /* records that could not be kept (the spill file could not be written) */
+	uint64_t dropped;   /* results dropped at the spill file's limit */
+	uint64_t spill_bytes; /* the spill file's size */
 	uint64_t left;      /* after store_stop: records left in the spill file */
 	bool connected;
 };

@@ -95,6 +95,16 @@ static size_t commands(const struct bl_stage *s, char out[][1024], size_t max)
 	return n;
 }
 
+/* The kind of s's first frame. */
+static enum bl_kind kind_of(const struct bl_stage *s)
+{
+	struct bl_frame h;
+
+	assert_true(s->len >= sizeof(h));
+	memcpy(&h, s->buf, sizeof(h));
+	return (enum bl_kind)h.kind;
+}
+
 static void expect(struct bl_stage *s, const char *const *want, size_t n_want)
 {
 	char got[32][1024];
@@ -141,6 +151,8 @@ static void test_results_and_state(void **state)
 		"HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
 		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified cert_error",
 	};
+	/* it registers the target: never dropped at the spill limit */
+	assert_int_equal(kind_of(&s), BL_RESULT);
 	expect(&s, first, 9);
 
 	/* the state change it causes */
@@ -173,6 +185,8 @@ static void test_results_and_state(void **state)
 		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} location fra1 prober fra1/p1",
 		"HSET sw:state:fra1:198.18.0.7:443 last_result filtered last_rtt_us  last_ts 1795568524000000005",
 	};
+	/* history only: the spill limit may drop it */
+	assert_int_equal(kind_of(&s), BL_SAMPLE);
 	expect(&s, later, 2);
 
 	/* a new table generation (a reload): the hash is written whole again, with the state known */
@@ -181,6 +195,7 @@ static void test_results_and_state(void **state)
 	assert_int_equal(rfmt_set_table(f, &next), 0);
 	assert_int_equal(rfmt_result(f, &s, &r), 0);
 	char got[32][1024];
+	assert_int_equal(kind_of(&s), BL_RESULT);
 	assert_int_equal(commands(&s, got, 32), 2);
 	assert_non_null(strstr(got[1], "HSET sw:state:fra1:198.18.0.7:443 state up since 1795568523000000005 "
 					"reason open last_result filtered"));
@@ -354,7 +369,8 @@ static void test_heartbeat(void **state)
 	};
 	struct rfmt_heartbeat h = {
 		.st = &st, .host = "p1", .version = "0.3.0", .started_s = 1795568000, .now_ms = 1795568523456,
-		.rate = 20000, .backlog = 12, .spilled = 4,
+		.rate = 20000, .backlog = 12, .spilled = 4, .spill_bytes = 1048608, .spill_max = 1073741824,
+		.dropped = 0, .problem = "warning: redis: lost connection", .problem_ms = 1795568520000,
 	};
 	struct bl_stage s = { 0 };
 
@@ -363,6 +379,8 @@ static void test_heartbeat(void **state)
 	static const char *const want[] = {
 		"HSET sw:prober:fra1/p1 location fra1 host p1 version 0.3.0 started 1795568000 heartbeat 1795568523456 "
 		"targets 100 rate 20000 sent_per_s 2000 replies_per_s 1990 pcap_drops 3 backlog 12 spilled 4 "
+		"spill_bytes 1048608 spill_max 1073741824 dropped 0 problem warning: redis: lost connection "
+		"problem_at 1795568520000 "
 		"overloaded 1 demand_pps 2000 isolated 0 "
 		"state_counts {\"unknown\":1,\"up\":90,\"degraded\":2,\"down\":7,\"flapping\":0}",
 		"PEXPIRE sw:prober:fra1/p1 5000",
