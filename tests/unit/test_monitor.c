@@ -23,12 +23,16 @@
 struct sink {
 	struct sw_event ev[MAX_EV];
 	size_t n_ev, n_results;
+	struct probe_result last[256]; /* the last result of each of the first ids */
 };
 
 static void on_result(void *ctx, const struct probe_result *r)
 {
-	(void)r;
-	((struct sink *)ctx)->n_results++;
+	struct sink *s = ctx;
+
+	s->n_results++;
+	if (r->target < 256)
+		s->last[r->target] = *r;
 }
 
 static void on_event(void *ctx, const struct sw_event *e)
@@ -284,6 +288,134 @@ static void test_states_and_hosts(void **state)
 		assert_true(s->ev[i].id > s->ev[i - 1].id);
 	assert_int_equal(s->n_results, 120 + 2 + 4 + 1);
 	free_all(m, t, s);
+}
+
+/* A restart: a second monitor resumes what the first one left (as the
+ * daemon reads it back from Redis: state, since, reason and the streaks
+ * its last result carried) and carries on exactly, telling nothing for the
+ * resume: up targets stay up silently, a down one needs its confirming
+ * successes, a half-failed one goes down at its next failure, a host down
+ * across the restart is told up again, with the outage's start. */
+static void test_resume(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 22, 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	g.state.successes = 2;
+	struct table *t = make_table(4, ports, 2, &g); /* host h = ids 2h, 2h + 1 */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	int64_t now = T0_REAL;
+
+	for (uint32_t id = 0; id < 8; id++)
+		report(m, id, now, PROBE_OPEN, 500000);
+	/* host 0 down (both ports), host 1's :22 down, host 2's :22 one failure */
+	for (int k = 0; k < 2; k++) {
+		now += NSEC_PER_SEC;
+		for (uint32_t id = 0; id <= 2; id++)
+			report(m, id, now, PROBE_CLOSED, -1);
+	}
+	report(m, 4, now, PROBE_FILTERED, -1);
+	int64_t down_since = now;
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_DOWN);
+	assert_int_equal(s->last[4].fail_streak, 1);
+	assert_int_equal(s->last[5].ok_streak, 1);
+
+	/* what the state hashes hold, read back by the next run */
+	struct state_saved saved[8];
+	for (uint32_t id = 0; id < 8; id++) {
+		const struct target_status *st = monitor_status(m, id);
+		saved[id] = (struct state_saved){
+			.since_ns = st->since_ns, .state = st->state, .reason = st->reason,
+			.ok_streak = s->last[id].ok_streak, .fail_streak = s->last[id].fail_streak,
+		};
+	}
+	monitor_free(m);
+	memset(s, 0, sizeof(*s));
+	m = make_monitor(t, s, 100000);
+	assert_int_equal(monitor_resume(m, saved), 8);
+	assert_int_equal(s->n_ev, 0);
+	for (uint32_t id = 0; id < 8; id++) {
+		assert_int_equal(monitor_status(m, id)->state, saved[id].state);
+		assert_int_equal(monitor_status(m, id)->since_ns, saved[id].since_ns);
+	}
+
+	/* the same answers as before the restart: nothing to tell */
+	now += 10 * NSEC_PER_SEC;
+	for (uint32_t id = 0; id < 8; id++)
+		if (id != 4)
+			report(m, id, now, id <= 2 ? PROBE_CLOSED : PROBE_OPEN, id <= 2 ? -1 : 500000);
+	assert_int_equal(s->n_ev, 0);
+	/* host 2's :22 failed once before the restart: one more is down */
+	now += NSEC_PER_SEC;
+	report(m, 4, now, PROBE_FILTERED, -1);
+	assert_int_equal(s->n_ev, 1);
+	assert_int_equal(s->ev[0].from, TARGET_UP);
+	assert_int_equal(s->ev[0].to, TARGET_DOWN);
+	/* host 1's :22 answers: down until its second success */
+	report(m, 2, now, PROBE_OPEN, 500000);
+	assert_int_equal(s->n_ev, 1);
+	now += NSEC_PER_SEC;
+	report(m, 2, now, PROBE_OPEN, 500000);
+	assert_int_equal(s->n_ev, 2);
+	assert_int_equal(s->ev[1].from, TARGET_DOWN);
+	assert_int_equal(s->ev[1].to, TARGET_UP);
+	assert_int_equal(s->ev[1].since_ns, down_since);
+	/* host 0 was down across the restart: its recovery is a host_up with
+	 * the outage's start, and the port's event belongs to it */
+	report(m, 0, now, PROBE_OPEN, 500000);
+	now += NSEC_PER_SEC;
+	report(m, 0, now, PROBE_OPEN, 500000);
+	assert_int_equal(s->n_ev, 4);
+	assert_int_equal(s->ev[2].kind, EVENT_HOST_UP);
+	assert_int_equal(s->ev[2].since_ns, down_since);
+	assert_int_equal(s->ev[3].to, TARGET_UP);
+	assert_true(s->ev[3].host_event != 0);
+	for (size_t i = 0; i < s->n_ev; i++)
+		assert_true(s->ev[i].id > s->ev[3].host_event || s->ev[i].kind == EVENT_STATE);
+	free_all(m, t, s);
+}
+
+/* What the status cannot keep across a restart is made up on the safe
+ * side: a slow target stays degraded until a window of fast answers; a
+ * flapping one stays flapping for a flap window after its since; nothing
+ * saved is unknown. */
+static void test_resume_state(void **state)
+{
+	(void)state;
+	struct state_params p = { .failures = 2, .successes = 1, .warn_ns = 1000000, .window = 5, .over = 3,
+				  .flap_changes = 3, .flap_window_s = 60 };
+	struct target_status st;
+	struct state_saved slow = { .since_ns = T0_REAL, .state = TARGET_DEGRADED, .reason = REASON_SLOW,
+				    .ok_streak = 4 };
+	struct probe_result fast = result(0, T0_REAL + NSEC_PER_SEC, PROBE_OPEN, 100000);
+	uint8_t from;
+
+	state_resume(&st, &p, &slow);
+	for (int i = 0; i < 2; i++) {
+		assert_false(state_update(&st, &p, &fast, &from));
+		fast.ts_real_ns += NSEC_PER_SEC;
+	}
+	assert_true(state_update(&st, &p, &fast, &from));
+	assert_int_equal(from, TARGET_DEGRADED);
+	assert_int_equal(st.state, TARGET_UP);
+
+	struct state_saved flap = { .since_ns = T0_REAL, .state = TARGET_FLAPPING, .reason = REASON_FLAPPING,
+				    .ok_streak = 1 };
+	state_resume(&st, &p, &flap);
+	fast.ts_real_ns = T0_REAL + 30 * NSEC_PER_SEC;
+	assert_false(state_update(&st, &p, &fast, &from));
+	fast.ts_real_ns = T0_REAL + 61 * NSEC_PER_SEC;
+	assert_true(state_update(&st, &p, &fast, &from));
+	assert_int_equal(from, TARGET_FLAPPING);
+	assert_int_equal(st.state, TARGET_UP);
+	assert_int_equal(st.reason, REASON_SETTLED);
+
+	struct state_saved none = { .since_ns = T0_REAL, .state = TARGET_UNKNOWN, .ok_streak = 3 };
+	state_resume(&st, &p, &none);
+	assert_int_equal(st.state, TARGET_UNKNOWN);
+	assert_int_equal(st.ok_streak, 0);
+	assert_int_equal(st.since_ns, 0);
 }
 
 /* A host with a ping check: its ports all down while the ping answers is
@@ -671,6 +803,8 @@ int main(void)
 		cmocka_unit_test(test_states_and_hosts),
 		cmocka_unit_test(test_degraded_reason),
 		cmocka_unit_test(test_host_with_ping),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_resume_state),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_isolation_small),
 		cmocka_unit_test(test_reload),
