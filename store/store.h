@@ -20,6 +20,7 @@
 struct ring;
 struct runtime_set;
 struct store;
+struct table;
 struct table_pub;
 
 /* What goes through the store ring. */
@@ -133,6 +134,19 @@ void store_free(struct store *st); /* NULL is a no-op; stops first */
 uint64_t store_written(const struct store *st);
 /* Write errors (EPIPE, ENOSPC...): the first errno seen, 0 if none. */
 int store_error(const struct store *st);
+
+/* Start-up, main thread, before store_start: reads back from Redis the
+ * state the previous run left every live target of t in (store/resume.h)
+ * into saved[id] (t->tl.n entries, zeroed by the caller; TARGET_UNKNOWN:
+ * nothing to resume), and has the writer continue from those states: a
+ * resumed target's first record keeps its state, since and idx set. Waits
+ * for Redis at most a few seconds, and reads for at most
+ * STORE_RESUME_BUDGET_NS. Returns how many targets resume: 0 without
+ * Redis, outside monitoring, or when a previous run left records in the
+ * spill file (Redis is behind them: its states are older than that run's
+ * last ones); after a failure, logged, those read before it. */
+#define STORE_RESUME_BUDGET_NS (60LL * 1000000000LL)
+int store_resume(struct store *st, const struct table *t, struct state_saved *saved);
 
 /* Main thread: when the runtime targets in Redis changed since the last
  * call, moves the whole new set into *out (release with
