@@ -378,48 +378,6 @@ static void test_resume(void **state)
 	free_all(m, t, s);
 }
 
-/* What the status cannot keep across a restart is made up on the safe
- * side: a slow target stays degraded until a window of fast answers; a
- * flapping one stays flapping for a flap window after its since; nothing
- * saved is unknown. */
-static void test_resume_state(void **state)
-{
-	(void)state;
-	struct state_params p = { .failures = 2, .successes = 1, .warn_ns = 1000000, .window = 5, .over = 3,
-				  .flap_changes = 3, .flap_window_s = 60 };
-	struct target_status st;
-	struct state_saved slow = { .since_ns = T0_REAL, .state = TARGET_DEGRADED, .reason = REASON_SLOW,
-				    .ok_streak = 4 };
-	struct probe_result fast = result(0, T0_REAL + NSEC_PER_SEC, PROBE_OPEN, 100000);
-	uint8_t from;
-
-	state_resume(&st, &p, &slow);
-	for (int i = 0; i < 2; i++) {
-		assert_false(state_update(&st, &p, &fast, &from));
-		fast.ts_real_ns += NSEC_PER_SEC;
-	}
-	assert_true(state_update(&st, &p, &fast, &from));
-	assert_int_equal(from, TARGET_DEGRADED);
-	assert_int_equal(st.state, TARGET_UP);
-
-	struct state_saved flap = { .since_ns = T0_REAL, .state = TARGET_FLAPPING, .reason = REASON_FLAPPING,
-				    .ok_streak = 1 };
-	state_resume(&st, &p, &flap);
-	fast.ts_real_ns = T0_REAL + 30 * NSEC_PER_SEC;
-	assert_false(state_update(&st, &p, &fast, &from));
-	fast.ts_real_ns = T0_REAL + 61 * NSEC_PER_SEC;
-	assert_true(state_update(&st, &p, &fast, &from));
-	assert_int_equal(from, TARGET_FLAPPING);
-	assert_int_equal(st.state, TARGET_UP);
-	assert_int_equal(st.reason, REASON_SETTLED);
-
-	struct state_saved none = { .since_ns = T0_REAL, .state = TARGET_UNKNOWN, .ok_streak = 3 };
-	state_resume(&st, &p, &none);
-	assert_int_equal(st.state, TARGET_UNKNOWN);
-	assert_int_equal(st.ok_streak, 0);
-	assert_int_equal(st.since_ns, 0);
-}
-
 /* A host with a ping check: its ports all down while the ping answers is
  * a service outage on a live host (host_down says ping up); the ping does
  * not count as a port. */
@@ -806,7 +764,6 @@ int main(void)
 		cmocka_unit_test(test_degraded_reason),
 		cmocka_unit_test(test_host_with_ping),
 		cmocka_unit_test(test_resume),
-		cmocka_unit_test(test_resume_state),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_isolation_small),
 		cmocka_unit_test(test_reload),
