@@ -92,45 +92,60 @@ static int send_hmget(redisContext *c, const struct resume_config *cfg, const st
 	return redisAppendCommandArgv(c, 2 + F_COUNT, argv, NULL) == REDIS_OK ? 0 : -ENOMEM;
 }
 
+/* Queues the HMGETs of the next batch of live targets from *id on; their
+ * ids into ids, how many into *n (0: none left). 0, or -ENOMEM with err. */
+static int queue_batch(redisContext *c, const struct resume_config *cfg, const struct table *t, size_t *id,
+		       uint32_t *ids, size_t *n, char *err, size_t errlen)
+{
+	for (*n = 0; *id < t->tl.n && *n < RESUME_BATCH; (*id)++) {
+		if (t->dead[*id])
+			continue;
+		if (send_hmget(c, cfg, &t->tl.v[*id]) < 0) {
+			snprintf(err, errlen, "out of memory reading the states back from redis");
+			return -ENOMEM;
+		}
+		ids[(*n)++] = (uint32_t)*id;
+	}
+	return 0;
+}
+
 int resume_read(const struct resume_config *cfg, const struct table *t, struct state_saved *saved, char *err,
 		size_t errlen)
 {
 	redisContext *c = NULL;
-	uint32_t batch[RESUME_BATCH];
+	/* two batches: the next one goes out with the first read of this
+	 * one's replies, so Redis works while this side parses */
+	uint32_t ids[2][RESUME_BATCH];
+	size_t n[2] = { 0, 0 }, id = 0;
 	uint64_t deadline = clock_mono_ns() + (uint64_t)cfg->budget_ns;
-	int found = 0, r;
+	int found = 0, cur = 0, r;
 
 	if ((r = redis_connect_url(&c, cfg->url, cfg->timeout_ms, err, errlen)) < 0)
 		return r;
 	if ((r = schema_check(c, cfg->prefix, cfg->url_text, err, errlen)) < 0)
 		goto out;
-	for (size_t id = 0; id < t->tl.n;) {
-		size_t n = 0;
+	if ((r = queue_batch(c, cfg, t, &id, ids[cur], &n[cur], err, errlen)) < 0)
+		goto out;
+	while (n[cur]) {
 		if (clock_mono_ns() > deadline) {
 			snprintf(err, errlen, "redis at %s: reading the states took longer than %llds: %zu of %zu "
-				 "targets read", cfg->url_text, (long long)(cfg->budget_ns / NSEC_PER_SEC), id, t->tl.n);
+				 "targets asked for", cfg->url_text, (long long)(cfg->budget_ns / NSEC_PER_SEC), id, t->tl.n);
 			r = -ETIMEDOUT;
 			goto out;
 		}
-		for (; id < t->tl.n && n < RESUME_BATCH; id++) {
-			if (t->dead[id])
-				continue;
-			if ((r = send_hmget(c, cfg, &t->tl.v[id])) < 0) {
-				snprintf(err, errlen, "out of memory reading the states back from redis");
-				goto out;
-			}
-			batch[n++] = (uint32_t)id;
-		}
-		for (size_t i = 0; i < n; i++) {
+		if ((r = queue_batch(c, cfg, t, &id, ids[!cur], &n[!cur], err, errlen)) < 0)
+			goto out;
+		for (size_t i = 0; i < n[cur]; i++) {
 			redisReply *rep = NULL;
 			if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
 				snprintf(err, errlen, "redis at %s: %s", cfg->url_text, c->errstr[0] ? c->errstr : "no reply");
 				r = -EIO;
 				goto out;
 			}
-			found += saved_of(rep, t, batch[i], &saved[batch[i]]);
+			found += saved_of(rep, t, ids[cur][i], &saved[ids[cur][i]]);
 			freeReplyObject(rep);
 		}
+		cur = !cur;
 	}
 	r = found;
 out:
