@@ -60,6 +60,51 @@ int num_parse_duration(const char *s, int64_t min_ns, int64_t max_ns, int64_t *o
 	return 0;
 }
 
+static const char size_units[] = "KMGT";
+
+int num_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	const char *u = s + n, *unit = *u ? strchr(size_units, *u) : NULL;
+	unsigned shift = unit ? 10u * (unsigned)(unit - size_units + 1) : 0;
+	uint64_t v;
+	int r;
+
+	if (*u && (!unit || (u[1] && strcmp(u + 1, "iB"))))
+		return -EINVAL;
+	if ((r = num_parse_uintn(s, n, 0, UINT64_MAX >> shift, &v)) < 0)
+		return r;
+	v <<= shift;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+const char *num_size_text(uint64_t bytes, char *buf, size_t len)
+{
+	unsigned k = 0;
+
+	while (k < sizeof(size_units) - 1 && bytes && bytes % 1024 == 0) {
+		bytes /= 1024;
+		k++;
+	}
+	if (k)
+		snprintf(buf, len, "%llu%c", (unsigned long long)bytes, size_units[k - 1]);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	return buf;
+}
+
+const char *num_size_error(char *buf, size_t len, const char *name, const char *text, uint64_t min, uint64_t max)
+{
+	char lo[32], hi[32];
+
+	snprintf(buf, len, "%s '%.80s': expected a size from %s to %s, like 512M", name, text,
+		 num_size_text(min, lo, sizeof(lo)), num_size_text(max, hi, sizeof(hi)));
+	return buf;
+}
+
 const char *num_uint_error(char *buf, size_t len, const char *name, const char *text, uint64_t min, uint64_t max)
 {
 	if (max == UINT64_MAX)

@@ -23,14 +23,23 @@ int num_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
  * from min_ns to max_ns; 0, -EINVAL or -ERANGE as above. */
 int num_parse_duration(const char *s, int64_t min_ns, int64_t max_ns, int64_t *out_ns);
 
+/* A size in bytes: a whole number with an optional binary unit, K, M, G
+ * or T (also KiB, MiB, GiB, TiB): "512M" is 512 * 2^20, "1G" 2^30, "4096"
+ * bytes. From min to max; 0, -EINVAL or -ERANGE as above. */
+int num_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A size in its largest whole binary unit: "1G", "512M", "1000". */
+const char *num_size_text(uint64_t bytes, char *buf, size_t len);
+
 /* The one wording, into buf; returns buf. name says what it is ("--rate",
  * "rate"), text what was given (quoted, cut to 80 bytes):
  *   NAME 'TEXT': expected a whole number from MIN to MAX
  *   NAME 'TEXT': expected a whole number, at least MIN    (max UINT64_MAX)
- *   NAME 'TEXT': expected a duration from LO to HI        (num_duration_text) */
+ *   NAME 'TEXT': expected a duration from LO to HI        (num_duration_text)
+ *   NAME 'TEXT': expected a size from LO to HI, like 512M (num_size_text) */
 const char *num_uint_error(char *buf, size_t len, const char *name, const char *text, uint64_t min, uint64_t max);
 const char *num_duration_error(char *buf, size_t len, const char *name, const char *text, int64_t min_ns,
 			       int64_t max_ns);
+const char *num_size_error(char *buf, size_t len, const char *name, const char *text, uint64_t min, uint64_t max);
 /* A duration in its largest whole unit: "24h", "10ms", "90s", "0". */
 const char *num_duration_text(int64_t ns, char *buf, size_t len);
 

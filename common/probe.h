@@ -97,6 +97,9 @@ struct probe_result {
 	                          stamp is the sender's (see docs/timestamps.md) */
 	uint8_t check;         /* the port's service check (enum check_kind, common/check.h); 0: none */
 	uint8_t verdict;       /* enum probe_verdict: what the port's last service check said */
+	uint8_t ok_streak;     /* continuous mode: the target's consecutive successes ... */
+	uint8_t fail_streak;   /* ... or failures, as its state counts them after this result
+	                          (saturating at 255; the state hash keeps them for a restart) */
 };
 
 /* What a port's service check said (common/check.h), as the state machine

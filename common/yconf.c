@@ -150,22 +150,36 @@ void yconf_store_int(void *base, const struct yconf_field *f, int64_t v)
 
 /* ---- value readers ---- */
 
+/* A whole number, or a size with its unit, in [f->min, f->max]. */
+static int whole(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base, bool size)
+{
+	uint64_t x, lo = (uint64_t)f->min, hi = (uint64_t)f->max;
+	char msg[256];
+	const char *t;
+	int r;
+
+	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
+		return r;
+	if ((size ? num_parse_size(t, lo, hi, &x) : num_parse_uint(t, lo, hi, &x)) < 0)
+		return yconf_fail(p, v->start_mark, "%s",
+				  size ? num_size_error(msg, sizeof(msg), f->key, t, lo, hi)
+				       : num_uint_error(msg, sizeof(msg), f->key, t, lo, hi));
+	yconf_store_int(base, f, (int64_t)x);
+	return 0;
+}
+
 int yconf_uint(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 	       struct yconf_scope *s)
 {
-	char msg[256];
-	const char *t;
-	uint64_t x;
-	int r;
-
 	(void)s;
-	if ((r = yconf_want_text(p, v, f->key, f->what, &t)) < 0)
-		return r;
-	if (num_parse_uint(t, (uint64_t)f->min, (uint64_t)f->max, &x) < 0)
-		return yconf_fail(p, v->start_mark, "%s",
-				  num_uint_error(msg, sizeof(msg), f->key, t, (uint64_t)f->min, (uint64_t)f->max));
-	yconf_store_int(base, f, (int64_t)x);
-	return 0;
+	return whole(p, f, v, base, false);
+}
+
+int yconf_size(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
+	       struct yconf_scope *s)
+{
+	(void)s;
+	return whole(p, f, v, base, true);
 }
 
 int yconf_duration(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,

@@ -106,6 +106,10 @@ void yconf_store_int(void *base, const struct yconf_field *f, int64_t v);
 /* A whole number in [f->min, f->max], stored in f->size bytes. */
 int yconf_uint(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 	       struct yconf_scope *s);
+/* A size in bytes with an optional unit ("512M", common/num.h), in
+ * [f->min, f->max], stored in f->size bytes. */
+int yconf_size(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
+	       struct yconf_scope *s);
 /* A duration (common/clock.h duration_parse) in [f->min, f->max] ns,
  * stored as an int of f->size bytes in units of f->unit ns. */
 int yconf_duration(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,

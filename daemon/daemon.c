@@ -325,6 +325,8 @@ static int open_store(struct daemon *d)
 			.url = c->redis_url,
 			.prefix = c->redis_prefix,
 			.spill_path = c->spill,
+			.spill_max = c->spill_max,
+			.backlog_memory = c->backlog_memory,
 			.monitoring = monitoring,
 			.runtime = monitoring,
 			.shard = c->shard,
@@ -415,6 +417,27 @@ static int open_monitor(struct daemon *d)
 	return 0;
 }
 
+/* A restart carries on from the states the previous run left in Redis
+ * (docs/operations.md, "Restarts and upgrades"): nothing is told again,
+ * and outages keep their start. Without them every target starts unknown,
+ * as it always could: a failure here is not fatal. */
+static void resume_states(struct daemon *d)
+{
+	struct state_saved *saved;
+	int n;
+
+	if (!d->mon || !d->st || !d->table->n_live)
+		return;
+	if (!(saved = calloc(d->table->tl.n, sizeof(*saved)))) {
+		log_warn("out of memory to resume the states: every target starts unknown");
+		return;
+	}
+	if ((n = store_resume(d->st, d->table, saved)) > 0)
+		log_info("resumed the states of %u of %u targets from redis", monitor_resume(d->mon, saved),
+			 d->table->n_live);
+	free(saved);
+}
+
 int daemon_open(struct daemon *d)
 {
 	struct cookie_key key;
@@ -448,6 +471,7 @@ int daemon_open(struct daemon *d)
 	open_more_paths(d);
 	if ((r = open_store(d)) < 0 || (r = open_sched(d)) < 0 || (r = open_monitor(d)) < 0)
 		goto out;
+	resume_states(d);
 	/* the table build's scratch (each group's expanded list, the id
 	 * index, the host index) is freed by now, mostly into the heap, where
 	 * glibc keeps it: give its pages back (about 11 bytes per target) */

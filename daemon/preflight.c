@@ -24,6 +24,7 @@
 #include "engine/privs.h"
 #include "scheduler/monitor.h"
 #include "store/redis-url.h"
+#include "store/store.h"
 
 /* the summary's cells are cut here, with how many were left out */
 #define CELL_MAX 48
@@ -561,6 +562,8 @@ static void print_output(const struct daemon *d)
 		printf("; spill %s", c->spill);
 	else
 		printf("; spill /var/tmp/synwatch-spill-%s.log", c->location);
+	printf(" (at most %s)", num_size_text(c->spill_max ? c->spill_max : STORE_DEFAULT_SPILL_MAX, shown,
+					       sizeof(shown)));
 	printf("; output %s on stdout\n", c->output);
 }
 

@@ -42,14 +42,34 @@ static void progress(const struct sched_stats *ss, const struct sender_stats *sn
 	fflush(stderr);
 }
 
-static void status_line(const struct monitor_stats *ms, double rate)
+/* What waits for Redis, when it is away or behind: " | redis away: 812
+ * waiting, 3.1 MB spilled, 40 dropped". */
+static void redis_part(const struct daemon *d, char *buf, size_t len)
 {
+	struct store_redis_stats rs;
+
+	buf[0] = 0;
+	if (!store_redis_stats(d->st, &rs) || (rs.connected && !rs.spilled && !rs.dropped))
+		return;
+	int n = snprintf(buf, len, " | redis %s: %llu waiting", rs.connected ? "behind" : "away",
+			 (unsigned long long)rs.backlog);
+	if (rs.spilled && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, ", %.1f MB spilled", (double)rs.spill_bytes / 1e6);
+	if (rs.dropped && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", %llu DROPPED", (unsigned long long)rs.dropped);
+}
+
+static void status_line(const struct daemon *d, const struct monitor_stats *ms, double rate)
+{
+	char redis[128];
+
+	redis_part(d, redis, sizeof(redis));
 	fprintf(stderr,
 		"\r\033[K%u targets: up %u, degraded %u, down %u, flapping %u, unknown %u | %.0f probes/s | %llu "
-		"events%s%s",
+		"events%s%s%s",
 		ms->targets, ms->by_state[TARGET_UP], ms->by_state[TARGET_DEGRADED], ms->by_state[TARGET_DOWN],
 		ms->by_state[TARGET_FLAPPING], ms->by_state[TARGET_UNKNOWN], rate, (unsigned long long)ms->events,
-		ms->overloaded ? " | OVERLOADED" : "", ms->isolated ? " | ISOLATED" : "");
+		ms->overloaded ? " | OVERLOADED" : "", ms->isolated ? " | ISOLATED" : "", redis);
 	fflush(stderr);
 }
 
@@ -138,7 +158,7 @@ void status_update(struct daemon *d, uint64_t now)
 			double rate = (double)(sst.sent - s->line_sent) * 1e9 / (double)(now - s->line_ns + 1);
 			s->line_sent = sst.sent;
 			s->line_ns = now;
-			status_line(&ms, rate);
+			status_line(d, &ms, rate);
 		}
 	} else if (s->show) {
 		struct sched_stats ss;
@@ -193,7 +213,7 @@ void status_summary(struct daemon *d, uint64_t elapsed_ns, bool interrupted)
 		summary(&ss, &sst, &cs, d->table->n_live, elapsed_ns, interrupted && o->once);
 	if (!o->quiet && store_redis_stats(d->st, &rs))
 		fprintf(stderr, "synwatch: redis: %llu records written (%llu were there already), %llu left in the spill "
-				"file, %llu lost\n",
+				"file, %llu lost, %llu dropped at the spill limit\n",
 			(unsigned long long)rs.written, (unsigned long long)rs.skipped, (unsigned long long)rs.left,
-			(unsigned long long)rs.lost);
+			(unsigned long long)rs.lost, (unsigned long long)rs.dropped);
 }

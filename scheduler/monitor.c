@@ -412,6 +412,36 @@ int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mon
 	return build_hosts(m);
 }
 
+uint32_t monitor_resume(struct monitor *m, const struct state_saved *saved)
+{
+	uint32_t resumed = 0;
+
+	for (size_t h = 0; h < m->n_hosts; h++)
+		m->hosts[h].down = 0;
+	for (size_t id = 0; id < m->t->tl.n; id++) {
+		if (m->t->dead[id])
+			continue;
+		if (saved[id].state != TARGET_UNKNOWN) {
+			state_resume(&m->st[id], params_of(m, (uint32_t)id), &saved[id]);
+			resumed++;
+		}
+		uint32_t h = m->host_of[id];
+		if (h == HOST_NONE || m->t->tl.v[id].port == TARGET_PORT_ICMP || m->st[id].state != TARGET_DOWN)
+			continue;
+		/* the host went down when its last port did */
+		struct host *ho = &m->hosts[h];
+		if (!ho->down++ || m->st[id].since_ns > ho->since_ns)
+			ho->since_ns = m->st[id].since_ns;
+	}
+	for (size_t h = 0; h < m->n_hosts; h++) {
+		struct host *ho = &m->hosts[h];
+		/* as host_transition would have it */
+		if (ho->down && ho->down == ho->ports && (ho->ports >= 2 || ho->ping != HOST_NONE))
+			ho->event = m->next_event++;
+	}
+	return resumed;
+}
+
 /* A target another member took: its state is theirs from now on. Should it
  * come back, it starts from unknown rather than from what it was before it
  * left (the other member may have seen it change meanwhile). */
@@ -667,6 +697,15 @@ static void emit_state(struct monitor *m, uint32_t id, const struct probe_result
 	monitor_emit(m, &e);
 }
 
+/* A result goes out with the streaks its target's state counts after it
+ * (the state hash keeps them for a restart), before any event it causes. */
+static void report(struct monitor *m, struct probe_result *r, const struct target_status *st)
+{
+	r->ok_streak = st->ok_streak;
+	r->fail_streak = st->fail_streak;
+	m->cfg.emit_result(m->cfg.ctx, r);
+}
+
 void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
 {
 	uint32_t id = r_in->target;
@@ -681,9 +720,10 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
 		rc.check = spec->kind;
 		rc.verdict = m->chk[id].verdict;
 	}
-	m->cfg.emit_result(m->cfg.ctx, r);
-	if (id >= m->t->tl.n || !watched(m, id))
+	if (id >= m->t->tl.n || !watched(m, id)) {
+		m->cfg.emit_result(m->cfg.ctx, r);
 		return; /* measured, reported, but no longer watched (removed, or another member's now) */
+	}
 
 	struct target_status *st = &m->st[id];
 	if (m->cfg.n_canaries)
@@ -693,6 +733,7 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
 	if (m->isolated && fail) {
 		/* our own link is down, not the target: hold its state */
 		m->stats.held++;
+		report(m, &rc, st);
 		return;
 	}
 	if (!fail && r->rtt_ns >= 0)
@@ -709,15 +750,18 @@ void monitor_on_result(struct monitor *m, const struct probe_result *r_in)
 		}
 		/* the kernel answers, but the service did not: the check's own
 		 * results decide, a SYN says nothing new (nor before the first) */
-		if (probe_verdict_fails(cs->verdict) || cs->verdict == VERDICT_PENDING)
+		if (probe_verdict_fails(cs->verdict) || cs->verdict == VERDICT_PENDING) {
+			report(m, &rc, st);
 			return;
+		}
 	}
 
 	int64_t since = st->since_ns;
 	uint8_t from;
-	if (!state_update(st, params_of(m, id), r, &from))
-		return;
-	emit_state(m, id, r, from, since, NULL);
+	bool changed = state_update(st, params_of(m, id), r, &from);
+	report(m, &rc, st);
+	if (changed)
+		emit_state(m, id, r, from, since, NULL);
 }
 
 void monitor_check_skipped(struct monitor *m, uint32_t id)

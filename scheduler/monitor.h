@@ -67,6 +67,16 @@ int monitor_new(struct monitor **out, const struct monitor_config *cfg, const st
 		int64_t now_real);
 void monitor_free(struct monitor *m);
 
+/* At start-up, before the first result: continues each target from the
+ * state a previous run left it in (state_resume), saved[id] for every id
+ * of the current table (TARGET_UNKNOWN: it starts unknown, as without).
+ * Emits nothing: what the previous run told stays told. A host whose every
+ * port resumes down is still down: its recovery is told as host_up and
+ * its ports' events carry the outage's host_event id (the host_down event
+ * itself was the previous run's: no entry of this run has that id).
+ * Returns how many targets were resumed. */
+uint32_t monitor_resume(struct monitor *m, const struct state_saved *saved);
+
 /* A reload: t is the next generation of the current table. Targets that
  * stay keep their state and their schedule; added ones start at their
  * phase; removed ones stop (a check in flight still reports). */

@@ -32,6 +32,32 @@ void state_init(struct target_status *st)
 	st->state = st->held = TARGET_UNKNOWN;
 }
 
+void state_resume(struct target_status *st, const struct state_params *p, const struct state_saved *s)
+{
+	state_init(st);
+	if (s->state == TARGET_UNKNOWN || s->state >= TARGET_STATE_COUNT)
+		return;
+	st->state = s->state;
+	st->held = s->state;
+	st->reason = s->reason;
+	st->since_ns = s->since_ns;
+	st->ok_streak = s->ok_streak;
+	st->fail_streak = s->ok_streak ? 0 : s->fail_streak;
+	st->last_ok = st->ok_streak ? 1 : st->fail_streak ? 0 : 2;
+	if (s->state == TARGET_DEGRADED && (s->reason == REASON_SLOW || s->reason == REASON_SLOW_CRIT)) {
+		st->slow_bits = UINT32_MAX;
+		st->crit_bits = s->reason == REASON_SLOW_CRIT ? UINT32_MAX : 0;
+	}
+	/* where a flapping target settles is what its latest results say */
+	if (s->state == TARGET_FLAPPING)
+		st->held = st->ok_streak ? TARGET_UP : st->fail_streak ? TARGET_DOWN : TARGET_UNKNOWN;
+	if (s->state == TARGET_FLAPPING && p->flap_changes) {
+		unsigned keep = p->flap_changes < STATE_MAX_FLAP_CHANGES ? p->flap_changes : STATE_MAX_FLAP_CHANGES;
+		st->flap_count = (uint8_t)(keep + 1);
+		st->flap_last = (uint32_t)(s->since_ns / NSEC_PER_SEC);
+	}
+}
+
 static enum state_reason failure_reason(uint8_t probe_state, uint8_t verdict)
 {
 	switch (verdict) {

@@ -76,6 +76,26 @@ struct target_status {
 
 void state_init(struct target_status *st);
 
+/* A target's state as a previous run of the prober left it (the daemon
+ * reads it back at start, docs/redis.md): plain data, no Redis here. */
+struct state_saved {
+	int64_t since_ns;    /* CLOCK_REALTIME its state began; with state != TARGET_UNKNOWN */
+	uint8_t state;       /* enum target_state; TARGET_UNKNOWN: nothing to resume */
+	uint8_t reason;      /* enum state_reason of the transition into it */
+	uint8_t ok_streak;   /* consecutive successes after its last result ... */
+	uint8_t fail_streak; /* ... or failures (at most one of the two is not 0) */
+};
+
+/* Continues from a saved state, so that the next results move it exactly
+ * as they would have moved it before the restart: a down target needs its
+ * confirming successes to go up, and nothing is reported for the resume
+ * itself. What the status does not outlive is made up on the safe side:
+ * a slow degraded target's latency window starts full (it recovers after
+ * a window of fast answers), a flapping one's changes all date from since
+ * (it settles a flap window later, unless it goes on flapping). A saved
+ * state TARGET_UNKNOWN leaves st as state_init does. */
+void state_resume(struct target_status *st, const struct state_params *p, const struct state_saved *s);
+
 /* Feeds one result. Returns true when the reported state changed; then
  * *from is the previous state and st->reason says why. now_real_ns is the
  * result's time. */

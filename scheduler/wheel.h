@@ -1,7 +1,8 @@
 /* A timing wheel: O(1) insert and O(1) amortised expiry for up to millions
  * of ids (targets), each with one due time. Slots are tick_ns wide; an id due
  * beyond one turn of the wheel sits in its slot and is skipped (and kept)
- * until its turn comes. Memory: 12 bytes per id plus 4 per slot. Single
+ * until its turn comes. Memory: 12 bytes per id plus 4 per slot, and 16
+ * per id due in the tick under way. Single
  * thread. Ids are 0..capacity-1; an id is in the wheel at most once. */
 #ifndef SW_WHEEL_H
 #define SW_WHEEL_H

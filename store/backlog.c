@@ -83,7 +83,9 @@ struct backlog {
 	size_t n_old, old_pos;
 	uint64_t file_records;
 	uint64_t next_seq, lost, replay;
+	uint64_t file_limit, dropped;
 	bool write_failed;      /* logged once until a write works again */
+	bool at_limit;          /* logged once until the file is drained */
 };
 
 /* ---- the producer's staging buffer ---- */
@@ -479,6 +481,41 @@ static bool mem_put(struct backlog *bl, const char *frame, size_t len)
 	return true;
 }
 
+void backlog_set_file_limit(struct backlog *bl, uint64_t bytes)
+{
+	pthread_mutex_lock(&bl->lock);
+	bl->file_limit = bytes;
+	pthread_mutex_unlock(&bl->lock);
+}
+
+/* The spill file is at its limit: moves the frames of buf[0, len) to
+ * keep to its front, leaving out the droppable ones that would go past
+ * the limit. Returns the bytes kept; *n is the frames kept. Under the lock. */
+static size_t drop_over_limit(struct backlog *bl, char *buf, size_t len, size_t *n)
+{
+	struct bl_frame h;
+	size_t keep = 0, dropped = 0;
+
+	for (size_t p = 0, sz; p < len; p += sz) {
+		memcpy(&h, buf + p, sizeof(h));
+		sz = sizeof(h) + h.len;
+		if (BL_DROPPABLE(h.kind) && bl->woff + keep + sz > bl->file_limit) {
+			dropped++;
+			continue;
+		}
+		memmove(buf + keep, buf + p, sz);
+		keep += sz;
+	}
+	if (dropped && !bl->at_limit)
+		log_error("the spill file '%s' is at its limit (spill_max, %llu bytes): results are dropped, and "
+			  "counted, until Redis takes the backlog; events and state changes are still kept",
+			  bl->path, (unsigned long long)bl->file_limit);
+	bl->at_limit |= dropped > 0;
+	bl->dropped += dropped;
+	*n -= dropped;
+	return keep;
+}
+
 int backlog_push(struct backlog *bl, struct bl_stage *s)
 {
 	struct bl_frame h;
@@ -504,8 +541,10 @@ int backlog_push(struct backlog *bl, struct bl_stage *s)
 		kept++;
 	}
 	if (off < s->len) {
-		size_t in_file = n - kept;
-		r = pwrite_full(bl->fd, s->buf + off, s->len - off, bl->woff);
+		size_t len = s->len - off, in_file = n - kept;
+		if (bl->file_limit && bl->woff + len > bl->file_limit)
+			len = drop_over_limit(bl, s->buf + off, len, &in_file);
+		r = len ? pwrite_full(bl->fd, s->buf + off, len, bl->woff) : 0;
 		if (r < 0) {
 			/* a torn write would make every later record unreadable */
 			if (ftruncate(bl->fd, (off_t)bl->woff) < 0)
@@ -520,7 +559,7 @@ int backlog_push(struct backlog *bl, struct bl_stage *s)
 			if (bl->write_failed)
 				log_info("the spill file '%s' can be written again", bl->path);
 			bl->write_failed = false;
-			bl->woff += s->len - off;
+			bl->woff += len;
 			bl->file_records += in_file;
 			kept += in_file;
 		}
@@ -629,6 +668,10 @@ static void file_reset(struct backlog *bl)
 	bl->n_old = bl->old_pos = 0;
 	bl->roff = bl->woff = FILE_HDR_LEN;
 	bl->file_records = 0;
+	if (bl->at_limit)
+		log_warn("the spill file '%s' is drained; %llu results were dropped at its limit since start", bl->path,
+			 (unsigned long long)bl->dropped);
+	bl->at_limit = false;
 }
 
 static void file_damaged(struct backlog *bl, uint64_t off)
@@ -759,6 +802,9 @@ void backlog_get_stats(struct backlog *bl, struct backlog_stats *out)
 	*out = (struct backlog_stats){
 		.records = bl->mem_records + bl->file_records,
 		.spilled = bl->file_records,
+		.dropped = bl->dropped,
+		.file_bytes = bl->woff,
+		.file_limit = bl->file_limit,
 		.mem_bytes = bl->mem_bytes,
 		.lost = bl->lost,
 		.last_seq = bl->next_seq - 1,

@@ -19,7 +19,13 @@ enum bl_kind {
 	BL_EVENT,
 	BL_LATENCY,
 	BL_REMOVED,
+	BL_SAMPLE,  /* a result that only adds history (the results stream, last_*): may be dropped at the spill limit */
 };
+
+/* Records the spill limit may drop: history that the next record of the
+ * same target makes good again. Events, state changes, first sightings and
+ * removals are never dropped. */
+#define BL_DROPPABLE(kind) ((kind) == BL_SAMPLE || (kind) == BL_LATENCY)
 
 /* One record as the backlog keeps it, in memory and in the spill file:
  * this header, then len bytes of Redis commands (RESP), ncmds of them. */
@@ -85,6 +91,9 @@ struct backlog_stats {
 	uint64_t spilled;   /* ... of which in the spill file */
 	uint64_t mem_bytes; /* memory held for records */
 	uint64_t lost;      /* records that could not be kept: the spill file could not be written */
+	uint64_t dropped;   /* droppable records not kept: the spill file was at its limit */
+	uint64_t file_bytes;/* the spill file's size */
+	uint64_t file_limit;/* past it droppable records are dropped (0: no limit) */
 	uint64_t last_seq;  /* the last sequence number given (0: none yet) */
 	uint64_t replay;    /* records found in the spill file when it was opened */
 };
@@ -97,6 +106,10 @@ struct backlog_stats {
  * err naming the file and what to do. */
 int backlog_open(struct backlog **out, const char *spill_path, size_t mem_limit, uint64_t now_us, char *err,
 		 size_t errlen);
+/* Past bytes of spill file, the records BL_DROPPABLE are dropped (and
+ * counted) instead of written; the others are still written. 0: no limit.
+ * Any thread. */
+void backlog_set_file_limit(struct backlog *bl, uint64_t bytes);
 /* Producer (one thread): gives every finished frame of s the next sequence
  * numbers and moves it into the backlog, in memory while there is room,
  * else (and then until the file is drained, to keep the order) into the

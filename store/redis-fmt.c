@@ -35,6 +35,7 @@
 #define SEEN 1 /* first seen in this run: idx:all and idx:unknown written */
 #define FULL 2 /* the state hash was written whole in this generation */
 #define CHECKED 4 /* the state hash got a service check's fields in this run */
+#define RESUMED 8 /* not seen yet, its state resumed from the previous run (rfmt_resume) */
 
 struct rtarget {
 	int64_t since_ns; /* when the current state began (realtime) */
@@ -293,6 +294,21 @@ int rfmt_set_table(struct rfmt *f, const struct table *t)
 	return 0;
 }
 
+int rfmt_resume(struct rfmt *f, const struct table *t, const struct state_saved *saved)
+{
+	int r = rfmt_set_table(f, t);
+
+	if (r < 0)
+		return r;
+	for (size_t id = 0; id < t->tl.n; id++)
+		if (saved[id].state != TARGET_UNKNOWN && !t->dead[id])
+			f->tg[id] = (struct rtarget){
+				.since_ns = saved[id].since_ns, .state = saved[id].state, .reason = saved[id].reason,
+				.flags = RESUMED,
+			};
+	return 0;
+}
+
 static const struct target *target_of(const struct rfmt *f, uint32_t id)
 {
 	return f->t && id < f->t->tl.n && id < f->n_tg ? &f->t->tl.v[id] : NULL;
@@ -303,20 +319,10 @@ static bool watched(const struct rfmt *f, uint32_t id)
 	return f->c.monitoring && target_of(f, id) && !f->t->dead[id];
 }
 
-/* "198.18.0.7:443", "[2001:db8::1]:443", or "#ID" for an id no table knows */
-static void target_text(const struct rfmt *f, uint32_t id, char *buf, char *ip, size_t iplen)
+void rfmt_endpoint(const struct target *t, char *buf, char *ip, size_t iplen)
 {
-	const struct target *t = target_of(f, id);
 	char num[16], *p;
 
-	if (!t) {
-		p = u64_text(num + sizeof(num), id);
-		buf[0] = '#';
-		memcpy(buf + 1, p, (size_t)(num + sizeof(num) - p));
-		buf[1 + (num + sizeof(num) - p)] = '\0';
-		ip[0] = '\0';
-		return;
-	}
 	addr_format(&t->addr, ip, iplen);
 	p = u64_text(num + sizeof(num) - 1, t->port);
 	num[sizeof(num) - 1] = '\0';
@@ -333,6 +339,23 @@ static void target_text(const struct rfmt *f, uint32_t id, char *buf, char *ip, 
 		buf[n] = ':';
 		memcpy(buf + n + 1, p, strlen(p) + 1);
 	}
+}
+
+/* "198.18.0.7:443", "[2001:db8::1]:443", or "#ID" for an id no table knows */
+static void target_text(const struct rfmt *f, uint32_t id, char *buf, char *ip, size_t iplen)
+{
+	const struct target *t = target_of(f, id);
+	char num[16], *p;
+
+	if (t) {
+		rfmt_endpoint(t, buf, ip, iplen);
+		return;
+	}
+	p = u64_text(num + sizeof(num), id);
+	buf[0] = '#';
+	memcpy(buf + 1, p, (size_t)(num + sizeof(num) - p));
+	buf[1 + (num + sizeof(num) - p)] = '\0';
+	ip[0] = '\0';
 }
 
 static void kv(struct resp *w, const char *key, const char *value)
@@ -462,18 +485,21 @@ static void state_key(struct resp *w, const struct rfmt *f, const char *target)
 }
 
 /* The first record of a target in this run: it joins idx:all (keeping
- * the score of an earlier run) and, as the monitor starts every target
- * unknown, idx:unknown, leaving whatever set an earlier run left it in. */
+ * the score of an earlier run) and the set of the state the monitor starts
+ * it in, unknown or the one it resumed, leaving whatever other set an
+ * earlier run left it in. */
 static void first_seen(struct resp *w, struct rfmt *f, uint32_t id, const char *target, int64_t ts)
 {
 	struct rtarget *rt = &f->tg[id];
 
+	if (!(rt->flags & RESUMED))
+		*rt = (struct rtarget){ .since_ns = ts, .state = TARGET_UNKNOWN, .reason = REASON_NONE };
 	idx_cmd(w, f, "ZADD", SCHEMA_IDX_ALL, ts, target, true);
 	for (int s = 0; s < TARGET_STATE_COUNT; s++)
-		if (s != TARGET_UNKNOWN)
+		if (s != rt->state)
 			idx_cmd(w, f, "ZREM", target_state_name((enum target_state)s), -1, target, false);
-	idx_cmd(w, f, "ZADD", "unknown", ts, target, false);
-	*rt = (struct rtarget){ .since_ns = ts, .state = TARGET_UNKNOWN, .reason = REASON_NONE, .flags = SEEN };
+	idx_cmd(w, f, "ZADD", target_state_name((enum target_state)rt->state), rt->since_ns, target, false);
+	rt->flags = SEEN;
 }
 
 static const char *reason_text(uint8_t reason)
@@ -543,9 +569,13 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 	kv_who(&w, f);
 	cmd_end(&w);
 
+	/* history only, unless it registers the target or writes its hash whole */
+	enum bl_kind kind = BL_SAMPLE;
 	if (watched(f, r->target)) {
 		struct rtarget *rt = &f->tg[r->target];
 		bool full = !(rt->flags & FULL), seen = rt->flags & SEEN;
+		if (full || !seen)
+			kind = BL_RESULT;
 		if (!seen)
 			first_seen(&w, f, r->target, target, r->ts_real_ns);
 		cmd_begin(&w);
@@ -559,6 +589,7 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 		kv(&w, "last_result", state);
 		kv_us(&w, "last_rtt_us", r->rtt_ns);
 		kv_i64(&w, "last_ts", r->ts_real_ns);
+		kv_i64(&w, "streak", r->ok_streak ? (int64_t)r->ok_streak : -(int64_t)r->fail_streak);
 		if (full) {
 			kv_names(&w, f, r->target, true);
 			kv(&w, "prober", f->c.prober);
@@ -571,7 +602,7 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 		}
 		rt->flags |= FULL;
 	}
-	return frame_end(&w, s, BL_RESULT);
+	return frame_end(&w, s, kind);
 }
 
 /* The target's state hash and idx sets follow a state event. */
@@ -863,6 +894,13 @@ int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct
 	kv_u64(&w, "pcap_drops", h->st->pcap_drops);
 	kv_u64(&w, "backlog", h->backlog);
 	kv_u64(&w, "spilled", h->spilled);
+	kv_u64(&w, "spill_bytes", h->spill_bytes);
+	kv_u64(&w, "spill_max", h->spill_max);
+	kv_u64(&w, "dropped", h->dropped);
+	if (h->problem && *h->problem) {
+		kv(&w, "problem", h->problem);
+		kv_i64(&w, "problem_at", h->problem_ms);
+	}
 	kv(&w, "overloaded", h->st->overloaded ? "1" : "0");
 	kv(&w, "demand_pps", demand);
 	kv(&w, "isolated", h->st->isolated ? "1" : "0");

@@ -12,8 +12,10 @@ struct histo_delta;
 struct lat_minute;
 struct probe_result;
 struct store_status;
+struct state_saved;
 struct sw_event;
 struct table;
+struct target;
 
 struct rfmt_config {
 	const char *prefix;        /* "synwatch:" */
@@ -35,6 +37,10 @@ struct rfmt_heartbeat {
 	int64_t now_ms;
 	uint64_t rate;
 	uint64_t backlog, spilled;
+	uint64_t spill_bytes, spill_max; /* the spill file's size and limit */
+	uint64_t dropped;                /* results dropped at that limit since start */
+	const char *problem;             /* the last error or warning logged; NULL or "": none */
+	int64_t problem_ms;              /* when (Unix ms) */
 	const char *per_target;     /* JSON array of the groups with metrics: per_target; NULL: [] */
 };
 
@@ -49,6 +55,16 @@ void rfmt_free(struct rfmt *f); /* NULL is a no-op */
  * is written whole again at its next result, as names or labels may have
  * changed. Returns 0 or -ENOMEM. */
 int rfmt_set_table(struct rfmt *f, const struct table *t);
+/* At start, before the first record: the states the monitor resumed
+ * (monitor_resume), saved[id] for every id of t (TARGET_UNKNOWN: none).
+ * A resumed target's first record writes its hash and its idx set with the
+ * resumed state, since and reason instead of starting it unknown. Adopts
+ * t as rfmt_set_table does. Returns 0 or -ENOMEM. */
+int rfmt_resume(struct rfmt *f, const struct table *t, const struct state_saved *saved);
+/* A target's name in keys and fields, "198.18.0.7:443" or
+ * "[2001:db8::1]:443", into buf (ADDR_STRLEN + 16 bytes), and its address
+ * alone into ip (iplen bytes). Pure. */
+void rfmt_endpoint(const struct target *t, char *buf, char *ip, size_t iplen);
 /* Each appends one frame (one record) to s. Return 0, or -ENOMEM (s then
  * holds no part of it). */
 int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r);

@@ -250,13 +250,17 @@ static void say_backlog(struct redis_writer *w, uint64_t now)
 	w->backlog_said = now;
 	backlog_get_stats(w->bl, &bs);
 	double mb = stat(backlog_path(w->bl), &sb) == 0 ? (double)sb.st_size / 1e6 : 0;
-	char lost[96] = "";
+	char lost[96] = "", dropped[96] = "";
 	if (bs.lost)
 		snprintf(lost, sizeof(lost), "; %llu lost: the spill file could not be written",
 			 (unsigned long long)bs.lost);
-	log_warn("redis: %s away for %llus: %llu results waiting, %llu of them in '%s' (%.1f MB)%s",
+	if (bs.dropped)
+		snprintf(dropped, sizeof(dropped), "; %llu results dropped at the spill limit (%.1f MB)",
+			 (unsigned long long)bs.dropped, (double)bs.file_limit / 1e6);
+	log_warn("redis: %s away for %llus: %llu results waiting, %llu of them in '%s' (%.1f MB)%s%s",
 		 w->cfg.url_text, (unsigned long long)((now - w->down_since) / NSEC_PER_SEC),
-		 (unsigned long long)bs.records, (unsigned long long)bs.spilled, backlog_path(w->bl), mb, lost);
+		 (unsigned long long)bs.records, (unsigned long long)bs.spilled, backlog_path(w->bl), mb, lost,
+		 dropped);
 }
 
 static void link_up(struct redis_writer *w)
@@ -829,11 +833,15 @@ static void heartbeat(struct redis_writer *w)
 		return;
 	}
 	backlog_get_stats(w->bl, &bs);
+	char problem[300];
+	int64_t problem_ns = log_last_problem(problem, sizeof(problem));
 	struct rfmt_heartbeat h = {
 		.st = &st, .host = w->cfg.host, .version = w->cfg.version, .started_s = w->cfg.started_s,
 		.now_ms = clock_real_ns() / NSEC_PER_MSEC, .rate = w->cfg.rate,
 		.backlog = bs.records + tx_count(&w->tx[0]) + tx_count(&w->tx[1]), .spilled = bs.spilled,
 		.per_target = per_target,
+		.spill_bytes = bs.file_bytes, .spill_max = bs.file_limit, .dropped = bs.dropped,
+		.problem = problem, .problem_ms = problem_ns / NSEC_PER_MSEC,
 	};
 	bl_stage_clear(&w->hb);
 	r = rfmt_heartbeat(&w->hb, &w->cfg.fmt, &h);
@@ -1213,6 +1221,8 @@ void redis_writer_get_stats(struct redis_writer *w, struct store_redis_stats *ou
 		.backlog = bs.records + atomic_load(&w->inflight),
 		.spilled = bs.spilled,
 		.lost = bs.lost,
+		.dropped = bs.dropped,
+		.spill_bytes = bs.file_bytes,
 		.left = atomic_load(&w->left) > 0 ? (uint64_t)atomic_load(&w->left) : 0,
 		.connected = atomic_load(&w->connected),
 	};

@@ -28,6 +28,7 @@
 #include "store/redis-fmt.h"
 #include "store/redis-url.h"
 #include "store/redis.h"
+#include "store/resume.h"
 #include "store/runtime.h"
 #include "store/store.h"
 
@@ -96,6 +97,8 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 		st->redis.latency_retention_s = STORE_DEFAULT_LATENCY_RETENTION_S;
 	if (!st->redis.backlog_memory)
 		st->redis.backlog_memory = STORE_DEFAULT_BACKLOG_MEMORY;
+	if (!st->redis.spill_max)
+		st->redis.spill_max = STORE_DEFAULT_SPILL_MAX;
 	if (!st->redis.flush_ns)
 		st->redis.flush_ns = STORE_DEFAULT_FLUSH_NS;
 	redis_url_redact(rc->url, st->url_text, sizeof(st->url_text));
@@ -113,6 +116,7 @@ static int redis_open(struct store *st, const struct store_redis_config *rc)
 		log_error("%s", err);
 		return r;
 	}
+	backlog_set_file_limit(st->bl, st->redis.spill_max);
 	struct rfmt_config fc = {
 		.prefix = st->redis.prefix,
 		.location = rc->location,
@@ -182,6 +186,41 @@ out:
 		log_error("cannot set up the store: out of memory");
 	store_free(st);
 	return r;
+}
+
+int store_resume(struct store *st, const struct table *t, struct state_saved *saved)
+{
+	struct backlog_stats bs;
+	char err[1400];
+	int n = 0, r;
+
+	if (!st->rfmt || !st->redis.monitoring)
+		return 0;
+	backlog_get_stats(st->bl, &bs);
+	if (bs.replay) {
+		log_info("redis: every target starts unknown: the previous run's last records wait in '%s'",
+			 st->spill_path);
+		return 0;
+	}
+	struct resume_config rc = {
+		.url = st->redis.url,
+		.url_text = st->url_text,
+		.prefix = st->redis.prefix,
+		.location = st->redis.location,
+		.timeout_ms = 2000,
+		.budget_ns = STORE_RESUME_BUDGET_NS,
+	};
+	if ((r = resume_read(&rc, t, saved, err, sizeof(err))) < 0)
+		log_warn("%s; the targets not read start unknown", err);
+	/* what was read before a failure holds all the same */
+	for (size_t id = 0; id < t->tl.n; id++)
+		n += saved[id].state != TARGET_UNKNOWN;
+	if (n && rfmt_resume(st->rfmt, t, saved) < 0) {
+		log_error("cannot resume the states: out of memory; every target starts unknown");
+		memset(saved, 0, t->tl.n * sizeof(*saved));
+		return 0;
+	}
+	return n;
 }
 
 static void note_error(struct store *st, int err)

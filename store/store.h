@@ -20,6 +20,7 @@
 struct ring;
 struct runtime_set;
 struct store;
+struct table;
 struct table_pub;
 
 /* What goes through the store ring. */
@@ -81,6 +82,8 @@ struct store_xrec {
 #define STORE_DEFAULT_EVENTS_MAXLEN 100000
 #define STORE_DEFAULT_LATENCY_RETENTION_S (7 * 86400)
 #define STORE_DEFAULT_BACKLOG_MEMORY (64u << 20)
+/* The spill file's size past which results are dropped (docs/operations.md). */
+#define STORE_DEFAULT_SPILL_MAX (1ull << 30)
 #define STORE_DEFAULT_FLUSH_NS (2000000000LL)
 
 struct store_redis_config {
@@ -95,6 +98,7 @@ struct store_redis_config {
 	uint64_t events_maxlen;     /* 0: STORE_DEFAULT_EVENTS_MAXLEN */
 	int64_t latency_retention_s;/* 0: STORE_DEFAULT_LATENCY_RETENTION_S */
 	size_t backlog_memory;      /* bytes of records held in memory before spilling; 0: the default */
+	uint64_t spill_max;         /* the spill file's limit (backlog_set_file_limit); 0: STORE_DEFAULT_SPILL_MAX */
 	int64_t flush_ns;           /* at stop, how long to keep writing; 0: STORE_DEFAULT_FLUSH_NS */
 	bool monitoring;            /* continuous mode: state hashes, idx sets, latency history */
 	bool runtime;               /* read runtime targets (store_runtime_take) */
@@ -131,6 +135,19 @@ uint64_t store_written(const struct store *st);
 /* Write errors (EPIPE, ENOSPC...): the first errno seen, 0 if none. */
 int store_error(const struct store *st);
 
+/* Start-up, main thread, before store_start: reads back from Redis the
+ * state the previous run left every live target of t in (store/resume.h)
+ * into saved[id] (t->tl.n entries, zeroed by the caller; TARGET_UNKNOWN:
+ * nothing to resume), and has the writer continue from those states: a
+ * resumed target's first record keeps its state, since and idx set. Waits
+ * for Redis at most a few seconds, and reads for at most
+ * STORE_RESUME_BUDGET_NS. Returns how many targets resume: 0 without
+ * Redis, outside monitoring, or when a previous run left records in the
+ * spill file (Redis is behind them: its states are older than that run's
+ * last ones); after a failure, logged, those read before it. */
+#define STORE_RESUME_BUDGET_NS (60LL * 1000000000LL)
+int store_resume(struct store *st, const struct table *t, struct state_saved *saved);
+
 /* Main thread: when the runtime targets in Redis changed since the last
  * call, moves the whole new set into *out (release with
  * runtime_set_release) and returns true. Cheap when nothing changed. */
@@ -154,6 +171,8 @@ struct store_redis_stats {
 	uint64_t backlog;   /* records waiting: in memory, in the spill file, in flight */
 	uint64_t spilled;   /* ... of which in the spill file */
 	uint64_t lost;      /* records that could not be kept (the spill file could not be written) */
+	uint64_t dropped;   /* results dropped at the spill file's limit */
+	uint64_t spill_bytes; /* the spill file's size */
 	uint64_t left;      /* after store_stop: records left in the spill file */
 	bool connected;
 };

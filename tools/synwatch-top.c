@@ -913,6 +913,31 @@ static void draw_prober_alarm(struct scr *s, const struct data *d)
 	}
 }
 
+/* What a live prober logged last, when it is recent (PROBLEM_RECENT_MS),
+ * after its status: "  2m ago: error: the spill file ... is at its limit".
+ * Results dropped at the spill limit come first: they are a gap. */
+#define PROBLEM_RECENT_MS (15 * 60 * 1000)
+
+static void draw_prober_problem(struct scr *s, const struct fv_prober *p, int64_t now_ms)
+{
+	const char *v = p->alive ? fv_record_get(&p->h, "dropped") : NULL;
+	char age[32];
+	int64_t at;
+
+	if (v && *v && strcmp(v, "0") != 0) {
+		scr_sgr(s, "\033[1;31m");
+		scr_printf(s, "  %s results DROPPED at the spill limit", v);
+	}
+	v = p->alive ? fv_record_get(&p->h, "problem_at") : NULL;
+	if (!v || num_parse_int(v, 0, INT64_MAX, &at) < 0 || now_ms - at > PROBLEM_RECENT_MS)
+		return;
+	v = fv_record_get(&p->h, "problem");
+	if (!v || !*v)
+		return;
+	scr_sgr(s, strncmp(v, "error", 5) ? "\033[33m" : "\033[31m");
+	scr_printf(s, "  %s ago: %s", heartbeat_age(now_ms > at ? now_ms - at : 0, age, sizeof(age)), v);
+}
+
 static void draw_probers(struct scr *s, const struct data *d, size_t max)
 {
 	char buf[64];
@@ -963,6 +988,7 @@ static void draw_probers(struct scr *s, const struct data *d, size_t max)
 			scr_sgr(s, "\033[32m");
 			scr_text(s, "ok");
 		}
+		draw_prober_problem(s, p, d->now_ns / NSEC_PER_MSEC);
 		scr_nl(s);
 	}
 	size_t in = 0;

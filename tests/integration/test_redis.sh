@@ -11,6 +11,9 @@
 # - AUTH with a password and with an ACL user; a wrong password: one clear
 #   line, synwatch keeps running and buffering, the spill file keeps what
 #   was not written and the next start (right password) writes it first;
+# - the spill file's limit: results dropped and counted, every event kept
+#   and written after the outage; the heartbeat's last problem, shown by
+#   synwatch-top;
 # - a bad URL exits 2 with one line, without the password;
 # - a Sentinel failover between two redis-servers: synwatch follows it.
 set -u
@@ -88,8 +91,9 @@ check fields "$out/r1.sock" hash "${P}state:lab-1:$named:80" state since reason 
 [ "$(R1 hget "${P}state:lab-1:$named:80" name)" = "Front door" ] || sw_fail "the state hash lacks the target's name"
 R1 hget "${P}state:lab-1:$named:80" labels | grep -q '"criticality":"high","team":"net"' || sw_fail "labels"
 check fields "$out/r1.sock" hash "${P}prober:$prober" location host version started heartbeat targets rate \
-	sent_per_s replies_per_s pcap_drops backlog spilled overloaded demand_pps isolated state_counts \
-	metrics_per_target || sw_fail "prober fields"
+	sent_per_s replies_per_s pcap_drops backlog spilled spill_bytes spill_max dropped overloaded demand_pps \
+	isolated state_counts metrics_per_target ||
+	sw_fail "prober fields"
 ttl=$(R1 pttl "${P}prober:$prober")
 [ "$ttl" -gt 0 ] && [ "$ttl" -le 5000 ] || sw_fail "the prober hash expires in $ttl ms, want (0, 5000]"
 R1 hget "${P}prober:$prober" state_counts | grep -q "\"up\":$n_open" || sw_fail "state_counts"
@@ -116,6 +120,15 @@ R1 config set maxmemory 0 > /dev/null
 sw_wait_for 7 grep -q "redis: unix://$out/r1.sock accepts writes again" "$out/err1.txt" ||
 	sw_fail "writing did not resume after OOM: $(tail -3 "$out/err1.txt")"
 [ "$(grep -c 'refuses writes' "$out/err1.txt")" -eq 1 ] || sw_fail "a line per refused batch"
+# the heartbeat tells what went wrong last, for synwatch-top
+sw_wait_for 3 sh -c "redis-cli -s '$out/r1.sock' hget '${P}prober:$prober' problem | grep -q '^warning: redis: .* refuses writes: OOM'" ||
+	sw_fail "the heartbeat's problem is '$(R1 hget "${P}prober:$prober" problem)'"
+problem_at=$(R1 hget "${P}prober:$prober" problem_at)
+[ $(($(sw_now_ms) - problem_at)) -lt 15000 ] || sw_fail "problem_at $problem_at is not recent"
+"$SW_BIN/synwatch-top" --once --width 250 --redis "unix://$out/r1.sock" --prefix "$P" > "$out/top1.txt" 2>&1 ||
+	sw_fail "synwatch-top --once failed: $(cat "$out/top1.txt")"
+grep -q "ago: warning: redis: .* refuses writes: OOM" "$out/top1.txt" ||
+	sw_fail "synwatch-top does not show the prober's problem: $(grep -A3 PROBER "$out/top1.txt")"
 
 # ---- 2. runtime targets: added and removed within a second
 sw_info "runtime targets"
@@ -179,9 +192,13 @@ grep -q "password=wrong" "$out/err2.txt" && sw_fail "the password was logged"
 # after 5 s away: how much waits, and where
 sw_wait_for 6 grep -Eq "redis: unix://$out/r2.sock\?password=\*\*\* away for [5-9]s: [0-9]+ results waiting, [0-9]+ of them in '$out/spill2.log' \([0-9.]+ MB\)$" "$out/err2.txt" ||
 	sw_fail "no backlog line after 5 s away: $(grep redis: "$out/err2.txt")"
+# the exit summary's count of WHAT ("left in the spill file"), from FILE
+summary_count() { # FILE WHAT
+	sed -n "s/^synwatch: redis: [0-9]* records written .* \\([0-9][0-9]*\\) $2.*/\\1/p" "$1"
+}
 kill -TERM $spid
 wait $spid
-left=$(sed -n 's/.*redis: 0 records written (0 were there already), \([0-9]*\) left in the spill file.*/\1/p' "$out/err2.txt")
+left=$(summary_count "$out/err2.txt" "left in the spill file")
 [ -n "$left" ] && [ "$left" -gt 0 ] || sw_fail "nothing left in the spill file: $(tail -2 "$out/err2.txt")"
 [ -s "$out/spill2.log" ] || sw_fail "no spill file"
 results2=$(grep -c '"type":"result"' "$out/out2.ndjson")
@@ -201,6 +218,48 @@ ip netns exec "$pns" "$SW_BIN/synwatch" --once --timeout 300ms --location lab-2 
 	--redis "unix://$out/r2.sock?user=alice&password=alicepw" --spill "$out/spill2.log" > /dev/null 2> "$out/err4.txt" ||
 	sw_fail "synwatch --once as alice failed: $(cat "$out/err4.txt")"
 [ "$(R2 xlen synwatch:results)" -eq $((results2 + 12)) ] || sw_fail "the ACL user's results are missing"
+
+# ---- 3b. the spill file's limit: results dropped and counted, events kept
+sw_info "spill limit"
+{
+	printf 'location: lab-4\nrate: 20000\noutput: ndjson\nspill_max: 1M\nbacklog_memory: 1M\n'
+	printf 'redis: "unix://%s/r2.sock?password=wrong"\nspill: %s/spill4.log\n' "$out" "$out"
+	printf 'defaults:\n  interval: 20ms\n  timeout: 8ms\n  retries: 0\n  failures: 1\ngroups:\n  - name: all\n    hosts:\n'
+	cat "$out/open.yaml" "$out/closed.yaml"
+} > "$out/limit.yaml"
+ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/limit.yaml" > "$out/out8.ndjson" 2> "$out/err8.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+sw_wait_for 20 grep -q "the spill file '$out/spill4.log' is at its limit (spill_max, 1048576 bytes)" "$out/err8.txt" ||
+	sw_fail "no line at the spill limit: $(tail -3 "$out/err8.txt"); $(ls -l "$out/spill4.log")"
+sw_wait_for 7 grep -Eq "away for [0-9]+s: .*; [0-9]+ results dropped at the spill limit" "$out/err8.txt" ||
+	sw_fail "the away line does not count the dropped results: $(grep away "$out/err8.txt" | tail -1)"
+kill -TERM $spid
+wait $spid
+dropped=$(summary_count "$out/err8.txt" "dropped at the spill limit")
+[ "${dropped:-0}" -gt 0 ] || sw_fail "no results dropped: $(tail -2 "$out/err8.txt")"
+# the file: its limit, plus what memory held at the stop (1M) and events
+size=$(stat -c %s "$out/spill4.log")
+[ "$size" -le $((2 * 1048576 + 65536)) ] || sw_fail "the spill file is $size bytes with spill_max 1M"
+events8=$(grep -c '"type":"event"' "$out/out8.ndjson")
+results8=$(grep -c '"type":"result"' "$out/out8.ndjson")
+[ "$events8" -ge $n ] || sw_fail "only $events8 events printed"
+# the right password: every event goes in, and the results kept
+before=$(R2 xlen synwatch:results)
+ev_before=$(R2 xlen synwatch:events)
+# shellcheck disable=SC2086
+ip netns exec "$pns" "$SW_BIN/synwatch" --once --timeout 300ms --location lab-4 $targets \
+	--redis "unix://$out/r2.sock?password=pw" --spill "$out/spill4.log" > /dev/null 2> "$out/err9.txt" ||
+	sw_fail "the replay run failed: $(tail -3 "$out/err9.txt")"
+grep -q 'redis: [0-9]* records written (.*), 0 left in the spill file, 0 lost, 0 dropped' "$out/err9.txt" ||
+	sw_fail "the spill file was not emptied: $(grep 'records written' "$out/err9.txt")"
+[ "$(($(R2 xlen synwatch:events) - ev_before))" -eq "$events8" ] ||
+	sw_fail "redis has $(($(R2 xlen synwatch:events) - ev_before)) of the run's events, it printed $events8"
+# dropped counts the latency minutes left out at the stop too (one per target at most)
+kept=$(($(R2 xlen synwatch:results) - before - 6))
+[ $((kept + dropped)) -ge "$results8" ] && [ $((kept + dropped)) -le $((results8 + n)) ] ||
+	sw_fail "redis has $kept of the run's $results8 results, with $dropped dropped"
+sw_info "spill limit: $results8 results, $dropped dropped, $events8 events kept, file $size bytes"
 
 # ---- 4. a bad URL: exit 2, one line, no password
 "$SW_BIN/synwatch" --once --redis 'redis://alice:hunter2@127.0.0.1:99999' 127.0.0.1:9 > /dev/null 2> "$out/err5.txt"

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,8 +56,9 @@ static struct backlog *open_bl(const char *path, size_t mem, uint64_t now_us)
 	return bl;
 }
 
-/* Stages record "rec-N" (one command of padding bytes) for each N in [from, to). */
-static void stage(struct bl_stage *s, int from, int to, size_t pad)
+/* Stages record "rec-N" (one command of padding bytes) for each N in
+ * [from, to): odd ones of kind odd, even ones of kind even. */
+static void stage_as(struct bl_stage *s, int from, int to, size_t pad, enum bl_kind even, enum bl_kind odd)
 {
 	for (int i = from; i < to; i++) {
 		assert_int_equal(bl_stage_begin(s), 0);
@@ -64,8 +66,13 @@ static void stage(struct bl_stage *s, int from, int to, size_t pad)
 		s->len += (size_t)snprintf(s->buf + s->len, 32, "rec-%d|", i);
 		memset(s->buf + s->len, 'x', pad);
 		s->len += pad;
-		bl_stage_end(s, 1, BL_RESULT);
+		bl_stage_end(s, 1, i % 2 ? odd : even);
 	}
+}
+
+static void stage(struct bl_stage *s, int from, int to, size_t pad)
+{
+	stage_as(s, from, to, pad, BL_RESULT, BL_RESULT);
 }
 
 static int push(struct backlog *bl, int from, int to, size_t pad)
@@ -314,6 +321,67 @@ static void test_stage(void **state)
 	bl_stage_release(&s);
 }
 
+/* At the spill limit, results that only add history (BL_SAMPLE) are
+ * dropped and counted; events are still kept, in order; once Redis has
+ * drained the file, results are kept again. */
+static void test_spill_limit(void **state)
+{
+	struct fx *x = *state;
+	struct backlog *bl = open_bl(x->path, 4096, 1000);
+	struct backlog_stats st;
+	struct bl_stage s = { 0 };
+	struct bl_batch b = { 0 };
+	const uint64_t limit = 64 << 10;
+	struct stat sb;
+
+	backlog_set_file_limit(bl, limit);
+	/* 2000 records of about 240 bytes: 480 KB, far past memory and limit */
+	for (int i = 0; i < 2000; i += 100) {
+		stage_as(&s, i, i + 100, 200, BL_SAMPLE, BL_EVENT);
+		assert_true(backlog_push(bl, &s) > 0);
+	}
+	backlog_get_stats(bl, &st);
+	assert_true(st.dropped > 0);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.records + st.dropped, 2000);
+	assert_int_equal(stat(x->path, &sb), 0);
+	/* the file holds up to the limit, then events only (half the rest) */
+	assert_true((uint64_t)sb.st_size == st.file_bytes);
+	assert_true(st.file_bytes <= limit + (2000 * 240 - limit) / 2 + 4096);
+	assert_true(st.file_limit == limit);
+	/* in order; every event there; the samples kept are the oldest ones */
+	int next_even = 0, events = 0, last = -1;
+	bool gap = false;
+	while (backlog_take(bl, &b, 0, 1 << 20, 10000, 0) > 0) {
+		for (size_t i = 0; i < b.n; i++) {
+			int n = rec_no(&b, i);
+			assert_true(n > last);
+			last = n;
+			if (n % 2) {
+				assert_int_equal(b.items[i].kind, BL_EVENT);
+				events++;
+				continue;
+			}
+			assert_int_equal(b.items[i].kind, BL_SAMPLE);
+			if (n != next_even)
+				gap = true;
+			assert_false(gap); /* no sample after the first one dropped */
+			next_even = n + 2;
+		}
+		bl_batch_clear(&b);
+	}
+	assert_int_equal(events, 1000);
+	assert_true(next_even / 2 + st.dropped == 1000);
+	/* drained: the file starts over, and results are kept again */
+	stage_as(&s, 2000, 2002, 200, BL_SAMPLE, BL_EVENT);
+	assert_int_equal(backlog_push(bl, &s), 2);
+	backlog_get_stats(bl, &st);
+	assert_int_equal(st.records, 2);
+	bl_batch_release(&b);
+	bl_stage_release(&s);
+	backlog_free(bl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persist_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_foreign_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_middle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spill_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

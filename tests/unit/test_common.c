@@ -292,6 +292,31 @@ static void test_num(void **state)
 	assert_string_equal(num_duration_text(0, msg, sizeof(msg)), "0");
 	assert_string_equal(num_duration_text(90 * NSEC_PER_SEC, msg, sizeof(msg)), "90s");
 	assert_string_equal(num_duration_text(1500, msg, sizeof(msg)), "1500ns");
+	/* sizes: binary units */
+	static const struct {
+		const char *text;
+		int r;
+		uint64_t v;
+	} sizes[] = {
+		{ "4096", 0, 4096 },           { "512M", 0, 512ull << 20 },   { "1G", 0, 1ull << 30 },
+		{ "1GiB", 0, 1ull << 30 },     { "2T", 0, 2ull << 40 },       { "0K", 0, 0 },
+		{ "", -EINVAL, 0 },            { "G", -EINVAL, 0 },           { "1g", -EINVAL, 0 },
+		{ "1GB", -EINVAL, 0 },         { "1 G", -EINVAL, 0 },         { "1.5G", -EINVAL, 0 },
+		{ "-1M", -EINVAL, 0 },         { "1Gi", -EINVAL, 0 },         { "99999999T", -ERANGE, 0 },
+		{ "18446744073709551616", -ERANGE, 0 },
+	};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		u = 12345;
+		int r = num_parse_size(sizes[k].text, 0, UINT64_MAX, &u);
+		if (r != sizes[k].r || (r == 0 && u != sizes[k].v))
+			fail_msg("'%s': %d %llu", sizes[k].text, r, (unsigned long long)u);
+	}
+	assert_int_equal(num_parse_size("512K", 1u << 20, 1ull << 40, &u), -ERANGE);
+	assert_string_equal(num_size_text(1ull << 30, msg, sizeof(msg)), "1G");
+	assert_string_equal(num_size_text(1536ull << 20, msg, sizeof(msg)), "1536M");
+	assert_string_equal(num_size_text(1000, msg, sizeof(msg)), "1000");
+	assert_string_equal(num_size_error(msg, sizeof(msg), "spill_max", "lots", 1u << 20, 1ull << 40),
+			    "spill_max 'lots': expected a size from 1M to 1T, like 512M");
 }
 
 int main(void)

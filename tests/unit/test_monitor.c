@@ -23,12 +23,16 @@
 struct sink {
 	struct sw_event ev[MAX_EV];
 	size_t n_ev, n_results;
+	struct probe_result last[256]; /* the last result of each of the first ids */
 };
 
 static void on_result(void *ctx, const struct probe_result *r)
 {
-	(void)r;
-	((struct sink *)ctx)->n_results++;
+	struct sink *s = ctx;
+
+	s->n_results++;
+	if (r->target < 256)
+		s->last[r->target] = *r;
 }
 
 static void on_event(void *ctx, const struct sw_event *e)
@@ -283,6 +287,94 @@ static void test_states_and_hosts(void **state)
 	for (size_t i = 1; i < s->n_ev; i++)
 		assert_true(s->ev[i].id > s->ev[i - 1].id);
 	assert_int_equal(s->n_results, 120 + 2 + 4 + 1);
+	free_all(m, t, s);
+}
+
+/* s has n events, the last a change from -> to. */
+static void expect_change(const struct sink *s, size_t n, uint8_t from, uint8_t to)
+{
+	assert_int_equal(s->n_ev, n);
+	assert_int_equal(s->ev[n - 1].kind, EVENT_STATE);
+	assert_int_equal(s->ev[n - 1].from, from);
+	assert_int_equal(s->ev[n - 1].to, to);
+}
+
+/* A restart: a second monitor resumes what the first one left (as the
+ * daemon reads it back from Redis: state, since, reason and the streaks
+ * its last result carried) and carries on exactly, telling nothing for the
+ * resume: up targets stay up silently, a down one needs its confirming
+ * successes, a half-failed one goes down at its next failure, a host down
+ * across the restart is told up again, with the outage's start. */
+static void test_resume(void **state)
+{
+	(void)state;
+	uint16_t ports[] = { 22, 80 };
+	struct table_group g = one_group(1 * NSEC_PER_SEC, 2);
+	g.state.successes = 2;
+	struct table *t = make_table(4, ports, 2, &g); /* host h = ids 2h, 2h + 1 */
+	struct sink *s = calloc(1, sizeof(*s));
+	struct monitor *m = make_monitor(t, s, 100000);
+	int64_t now = T0_REAL;
+
+	for (uint32_t id = 0; id < 8; id++)
+		report(m, id, now, PROBE_OPEN, 500000);
+	/* host 0 down (both ports), host 1's :22 down, host 2's :22 one failure */
+	for (int k = 0; k < 2; k++) {
+		now += NSEC_PER_SEC;
+		for (uint32_t id = 0; id <= 2; id++)
+			report(m, id, now, PROBE_CLOSED, -1);
+	}
+	report(m, 4, now, PROBE_FILTERED, -1);
+	int64_t down_since = now;
+	assert_int_equal(monitor_status(m, 0)->state, TARGET_DOWN);
+	assert_int_equal(s->last[4].fail_streak, 1);
+	assert_int_equal(s->last[5].ok_streak, 1);
+
+	/* what the state hashes hold, read back by the next run */
+	struct state_saved saved[8];
+	for (uint32_t id = 0; id < 8; id++) {
+		const struct target_status *st = monitor_status(m, id);
+		saved[id] = (struct state_saved){
+			.since_ns = st->since_ns, .state = st->state, .reason = st->reason,
+			.ok_streak = s->last[id].ok_streak, .fail_streak = s->last[id].fail_streak,
+		};
+	}
+	monitor_free(m);
+	memset(s, 0, sizeof(*s));
+	m = make_monitor(t, s, 100000);
+	assert_int_equal(monitor_resume(m, saved), 8);
+	assert_int_equal(s->n_ev, 0);
+	for (uint32_t id = 0; id < 8; id++) {
+		assert_int_equal(monitor_status(m, id)->state, saved[id].state);
+		assert_int_equal(monitor_status(m, id)->since_ns, saved[id].since_ns);
+	}
+
+	/* the same answers as before the restart: nothing to tell */
+	now += 10 * NSEC_PER_SEC;
+	for (uint32_t id = 0; id < 8; id++)
+		if (id != 4)
+			report(m, id, now, id <= 2 ? PROBE_CLOSED : PROBE_OPEN, id <= 2 ? -1 : 500000);
+	assert_int_equal(s->n_ev, 0);
+	/* host 2's :22 failed once before the restart: one more is down */
+	now += NSEC_PER_SEC;
+	report(m, 4, now, PROBE_FILTERED, -1);
+	expect_change(s, 1, TARGET_UP, TARGET_DOWN);
+	/* host 1's :22 answers: down until its second success */
+	report(m, 2, now, PROBE_OPEN, 500000);
+	assert_int_equal(s->n_ev, 1);
+	now += NSEC_PER_SEC;
+	report(m, 2, now, PROBE_OPEN, 500000);
+	expect_change(s, 2, TARGET_DOWN, TARGET_UP);
+	assert_int_equal(s->ev[1].since_ns, down_since);
+	/* host 0 was down across the restart: its recovery is a host_up with
+	 * the outage's start, and the port's event belongs to it */
+	for (int k = 0; k < 2; k++, now += NSEC_PER_SEC)
+		report(m, 0, now, PROBE_OPEN, 500000);
+	expect_change(s, 4, TARGET_DOWN, TARGET_UP);
+	assert_int_equal(s->ev[2].kind, EVENT_HOST_UP);
+	assert_int_equal(s->ev[2].since_ns, down_since);
+	/* the outage's id was taken at the resume, before any of this run's */
+	assert_true(s->ev[3].host_event != 0 && s->ev[3].host_event < s->ev[0].id);
 	free_all(m, t, s);
 }
 
@@ -671,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_states_and_hosts),
 		cmocka_unit_test(test_degraded_reason),
 		cmocka_unit_test(test_host_with_ping),
+		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_isolation_small),
 		cmocka_unit_test(test_reload),

@@ -96,6 +96,16 @@ static size_t commands(const struct bl_stage *s, char out[][1024], size_t max)
 	return n;
 }
 
+/* The kind of s's first frame. */
+static enum bl_kind kind_of(const struct bl_stage *s)
+{
+	struct bl_frame h;
+
+	assert_true(s->len >= sizeof(h));
+	memcpy(&h, s->buf, sizeof(h));
+	return (enum bl_kind)h.kind;
+}
+
 static void expect(struct bl_stage *s, const char *const *want, size_t n_want)
 {
 	char got[32][1024];
@@ -136,12 +146,14 @@ static void test_results_and_state(void **state)
 		"ZREM sw:idx:fra1:flapping 198.18.0.7:443",
 		"ZADD sw:idx:fra1:unknown 1795568523 198.18.0.7:443",
 		"HSET sw:state:fra1:198.18.0.7:443 state unknown since 1795568523000000005 reason  last_result open "
-		"last_rtt_us 412.337 last_ts 1795568523000000005 name web group web "
+		"last_rtt_us 412.337 last_ts 1795568523000000005 streak 0 name web group web "
 		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} prober fra1/p1",
 		/* an earlier run may have left a check's fields: the port has no check now */
 		"HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
 		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified cert_error",
 	};
+	/* it registers the target: never dropped at the spill limit */
+	assert_int_equal(kind_of(&s), BL_RESULT);
 	expect(&s, first, 9);
 
 	/* the state change it causes */
@@ -167,13 +179,17 @@ static void test_results_and_state(void **state)
 	r.rtt_ns = -1;
 	r.ttl = 0;
 	r.attempt = 1;
+	r.fail_streak = 1;
 	assert_int_equal(rfmt_result(f, &s, &r), 0);
 	static const char *const later[] = {
 		"XADD sw:results MAXLEN ~ 1000 * target 198.18.0.7:443 ip 198.18.0.7 port 443 state filtered "
 		"rtt_us  ts 1795568524000000005 attempt 1 ttl  name web group web "
 		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} location fra1 prober fra1/p1",
-		"HSET sw:state:fra1:198.18.0.7:443 last_result filtered last_rtt_us  last_ts 1795568524000000005",
+		"HSET sw:state:fra1:198.18.0.7:443 last_result filtered last_rtt_us  last_ts 1795568524000000005 "
+		"streak -1",
 	};
+	/* history only: the spill limit may drop it */
+	assert_int_equal(kind_of(&s), BL_SAMPLE);
 	expect(&s, later, 2);
 
 	/* a new table generation (a reload): the hash is written whole again, with the state known */
@@ -182,6 +198,7 @@ static void test_results_and_state(void **state)
 	assert_int_equal(rfmt_set_table(f, &next), 0);
 	assert_int_equal(rfmt_result(f, &s, &r), 0);
 	char got[32][1024];
+	assert_int_equal(kind_of(&s), BL_RESULT);
 	assert_int_equal(commands(&s, got, 32), 2);
 	assert_non_null(strstr(got[1], "HSET sw:state:fra1:198.18.0.7:443 state up since 1795568523000000005 "
 					"reason open last_result filtered"));
@@ -226,6 +243,64 @@ static void test_results_and_state(void **state)
 		"ZREM sw:idx:fra1:flapping 198.18.0.7:443",
 	};
 	expect(&s, removed, 7);
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
+/* A target resumed from the previous run: its first result keeps its
+ * state, since and reason in the hash and puts it back in its own idx set,
+ * not in unknown; a target with nothing to resume starts unknown. */
+static void test_resumed(void **state)
+{
+	struct rfmt *f;
+	struct bl_stage s = { 0 };
+	struct state_saved saved[2] = {
+		{ .since_ns = TS - 3600 * NSEC_PER_SEC, .state = TARGET_DOWN, .reason = REASON_REFUSED, .fail_streak = 9 },
+	};
+	struct probe_result r = { .ts_real_ns = TS, .rtt_ns = -1, .target = 0, .state = PROBE_CLOSED, .fail_streak = 10 };
+
+	(void)state;
+	assert_int_equal(rfmt_new(&f, &cfg), 0);
+	assert_int_equal(rfmt_resume(f, &tab, saved), 0);
+	assert_int_equal(rfmt_set_table(f, &tab), 0); /* the store thread adopts the same table */
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	static const char *const first[] = {
+		"XADD sw:results MAXLEN ~ 1000 * target 198.18.0.7:443 ip 198.18.0.7 port 443 state closed "
+		"rtt_us  ts 1795568523000000005 attempt 0 ttl  name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} location fra1 prober fra1/p1",
+		"ZADD sw:idx:fra1:all NX 1795568523 198.18.0.7:443",
+		"ZREM sw:idx:fra1:unknown 198.18.0.7:443",
+		"ZREM sw:idx:fra1:up 198.18.0.7:443",
+		"ZREM sw:idx:fra1:degraded 198.18.0.7:443",
+		"ZREM sw:idx:fra1:flapping 198.18.0.7:443",
+		"ZADD sw:idx:fra1:down 1795564923 198.18.0.7:443",
+		"HSET sw:state:fra1:198.18.0.7:443 state down since 1795564923000000005 reason refused "
+		"last_result closed last_rtt_us  last_ts 1795568523000000005 streak -10 name web group web "
+		"labels {\"note\":\"a \\\"b\\\"\",\"team\":\"net\"} prober fra1/p1",
+		"HDEL sw:state:fra1:198.18.0.7:443 check_ts check check_ok check_verdict check_error check_us banner "
+		"tls_version tls_cipher cert_subject cert_issuer cert_sans cert_not_after cert_days_left cert_verified cert_error",
+	};
+	expect(&s, first, 9);
+
+	/* its recovery moves it out of down */
+	struct sw_event e = {
+		.ts_real_ns = TS + NSEC_PER_SEC, .since_ns = saved[0].since_ns, .rtt_ns = -1, .id = 1, .target = 0,
+		.kind = EVENT_STATE, .from = TARGET_DOWN, .to = TARGET_UP, .reason = REASON_OPEN,
+	};
+	assert_int_equal(rfmt_event(f, &s, &e), 0);
+	char got[32][1024];
+	assert_int_equal(commands(&s, got, 32), 4);
+	assert_string_equal(got[2], "ZREM sw:idx:fra1:down 198.18.0.7:443");
+	assert_string_equal(got[3], "ZADD sw:idx:fra1:up 1795568524 198.18.0.7:443");
+	bl_stage_clear(&s);
+
+	/* nothing saved: unknown, as without */
+	r.target = 1;
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_int_equal(commands(&s, got, 32), 9);
+	assert_string_equal(got[6], "ZADD sw:idx:fra1:unknown 1795568523 [2001:db8::1]:22");
+	assert_non_null(strstr(got[7], "state unknown since 1795568523000000005 reason  "));
+	bl_stage_clear(&s);
 	bl_stage_release(&s);
 	rfmt_free(f);
 }
@@ -355,7 +430,9 @@ static void test_heartbeat(void **state)
 	};
 	struct rfmt_heartbeat h = {
 		.st = &st, .host = "p1", .version = "0.3.0", .started_s = 1795568000, .now_ms = 1795568523456,
-		.rate = 20000, .backlog = 12, .spilled = 4, .per_target = "[\"db\"]",
+		.rate = 20000, .backlog = 12, .spilled = 4, .spill_bytes = 1048608, .spill_max = 1073741824,
+		.dropped = 0, .problem = "warning: redis: lost connection", .problem_ms = 1795568520000,
+		.per_target = "[\"db\"]",
 	};
 	struct bl_stage s = { 0 };
 
@@ -364,6 +441,8 @@ static void test_heartbeat(void **state)
 	static const char *const want[] = {
 		"HSET sw:prober:fra1/p1 location fra1 host p1 version 0.3.0 started 1795568000 heartbeat 1795568523456 "
 		"targets 100 rate 20000 sent_per_s 2000 replies_per_s 1990 pcap_drops 3 backlog 12 spilled 4 "
+		"spill_bytes 1048608 spill_max 1073741824 dropped 0 problem warning: redis: lost connection "
+		"problem_at 1795568520000 "
 		"overloaded 1 demand_pps 2000 isolated 0 "
 		"state_counts {\"unknown\":1,\"up\":90,\"degraded\":2,\"down\":7,\"flapping\":0} "
 		"metrics_per_target [\"db\"]",
@@ -426,6 +505,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_results_and_state),
+		cmocka_unit_test(test_resumed),
 		cmocka_unit_test(test_result_kinds),
 		cmocka_unit_test(test_other_events),
 		cmocka_unit_test(test_latency_and_dead),

@@ -55,6 +55,51 @@ static void run(const struct state_params *p, const struct step *steps, size_t n
 
 static const struct state_params defaults = { .failures = 2, .successes = 1 };
 
+/* Resuming a saved state (a restart): what the status cannot keep is made
+ * up on the safe side. A slow target stays degraded until enough fast
+ * answers push the slow ones out of its window; a flapping one stays
+ * flapping for a flap window after its since; a down one needs its
+ * confirming successes, counting those it had; nothing saved is unknown. */
+static void test_resume(void **state)
+{
+	(void)state;
+	const int64_t t0 = 1700000000LL * NSEC_PER_SEC;
+	struct state_params p = { .failures = 2, .successes = 3, .warn_ns = MS, .window = 5, .over = 3,
+				  .flap_changes = 3, .flap_window_s = 60 };
+	struct target_status st;
+	struct probe_result fast = { .ts_real_ns = t0 + NSEC_PER_SEC, .state = PROBE_OPEN, .rtt_ns = MS / 10 };
+	uint8_t from;
+
+	state_resume(&st, &p, &(struct state_saved){ .since_ns = t0, .state = TARGET_DEGRADED,
+						     .reason = REASON_SLOW, .ok_streak = 4 });
+	assert_false(state_update(&st, &p, &fast, &from));
+	assert_false(state_update(&st, &p, &fast, &from));
+	assert_true(state_update(&st, &p, &fast, &from)); /* 3 of the last 5 fast */
+	assert_int_equal(from, TARGET_DEGRADED);
+	assert_int_equal(st.state, TARGET_UP);
+
+	state_resume(&st, &p, &(struct state_saved){ .since_ns = t0, .state = TARGET_FLAPPING,
+						     .reason = REASON_FLAPPING, .ok_streak = 1 });
+	fast.ts_real_ns = t0 + 30 * NSEC_PER_SEC;
+	assert_false(state_update(&st, &p, &fast, &from));
+	fast.ts_real_ns = t0 + 61 * NSEC_PER_SEC;
+	assert_true(state_update(&st, &p, &fast, &from));
+	assert_int_equal(from, TARGET_FLAPPING);
+	assert_int_equal(st.state, TARGET_UP);
+	assert_int_equal(st.reason, REASON_SETTLED);
+
+	state_resume(&st, &p, &(struct state_saved){ .since_ns = t0, .state = TARGET_DOWN,
+						     .reason = REASON_REFUSED, .ok_streak = 2 });
+	assert_int_equal(st.since_ns, t0);
+	assert_true(state_update(&st, &p, &fast, &from)); /* its third success in a row */
+	assert_int_equal(from, TARGET_DOWN);
+
+	state_resume(&st, &p, &(struct state_saved){ .since_ns = t0, .state = TARGET_UNKNOWN, .ok_streak = 3 });
+	assert_int_equal(st.state, TARGET_UNKNOWN);
+	assert_int_equal(st.ok_streak, 0);
+	assert_int_equal(st.since_ns, 0);
+}
+
 static void test_down_up(void **state)
 {
 	(void)state;
@@ -293,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_recovery_needs_successes), cmocka_unit_test(test_degraded),
 		cmocka_unit_test(test_flapping),     cmocka_unit_test(test_flap_encoding_matches_ring),
 		cmocka_unit_test(test_flap_window_edges), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_resume),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }

@@ -142,6 +142,63 @@ static void test_periodic(void **state)
 	wheel_free(w);
 }
 
+/* Against a plain array of due times: ids inserted at random times (past,
+ * this tick, later turns), removed and inserted again, the wheel advanced
+ * many times a tick with small batches. After each drain no id due is left
+ * in the wheel, and nothing comes out early or twice. */
+static void test_model(void **state)
+{
+	(void)state;
+	enum { N = 3000, TURN = 64 };
+	static uint64_t ref[N]; /* 0: not in the wheel */
+	static uint32_t out[64];
+	struct wheel *w;
+	uint64_t now = 5000 * MS, rnd = 0x9e3779b97f4a7c15ull;
+	size_t in = 0;
+
+	assert_int_equal(wheel_new(&w, N, MS, TURN, now), 0);
+	for (int step = 0; step < 200000; step++) {
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 7;
+		rnd ^= rnd << 17;
+		uint32_t id = (uint32_t)(rnd % N);
+		unsigned op = (unsigned)(rnd >> 40) % 16;
+		if (op < 5 && !ref[id]) {
+			/* due: 2 ticks ago up to 3 turns ahead, often within this tick */
+			uint64_t span = op < 2 ? MS : 3 * TURN * MS;
+			uint64_t due = now - 2 * MS + (rnd >> 20) % (span + 2 * MS);
+			wheel_insert(w, id, due);
+			ref[id] = due;
+			in++;
+		} else if (op < 7) {
+			assert_int_equal(wheel_remove(w, id), ref[id] != 0);
+			in -= ref[id] != 0;
+			ref[id] = 0;
+		} else if (op < 15) {
+			now += (rnd >> 24) % (MS / 4); /* many advances a tick */
+			size_t max = 1 + (rnd >> 33) % 64, n;
+			do {
+				n = wheel_advance(w, now, out, max);
+				for (size_t k = 0; k < n; k++) {
+					assert_true(ref[out[k]] != 0);
+					assert_true(ref[out[k]] <= now);
+					assert_false(wheel_contains(w, out[k]));
+					ref[out[k]] = 0;
+					in--;
+				}
+			} while (n == max);
+			for (uint32_t i = 0; i < N; i++)
+				if (ref[i] && ref[i] <= now)
+					fail_msg("step %d: id %u due at %llu is still in at %llu", step, i,
+						 (unsigned long long)ref[i], (unsigned long long)now);
+		} else {
+			now += (rnd >> 24) % (5 * TURN * MS); /* a long gap */
+		}
+		assert_int_equal(wheel_count(w), in);
+	}
+	wheel_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_overdue_and_remove),
 		cmocka_unit_test(test_remove_finds_every_kind),
 		cmocka_unit_test(test_periodic),
+		cmocka_unit_test(test_model),
 	};
 	return cmocka_run_group_tests_name("wheel", tests, NULL, NULL);
 }
