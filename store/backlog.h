@@ -20,11 +20,12 @@ enum bl_kind {
 	BL_LATENCY,
 	BL_REMOVED,
 	BL_SAMPLE,  /* a result that only adds history (the results stream, last_*): may be dropped at the spill limit */
+	BL_HISTO,   /* a group's histogram increments (P histo:LOC): nothing makes them good again */
 };
 
 /* Records the spill limit may drop: history that the next record of the
- * same target makes good again. Events, state changes, first sightings and
- * removals are never dropped. */
+ * same target makes good again. Events, state changes, first sightings,
+ * removals and histogram increments are never dropped. */
 #define BL_DROPPABLE(kind) ((kind) == BL_SAMPLE || (kind) == BL_LATENCY)
 
 /* One record as the backlog keeps it, in memory and in the spill file:

@@ -861,7 +861,7 @@ int rfmt_histo(struct rfmt *f, struct bl_stage *s, const struct histo_delta *d)
 	}
 	histo_incr(&w, key, "count", d->group, d->count);
 	histo_incr(&w, key, "sum_us", d->group, d->sum_us);
-	return frame_end(&w, s, BL_LATENCY);
+	return frame_end(&w, s, BL_HISTO);
 }
 
 int rfmt_heartbeat(struct bl_stage *s, const struct rfmt_config *c, const struct rfmt_heartbeat *h)

@@ -476,6 +476,11 @@ static void test_histo(void **state)
 	d.bucket[HISTO_NBOUNDS] = 1;
 	assert_int_equal(rfmt_histo(f, &s, &d), 0);
 	assert_int_equal(s.n, 1);
+	/* counts: never dropped at the spill limit, as history may be */
+	struct bl_frame fr;
+	memcpy(&fr, s.buf, sizeof(fr));
+	assert_int_equal(fr.kind, BL_HISTO);
+	assert_false(BL_DROPPABLE(fr.kind));
 	static const char *const want[] = {
 		"HINCRBY sw:histo:fra1 50:web 1",
 		"HINCRBY sw:histo:fra1 800:web 2",
