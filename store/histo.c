@@ -69,17 +69,17 @@ int histo_set_groups(struct histo *h, const char *const *names, size_t n)
 
 	if (!map)
 		return -ENOMEM;
+	/* room for every name being new, once: reloads are rare */
+	if (h->n + n > h->cap) {
+		struct hgroup *g = realloc(h->g, (h->n + n) * sizeof(*g));
+		if (!g)
+			goto nomem;
+		h->g = g;
+		h->cap = h->n + n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		size_t k = names[i] ? find(h, names[i]) : SIZE_MAX;
 		if (names[i] && k == SIZE_MAX) {
-			if (h->n == h->cap) {
-				size_t cap = h->cap ? 2 * h->cap : 16;
-				struct hgroup *g = realloc(h->g, cap * sizeof(*g));
-				if (!g)
-					goto nomem;
-				h->g = g;
-				h->cap = cap;
-			}
 			h->g[h->n] = (struct hgroup){ .name = strdup(names[i]) };
 			if (!h->g[h->n].name)
 				goto nomem;
