@@ -309,6 +309,7 @@ defaults:
   failures: 1
 groups:
   - name: fleet
+    metrics: per_target
     hosts:
 EOF
 	cat "$fl/hosts.yaml"
@@ -322,7 +323,9 @@ base=$(grep -o 'http://127.0.0.1:[0-9]*' "$fl/exp.log" | head -1)
 metrics_ok() {
 	curl -sf "$base/metrics" -o "$fl/metrics.txt" || return 1
 	[ "$(grep -c '^probe_success{.*location="pkg".*} 1$' "$fl/metrics.txt")" -eq "$n_open" ] &&
-		[ "$(grep -c '^probe_success{.*location="pkg".*} 0$' "$fl/metrics.txt")" -eq $((n_watch - n_open)) ]
+		[ "$(grep -c '^probe_success{.*location="pkg".*} 0$' "$fl/metrics.txt")" -eq $((n_watch - n_open)) ] &&
+		grep -q "^synwatch_group_targets{location=\"pkg\",group=\"fleet\",state=\"up\"} $n_open\$" "$fl/metrics.txt" &&
+		grep -q '^synwatch_handshake_duration_seconds_count{location="pkg",group="fleet"} [1-9]' "$fl/metrics.txt"
 }
 start_monitor() { # FLAG...: the installed synwatch monitoring the fleet, pid in mpid
 	ip netns exec "$pns" /usr/sbin/synwatch -c "$fl/synwatch.yaml" "$@" > /dev/null 2> "$fl/mon.err" &
@@ -347,7 +350,7 @@ if ! sw_pid_alive $mpid; then
 	sw_info "FAILING (at the end): $seccomp_broken going on without --seccomp"
 	start_monitor --output none
 fi
-sw_wait_for 15 metrics_ok || sw_fail "/metrics: $(grep -c '^probe_success' "$fl/metrics.txt" 2> /dev/null) probe_success series, expected $n_open up and $((n_watch - n_open)) down; synwatch: $(tail -3 "$fl/mon.err")"
+sw_wait_for 15 metrics_ok || sw_fail "/metrics: $(grep -c '^probe_success' "$fl/metrics.txt" 2> /dev/null) probe_success series, expected $n_open up and $((n_watch - n_open)) down, and the group's counts and histogram: $(grep -E '^synwatch_(group_targets|handshake_duration_seconds_count)' "$fl/metrics.txt" | head -6); synwatch: $(tail -3 "$fl/mon.err")"
 curl -sf "$base/" -o "$fl/index.html" || sw_fail "GET / from the installed exporter"
 cmp -s "$fl/index.html" /usr/share/synwatch/web/index.html || sw_fail "GET / is not /usr/share/synwatch/web/index.html"
 if [ -z "$seccomp_broken" ]; then
