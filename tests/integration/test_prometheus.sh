@@ -164,10 +164,10 @@ sw_wait_for 20 within "$hq_web" 0.0004 0.0008 ||
 	sw_fail "histogram_quantile for web: $(query "$hq_web"), want in (0.0004, 0.0008]"
 is "count($hq)" 3 || sw_fail "$hq: $(query "count($hq)") groups, want 3 (db, ssh, web)"
 hq_ssh='histogram_quantile(0.9, sum by (le) (rate(synwatch_handshake_duration_seconds_bucket{job="synwatch",group="ssh"}[1m])))'
-within "$hq_ssh" 0.0008 0.0016 || sw_fail "histogram_quantile for ssh: $(query "$hq_ssh"), want in (0.0008, 0.0016]"
+sw_wait_for 10 within "$hq_ssh" 0.0008 0.0016 || sw_fail "histogram_quantile for ssh: $(query "$hq_ssh"), want in (0.0008, 0.0016]"
 # _sum and _count grow with the answers, and only the web and ssh groups'
 grows='count(rate(synwatch_handshake_duration_seconds_sum{job="synwatch"}[1m]) > 0 and rate(synwatch_handshake_duration_seconds_count{job="synwatch"}[1m]) > 0)'
-is "$grows" 4 || sw_fail "$grows: $(query "$grows"), want 4 (web and ssh in fra1 and ams1)"
+sw_wait_for 10 is "$grows" 4 || sw_fail "$grows: $(query "$grows"), want 4 (web and ssh in fra1 and ams1)"
 curl -sf "$exp/metrics" | promtool check metrics > "$dir/lint.txt" 2>&1 || true
 [ -s "$dir/lint.txt" ] && sw_fail "promtool check metrics with growing histograms: $(head -5 "$dir/lint.txt")"
 sw_pass "histograms: $hq gives web $(query "$hq_web") s (bucket 0.4-0.8 ms) and ssh $(query "$hq_ssh") s (0.8-1.6 ms) as the counters grow; _sum and _count growing for those alone; promtool check metrics clean"
