@@ -321,7 +321,20 @@ static int cmp_tstate(const void *pa, const void *pb)
 	return c ? c : fv_state_rank(a->state) - fv_state_rank(b->state);
 }
 
-/* Fills the derived fields of the rows; returns -ENOMEM or 0. */
+/* The row's Prometheus label block (prom, prom_len, clash) into a, with b
+ * and tmp as scratch. Returns 0 or -ENOMEM. */
+static int row_prom(struct row *w, struct fv_arena *a, struct buf *b, struct fv_arena *tmp)
+{
+	buf_reset(b);
+	w->clash = prom_label_block(b, w, tmp, 0);
+	w->prom = b->nomem ? NULL : fv_strndup(a, b->s, b->len);
+	w->prom_len = b->len;
+	return w->prom ? 0 : -ENOMEM;
+}
+
+/* Fills the derived fields of the rows; returns -ENOMEM or 0. The label
+ * block only for the rows /metrics shows one by one: at a million rows it
+ * is a good part of a snapshot's time and memory (/probe makes its own). */
 static int rows_prepare(struct snapshot *s)
 {
 	struct buf b = { 0 };
@@ -349,11 +362,7 @@ static int rows_prepare(struct snapshot *s)
 		w->key[16] = (uint8_t)(w->port >> 8);
 		w->key[17] = (uint8_t)w->port;
 		w->ip = fv_strndup(&s->a, ip, strlen(ip));
-		buf_reset(&b);
-		w->clash = prom_label_block(&b, w, &tmp, 0);
-		w->prom = b.nomem ? NULL : fv_strndup(&s->a, b.s, b.len);
-		w->prom_len = b.len;
-		if (!w->ip || !w->prom)
+		if (!w->ip || (w->per_target && row_prom(w, &s->a, &b, &tmp) < 0))
 			r = -ENOMEM;
 		if (i % 1024 == 1023)
 			fv_arena_release(&tmp);
@@ -1358,10 +1367,22 @@ static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snaps
 	struct row *rows = calloc(sub.nrows, sizeof(*rows));
 	if (!rows)
 		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	struct fv_arena pa = { 0 }, tmp = { 0 };
+	struct buf lb = { 0 };
 	sub.nrows = 0;
 	for (size_t i = 0; i < s->nrows; i++)
 		if (row_is(&s->rows[i], target, loc))
 			rows[sub.nrows++] = s->rows[i];
+	for (size_t i = 0; i < sub.nrows; i++)
+		if (!rows[i].prom && row_prom(&rows[i], &pa, &lb, &tmp) < 0) {
+			free(rows);
+			fv_arena_release(&pa);
+			fv_arena_release(&tmp);
+			buf_release(&lb);
+			return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		}
+	fv_arena_release(&tmp);
+	buf_release(&lb);
 	sub.rows = rows;
 	render_targets(&b, &sub);
 	render_checks(&b, &sub);
@@ -1369,6 +1390,7 @@ static enum MHD_Result probe_one(struct MHD_Connection *conn, const struct snaps
 	for (size_t i = 0; i < sub.nrows; i++)
 		PROM_ROW(&b, "probe_ip_protocol", &rows[i], NULL, strchr(rows[i].ip, ':') ? 6 : 4, 0);
 	free(rows);
+	fv_arena_release(&pa);
 	return send_buf(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 
