@@ -14,7 +14,8 @@
 # fetched with curl: "cold" scrapes find the last snapshot older than
 # --max-age (1 s) and read the whole fleet from Redis; "warm" ones come
 # within that second and get the rendered text. $SW_SCRAPES cold and warm
-# scrapes each (default 10). Prints a small Markdown table per mode.
+# scrapes each (default 10); $SW_MODES the --per-target modes (default
+# "config all"). Prints a small Markdown table per mode.
 # Binaries from $SW_BIN (default build/). Everything is removed on exit.
 set -eu
 targets=${1:-100000}
@@ -77,5 +78,6 @@ bench() {
 | machine | $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at the end, $(uname -r), $(date -u +%Y-%m-%d) |
 EOT
 }
-bench config
-bench all
+for m in ${SW_MODES:-config all}; do
+	bench "$m"
+done
