@@ -51,7 +51,7 @@ enum {
 
 enum {
 	T_LOCATION, T_RATE, T_SOURCE_PORTS, T_INTERFACES, T_SOURCE_IP, T_REDIS, T_REDIS_PREFIX, T_OUTPUT,
-	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_SPILL_MAX, T_BACKLOG_MEMORY, T_RESULTS_MAXLEN,
+	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_STATE_FILE, T_SPILL_MAX, T_BACKLOG_MEMORY, T_RESULTS_MAXLEN,
 	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD, T_SEND_PATH, T_CHECK_PORTS,
 };
 
@@ -636,6 +636,8 @@ static const struct yconf_field top_fields[] = {
 	  .what = "a list of groups, each with a name and hosts or targets" },
 	{ .key = "spill", .parse = yconf_str, C(spill), .bit = T_SPILL,
 	  .what = "a file path, like /var/lib/synwatch/spill.log" },
+	{ .key = "state_file", .parse = yconf_str, C(state_file), .bit = T_STATE_FILE,
+	  .what = "a file path, like /var/lib/synwatch/states.tsv" },
 	{ .key = "spill_max", .parse = yconf_size, C(spill_max), .bit = T_SPILL_MAX, .min = 1 << 20,
 	  .max = 1ll << 40, .what = "a size like 1G" },
 	{ .key = "backlog_memory", .parse = yconf_size, C(backlog_memory), .bit = T_BACKLOG_MEMORY,
@@ -967,6 +969,7 @@ void config_release(struct config *c)
 	free(c->redis_url);
 	free(c->redis_prefix);
 	free(c->spill);
+	free(c->state_file);
 	free(c->output);
 	free(c->send_path);
 	yconf_free_strv(c->exclude, c->n_exclude);
