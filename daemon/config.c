@@ -927,36 +927,49 @@ static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
 	return build_groups(p, t);
 }
 
-int config_parse(struct config *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
+static int begin_top(struct yconf *p, void *ctx)
 {
-	struct yconf p = { .path = path ? path : "<memory>", .err = err, .errlen = errlen };
-	struct top t = { 0 };
-	int r;
+	struct top *t = ctx;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	config_group_init(&t.defaults);
-	if ((r = config_init(&t.c)) < 0 || !(t.c.path = strdup(p.path)))
-		r = yconf_nomem(&p);
-	else if ((r = yconf_parse(&p, text, len, "settings with at least 'groups'", parse_top, &t)) == 0) {
-		*out = t.c;
-		memset(&t.c, 0, sizeof(t.c));
-	}
-	config_release(&t.c);
-	group_release(&t.defaults);
-	return r;
+	config_group_init(&t->defaults);
+	if (config_init(&t->c) < 0 || !(t->c.path = strdup(p->path)))
+		return yconf_nomem(p);
+	return 0;
 }
 
-static int parse_text(void *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
+static void release(void *c)
 {
-	return config_parse(out, text, len, path, err, errlen);
+	config_release(c);
+}
+
+static void end_top(void *ctx)
+{
+	group_release(&((struct top *)ctx)->defaults);
+}
+
+static const struct yconf_format format = {
+	.what = "settings with at least 'groups'",
+	.max = CONFIG_MAX_BYTES,
+	.out_size = sizeof(struct config),
+	.out_off = offsetof(struct top, c),
+	.begin = begin_top,
+	.read = parse_top,
+	.release = release,
+	.end = end_top,
+};
+
+int config_parse(struct config *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
+{
+	struct top t = { 0 };
+
+	return yconf_parse(&format, &t, out, text, len, path, err, errlen);
 }
 
 int config_load(struct config *out, const char *path, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	return yconf_load(out, path, CONFIG_MAX_BYTES, parse_text, err, errlen);
+	struct top t = { 0 };
+
+	return yconf_load(&format, &t, out, path, err, errlen);
 }
 
 void config_release(struct config *c)

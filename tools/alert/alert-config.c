@@ -568,35 +568,43 @@ static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
 	return build_routes(p, t);
 }
 
+static int begin_top(struct yconf *p, void *ctx)
+{
+	struct top *t = ctx;
+
+	if (set_defaults(&t->c) < 0 || !(t->c.path = strdup(p->path)))
+		return yconf_nomem(p);
+	return 0;
+}
+
+static void release(void *c)
+{
+	alert_config_release(c);
+}
+
+static const struct yconf_format format = {
+	.what = "at least 'channels' and 'routes'",
+	.max = ALERT_CONFIG_MAX_BYTES,
+	.out_size = sizeof(struct alert_config),
+	.out_off = offsetof(struct top, c),
+	.begin = begin_top,
+	.read = parse_top,
+	.release = release,
+};
+
 int alert_config_parse(struct alert_config *out, const char *text, size_t len, const char *path, char *err,
 		       size_t errlen)
 {
-	struct yconf p = { .path = path ? path : "<memory>", .err = err, .errlen = errlen };
 	struct top t = { 0 };
-	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	if (set_defaults(&t.c) < 0 || !(t.c.path = strdup(p.path)))
-		r = yconf_nomem(&p);
-	else if ((r = yconf_parse(&p, text, len, "at least 'channels' and 'routes'", parse_top, &t)) == 0) {
-		*out = t.c;
-		memset(&t.c, 0, sizeof(t.c));
-	}
-	alert_config_release(&t.c);
-	return r;
-}
-
-static int parse_text(void *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
-{
-	return alert_config_parse(out, text, len, path, err, errlen);
+	return yconf_parse(&format, &t, out, text, len, path, err, errlen);
 }
 
 int alert_config_load(struct alert_config *out, const char *path, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	return yconf_load(out, path, ALERT_CONFIG_MAX_BYTES, parse_text, err, errlen);
+	struct top t = { 0 };
+
+	return yconf_load(&format, &t, out, path, err, errlen);
 }
 
 void alert_config_release(struct alert_config *c)
