@@ -20,8 +20,7 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 . "$top/bench/tls-bench.sh"
 
 N=${CTLS_N:-1000}
@@ -33,15 +32,8 @@ QUIET_BUDGET=${CTLS_QUIET_BUDGET:-120}
 OUT=${CTLS_OUT:-$top/bench/out/checker-tls}
 NAME=tls.synwatch.test
 
-log() {
-	echo "checker-tls.sh: $*" >&2
-}
-
 sw_require_cmd make cc openssl nginx ss awk
-mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
-rm -f "$OUT"/*.txt
-tmp=""
-sw_tmpdir tmp
+bench_out "$OUT"
 
 # one build directory per backend, beside the normal build
 built=""

@@ -25,8 +25,7 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 
 REPEATS=${TLS_REPEATS:-3}
 N_FULL=${TLS_N_FULL:-600}
@@ -40,15 +39,8 @@ LIBS=${TLS_LIBS:-openssl gnutls}
 OUT=${TLS_OUT:-$top/bench/out/tls}
 NAME=tls.synwatch.test
 
-log() {
-	echo "tls.sh: $*" >&2
-}
-
 sw_require_cmd cc openssl nginx curl ss awk
-mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
-rm -f "$OUT"/*.txt
-tmp=""
-sw_tmpdir tmp
+bench_out "$OUT"
 
 # ------------------------------------------------------------------ certificates, nginx
 
