@@ -36,16 +36,11 @@ sw_require_cmd make cc openssl nginx ss awk
 bench_out "$OUT"
 
 # one build directory per backend, beside the normal build
-built=""
-for b in $BACKENDS; do
-	if make -C "$top" -j2 B="build/bench-$b" TLS_BACKEND="$b" "build/bench-$b/checker-tls" > "$tmp/build-$b.log" 2>&1; then
-		built="$built $b"
-	else
-		log "cannot build the $b checker (tools/deps.sh build; libssl-dev for openssl): $(grep -m 3 -i error "$tmp/build-$b.log")"
-	fi
-done
-built=${built# }
-[ -n "$built" ] || sw_fail "no checker could be built"
+build_checker() {
+	make -C "$top" -j2 B="build/bench-$1" TLS_BACKEND="$1" "build/bench-$1/checker-tls"
+}
+# shellcheck disable=SC2086 # a list
+build_each checker "tools/deps.sh build; libssl-dev for openssl" build_checker $BACKENDS
 
 tls_server_up "$tmp" "$NAME"
 

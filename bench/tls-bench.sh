@@ -5,6 +5,26 @@
 # of their key=value lines. Sourced, after tests/integration/lib.sh (sw_fail,
 # sw_cleanup_add, sw_wait_for).
 
+# build_each WHAT HINT BUILD V...: BUILD V (a command; its output in
+# $tmp/build-V.log) for each V, logging each that fails with its first
+# errors and HINT (what to install); $built: the ones that built, fails
+# when none did
+build_each() {
+	local what=$1 hint=$2 build=$3 v
+	shift 3
+	built=""
+	for v in "$@"; do
+		# shellcheck disable=SC2154 # tmp: bench_out's
+		if "$build" "$v" > "$tmp/build-$v.log" 2>&1; then
+			built="$built $v"
+		else
+			log "cannot build the $v $what ($hint): $(grep -m 3 -i error "$tmp/build-$v.log")"
+		fi
+	done
+	built=${built# }
+	[ -n "$built" ] || sw_fail "no $what could be built"
+}
+
 # free_port: a TCP port no socket uses, below the kernel's ephemeral range
 # (the clients' own connections take ports there, and a listener cannot
 # bind one that a connection holds) and so away from synwatch's source-port
