@@ -72,6 +72,17 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
 	return code;
 }
 
+/* What getopt_long refused (c ':': an option without its value) among the
+ * options of command cmd ("" for those before the command). */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+	const char *sep = *cmd ? ": " : "";
+
+	if (c == ':')
+		return fail(EXIT_USAGE, "%s%soption '%s' needs a value", cmd, sep, argv[optind - 1]);
+	return fail(EXIT_USAGE, "%s%sunknown option '%s'%s", cmd, sep, argv[optind - 1], *cmd ? "" : " (see --help)");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -266,8 +277,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 				return fail(EXIT_USAGE, "add: at most %d labels", MAX_LABELS);
 			labels[n_labels++] = optarg;
 			break;
-		case ':': return fail(EXIT_USAGE, "add: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "add: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("add", c, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -700,8 +710,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			if ((r = positive("show", "--minutes", optarg, 7 * 24 * 60, &minutes)) != 0)
 				return r;
 			break;
-		case ':': return fail(EXIT_USAGE, "show: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "show: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("show", c, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -801,8 +810,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			if ((r = positive("list", "--limit", optarg, 1000000, &limit)) != 0)
 				return r;
 			break;
-		case ':': return fail(EXIT_USAGE, "list: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "list: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("list", c, argv);
 		}
 	}
 	if (optind != argc)
@@ -912,8 +920,7 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 		switch (c) {
 		case 'f': dur = optarg; break;
 		case 'c': comment = optarg; break;
-		case ':': return fail(EXIT_USAGE, "silence add: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "silence add: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("silence add", c, argv);
 		}
 	}
 	if (!dur)
@@ -1111,8 +1118,7 @@ int main(int argc, char **argv)
 		case 'p': ctl.prefix = optarg; break;
 		case 'j': ctl.json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		case ':': return fail(EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+		default: return bad_option("", c, argv);
 		}
 	}
 	if (optind >= argc)
