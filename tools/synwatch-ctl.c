@@ -352,6 +352,19 @@ out:
 	return r;
 }
 
+/* Says that id went (what: "silence " or ""): a line, or {"removed":ID}. */
+static int removed(struct ctl *ctl, const char *what, const char *id)
+{
+	if (ctl->json) {
+		buf_puts(&ctl->out, "{\"removed\":");
+		json_put_str(&ctl->out, id);
+		buf_puts(&ctl->out, "}\n");
+	} else {
+		printf("removed %s%s\n", what, id);
+	}
+	return EXIT_OK;
+}
+
 static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 {
 	char key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
@@ -379,14 +392,7 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 	if (!(p = command(ctl, 3, pub)))
 		return EXIT_FAIL;
 	freeReplyObject(p);
-	if (ctl->json) {
-		buf_puts(&ctl->out, "{\"removed\":");
-		json_put_str(&ctl->out, argv[1]);
-		buf_puts(&ctl->out, "}\n");
-	} else {
-		printf("removed %s\n", argv[1]);
-	}
-	return EXIT_OK;
+	return removed(ctl, "", argv[1]);
 }
 
 /* ---- show ---- */
@@ -1008,14 +1014,7 @@ static int silence_rm(struct ctl *ctl, int argc, char **argv)
 		return fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (r == 0)
 		return fail(EXIT_FAIL, "no silence '%s' (ended, or never there: see silence list)", argv[1]);
-	if (ctl->json) {
-		buf_puts(&ctl->out, "{\"removed\":");
-		json_put_str(&ctl->out, argv[1]);
-		buf_puts(&ctl->out, "}\n");
-	} else {
-		printf("removed silence %s\n", argv[1]);
-	}
-	return EXIT_OK;
+	return removed(ctl, "silence ", argv[1]);
 }
 
 static int cmd_silence(struct ctl *ctl, int argc, char **argv)
