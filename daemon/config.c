@@ -23,6 +23,7 @@
 #include "common/yconf.h"
 #include "daemon/checkconf.h"
 #include "daemon/config.h"
+#include "store/schema.h"
 
 /* A configuration is kilobytes; this stops a wrong path (a disk image,
  * /dev/zero) from being read into memory. */
@@ -253,17 +254,10 @@ static int check_prober_id(const char *s, char *msg, size_t len)
 	return 0;
 }
 
-/* It starts every Redis key; consumers take at most 127 bytes. */
+/* It starts every Redis key: the key layout's own rule (store/schema.h). */
 static int check_prefix(const char *s, char *msg, size_t len)
 {
-	size_t n = strlen(s);
-
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return yconf_msg(msg, len, "expected printable characters without spaces");
-	if (n > 127)
-		return yconf_msg(msg, len, "expected at most 127 characters");
-	return 0;
+	return schema_check_prefix(s, msg, len) < 0 ? -EINVAL : 0;
 }
 
 /* A Prometheus label name: [A-Za-z_][A-Za-z0-9_]*. */
