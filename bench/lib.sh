@@ -1,4 +1,5 @@
-# Shared by the benchmark scripts (bench/bench-monitor.sh,
+# shellcheck shell=bash
+# Shared by the benchmark scripts (bench/bench.sh, bench/bench-monitor.sh,
 # bench/bench-store.sh, bench/soak.sh, bench/exporter.sh, and the TLS ones:
 # bench/tls.sh, bench/checker-tls.sh, bench/checks.sh); source it first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
 # private directories, a private redis-server; SW_BIN defaults to the
