@@ -546,6 +546,25 @@ out:
 	return r;
 }
 
+/* Reads the top-level mapping root with f->top into ctx, then builds. */
+static int read_top(struct yconf *p, const struct yconf_format *f, yaml_node_t *root, void *ctx)
+{
+	struct yconf_scope s = { .owner = "the top level" };
+	int r;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return yconf_wrong_type(p, root, "configuration", f->top_what);
+	if ((r = yconf_map(p, root, f->top, ctx, &s, "at the top level")) < 0)
+		return r;
+	for (size_t i = 0; i < f->top->n; i++) {
+		const struct yconf_field *k = &f->top->v[i];
+
+		if ((k->flags & YCONF_REQUIRED) && !(s.set & YCONF_BIT(k->bit)))
+			return yconf_fail(p, root->start_mark, "no '%s': expected %s", k->key, k->what);
+	}
+	return f->build(p, root, ctx, &s);
+}
+
 /* Reads one document of text as f's root into ctx. */
 static int read_document(struct yconf *p, const struct yconf_format *f, void *ctx, const char *text, size_t len)
 {
@@ -558,7 +577,7 @@ static int read_document(struct yconf *p, const struct yconf_format *f, void *ct
 	if (!(root = yaml_document_get_root_node(&doc)))
 		r = yconf_fail(p, (yaml_mark_t){ 0 }, "empty configuration: expected %s", f->what);
 	else
-		r = f->read(p, root, ctx);
+		r = read_top(p, f, root, ctx);
 	yaml_document_delete(&doc);
 	return r;
 }

@@ -65,6 +65,7 @@ struct yconf_field {
 
 #define YCONF_GROUP_ONLY 1 /* not in a `defaults:` scope */
 #define YCONF_INHERIT 2	   /* a plain value that a defaults scope may give (the caller copies it) */
+#define YCONF_REQUIRED 4   /* a top-level key a file must give ("no 'KEY': expected WHAT") */
 
 #define YCONF_BIT(b) (1u << (b))
 #define YCONF_AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
@@ -162,11 +163,14 @@ struct yconf_format {
 			   * as /dev/zero is not read into memory */
 	size_t out_size;  /* of the result */
 	size_t out_off;	  /* where ctx holds the result while it is built */
+	const struct yconf_table *top; /* the fields of the top-level mapping, read into ctx */
+	const char *top_what;	       /* what the top level is, for "configuration: expected ..." */
 	/* Sets ctx up (its defaults) for the file p->path. Returns 0 or
 	 * yconf_nomem(p). */
 	int (*begin)(struct yconf *p, void *ctx);
-	/* Reads the document's root into ctx: the format's top level. */
-	int (*read)(struct yconf *p, yaml_node_t *root, void *ctx);
+	/* Called once the top level was read (its YCONF_REQUIRED keys given),
+	 * with its scope: checks across fields, builds the result. */
+	int (*build)(struct yconf *p, yaml_node_t *root, void *ctx, struct yconf_scope *s);
 	/* Releases a result (zeroed ones too). */
 	void (*release)(void *result);
 	/* May be NULL: releases what else ctx holds, once after begin. */
@@ -178,7 +182,8 @@ struct yconf_format {
  * state (zeroed by the caller). Returns 0 and moves the result into out
  * (free it with f->release), or a negative errno with one line in err,
  * out zeroed and the result released: syntax errors, an empty file
- * ("empty configuration: expected WHAT"), what f->read fails. */
+ * ("empty configuration: expected WHAT"), a top level that is no mapping
+ * or lacks a required key, what the fields or f->build fail. */
 int yconf_parse(const struct yconf_format *f, void *ctx, void *out, const char *text, size_t len,
 		const char *path, char *err, size_t errlen);
 /* Reads path (at most f->max bytes) and parses it as yconf_parse does.

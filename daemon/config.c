@@ -626,7 +626,7 @@ static const struct yconf_field top_fields[] = {
 	  .what = "a share greater than 0 and at most 1, like 0.5" },
 	{ .key = "defaults", .parse = parse_defaults, .bit = T_DEFAULTS,
 	  .what = "a mapping of group settings (interval, ports, labels...)" },
-	{ .key = "groups", .parse = parse_groups, .bit = T_GROUPS,
+	{ .key = "groups", .parse = parse_groups, .bit = T_GROUPS, .flags = YCONF_REQUIRED,
 	  .what = "a list of groups, each with a name and hosts or targets" },
 	{ .key = "spill", .parse = yconf_str, C(spill), .bit = T_SPILL,
 	  .what = "a file path, like /var/lib/synwatch/spill.log" },
@@ -905,20 +905,11 @@ int config_init(struct config *c)
 	return 0;
 }
 
-static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
+static int build_top(struct yconf *p, yaml_node_t *root, void *ctx, struct yconf_scope *s)
 {
-	struct yconf_scope s = { .owner = "the top level" };
-	struct top *t = ctx;
-	int r;
-
-	if (root->type != YAML_MAPPING_NODE)
-		return yconf_wrong_type(p, root, "configuration",
-					"a mapping of settings (location, rate, groups...)");
-	if ((r = yconf_map(p, root, &top_table, t, &s, "at the top level")) < 0)
-		return r;
-	if (!t->groups)
-		return yconf_fail(p, root->start_mark, "no 'groups': expected %s", top_fields[T_GROUPS].what);
-	return build_groups(p, t);
+	(void)root;
+	(void)s;
+	return build_groups(p, ctx);
 }
 
 static int begin_top(struct yconf *p, void *ctx)
@@ -946,8 +937,10 @@ static const struct yconf_format format = {
 	.max = CONFIG_MAX_BYTES,
 	.out_size = sizeof(struct config),
 	.out_off = offsetof(struct top, c),
+	.top = &top_table,
+	.top_what = "a mapping of settings (location, rate, groups...)",
 	.begin = begin_top,
-	.read = parse_top,
+	.build = build_top,
 	.release = release,
 	.end = end_top,
 };
