@@ -51,6 +51,15 @@ def read_text(path):
         return f.read()
 
 
+def read_lines(path):
+    """The lines of path (or of path.gz); none when neither exists."""
+    f = opener(path)
+    if f is None:
+        return
+    with f:
+        yield from f
+
+
 def pct(values, p):
     """Nearest-rank percentile of a list (p in 0..100)."""
     if not values:
@@ -173,44 +182,34 @@ def score(hosts, results):
 
 def results_synwatch(d, rid):
     res = {}
-    f = opener(os.path.join(d, rid + ".out"))
-    if f:
-        with f:
-            for line in f:
-                try:
-                    o = json.loads(line)
-                except ValueError:
-                    continue
-                if o.get("type") == "result":
-                    res.setdefault((o["ip"], o["port"]), o["state"])
+    for line in read_lines(os.path.join(d, rid + ".out")):
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("type") == "result":
+            res.setdefault((o["ip"], o["port"]), o["state"])
     return res
 
 
 def results_zmap(d, rid):
     res = {}
     for port in (80, 81):
-        f = opener(os.path.join(d, f"{rid}-{port}.out"))
-        if not f:
-            continue
-        with f:
-            for line in f:
-                p = line.strip().split(",")
-                if len(p) < 4 or p[0] == "saddr" or p[3] != "0":
-                    continue
-                st = {"synack": "open", "rst": "closed"}.get(p[2], p[2])
-                res.setdefault((p[0], int(p[1])), st)
+        for line in read_lines(os.path.join(d, f"{rid}-{port}.out")):
+            p = line.strip().split(",")
+            if len(p) < 4 or p[0] == "saddr" or p[3] != "0":
+                continue
+            st = {"synack": "open", "rst": "closed"}.get(p[2], p[2])
+            res.setdefault((p[0], int(p[1])), st)
     return res
 
 
 def results_masscan(d, rid):
     res = {}
-    f = opener(os.path.join(d, rid + ".lst"))
-    if f:
-        with f:
-            for line in f:
-                p = line.split()
-                if len(p) >= 4 and p[1] == "tcp" and p[0] in ("open", "closed"):
-                    res.setdefault((p[3], int(p[2])), p[0])
+    for line in read_lines(os.path.join(d, rid + ".lst")):
+        p = line.split()
+        if len(p) >= 4 and p[1] == "tcp" and p[0] in ("open", "closed"):
+            res.setdefault((p[3], int(p[2])), p[0])
     return res
 
 

@@ -50,9 +50,8 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# the release build, not the sanitizer one that lib.sh prefers
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+# the release build, not the sanitizer one that tests/integration/lib.sh prefers
+. "$top/bench/lib.sh"
 
 RATES=${BENCH_RATES:-25000 50000 100000 150000 200000 300000 max}
 REPEATS=${BENCH_REPEATS:-3}

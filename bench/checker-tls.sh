@@ -20,8 +20,7 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 . "$top/bench/tls-bench.sh"
 
 N=${CTLS_N:-1000}
@@ -33,27 +32,15 @@ QUIET_BUDGET=${CTLS_QUIET_BUDGET:-120}
 OUT=${CTLS_OUT:-$top/bench/out/checker-tls}
 NAME=tls.synwatch.test
 
-log() {
-	echo "checker-tls.sh: $*" >&2
-}
-
 sw_require_cmd make cc openssl nginx ss awk
-mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
-rm -f "$OUT"/*.txt
-tmp=""
-sw_tmpdir tmp
+bench_out "$OUT"
 
 # one build directory per backend, beside the normal build
-built=""
-for b in $BACKENDS; do
-	if make -C "$top" -j2 B="build/bench-$b" TLS_BACKEND="$b" "build/bench-$b/checker-tls" > "$tmp/build-$b.log" 2>&1; then
-		built="$built $b"
-	else
-		log "cannot build the $b checker (tools/deps.sh build; libssl-dev for openssl): $(grep -m 3 -i error "$tmp/build-$b.log")"
-	fi
-done
-built=${built# }
-[ -n "$built" ] || sw_fail "no checker could be built"
+build_checker() {
+	make -C "$top" -j2 B="build/bench-$1" TLS_BACKEND="$1" "build/bench-$1/checker-tls"
+}
+# shellcheck disable=SC2086 # a list
+build_each checker "tools/deps.sh build; libssl-dev for openssl" build_checker $BACKENDS
 
 tls_server_up "$tmp" "$NAME"
 

@@ -56,8 +56,7 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 . "$top/bench/tls-bench.sh"
 
 N=${CHECKS_N:-500}
@@ -81,10 +80,6 @@ NAME=tls.synwatch.test
 FULL_IV=8 # the tls full run's interval: its first round
 PY=$SW_PY
 
-log() {
-	echo "checks.sh: $*" >&2
-}
-
 sw_require_root
 sw_require_cmd ip nft nginx openssl curl awk
 [ -x "$PY" ] || sw_fail "$PY is missing (Debian's python3)"
@@ -97,10 +92,7 @@ hosts_n=$N
 for h in "$FULL_N" "${max_steps[@]}" "${max_tls_steps[@]}"; do [ "$h" -gt "$hosts_n" ] && hosts_n=$h; done
 [ "$hosts_n" -le 65534 ] || sw_fail "$hosts_n hosts asked for; the fleet's block holds 65534"
 
-mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
-rm -f "$OUT"/*.txt "$OUT"/*.samples "$OUT"/*.ndjson.gz
-tmp=""
-sw_tmpdir tmp
+bench_out "$OUT" '*.samples' '*.ndjson.gz'
 chmod 755 "$tmp" # synwatch reads the CA file after leaving root (its own user, where there is one)
 # others rebuild build/ while this runs: measure one fixed copy
 cp "$SW_BIN/synwatch" "$tmp/synwatch" || sw_fail "cannot copy $SW_BIN/synwatch"

@@ -1,6 +1,7 @@
-# Shared by the benchmark scripts that use Redis (bench/bench-monitor.sh,
-# bench/bench-store.sh, bench/soak.sh, bench/exporter.sh); source it
-# first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
+# shellcheck shell=bash
+# Shared by the benchmark scripts (bench/bench.sh, bench/bench-monitor.sh,
+# bench/bench-store.sh, bench/soak.sh, bench/exporter.sh, and the TLS ones:
+# bench/tls.sh, bench/checker-tls.sh, bench/checks.sh); source it first. It brings tests/integration/lib.sh (cleanup on exit, fleets,
 # private directories, a private redis-server; SW_BIN defaults to the
 # release build here) and the measurements those scripts share.
 SW_TOP=${SW_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -16,6 +17,28 @@ bench_setup() {
 	mkdir -p "$1" || sw_fail "cannot create '$1'"
 	name=$(sw_unique "$2")
 	sw_tmpdir dir
+}
+
+# bench_out OUT [GLOB...]: the output directory OUT, emptied of what a run
+# before left there (*.txt and each GLOB), and a private directory in $tmp
+bench_out() {
+	local out=$1 g
+	shift
+	mkdir -p "$out" || sw_fail "cannot create '$out'"
+	rm -f "$out"/*.txt
+	for g in "$@"; do
+		# shellcheck disable=SC2086 # g is a glob to expand
+		rm -f "$out"/$g
+	done
+	# shellcheck disable=SC2034 # the caller's
+	tmp=""
+	sw_tmpdir tmp
+}
+
+# log MESSAGE...: a line on stderr naming the script (a script may define
+# its own)
+log() {
+	echo "${0##*/}: $*" >&2
 }
 
 # cpu_ticks PID: user + system CPU time of a process, all its threads, in

@@ -5,6 +5,26 @@
 # of their key=value lines. Sourced, after tests/integration/lib.sh (sw_fail,
 # sw_cleanup_add, sw_wait_for).
 
+# build_each WHAT HINT BUILD V...: BUILD V (a command; its output in
+# $tmp/build-V.log) for each V, logging each that fails with its first
+# errors and HINT (what to install); $built: the ones that built, fails
+# when none did
+build_each() {
+	local what=$1 hint=$2 build=$3 v
+	shift 3
+	built=""
+	for v in "$@"; do
+		# shellcheck disable=SC2154 # tmp: bench_out's
+		if "$build" "$v" > "$tmp/build-$v.log" 2>&1; then
+			built="$built $v"
+		else
+			log "cannot build the $v $what ($hint): $(grep -m 3 -i error "$tmp/build-$v.log")"
+		fi
+	done
+	built=${built# }
+	[ -n "$built" ] || sw_fail "no $what could be built"
+}
+
 # free_port: a TCP port no socket uses, below the kernel's ephemeral range
 # (the clients' own connections take ports there, and a listener cannot
 # bind one that a connection holds) and so away from synwatch's source-port
@@ -35,6 +55,22 @@ free_port() {
 #                   keeps a core to itself where it can)
 #   --netns NS      run it in network namespace NS
 # Without --netns nothing listens outside 127.0.0.1.
+# tls_server_block PORT [DIRECTIVE]: an nginx server of tls_server_up's
+# on PORT (with DIRECTIVE too), from its locals listen and dir
+tls_server_block() {
+	cat << EOF
+	server {
+		listen $listen:$1 ssl backlog=4096;
+		ssl_certificate $dir/leaf.pem;
+		ssl_certificate_key $dir/leaf.key;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_ecdh_curve X25519:prime256v1;
+		${2:-}
+		return 204;
+	}
+EOF
+}
+
 tls_server_up() {
 	local dir=$1 name=$2 listen=127.0.0.1 plain='' workers=1 ns=() plain_server=''
 	port=''
@@ -91,23 +127,8 @@ http {
 	fastcgi_temp_path $dir/nginx/tmp;
 	uwsgi_temp_path $dir/nginx/tmp;
 	scgi_temp_path $dir/nginx/tmp;
-	server {
-		listen $listen:$port ssl backlog=4096;
-		ssl_certificate $dir/leaf.pem;
-		ssl_certificate_key $dir/leaf.key;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		ssl_ecdh_curve X25519:prime256v1;
-		return 204;
-	}
-	server {
-		listen $listen:$port_ke ssl backlog=4096;
-		ssl_certificate $dir/leaf.pem;
-		ssl_certificate_key $dir/leaf.key;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		ssl_ecdh_curve X25519:prime256v1;
-		ssl_conf_command Options AllowNoDHEKEX;
-		return 204;
-	}
+$(tls_server_block "$port")
+$(tls_server_block "$port_ke" "ssl_conf_command Options AllowNoDHEKEX;")
 	$plain_server
 }
 EOF

@@ -25,8 +25,7 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export SW_TOP=$top SW_BIN=${SW_BIN:-$top/build}
-. "$top/tests/integration/lib.sh"
+. "$top/bench/lib.sh"
 
 REPEATS=${TLS_REPEATS:-3}
 N_FULL=${TLS_N_FULL:-600}
@@ -40,15 +39,8 @@ LIBS=${TLS_LIBS:-openssl gnutls}
 OUT=${TLS_OUT:-$top/bench/out/tls}
 NAME=tls.synwatch.test
 
-log() {
-	echo "tls.sh: $*" >&2
-}
-
 sw_require_cmd cc openssl nginx curl ss awk
-mkdir -p "$OUT" || sw_fail "cannot create '$OUT'"
-rm -f "$OUT"/*.txt
-tmp=""
-sw_tmpdir tmp
+bench_out "$OUT"
 
 # ------------------------------------------------------------------ certificates, nginx
 
@@ -64,18 +56,13 @@ lib_flags() {
 	gnutls) pkg-config --cflags --libs gnutls ;;
 	esac
 }
-built=""
-for lib in $LIBS; do
+build_client() {
 	# shellcheck disable=SC2046,SC2086 # word splitting wanted
-	if cc -O2 -g -std=gnu11 -D_GNU_SOURCE $WARN -o "$tmp/tls-bench-$lib" "$top/bench/tls_handshake.c" \
-		"$top/bench/tls-$lib.c" $(lib_flags "$lib") 2> "$tmp/build-$lib.log"; then
-		built="$built $lib"
-	else
-		log "cannot build the $lib client (install the bench packages: tools/deps.sh bench): $(head -3 "$tmp/build-$lib.log")"
-	fi
-done
-built=${built# }
-[ -n "$built" ] || sw_fail "no client could be built"
+	cc -O2 -g -std=gnu11 -D_GNU_SOURCE $WARN -o "$tmp/tls-bench-$1" "$top/bench/tls_handshake.c" \
+		"$top/bench/tls-$1.c" $(lib_flags "$1")
+}
+# shellcheck disable=SC2086 # a list
+build_each client "install the bench packages: tools/deps.sh bench" build_client $LIBS
 
 # the quiet wait before each repeat (tls-bench.sh's wait_quiet)
 QUIET_MAX=${TLS_QUIET_MAX:-30}

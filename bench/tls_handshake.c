@@ -197,6 +197,27 @@ static void conn_start(struct run *r)
 	set_events(r, c, EPOLLOUT);
 }
 
+/* Our side is done: half-close and read until the server closes. */
+static void half_close(struct run *r, struct conn *c)
+{
+	(void)shutdown(c->fd, SHUT_WR);
+	c->state = ST_DRAIN;
+	set_events(r, c, EPOLLIN);
+}
+
+/* What a stepping call returned (k): true when the step finished; else
+ * waits for the socket it wants, or ends the connection with the error. */
+static bool stepped(struct run *r, struct conn *c, int k)
+{
+	if (k == TLSB_DONE)
+		return true;
+	if (k > 0)
+		want(r, c, k);
+	else
+		conn_end(r, c, tlsb_error(c->tls));
+	return false;
+}
+
 static void begin_close(struct run *r, struct conn *c);
 
 static void after_handshake(struct run *r, struct conn *c)
@@ -262,9 +283,7 @@ static void begin_close(struct run *r, struct conn *c)
 		return;
 	}
 	/* the close_notify's failure is no failed check: the verdict is in */
-	(void)shutdown(c->fd, SHUT_WR);
-	c->state = ST_DRAIN;
-	set_events(r, c, EPOLLIN);
+	half_close(r, c);
 }
 
 static void drain(struct run *r, struct conn *c)
@@ -285,7 +304,7 @@ static void drain(struct run *r, struct conn *c)
 
 static void step(struct run *r, struct conn *c)
 {
-	int k, err = 0;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	switch (c->state) {
@@ -295,9 +314,7 @@ static void step(struct run *r, struct conn *c)
 			return;
 		}
 		if (r->tcp_only) {
-			(void)shutdown(c->fd, SHUT_WR);
-			c->state = ST_DRAIN;
-			set_events(r, c, EPOLLIN);
+			half_close(r, c);
 			return;
 		}
 		if (tlsb_conn_new(r->ctx, c->fd, !c->full, &c->tls) < 0) {
@@ -307,22 +324,12 @@ static void step(struct run *r, struct conn *c)
 		c->state = ST_HANDSHAKE;
 		/* fall through */
 	case ST_HANDSHAKE:
-		k = tlsb_handshake(c->tls);
-		if (k == TLSB_DONE)
+		if (stepped(r, c, tlsb_handshake(c->tls)))
 			after_handshake(r, c);
-		else if (k > 0)
-			want(r, c, k);
-		else
-			conn_end(r, c, tlsb_error(c->tls));
 		return;
 	case ST_TICKET:
-		k = tlsb_read_ticket(c->tls);
-		if (k == TLSB_DONE)
+		if (stepped(r, c, tlsb_read_ticket(c->tls)))
 			begin_close(r, c);
-		else if (k > 0)
-			want(r, c, k);
-		else
-			conn_end(r, c, tlsb_error(c->tls));
 		return;
 	case ST_CLOSE:
 		begin_close(r, c);

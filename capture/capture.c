@@ -53,9 +53,7 @@ struct capture {
 	size_t n_batch;
 	int cur_linktype;
 
-	pthread_t thread;
-	bool running;
-	atomic_bool stop;
+	struct thread_loop loop;
 	_Atomic uint64_t packets, accepted, ignored, malformed, bad_cookie;
 	_Atomic uint64_t pcap_recv, pcap_drop, pcap_ifdrop;
 };
@@ -162,7 +160,7 @@ static void *receiver(void *arg)
 
 	for (size_t i = 0; i < c->n; i++)
 		pfd[i] = (struct pollfd){ .fd = c->h[i].fd, .events = POLLIN };
-	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+	while (!thread_loop_stopping(&c->loop)) {
 		int r = poll(pfd, (nfds_t)c->n, CAPTURE_POLL_MS);
 		if (r < 0 && errno != EINTR) {
 			log_error("capture: poll: %s", strerror(errno));
@@ -275,7 +273,6 @@ int capture_open(struct capture **out, const struct capture_config *cfg)
 	c->key = *cfg->filter.key;
 	c->filter = cfg->filter;
 	c->filter.key = &c->key;
-	atomic_init(&c->stop, false);
 	c->buffer = cfg->buffer_bytes ? cfg->buffer_bytes : CAPTURE_DEFAULT_BUFFER;
 	for (size_t i = 0; i < cfg->n_ifnames; i++) {
 		r = open_handle(&c->h[c->n], cfg->ifnames[i], expr, c->buffer);
@@ -294,23 +291,14 @@ out:
 
 int capture_start(struct capture *c, struct ring *out)
 {
-	int r;
-
 	c->out = out;
-	atomic_store(&c->stop, false);
-	if ((r = thread_start(&c->thread, receiver, c, "sw-capture")) < 0)
-		return r;
-	c->running = true;
-	return 0;
+	return thread_loop_start(&c->loop, receiver, c, "sw-capture");
 }
 
 void capture_stop(struct capture *c)
 {
-	if (!c || !c->running)
-		return;
-	atomic_store(&c->stop, true);
-	pthread_join(c->thread, NULL);
-	c->running = false;
+	if (c)
+		thread_loop_stop(&c->loop);
 }
 
 void capture_close(struct capture *c)

@@ -62,16 +62,18 @@ static unsigned addr_bits(const struct sw_addr *a)
 	return a->family == AF_INET ? 32 : 128;
 }
 
-static bool prefix_match(const struct sw_addr *a, const struct sw_addr *b, unsigned prefix)
+bool addr_prefix_match(const struct sw_addr *net, unsigned prefix, const struct sw_addr *a)
 {
 	unsigned full = prefix / 8, rest = prefix % 8;
 
-	if (memcmp(a->u.b, b->u.b, full) != 0)
+	if (net->family != a->family)
+		return false;
+	if (memcmp(net->u.b, a->u.b, full) != 0)
 		return false;
 	if (rest == 0)
 		return true;
 	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a->u.b[full] & mask) == (b->u.b[full] & mask);
+	return (net->u.b[full] & mask) == (a->u.b[full] & mask);
 }
 
 int cidr_parse(struct sw_cidr *out, const char *s)
@@ -105,5 +107,5 @@ int cidr_parse(struct sw_cidr *out, const char *s)
 
 bool cidr_contains(const struct sw_cidr *c, const struct sw_addr *a)
 {
-	return c->base.family == a->family && prefix_match(&c->base, a, c->prefix);
+	return addr_prefix_match(&c->base, c->prefix, a);
 }

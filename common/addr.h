@@ -56,4 +56,9 @@ int cidr_parse(struct sw_cidr *out, const char *s);
 
 bool cidr_contains(const struct sw_cidr *c, const struct sw_addr *a);
 
+/* a lies in the block of net's first prefix bits: the same family and
+ * those bits equal (the rest of net need not be zero). cidr_contains on a
+ * parsed block; the route lookup on the kernel's routes and addresses. */
+bool addr_prefix_match(const struct sw_addr *net, unsigned prefix, const struct sw_addr *a);
+
 #endif

@@ -1,4 +1,5 @@
 /* Command-line helpers (common/cli.h). */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,4 +38,17 @@ uint64_t cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max)
 	if (num_parse_uint(s, min, max, &v) < 0)
 		cli_die_usage("%s", num_uint_error(msg, sizeof(msg), opt, s, min, max));
 	return v;
+}
+
+void cli_die_option(int c, char **argv)
+{
+	if (c == ':')
+		cli_die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
+	cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+}
+
+void cli_no_operands(int argc, char **argv)
+{
+	if (optind < argc)
+		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
 }

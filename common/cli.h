@@ -20,4 +20,12 @@ int64_t cli_duration(const char *opt, const char *s, int64_t min_ns, int64_t max
  * the same way unless min <= it <= max. */
 uint64_t cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max);
 
+/* What getopt_long (opterr = 0, optstring starting with ':') refused: c is
+ * ':' for an option without its value, anything else for an unknown one;
+ * exits through cli_die_usage naming argv[optind - 1]. */
+__attribute__((noreturn)) void cli_die_option(int c, char **argv);
+/* After the options of a program that takes no operands: exits through
+ * cli_die_usage naming the first one left, if any. */
+void cli_no_operands(int argc, char **argv);
+
 #endif

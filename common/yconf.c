@@ -546,8 +546,27 @@ out:
 	return r;
 }
 
-int yconf_parse(struct yconf *p, const char *text, size_t len, const char *what, yconf_root_fn read,
-		void *ctx)
+/* Reads the top-level mapping root with f->top into ctx, then builds. */
+static int read_top(struct yconf *p, const struct yconf_format *f, yaml_node_t *root, void *ctx)
+{
+	struct yconf_scope s = { .owner = "the top level" };
+	int r;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return yconf_wrong_type(p, root, "configuration", f->top_what);
+	if ((r = yconf_map(p, root, f->top, ctx, &s, "at the top level")) < 0)
+		return r;
+	for (size_t i = 0; i < f->top->n; i++) {
+		const struct yconf_field *k = &f->top->v[i];
+
+		if ((k->flags & YCONF_REQUIRED) && !(s.set & YCONF_BIT(k->bit)))
+			return yconf_fail(p, root->start_mark, "no '%s': expected %s", k->key, k->what);
+	}
+	return f->build(p, root, ctx, &s);
+}
+
+/* Reads one document of text as f's root into ctx. */
+static int read_document(struct yconf *p, const struct yconf_format *f, void *ctx, const char *text, size_t len)
 {
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -556,22 +575,44 @@ int yconf_parse(struct yconf *p, const char *text, size_t len, const char *what,
 	if ((r = yconf_open(p, &doc, text, len)) < 0)
 		return r;
 	if (!(root = yaml_document_get_root_node(&doc)))
-		r = yconf_fail(p, (yaml_mark_t){ 0 }, "empty configuration: expected %s", what);
+		r = yconf_fail(p, (yaml_mark_t){ 0 }, "empty configuration: expected %s", f->what);
 	else
-		r = read(p, root, ctx);
+		r = read_top(p, f, root, ctx);
 	yaml_document_delete(&doc);
 	return r;
 }
 
-int yconf_load(void *out, const char *path, size_t max, yconf_text_fn parse, char *err, size_t errlen)
+int yconf_parse(const struct yconf_format *f, void *ctx, void *out, const char *text, size_t len,
+		const char *path, char *err, size_t errlen)
+{
+	struct yconf p = { .path = path ? path : "<memory>", .err = err, .errlen = errlen };
+	int r;
+
+	memset(out, 0, f->out_size);
+	if (err && errlen)
+		err[0] = '\0';
+	if ((r = f->begin(&p, ctx)) == 0)
+		r = read_document(&p, f, ctx, text, len);
+	if (r == 0) {
+		memcpy(out, (char *)ctx + f->out_off, f->out_size);
+		memset((char *)ctx + f->out_off, 0, f->out_size);
+	}
+	f->release((char *)ctx + f->out_off);
+	if (f->end)
+		f->end(ctx);
+	return r;
+}
+
+int yconf_load(const struct yconf_format *f, void *ctx, void *out, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	if ((r = yconf_read_file(path, max, &text, &len, err, errlen)) < 0)
+	memset(out, 0, f->out_size);
+	if ((r = yconf_read_file(path, f->max, &text, &len, err, errlen)) < 0)
 		return r;
-	r = parse(out, text, len, path, err, errlen);
+	r = yconf_parse(f, ctx, out, text, len, path, err, errlen);
 	free(text);
 	return r;
 }

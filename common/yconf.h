@@ -65,6 +65,7 @@ struct yconf_field {
 
 #define YCONF_GROUP_ONLY 1 /* not in a `defaults:` scope */
 #define YCONF_INHERIT 2	   /* a plain value that a defaults scope may give (the caller copies it) */
+#define YCONF_REQUIRED 4   /* a top-level key a file must give ("no 'KEY': expected WHAT") */
 
 #define YCONF_BIT(b) (1u << (b))
 #define YCONF_AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
@@ -150,22 +151,44 @@ const struct yconf_field *yconf_find(const struct yconf_table *t, const char *ke
  * syntax errors, invalid text, a second document. */
 int yconf_open(struct yconf *p, yaml_document_t *doc, const char *text, size_t len);
 
-/* Reads a document's root into ctx: a file format's top level. */
-typedef int (*yconf_root_fn)(struct yconf *p, yaml_node_t *root, void *ctx);
-/* Parses len bytes of text as a file of the format whose root read reads:
- * loads the document (yconf_open), fails an empty one with "empty
- * configuration: expected WHAT", calls read, deletes the document. Returns
- * what read returns, or the loading error. */
-int yconf_parse(struct yconf *p, const char *text, size_t len, const char *what, yconf_root_fn read,
-		void *ctx);
+/* ---- file formats ---- */
 
-/* A format's parser of text from memory, as config_parse. */
-typedef int (*yconf_text_fn)(void *out, const char *text, size_t len, const char *path, char *err,
-			     size_t errlen);
-/* Reads path (at most max bytes: a wrong path such as /dev/zero is not read
- * into memory) and hands its text to parse. Returns what parse returns, or
- * the yconf_read_file error. */
-int yconf_load(void *out, const char *path, size_t max, yconf_text_fn parse, char *err, size_t errlen);
+/* A file format built on this reader (daemon/config.c, tools/alert/
+ * alert-config.c): what its parse from memory and its load from a file
+ * share. A parse reads into the format's own state (ctx), which holds the
+ * result while it is built, and hands it to out only when all was read. */
+struct yconf_format {
+	const char *what; /* what a file holds at least: "empty configuration: expected WHAT" */
+	size_t max;	  /* the largest file yconf_load reads, in bytes: a wrong path such
+			   * as /dev/zero is not read into memory */
+	size_t out_size;  /* of the result */
+	size_t out_off;	  /* where ctx holds the result while it is built */
+	const struct yconf_table *top; /* the fields of the top-level mapping, read into ctx */
+	const char *top_what;	       /* what the top level is, for "configuration: expected ..." */
+	/* Sets ctx up (its defaults) for the file p->path. Returns 0 or
+	 * yconf_nomem(p). */
+	int (*begin)(struct yconf *p, void *ctx);
+	/* Called once the top level was read (its YCONF_REQUIRED keys given),
+	 * with its scope: checks across fields, builds the result. */
+	int (*build)(struct yconf *p, yaml_node_t *root, void *ctx, struct yconf_scope *s);
+	/* Releases a result (zeroed ones too). */
+	void (*release)(void *result);
+	/* May be NULL: releases what else ctx holds, once after begin. */
+	void (*end)(void *ctx);
+};
+
+/* Parses len bytes of text (no NUL needed) as one document of format f,
+ * named path in messages (NULL: "<memory>"), with ctx as the format's
+ * state (zeroed by the caller). Returns 0 and moves the result into out
+ * (free it with f->release), or a negative errno with one line in err,
+ * out zeroed and the result released: syntax errors, an empty file
+ * ("empty configuration: expected WHAT"), a top level that is no mapping
+ * or lacks a required key, what the fields or f->build fail. */
+int yconf_parse(const struct yconf_format *f, void *ctx, void *out, const char *text, size_t len,
+		const char *path, char *err, size_t errlen);
+/* Reads path (at most f->max bytes) and parses it as yconf_parse does.
+ * Returns what yconf_parse returns, or the yconf_read_file error. */
+int yconf_load(const struct yconf_format *f, void *ctx, void *out, const char *path, char *err, size_t errlen);
 
 /* Reads a whole file of at most max bytes into *text (malloc'ed, free it)
  * and *len. Returns 0, or a negative errno with "cannot open 'PATH': ..."

@@ -23,6 +23,7 @@
 #include "common/yconf.h"
 #include "daemon/checkconf.h"
 #include "daemon/config.h"
+#include "store/schema.h"
 
 /* A configuration is kilobytes; this stops a wrong path (a disk image,
  * /dev/zero) from being read into memory. */
@@ -51,7 +52,7 @@ enum {
 
 enum {
 	T_LOCATION, T_RATE, T_SOURCE_PORTS, T_INTERFACES, T_SOURCE_IP, T_REDIS, T_REDIS_PREFIX, T_OUTPUT,
-	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_SPILL_MAX, T_BACKLOG_MEMORY, T_RESULTS_MAXLEN,
+	T_RESOLVE, T_EXCLUDE, T_CANARIES, T_ISOLATION, T_DEFAULTS, T_GROUPS, T_SPILL, T_STATE_FILE, T_SPILL_MAX, T_BACKLOG_MEMORY, T_RESULTS_MAXLEN,
 	T_EVENTS_MAXLEN, T_LATENCY_RETENTION, T_PROBER_ID, T_SHARD, T_SEND_PATH, T_CHECK_PORTS,
 };
 
@@ -253,17 +254,10 @@ static int check_prober_id(const char *s, char *msg, size_t len)
 	return 0;
 }
 
-/* It starts every Redis key; consumers take at most 127 bytes. */
+/* It starts every Redis key: the key layout's own rule (store/schema.h). */
 static int check_prefix(const char *s, char *msg, size_t len)
 {
-	size_t n = strlen(s);
-
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return yconf_msg(msg, len, "expected printable characters without spaces");
-	if (n > 127)
-		return yconf_msg(msg, len, "expected at most 127 characters");
-	return 0;
+	return schema_check_prefix(s, msg, len) < 0 ? -EINVAL : 0;
 }
 
 /* A Prometheus label name: [A-Za-z_][A-Za-z0-9_]*. */
@@ -657,10 +651,12 @@ static const struct yconf_field top_fields[] = {
 	  .what = "a share greater than 0 and at most 1, like 0.5" },
 	{ .key = "defaults", .parse = parse_defaults, .bit = T_DEFAULTS,
 	  .what = "a mapping of group settings (interval, ports, labels...)" },
-	{ .key = "groups", .parse = parse_groups, .bit = T_GROUPS,
+	{ .key = "groups", .parse = parse_groups, .bit = T_GROUPS, .flags = YCONF_REQUIRED,
 	  .what = "a list of groups, each with a name and hosts or targets" },
 	{ .key = "spill", .parse = yconf_str, C(spill), .bit = T_SPILL,
 	  .what = "a file path, like /var/lib/synwatch/spill.log" },
+	{ .key = "state_file", .parse = yconf_str, C(state_file), .bit = T_STATE_FILE,
+	  .what = "a file path, like /var/lib/synwatch/states.tsv" },
 	{ .key = "spill_max", .parse = yconf_size, C(spill_max), .bit = T_SPILL_MAX, .min = 1 << 20,
 	  .max = 1ll << 40, .what = "a size like 1G" },
 	{ .key = "backlog_memory", .parse = yconf_size, C(backlog_memory), .bit = T_BACKLOG_MEMORY,
@@ -934,52 +930,58 @@ int config_init(struct config *c)
 	return 0;
 }
 
-static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
+static int build_top(struct yconf *p, yaml_node_t *root, void *ctx, struct yconf_scope *s)
 {
-	struct yconf_scope s = { .owner = "the top level" };
-	struct top *t = ctx;
-	int r;
-
-	if (root->type != YAML_MAPPING_NODE)
-		return yconf_wrong_type(p, root, "configuration",
-					"a mapping of settings (location, rate, groups...)");
-	if ((r = yconf_map(p, root, &top_table, t, &s, "at the top level")) < 0)
-		return r;
-	if (!t->groups)
-		return yconf_fail(p, root->start_mark, "no 'groups': expected %s", top_fields[T_GROUPS].what);
-	return build_groups(p, t);
+	(void)root;
+	(void)s;
+	return build_groups(p, ctx);
 }
+
+static int begin_top(struct yconf *p, void *ctx)
+{
+	struct top *t = ctx;
+
+	config_group_init(&t->defaults);
+	if (config_init(&t->c) < 0 || !(t->c.path = strdup(p->path)))
+		return yconf_nomem(p);
+	return 0;
+}
+
+static void release(void *c)
+{
+	config_release(c);
+}
+
+static void end_top(void *ctx)
+{
+	group_release(&((struct top *)ctx)->defaults);
+}
+
+static const struct yconf_format format = {
+	.what = "settings with at least 'groups'",
+	.max = CONFIG_MAX_BYTES,
+	.out_size = sizeof(struct config),
+	.out_off = offsetof(struct top, c),
+	.top = &top_table,
+	.top_what = "a mapping of settings (location, rate, groups...)",
+	.begin = begin_top,
+	.build = build_top,
+	.release = release,
+	.end = end_top,
+};
 
 int config_parse(struct config *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
 {
-	struct yconf p = { .path = path ? path : "<memory>", .err = err, .errlen = errlen };
 	struct top t = { 0 };
-	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	config_group_init(&t.defaults);
-	if ((r = config_init(&t.c)) < 0 || !(t.c.path = strdup(p.path)))
-		r = yconf_nomem(&p);
-	else if ((r = yconf_parse(&p, text, len, "settings with at least 'groups'", parse_top, &t)) == 0) {
-		*out = t.c;
-		memset(&t.c, 0, sizeof(t.c));
-	}
-	config_release(&t.c);
-	group_release(&t.defaults);
-	return r;
-}
-
-static int parse_text(void *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
-{
-	return config_parse(out, text, len, path, err, errlen);
+	return yconf_parse(&format, &t, out, text, len, path, err, errlen);
 }
 
 int config_load(struct config *out, const char *path, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	return yconf_load(out, path, CONFIG_MAX_BYTES, parse_text, err, errlen);
+	struct top t = { 0 };
+
+	return yconf_load(&format, &t, out, path, err, errlen);
 }
 
 void config_release(struct config *c)
@@ -992,6 +994,7 @@ void config_release(struct config *c)
 	free(c->redis_url);
 	free(c->redis_prefix);
 	free(c->spill);
+	free(c->state_file);
 	free(c->output);
 	free(c->send_path);
 	yconf_free_strv(c->exclude, c->n_exclude);

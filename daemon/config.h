@@ -81,6 +81,7 @@ struct config {
 	char *redis_url;            /* NULL: no Redis */
 	char *redis_prefix;         /* default CONFIG_DEFAULT_PREFIX; printable, no spaces, <= 127 bytes */
 	char *spill;                /* where records wait while Redis is away; NULL: the store's default */
+	char *state_file;           /* without Redis: the states kept for the next start; NULL: none */
 	uint64_t spill_max;         /* its size past which results are dropped; 0: the store's default */
 	uint64_t backlog_memory;    /* bytes of records kept in memory before the spill file; 0: the store's default */
 	uint64_t results_maxlen;    /* P results is trimmed to about this many entries */

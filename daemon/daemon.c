@@ -22,6 +22,7 @@
 #include "daemon/options.h"
 #include "daemon/reload.h"
 #include "daemon/settings.h"
+#include "daemon/statefile.h"
 #include "engine/linkpath.h"
 #include "engine/reserve.h"
 #include "engine/sender.h"
@@ -432,9 +433,15 @@ static void resume_states(struct daemon *d)
 		log_warn("out of memory to resume the states: every target starts unknown");
 		return;
 	}
-	if ((n = store_resume(d->st, d->table, saved)) > 0)
+	/* without Redis, from the file the last stop left */
+	if (d->cfg->state_file) {
+		if ((n = statefile_load(d->cfg->state_file, d->cfg->location, d->table, saved)) > 0)
+			log_info("resumed the states of %u of %u targets from '%s'", monitor_resume(d->mon, saved),
+				 d->table->n_live, d->cfg->state_file);
+	} else if ((n = store_resume(d->st, d->table, saved)) > 0) {
 		log_info("resumed the states of %u of %u targets from redis", monitor_resume(d->mon, saved),
 			 d->table->n_live);
+	}
 	free(saved);
 }
 
@@ -531,6 +538,24 @@ int daemon_start(struct daemon *d)
 	return 0;
 }
 
+/* Without Redis: the states for the next start, in the state file. */
+static void save_states(struct daemon *d)
+{
+	struct state_saved *saved;
+	int n;
+
+	if (!d->mon || !d->cfg->state_file)
+		return;
+	if (!(saved = calloc(d->table->tl.n, sizeof(*saved)))) {
+		log_warn("out of memory to keep the states: the next start begins unknown");
+		return;
+	}
+	monitor_export(d->mon, saved);
+	if ((n = statefile_save(d->cfg->state_file, d->cfg->location, d->table, saved)) >= 0)
+		log_info("kept the states of %d targets in '%s' for the next start", n, d->cfg->state_file);
+	free(saved);
+}
+
 void daemon_stop(struct daemon *d)
 {
 	struct capture_rec cbuf[256];
@@ -547,6 +572,7 @@ void daemon_stop(struct daemon *d)
 	checks_stop(d);
 	checks_poll(d);
 	store_stop(d->st);
+	save_states(d);
 }
 
 void daemon_close(struct daemon *d)

@@ -550,7 +550,10 @@ static void print_output(const struct daemon *d)
 	char shown[1024];
 
 	if (!c->redis_url || d->o->dry_run) {
-		printf("redis: none; output %s on stdout\n", d->o->dry_run ? "the packets" : c->output);
+		printf("redis: none; output %s on stdout", d->o->dry_run ? "the packets" : c->output);
+		if (c->state_file && !d->o->once)
+			printf("; states kept across restarts in %s", c->state_file);
+		printf("\n");
 		return;
 	}
 	redis_url_redact(c->redis_url, shown, sizeof(shown));

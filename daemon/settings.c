@@ -58,8 +58,17 @@ static void settle_redis(struct config *c, const struct options *o)
 		if (o->spill_given)
 			cli_die_usage("--spill '%s': there is no Redis to spill for (give --redis URL)", c->spill);
 		c->shard = false; /* no members to share with */
+		/* the states for the next start: in the service's state directory */
+		if (!c->state_file && state_dir && *state_dir && !o->once) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/synwatch-states-%s.tsv", state_dir, c->location);
+			c->state_file = dup_or_die(path);
+		}
 		return;
 	}
+	/* Redis keeps the states: no file */
+	free(c->state_file);
+	c->state_file = NULL;
 	if (redis_url_check(url, err, sizeof(err)) < 0) {
 		redis_url_redact(url, shown, sizeof(shown));
 		if (o->redis_given)

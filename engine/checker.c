@@ -127,9 +127,7 @@ struct checker {
 	uint64_t busy_ns;        /* loop time outside epoll_wait since the last measure */
 	uint32_t ended;          /* connections ended since the last measure */
 	uint32_t step_work;      /* starts and deadlines in this step */
-	pthread_t thread;
-	bool running;
-	atomic_bool stop;
+	struct thread_loop loop;
 	struct ring *reqs, *results;
 	struct {
 		_Atomic uint64_t started, done, ok, failed, timeouts, tls_full, tls_resumed, queued, in_flight, active,
@@ -1115,7 +1113,7 @@ static void *run(void *arg)
 {
 	struct checker *c = arg;
 
-	while (!atomic_load(&c->stop))
+	while (!thread_loop_stopping(&c->loop))
 		checker_step(c, c->reqs, c->results, 10);
 	/* what is in flight or waiting ends now, with a verdict each */
 	uint64_t now = clock_mono_ns();
@@ -1144,24 +1142,15 @@ static void *run(void *arg)
 
 int checker_start(struct checker *c, struct ring *reqs, struct ring *results)
 {
-	int r;
-
 	c->reqs = reqs;
 	c->results = results;
-	atomic_store(&c->stop, false);
-	if ((r = thread_start(&c->thread, run, c, "sw-checker")) < 0)
-		return r;
-	c->running = true;
-	return 0;
+	return thread_loop_start(&c->loop, run, c, "sw-checker");
 }
 
 void checker_stop(struct checker *c)
 {
-	if (!c || !c->running)
-		return;
-	atomic_store(&c->stop, true);
-	pthread_join(c->thread, NULL);
-	c->running = false;
+	if (c)
+		thread_loop_stop(&c->loop);
 }
 
 void checker_get_stats(const struct checker *c, struct checker_stats *out)

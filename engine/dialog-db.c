@@ -81,15 +81,8 @@ static enum dialog_next redis_begin(struct dialog *d, struct dialog_out *out)
 	return redis_simple(d, out, "PING") ? DIALOG_MORE : DIALOG_DONE;
 }
 
-static enum dialog_next redis_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
-				   struct dialog_out *out)
+static enum dialog_next redis_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	if (tl == 0 || (in[0] != '+' && in[0] != '-' && in[0] != '$' && in[0] != '*' && in[0] != ':'))
 		return dialog_fail_words(d, "not Redis", in, tl);
 	if (in[0] == '-') {
@@ -114,7 +107,7 @@ static enum dialog_next redis_data(struct dialog *d, const uint8_t *in, size_t n
 
 static const char *const redis_waiting[] = { "reply to AUTH", "reply to PING", NULL };
 
-const struct dialog_proto dialog_db_redis = { .begin = redis_begin, .data = redis_data, .waiting = redis_waiting };
+const struct dialog_proto dialog_db_redis = { .begin = redis_begin, .line = redis_line, .waiting = redis_waiting };
 
 /* ---- PostgreSQL ---- */
 
@@ -495,14 +488,8 @@ static enum dialog_next mc_begin(struct dialog *d, struct dialog_out *out)
 	return dialog_printf(d, out, "version\r\n") ? DIALOG_MORE : DIALOG_DONE;
 }
 
-static enum dialog_next mc_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used, struct dialog_out *out)
+static enum dialog_next mc_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	if (tl >= 8 && strncmp((const char *)in, "VERSION ", 8) == 0) {
 		dialog_printf(d, out, "quit\r\n");
 		return dialog_ok(d, in, tl);
@@ -515,4 +502,4 @@ static enum dialog_next mc_data(struct dialog *d, const uint8_t *in, size_t n, s
 
 static const char *const mc_waiting[] = { "reply to version", NULL };
 
-const struct dialog_proto dialog_db_memcached = { .begin = mc_begin, .data = mc_data, .waiting = mc_waiting };
+const struct dialog_proto dialog_db_memcached = { .begin = mc_begin, .line = mc_line, .waiting = mc_waiting };

@@ -14,6 +14,10 @@ struct dialog_proto {
 	enum dialog_next (*begin)(struct dialog *d, struct dialog_out *out);
 	enum dialog_next (*data)(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
 				 struct dialog_out *out);
+	/* instead of data, for a protocol of lines: one whole line at a time,
+	 * len bytes of text without its "\r\n" (dialog_line_text); a line
+	 * longer than DIALOG_LINE_MAX fails the verdict before */
+	enum dialog_next (*line)(struct dialog *d, const uint8_t *line, size_t len, struct dialog_out *out);
 	/* after a STARTTLS the dialog asked for; NULL: never asks */
 	enum dialog_next (*tls_up)(struct dialog *d, struct dialog_out *out);
 	/* what it waits for at each step (d->step), a noun for "no <what>
@@ -34,9 +38,6 @@ extern const struct dialog_proto dialog_db_redis, dialog_db_postgres, dialog_db_
 extern const struct dialog_proto dialog_web_http, dialog_misc_ssh, dialog_misc_amqp, dialog_misc_vnc,
 	dialog_misc_generic;
 
-/* One line of in: its length with the "\n" (0: not complete yet; -1: no
- * line end in DIALOG_LINE_MAX bytes, and the verdict says so). */
-ssize_t dialog_line(struct dialog *d, const uint8_t *in, size_t n);
 /* The line without its "\r\n" / "\n". */
 size_t dialog_line_text(const uint8_t *line, size_t len);
 

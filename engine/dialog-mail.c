@@ -30,18 +30,26 @@ static enum dialog_next greeting_first(struct dialog *d, struct dialog_out *out)
 	return DIALOG_MORE;
 }
 
-/* The protocol's goodbye; the server answered all it was asked: up. */
-static enum dialog_next goodbye(struct dialog *d, struct dialog_out *out, const char *quit)
+/* The protocol's goodbye (IMAP's LOGOUT, the others' QUIT); the server
+ * answered all it was asked: up. */
+static enum dialog_next goodbye(struct dialog *d, struct dialog_out *out)
 {
-	dialog_printf(d, out, "%s\r\n", quit);
+	dialog_printf(d, out, "%s\r\n", d->kind == CHECK_IMAP || d->kind == CHECK_IMAPS ? "a3 LOGOUT" : "QUIT");
 	return dialog_ok(d, NULL, 0);
+}
+
+/* IMAP, POP3 and FTP have nothing left to ask once TLS is up (SMTP says
+ * EHLO again). */
+static enum dialog_next goodbye_tls_up(struct dialog *d, struct dialog_out *out)
+{
+	return goodbye(d, out);
 }
 
 /* The server has said what it offers: the upgrade (the protocol's name
  * for it, its command cmd, then step tls_step) when wanted, else the
  * goodbye. */
 static enum dialog_next upgrade_or_quit(struct dialog *d, struct dialog_out *out, bool required_by_default,
-					unsigned tls_step, const char *name, const char *cmd, const char *quit)
+					unsigned tls_step, const char *name, const char *cmd)
 {
 	if (must_tls(d, required_by_default) && !d->offered)
 		return dialog_fail(d, "%s required but not offered", name);
@@ -49,7 +57,7 @@ static enum dialog_next upgrade_or_quit(struct dialog *d, struct dialog_out *out
 		d->step = tls_step;
 		return dialog_printf(d, out, "%s\r\n", cmd) ? DIALOG_MORE : DIALOG_DONE;
 	}
-	return goodbye(d, out, quit);
+	return goodbye(d, out);
 }
 
 /* ---- SMTP ---- */
@@ -61,18 +69,12 @@ static const char *helo_name(const struct dialog *d)
 	return d->spec->helo ? d->spec->helo : "synwatch.invalid";
 }
 
-static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
-				  struct dialog_out *out)
+static enum dialog_next smtp_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
 	unsigned code;
 	bool last;
 
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
-	dialog_reply_line(in, (size_t)l, &code, &last);
+	dialog_reply_line(in, tl, &code, &last);
 	if (code == 0) {
 		if (d->step == SMTP_GREET && d->lines == 0)
 			return dialog_fail_words(d, "not SMTP", in, tl);
@@ -97,7 +99,7 @@ static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n,
 	case SMTP_EHLO:
 		if (code != 250)
 			return dialog_fail_words(d, "EHLO refused", in, tl);
-		return upgrade_or_quit(d, out, submission, SMTP_STARTTLS, "STARTTLS", "STARTTLS", "QUIT");
+		return upgrade_or_quit(d, out, submission, SMTP_STARTTLS, "STARTTLS", "STARTTLS");
 	case SMTP_STARTTLS:
 		if (code != 220)
 			return dialog_fail_words(d, "STARTTLS refused", in, tl);
@@ -108,7 +110,7 @@ static enum dialog_next smtp_data(struct dialog *d, const uint8_t *in, size_t n,
 			return dialog_fail_words(d, "EHLO refused after STARTTLS", in, tl);
 		break;
 	}
-	return goodbye(d, out, "QUIT");
+	return goodbye(d, out);
 }
 
 static enum dialog_next smtp_tls_up(struct dialog *d, struct dialog_out *out)
@@ -122,22 +124,15 @@ static const char *const smtp_waiting[] = { "greeting", "reply to EHLO", "reply 
 					   "reply to EHLO after STARTTLS", NULL };
 
 const struct dialog_proto dialog_mail_smtp = {
-	.begin = greeting_first, .data = smtp_data, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
+	.begin = greeting_first, .line = smtp_line, .tls_up = smtp_tls_up, .waiting = smtp_waiting,
 };
 
 /* ---- IMAP ---- */
 
 enum { IMAP_GREET, IMAP_CAPA, IMAP_STARTTLS };
 
-static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
-				  struct dialog_out *out)
+static enum dialog_next imap_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	switch (d->step) {
 	case IMAP_GREET:
 		if (tl >= 4 && strncasecmp((const char *)in, "* OK", 4) == 0) {
@@ -150,7 +145,7 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 			return dialog_fail_words(d, "not IMAP", in, tl);
 		}
 		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER)
-			return goodbye(d, out, "a3 LOGOUT");
+			return goodbye(d, out);
 		/* the greeting may carry [CAPABILITY ...]: ask anyway, it is cheap
 		 * and the only way to be sure */
 		d->step = IMAP_CAPA;
@@ -163,7 +158,7 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 		}
 		if (tl >= 2 && strncasecmp((const char *)in, "a1", 2) == 0) {
 			if (tl >= 5 && strncasecmp((const char *)in, "a1 OK", 5) == 0)
-				return upgrade_or_quit(d, out, false, IMAP_STARTTLS, "STARTTLS", "a2 STARTTLS", "a3 LOGOUT");
+				return upgrade_or_quit(d, out, false, IMAP_STARTTLS, "STARTTLS", "a2 STARTTLS");
 			return dialog_fail_words(d, "CAPABILITY refused", in + 3 < in + tl ? in + 3 : in, tl > 3 ? tl - 3 : tl);
 		}
 		if (tl >= 5 && strncasecmp((const char *)in, "* BYE", 5) == 0)
@@ -180,15 +175,10 @@ static enum dialog_next imap_data(struct dialog *d, const uint8_t *in, size_t n,
 	return dialog_fail(d, "IMAP dialog in an unknown step %u", d->step);
 }
 
-static enum dialog_next imap_tls_up(struct dialog *d, struct dialog_out *out)
-{
-	return goodbye(d, out, "a3 LOGOUT");
-}
-
 static const char *const imap_waiting[] = { "greeting", "reply to CAPABILITY", "reply to STARTTLS", NULL };
 
 const struct dialog_proto dialog_mail_imap = {
-	.begin = greeting_first, .data = imap_data, .tls_up = imap_tls_up, .waiting = imap_waiting,
+	.begin = greeting_first, .line = imap_line, .tls_up = goodbye_tls_up, .waiting = imap_waiting,
 };
 
 /* ---- POP3 ---- */
@@ -200,15 +190,8 @@ static bool pop3_ok(const uint8_t *in, size_t tl)
 	return tl >= 3 && strncmp((const char *)in, "+OK", 3) == 0;
 }
 
-static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
-				  struct dialog_out *out)
+static enum dialog_next pop3_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	switch (d->step) {
 	case POP3_GREET:
 		if (tl >= 4 && strncmp((const char *)in, "-ERR", 4) == 0)
@@ -217,18 +200,18 @@ static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n,
 			return dialog_fail_words(d, "not POP3", in, tl);
 		dialog_banner(d, in, tl);
 		if (d->tls || d->spec->starttls == CHECK_STARTTLS_NEVER)
-			return goodbye(d, out, "QUIT");
+			return goodbye(d, out);
 		d->step = POP3_CAPA;
 		return dialog_printf(d, out, "CAPA\r\n") ? DIALOG_MORE : DIALOG_DONE;
 	case POP3_CAPA:
 		if (!pop3_ok(in, tl))
 			/* no CAPA: nothing offered (RFC 2449) */
-			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS", "QUIT");
+			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS");
 		d->step = POP3_CAPA_LIST;
 		return DIALOG_MORE;
 	case POP3_CAPA_LIST:
 		if (tl == 1 && in[0] == '.')
-			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS", "QUIT");
+			return upgrade_or_quit(d, out, false, POP3_STLS, "STLS", "STLS");
 		if (dialog_has_word(in, tl, "STLS"))
 			d->offered = 1;
 		return DIALOG_MORE;
@@ -240,34 +223,23 @@ static enum dialog_next pop3_data(struct dialog *d, const uint8_t *in, size_t n,
 	return dialog_fail(d, "POP3 dialog in an unknown step %u", d->step);
 }
 
-static enum dialog_next pop3_tls_up(struct dialog *d, struct dialog_out *out)
-{
-	return goodbye(d, out, "QUIT");
-}
-
 static const char *const pop3_waiting[] = { "greeting", "reply to CAPA", "end of the CAPA list", "reply to STLS",
 					   NULL };
 
 const struct dialog_proto dialog_mail_pop3 = {
-	.begin = greeting_first, .data = pop3_data, .tls_up = pop3_tls_up, .waiting = pop3_waiting,
+	.begin = greeting_first, .line = pop3_line, .tls_up = goodbye_tls_up, .waiting = pop3_waiting,
 };
 
 /* ---- FTP ---- */
 
 enum { FTP_GREET, FTP_FEAT, FTP_AUTH };
 
-static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used,
-				 struct dialog_out *out)
+static enum dialog_next ftp_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
 	unsigned code;
 	bool last;
 
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
-	dialog_reply_line(in, (size_t)l, &code, &last);
+	dialog_reply_line(in, tl, &code, &last);
 	if (d->step == FTP_FEAT && d->lines > 0 && code == 0) {
 		/* a feature line of a multi-line 211 reply: " AUTH TLS" */
 		if (dialog_has_word(in, tl, "AUTH") && dialog_has_word(in, tl, "TLS"))
@@ -289,12 +261,12 @@ static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, 
 		if (code != 220)
 			return dialog_fail_words(d, NULL, in, tl);
 		if (d->spec->starttls == CHECK_STARTTLS_NEVER)
-			return goodbye(d, out, "QUIT");
+			return goodbye(d, out);
 		d->step = FTP_FEAT;
 		return dialog_printf(d, out, "FEAT\r\n") ? DIALOG_MORE : DIALOG_DONE;
 	case FTP_FEAT:
 		/* 211 with the list, or 500/502 (no FEAT: nothing offered) */
-		return upgrade_or_quit(d, out, false, FTP_AUTH, "AUTH TLS", "AUTH TLS", "QUIT");
+		return upgrade_or_quit(d, out, false, FTP_AUTH, "AUTH TLS", "AUTH TLS");
 	case FTP_AUTH:
 		if (code != 234)
 			return dialog_fail_words(d, "AUTH TLS refused", in, tl);
@@ -303,13 +275,8 @@ static enum dialog_next ftp_data(struct dialog *d, const uint8_t *in, size_t n, 
 	return dialog_fail(d, "FTP dialog in an unknown step %u", d->step);
 }
 
-static enum dialog_next ftp_tls_up(struct dialog *d, struct dialog_out *out)
-{
-	return goodbye(d, out, "QUIT");
-}
-
 static const char *const ftp_waiting[] = { "greeting", "reply to FEAT", "reply to AUTH TLS", NULL };
 
 const struct dialog_proto dialog_mail_ftp = {
-	.begin = greeting_first, .data = ftp_data, .tls_up = ftp_tls_up, .waiting = ftp_waiting,
+	.begin = greeting_first, .line = ftp_line, .tls_up = goodbye_tls_up, .waiting = ftp_waiting,
 };

@@ -21,14 +21,8 @@ static enum dialog_next ssh_begin(struct dialog *d, struct dialog_out *out)
 	return DIALOG_MORE;
 }
 
-static enum dialog_next ssh_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used, struct dialog_out *out)
+static enum dialog_next ssh_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	if (tl >= 4 && strncmp((const char *)in, "SSH-", 4) == 0) {
 		if (tl < 8 || (strncmp((const char *)in, "SSH-2.0-", 8) != 0 && strncmp((const char *)in, "SSH-1.99-", 9) != 0))
 			return dialog_fail_words(d, "SSH version not 2.0", in, tl);
@@ -58,7 +52,7 @@ static const char *ssh_words(const struct dialog *d)
 }
 
 const struct dialog_proto dialog_misc_ssh = {
-	.begin = ssh_begin, .data = ssh_data, .waiting = ssh_waiting, .words = ssh_words,
+	.begin = ssh_begin, .line = ssh_line, .waiting = ssh_waiting, .words = ssh_words,
 };
 
 /* ---- HTTP ---- */
@@ -77,15 +71,9 @@ static enum dialog_next http_begin(struct dialog *d, struct dialog_out *out)
 	return DIALOG_MORE;
 }
 
-static enum dialog_next http_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used, struct dialog_out *out)
+static enum dialog_next http_line(struct dialog *d, const uint8_t *in, size_t tl, struct dialog_out *out)
 {
 	(void)out;
-	ssize_t l = dialog_line(d, in, n);
-
-	if (l <= 0)
-		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
-	*used = (size_t)l;
-	size_t tl = dialog_line_text(in, (size_t)l);
 	/* HTTP/1.x NNN reason */
 	if (tl < 12 || strncmp((const char *)in, "HTTP/", 5) != 0 || in[8] != ' ' || in[9] < '1' || in[9] > '5' ||
 	    in[10] < '0' || in[10] > '9' || in[11] < '0' || in[11] > '9' || (tl > 12 && in[12] != ' '))
@@ -100,7 +88,7 @@ static enum dialog_next http_data(struct dialog *d, const uint8_t *in, size_t n,
 
 static const char *const http_waiting[] = { "status line", NULL };
 
-const struct dialog_proto dialog_web_http = { .begin = http_begin, .data = http_data, .waiting = http_waiting };
+const struct dialog_proto dialog_web_http = { .begin = http_begin, .line = http_line, .waiting = http_waiting };
 
 /* ---- AMQP 0-9-1 ---- */
 

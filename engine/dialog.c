@@ -72,6 +72,35 @@ enum dialog_next dialog_begin(struct dialog *d, const struct check_spec *spec, c
 	return p->begin(d, out);
 }
 
+/* One line of in: its length with the "\n" (0: not complete yet; -1: no
+ * line end in DIALOG_LINE_MAX bytes, and the verdict says so). */
+static ssize_t dialog_line(struct dialog *d, const uint8_t *in, size_t n)
+{
+	const uint8_t *nl = memchr(in, '\n', n < DIALOG_LINE_MAX ? n : DIALOG_LINE_MAX);
+
+	if (nl)
+		return nl - in + 1;
+	if (n >= DIALOG_LINE_MAX) {
+		char first[CHECK_TEXT_MAX + 1];
+		check_text(first, in, 48);
+		dialog_fail(d, "a line of more than %d bytes: '%s...'", DIALOG_LINE_MAX, first);
+		return -1;
+	}
+	return 0;
+}
+
+/* A protocol's line hook fed one whole line of in, consumed. */
+static enum dialog_next by_line(const struct dialog_proto *p, struct dialog *d, const uint8_t *in, size_t n,
+				size_t *used, struct dialog_out *out)
+{
+	ssize_t l = dialog_line(d, in, n);
+
+	if (l <= 0)
+		return l < 0 ? DIALOG_DONE : DIALOG_MORE;
+	*used = (size_t)l;
+	return p->line(d, in, dialog_line_text(in, (size_t)l), out);
+}
+
 enum dialog_next dialog_data(struct dialog *d, const uint8_t *in, size_t n, size_t *used, struct dialog_out *out)
 {
 	const struct dialog_proto *p = proto_of(d->kind);
@@ -83,9 +112,10 @@ enum dialog_next dialog_data(struct dialog *d, const uint8_t *in, size_t n, size
 		return DIALOG_DONE;
 	/* a protocol consumes what it understood; what follows (a second
 	 * reply in the same segment) is offered again at once */
-	while (!d->done && total < n && p->data) {
+	while (!d->done && total < n && (p->data || p->line)) {
 		size_t u = 0;
-		next = p->data(d, in + total, n - total, &u, out);
+		next = p->line ? by_line(p, d, in + total, n - total, &u, out)
+			       : p->data(d, in + total, n - total, &u, out);
 		total += u;
 		if (u == 0 || next != DIALOG_MORE)
 			break;
@@ -176,21 +206,6 @@ void dialog_timeout(struct dialog *d, int64_t timeout_ms, size_t pending)
 const struct check_verdict *dialog_verdict(const struct dialog *d)
 {
 	return &d->v;
-}
-
-ssize_t dialog_line(struct dialog *d, const uint8_t *in, size_t n)
-{
-	const uint8_t *nl = memchr(in, '\n', n < DIALOG_LINE_MAX ? n : DIALOG_LINE_MAX);
-
-	if (nl)
-		return nl - in + 1;
-	if (n >= DIALOG_LINE_MAX) {
-		char first[CHECK_TEXT_MAX + 1];
-		check_text(first, in, 48);
-		dialog_fail(d, "a line of more than %d bytes: '%s...'", DIALOG_LINE_MAX, first);
-		return -1;
-	}
-	return 0;
 }
 
 size_t dialog_line_text(const uint8_t *line, size_t len)

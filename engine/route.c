@@ -127,20 +127,6 @@ static unsigned addr_bits(uint8_t family)
 	return family == AF_INET ? 32 : 128;
 }
 
-static bool prefix_match(const struct sw_addr *net, unsigned prefix, const struct sw_addr *a)
-{
-	unsigned full = prefix / 8, rest = prefix % 8;
-
-	if (net->family != a->family)
-		return false;
-	if (memcmp(net->u.b, a->u.b, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (net->u.b[full] & mask) == (a->u.b[full] & mask);
-}
-
 static void clear_host_bits(struct sw_addr *a, unsigned prefix)
 {
 	for (unsigned i = prefix; i < 128; i++)
@@ -369,7 +355,7 @@ static const struct rt_ifaddr *pick_src(const struct route_table *rt, int ifinde
 			if (!(a->flags & IFA_F_DEPRECATED))
 				score += 2;
 		}
-		if (toward && prefix_match(&a->addr, a->prefix, toward))
+		if (toward && addr_prefix_match(&a->addr, a->prefix, toward))
 			score += 1;
 		if (score > best_score) {
 			best = a;
@@ -397,7 +383,7 @@ int route_lookup(const struct route_table *rt, const struct sw_addr *dst, struct
 	/* sorted: the first match is local table's best if the local table
 	 * matches at all, else main's best */
 	for (size_t i = 0; i < rt->n_routes; i++) {
-		if (prefix_match(&rt->routes[i].dst, rt->routes[i].prefix, dst)) {
+		if (addr_prefix_match(&rt->routes[i].dst, rt->routes[i].prefix, dst)) {
 			best = &rt->routes[i];
 			break;
 		}

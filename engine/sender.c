@@ -73,9 +73,7 @@ struct sender {
 	struct sockaddr_ll *sll;
 	struct mmsghdr *msg;
 
-	pthread_t thread;
-	bool running;
-	atomic_bool stop;
+	struct thread_loop loop;
 	_Atomic uint64_t sent, failed, batches, enobufs, link, dropped;
 };
 
@@ -87,7 +85,7 @@ static void stat_add(_Atomic uint64_t *c, uint64_t n)
 
 static bool stopping(struct sender *s)
 {
-	return atomic_load_explicit(&s->stop, memory_order_relaxed);
+	return thread_loop_stopping(&s->loop);
 }
 
 /* A raw socket of family whose packets carry our own IP header (option
@@ -457,7 +455,6 @@ int sender_new(struct sender **out, const struct sender_config *cfg, int fd4, st
 	s->dry_run = cfg->dry_run;
 	s->reqs = reqs;
 	s->reports = reports;
-	atomic_init(&s->stop, false);
 	atomic_init(&s->sent, 0);
 	atomic_init(&s->failed, 0);
 	atomic_init(&s->batches, 0);
@@ -511,24 +508,13 @@ out:
 
 int sender_start(struct sender *s)
 {
-	int r;
-
-	if (s->running)
-		return -EALREADY;
-	atomic_store(&s->stop, false);
-	if ((r = thread_start(&s->thread, sender_main, s, "sw-sender")) < 0)
-		return r;
-	s->running = true;
-	return 0;
+	return thread_loop_start(&s->loop, sender_main, s, "sw-sender");
 }
 
 void sender_stop(struct sender *s)
 {
-	if (!s || !s->running)
-		return;
-	atomic_store(&s->stop, true);
-	pthread_join(s->thread, NULL);
-	s->running = false;
+	if (s)
+		thread_loop_stop(&s->loop);
 }
 
 void sender_get_stats(const struct sender *s, struct sender_stats *out)

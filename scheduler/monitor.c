@@ -442,6 +442,22 @@ uint32_t monitor_resume(struct monitor *m, const struct state_saved *saved)
 	return resumed;
 }
 
+void monitor_export(const struct monitor *m, struct state_saved *saved)
+{
+	for (size_t id = 0; id < m->t->tl.n; id++) {
+		const struct target_status *st = &m->st[id];
+		saved[id] = (struct state_saved){ .state = TARGET_UNKNOWN };
+		if (watched(m, id) && st->state != TARGET_UNKNOWN && st->since_ns > 0)
+			saved[id] = (struct state_saved){
+				.since_ns = st->since_ns,
+				.state = st->state,
+				.reason = st->reason,
+				.ok_streak = st->ok_streak,
+				.fail_streak = st->fail_streak,
+			};
+	}
+}
+
 /* A target another member took: its state is theirs from now on. Should it
  * come back, it starts from unknown rather than from what it was before it
  * left (the other member may have seen it change meanwhile). */

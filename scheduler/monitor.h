@@ -76,6 +76,10 @@ void monitor_free(struct monitor *m);
  * itself was the previous run's: no entry of this run has that id).
  * Returns how many targets were resumed. */
 uint32_t monitor_resume(struct monitor *m, const struct state_saved *saved);
+/* The other way: every watched target's state into saved[id] (t->tl.n
+ * entries; TARGET_UNKNOWN for the others), for the next start (the local
+ * state file without Redis). */
+void monitor_export(const struct monitor *m, struct state_saved *saved);
 
 /* A reload: t is the next generation of the current table. Targets that
  * stay keep their state and their schedule; added ones start at their

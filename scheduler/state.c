@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -10,6 +12,46 @@ const char *target_state_name(enum target_state s)
 		[TARGET_DOWN] = "down",       [TARGET_FLAPPING] = "flapping",
 	};
 	return (unsigned)s < TARGET_STATE_COUNT ? names[s] : "invalid";
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool state_saved_parse(const char *state, const char *since, const char *reason, const char *streak,
+		       struct state_saved *out)
+{
+	int64_t since_ns, n = 0;
+	int st = -1, why = REASON_NONE;
+
+	for (int s = TARGET_UNKNOWN + 1; s < TARGET_STATE_COUNT; s++)
+		if (strcmp(state, target_state_name((enum target_state)s)) == 0)
+			st = s;
+	if (st < 0 || !parse_i64(since, &since_ns) || since_ns <= 0)
+		return false;
+	for (int r = REASON_NONE + 1; r <= REASON_CERT_UNVERIFIED; r++)
+		if (strcmp(reason, state_reason_name((enum state_reason)r)) == 0)
+			why = r;
+	if (!parse_i64(streak, &n))
+		n = 0;
+	*out = (struct state_saved){
+		.since_ns = since_ns,
+		.state = (uint8_t)st,
+		.reason = (uint8_t)why,
+		.ok_streak = (uint8_t)(n > 255 ? 255 : n > 0 ? n : 0),
+		.fail_streak = (uint8_t)(n < -255 ? 255 : n < 0 ? -n : 0),
+	};
+	return true;
 }
 
 const char *state_reason_name(enum state_reason r)

@@ -95,6 +95,13 @@ struct state_saved {
  * (it settles a flap window later, unless it goes on flapping). A saved
  * state TARGET_UNKNOWN leaves st as state_init does. */
 void state_resume(struct target_status *st, const struct state_params *p, const struct state_saved *s);
+/* A saved state from its text, as a state hash (docs/redis.md) and the
+ * local state file keep it: the state's and the reason's names, since in
+ * Unix ns, the streak (> 0 successes, < 0 failures in a row; "" for 0).
+ * Returns false, *out untouched, when it does not resume: no known state
+ * but unknown, or no since. An unknown reason is REASON_NONE. Pure. */
+bool state_saved_parse(const char *state, const char *since, const char *reason, const char *streak,
+		       struct state_saved *out);
 
 /* Feeds one result. Returns true when the reported state changed; then
  * *from is the previous state and st->reason says why. now_real_ns is the

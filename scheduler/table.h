@@ -171,6 +171,14 @@ void table_memuse(const struct table *t, struct memuse *u);
  * ask for the same kind, else the kind's defaults), or NULL for a bare SYN
  * check. Shared: take a reference to keep it. */
 struct check_spec *table_check(const struct table *t, uint32_t id);
+/* The name of that check's kind ("postgres"), "" for a bare SYN check: as
+ * a target's state hash and the local state file keep it. */
+static inline const char *table_check_name(const struct table *t, uint32_t id)
+{
+	const struct check_spec *spec = table_check(t, id);
+	const char *name = spec ? check_kind_name(spec->kind) : NULL;
+	return name ? name : "";
+}
 
 /* The group of id, or NULL. */
 static inline const struct table_group *table_group_of(const struct table *t, uint32_t id)

@@ -33,52 +33,17 @@ static const char *field_text(const redisReply *rep, int i)
 	return e->type == REDIS_REPLY_STRING ? e->str : "";
 }
 
-static bool parse_i64(const char *s, int64_t *out)
-{
-	char *end;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* One target's hash as HMGET returned it: whether it resumes, into *out. */
 static bool saved_of(const redisReply *rep, const struct table *t, uint32_t id, struct state_saved *out)
 {
-	int64_t since, streak = 0;
-	int state = -1, reason = REASON_NONE;
-
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != F_COUNT)
-		return false;
-	for (int s = TARGET_UNKNOWN + 1; s < TARGET_STATE_COUNT; s++)
-		if (strcmp(field_text(rep, F_STATE), target_state_name((enum target_state)s)) == 0)
-			state = s;
-	if (state < 0 || !parse_i64(field_text(rep, F_SINCE), &since) || since <= 0)
 		return false;
 	/* a port measured with another service check (or none) measured
 	 * something else: it starts afresh */
-	const struct check_spec *spec = table_check(t, id);
-	const char *now = spec && check_kind_name(spec->kind) ? check_kind_name(spec->kind) : "";
-	if (strcmp(field_text(rep, F_CHECK), now) != 0)
+	if (strcmp(field_text(rep, F_CHECK), table_check_name(t, id)) != 0)
 		return false;
-	for (int r = REASON_NONE + 1; r <= REASON_CERT_UNVERIFIED; r++)
-		if (strcmp(field_text(rep, F_REASON), state_reason_name((enum state_reason)r)) == 0)
-			reason = r;
-	if (!parse_i64(field_text(rep, F_STREAK), &streak))
-		streak = 0;
-	*out = (struct state_saved){
-		.since_ns = since,
-		.state = (uint8_t)state,
-		.reason = (uint8_t)reason,
-		.ok_streak = (uint8_t)(streak > 255 ? 255 : streak > 0 ? streak : 0),
-		.fail_streak = (uint8_t)(streak < -255 ? 255 : streak < 0 ? -streak : 0),
-	};
-	return true;
+	return state_saved_parse(field_text(rep, F_STATE), field_text(rep, F_SINCE), field_text(rep, F_REASON),
+				 field_text(rep, F_STREAK), out);
 }
 
 static int send_hmget(redisContext *c, const struct resume_config *cfg, const struct target *tg)

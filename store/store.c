@@ -53,9 +53,7 @@ struct store {
 	size_t n_details;
 	struct minutes *minutes;   /* NULL without latency lines */
 	const struct table *table; /* the latest generation (store thread) */
-	pthread_t thread;
-	bool running;
-	_Atomic bool stop;
+	struct thread_loop loop;
 	_Atomic uint64_t written;
 	_Atomic int error;
 	char *line;
@@ -509,7 +507,7 @@ static void *store_main(void *arg)
 	uint64_t next_flush = clock_mono_ns() + STORE_FLUSH_EVERY_NS;
 
 	for (;;) {
-		bool stopping = atomic_load(&st->stop);
+		bool stopping = thread_loop_stopping(&st->loop);
 		size_t n = drain(st);
 		if (st->minutes && clock_mono_ns() >= next_flush) {
 			adopt_latest_table(st);
@@ -552,21 +550,14 @@ int store_start(struct store *st)
 
 	if (st->writer && (r = redis_writer_start(st->writer)) < 0)
 		return r;
-	if ((r = thread_start(&st->thread, store_main, st, "sw-store")) < 0)
-		return r;
-	st->running = true;
-	return 0;
+	return thread_loop_start(&st->loop, store_main, st, "sw-store");
 }
 
 void store_stop(struct store *st)
 {
 	if (!st)
 		return;
-	if (st->running) {
-		atomic_store(&st->stop, true);
-		pthread_join(st->thread, NULL);
-		st->running = false;
-	}
+	thread_loop_stop(&st->loop);
 	/* after the store thread: everything it formatted is in the backlog */
 	redis_writer_stop(st->writer);
 }

@@ -72,6 +72,17 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
 	return code;
 }
 
+/* What getopt_long refused (c ':': an option without its value) among the
+ * options of command cmd ("" for those before the command). */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+	const char *sep = *cmd ? ": " : "";
+
+	if (c == ':')
+		return fail(EXIT_USAGE, "%s%soption '%s' needs a value", cmd, sep, argv[optind - 1]);
+	return fail(EXIT_USAGE, "%s%sunknown option '%s'%s", cmd, sep, argv[optind - 1], *cmd ? "" : " (see --help)");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -266,8 +277,7 @@ static int cmd_add(struct ctl *ctl, int argc, char **argv)
 				return fail(EXIT_USAGE, "add: at most %d labels", MAX_LABELS);
 			labels[n_labels++] = optarg;
 			break;
-		case ':': return fail(EXIT_USAGE, "add: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "add: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("add", c, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -342,6 +352,19 @@ out:
 	return r;
 }
 
+/* Says that id went (what: "silence " or ""): a line, or {"removed":ID}. */
+static int removed(struct ctl *ctl, const char *what, const char *id)
+{
+	if (ctl->json) {
+		buf_puts(&ctl->out, "{\"removed\":");
+		json_put_str(&ctl->out, id);
+		buf_puts(&ctl->out, "}\n");
+	} else {
+		printf("removed %s%s\n", what, id);
+	}
+	return EXIT_OK;
+}
+
 static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 {
 	char key[SCHEMA_KEY_MAX], chan[SCHEMA_KEY_MAX], msg[400];
@@ -369,14 +392,7 @@ static int cmd_remove(struct ctl *ctl, int argc, char **argv)
 	if (!(p = command(ctl, 3, pub)))
 		return EXIT_FAIL;
 	freeReplyObject(p);
-	if (ctl->json) {
-		buf_puts(&ctl->out, "{\"removed\":");
-		json_put_str(&ctl->out, argv[1]);
-		buf_puts(&ctl->out, "}\n");
-	} else {
-		printf("removed %s\n", argv[1]);
-	}
-	return EXIT_OK;
+	return removed(ctl, "", argv[1]);
 }
 
 /* ---- show ---- */
@@ -700,8 +716,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 			if ((r = positive("show", "--minutes", optarg, 7 * 24 * 60, &minutes)) != 0)
 				return r;
 			break;
-		case ':': return fail(EXIT_USAGE, "show: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "show: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("show", c, argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -801,8 +816,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 			if ((r = positive("list", "--limit", optarg, 1000000, &limit)) != 0)
 				return r;
 			break;
-		case ':': return fail(EXIT_USAGE, "list: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "list: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("list", c, argv);
 		}
 	}
 	if (optind != argc)
@@ -912,8 +926,7 @@ static int silence_add(struct ctl *ctl, int argc, char **argv)
 		switch (c) {
 		case 'f': dur = optarg; break;
 		case 'c': comment = optarg; break;
-		case ':': return fail(EXIT_USAGE, "silence add: option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "silence add: unknown option '%s'", argv[optind - 1]);
+		default: return bad_option("silence add", c, argv);
 		}
 	}
 	if (!dur)
@@ -1001,14 +1014,7 @@ static int silence_rm(struct ctl *ctl, int argc, char **argv)
 		return fail(EXIT_FAIL, "redis at %s: %s", ctl->url_text, err);
 	if (r == 0)
 		return fail(EXIT_FAIL, "no silence '%s' (ended, or never there: see silence list)", argv[1]);
-	if (ctl->json) {
-		buf_puts(&ctl->out, "{\"removed\":");
-		json_put_str(&ctl->out, argv[1]);
-		buf_puts(&ctl->out, "}\n");
-	} else {
-		printf("removed silence %s\n", argv[1]);
-	}
-	return EXIT_OK;
+	return removed(ctl, "silence ", argv[1]);
 }
 
 static int cmd_silence(struct ctl *ctl, int argc, char **argv)
@@ -1111,8 +1117,7 @@ int main(int argc, char **argv)
 		case 'p': ctl.prefix = optarg; break;
 		case 'j': ctl.json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		case ':': return fail(EXIT_USAGE, "option '%s' needs a value", argv[optind - 1]);
-		default: return fail(EXIT_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+		default: return bad_option("", c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -1055,12 +1055,10 @@ int main(int argc, char **argv)
 		case 'v': log_level_current = LOG_DEBUG; break;
 		case 'q': log_level_current = LOG_WARN; break;
 		case 'h': usage(stdout); return 0;
-		case ':': cli_die_usage("option '%s' needs a value", argv[optind - 1]);
-		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		default: cli_die_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
+	cli_no_operands(argc, argv);
 	if (schema_check_prefix(prefix, err, sizeof(err)) < 0)
 		cli_die_usage("--prefix: %s", err);
 	snprintf(q.prefix, sizeof(q.prefix), "%s", prefix);

@@ -1838,12 +1838,10 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->outages = !strcmp(optarg, "outages");
 			break;
 		case 'h': usage(stdout); exit(0);
-		case ':': cli_die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
-		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		default: cli_die_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
+	cli_no_operands(argc, argv);
 	if (!o->once && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		cli_die_usage("not a terminal: run it in one, or use --once for a frame as text");
 }

@@ -2,6 +2,8 @@
 #ifndef SW_TEST_FUZZ_H
 #define SW_TEST_FUZZ_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,20 @@ static inline char *fuzz_copy(const uint8_t *data, size_t size)
 	if (s)
 		memcpy(s, data, size);
 	return s;
+}
+
+/* A file format's parse (common/yconf.h) that failed keeps its promise, or
+ * the harness aborts: -EINVAL or -ENOMEM, one line in err naming the file
+ * ("fuzz.yaml:..."), and out (size bytes) zeroed. */
+static inline void fuzz_check_failure(int r, const char *err, const void *out, size_t size)
+{
+	const unsigned char *o = out;
+
+	if ((r != -EINVAL && r != -ENOMEM) || strncmp(err, "fuzz.yaml:", 10) != 0 || strchr(err, '\n'))
+		abort();
+	for (size_t i = 0; i < size; i++)
+		if (o[i])
+			abort();
 }
 
 #endif

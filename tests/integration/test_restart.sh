@@ -10,7 +10,11 @@
 # - the endpoint comes back: exactly one down -> up event (successes: 2,
 #   so the streak goes on), with the outage's since, and one RESOLVED;
 # - a restart after another endpoint got a service check: that one starts
-#   afresh (one event from unknown), the others still tell nothing.
+#   afresh (one event from unknown), the others still tell nothing;
+# - without Redis, the same through the local state file (state_file:):
+#   the NDJSON of the run after the restart has no event until the down
+#   endpoint comes back, and then one down -> up with the outage's since;
+#   another location's file is not taken.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alert_lib.sh"
@@ -156,3 +160,73 @@ stop_synwatch 3
 kill "$ALERT_PID"
 wait "$ALERT_PID" 2> /dev/null || sw_fail "synwatch-alert did not exit 0 on SIGTERM"
 sw_pass "a service check added between runs: that endpoint starts afresh ($got), the others resume"
+
+# ---- without Redis: the states go through the local state file
+write_local() {
+	cat > "$dir/local.yaml" <<EOF
+location: lab-2
+rate: 1000
+output: ndjson
+state_file: $dir/states.tsv
+defaults: { interval: 1s, timeout: 300ms, retries: 1, failures: 2, successes: 2 }
+groups:
+  - name: db
+    hosts: ["${open[0]}:5432", "${open[1]}:5432", "${open[2]}:5432", "${open[3]}:5432"]
+EOF
+}
+# state events of an NDJSON file: "TARGET FROM->TO TS SINCE", one a line
+# (SINCE: when the state it leaves began)
+ndjson_events() {
+	"$SW_PY" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "event" and r.get("kind") == "state":
+        print("%s:%s %s->%s %s %s" % (r["ip"], r["port"], r["from"], r["to"], r["ts"], r.get("since")))' "$1"
+}
+start_local() { # RUN
+	ip netns exec "$pns" "$SW_BIN/synwatch" -c "$dir/local.yaml" --keep-privileges > "$dir/local-$1.ndjson" \
+		2> "$dir/synwatch-$1.err" &
+	spid=$!
+	sw_cleanup_add "kill $spid 2>/dev/null"
+}
+write_local
+sw_fleet set --name "$name" "$victim" closed || sw_fail "fleet set closed"
+start_local 4
+told() { [ "$(ndjson_events "$dir/local-4.ndjson" | wc -l)" -ge "$n" ]; }
+sw_wait_for 15 told || sw_fail "run 4 (no redis): events $(ndjson_events "$dir/local-4.ndjson")"
+sleep 1.5
+stop_synwatch 4
+# (the gateway's canary, which the prober adds, counts too)
+grep -q "kept the states of [0-9]* targets in '$dir/states.tsv' for the next start" "$dir/synwatch-4.err" ||
+	sw_fail "run 4 kept no states: $(grep -i 'state\|warn\|error' "$dir/synwatch-4.err")"
+down_since=$(ndjson_events "$dir/local-4.ndjson" | awk -v t="$victim" '$1 == t && $2 ~ /->down$/ { print $3 }')
+# the file keeps that instant, to the nanosecond
+since_ns=$(awk -F'\t' -v t="$victim" '$1 == t { print $3 }' "$dir/states.tsv")
+"$SW_PY" -c 'import sys, datetime as d
+t = sys.argv[1]; s = int(sys.argv[2])
+w = d.datetime.fromtimestamp(s // 10**9, d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + ".%09dZ" % (s % 10**9)
+sys.exit(w != t)' "$down_since" "$since_ns" || sw_fail "the state file's since $since_ns is not the down event's $down_since"
+[ -n "$down_since" ] || sw_fail "run 4 did not see $victim go down: $(ndjson_events "$dir/local-4.ndjson")"
+grep -q "^$victim	down	" "$dir/states.tsv" || sw_fail "the state file: $(cat "$dir/states.tsv")"
+start_local 5
+sw_wait_for 15 grep -q "resumed the states of \([0-9]*\) of \1 targets from '$dir/states.tsv'" "$dir/synwatch-5.err" ||
+	sw_fail "run 5 did not resume from the file: $(tail -3 "$dir/synwatch-5.err")"
+sleep 3
+[ -z "$(ndjson_events "$dir/local-5.ndjson")" ] ||
+	sw_fail "events after a restart without redis: $(ndjson_events "$dir/local-5.ndjson")"
+grep -q '"type":"result"' "$dir/local-5.ndjson" || sw_fail "run 5 printed no results"
+sw_fleet set --name "$name" "$victim" open || sw_fail "fleet set open"
+back() { [ -n "$(ndjson_events "$dir/local-5.ndjson")" ]; }
+sw_wait_for 10 back || sw_fail "no event after $victim came back (no redis)"
+sleep 2
+got=$(ndjson_events "$dir/local-5.ndjson" | awk '{ print $1, $2, $4 }')
+[ "$got" = "$victim down->up $down_since" ] || sw_fail "run 5's events: $got, want '$victim down->up $down_since'"
+stop_synwatch 5
+# a file of another prober (location) is not taken
+sed -i 's/^location: lab-2/location: lab-3/' "$dir/local.yaml"
+start_local 6
+sw_wait_for 10 grep -q "is not this prober's state file" "$dir/synwatch-6.err" ||
+	sw_fail "run 6 took another location's file: $(tail -3 "$dir/synwatch-6.err")"
+stop_synwatch 6
+sw_pass "without redis: the state file carries the states over a restart (no event, then one down -> up)"

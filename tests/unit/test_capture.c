@@ -162,6 +162,28 @@ static enum capture_parse_result parse(int linktype, const uint8_t *ipp, size_t 
 	return capture_parse(lt, f, n, 1234567890123456789LL, &cf, rec);
 }
 
+/* What the parser makes of a TCP segment arriving over Ethernet (rec
+ * filled when it is OK). */
+static enum capture_parse_result tcp_verdict(struct capture_rec *rec, const char *src, const char *dst,
+					     uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+					     uint8_t flags)
+{
+	uint8_t p[MAXF];
+	size_t n = tcp_packet(p, src, dst, sport, dport, seq, ack, flags);
+
+	return parse(DLT_EN10MB, p, n, rec);
+}
+
+/* ... and of an ICMP error from 'from' to 'to' quoting qlen bytes of q. */
+static enum capture_parse_result icmp_verdict(struct capture_rec *rec, const char *from, const char *to,
+					      uint8_t type, uint8_t code, const uint8_t *q, size_t qlen)
+{
+	uint8_t p[MAXF];
+	size_t n = icmp_packet(p, from, to, type, code, q, qlen);
+
+	return parse(DLT_EN10MB, p, n, rec);
+}
+
 static const int linktypes[] = { DLT_EN10MB, -1, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP, DLT_RAW, DLT_IPV4 };
 
 static void test_synack_every_linktype(void **state)
@@ -190,22 +212,24 @@ static void test_synack_every_linktype(void **state)
 static void test_synack_bad_ack(void **state)
 {
 	(void)state;
-	uint8_t p[MAXF];
 	struct capture_rec rec;
 	uint32_t s = isn("198.18.0.1", "198.18.1.2", 61010, 443, 0);
 	uint32_t wrong[] = { s, s + 2, 0, ~s, s ^ 0x80000000u };
 
-	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-		size_t n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, 61010, 777, wrong[i], TCP_SYN | TCP_ACK);
-		assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
-	}
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 443, 61010, 777, wrong[i],
+					     TCP_SYN | TCP_ACK),
+				 CAPTURE_PARSE_BAD_COOKIE);
 	/* the right ack from the wrong host, or to the wrong port */
-	size_t n = tcp_packet(p, "198.18.1.3", "198.18.0.1", 443, 61010, 777, s + 1, TCP_SYN | TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 80, 61010, 777, s + 1, TCP_SYN | TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, 61011, 777, s + 1, TCP_SYN | TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.3", "198.18.0.1", 443, 61010, 777, s + 1,
+				     TCP_SYN | TCP_ACK),
+			 CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 80, 61010, 777, s + 1,
+				     TCP_SYN | TCP_ACK),
+			 CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 443, 61011, 777, s + 1,
+				     TCP_SYN | TCP_ACK),
+			 CAPTURE_PARSE_BAD_COOKIE);
 }
 
 static void test_attempts(void **state)
@@ -240,23 +264,24 @@ static void test_rst_rules(void **state)
 	assert_int_equal(rec.kind, CAPTURE_RST);
 	assert_int_equal(rec.attempt, 1);
 	/* RFC 9293: in SYN-SENT a reset without ACK is not acceptable */
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 22, 61010, s + 1, 0, TCP_RST);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 22, 61010, s + 1, 0, TCP_RST),
+			 CAPTURE_PARSE_BAD_COOKIE);
 	/* ... nor one whose ack is not ISN + 1 */
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s, TCP_RST | TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s, TCP_RST | TCP_ACK),
+			 CAPTURE_PARSE_BAD_COOKIE);
 	/* SYN+RST is nonsense */
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s + 1, TCP_RST | TCP_ACK | TCP_SYN);
-	assert_int_not_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_OK);
+	assert_int_not_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s + 1,
+					 TCP_RST | TCP_ACK | TCP_SYN),
+			     CAPTURE_PARSE_OK);
 	/* a plain ACK or data to our range: not a reply to a SYN */
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s + 1, TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 22, 61010, 0, s + 1, TCP_ACK),
+			 CAPTURE_PARSE_IGNORED);
 }
 
 static void test_syn_out(void **state)
 {
 	(void)state;
-	uint8_t p[MAXF], pkt[PACKET_SYN_MAX];
+	uint8_t pkt[PACKET_SYN_MAX];
 	struct syn_template t;
 	struct capture_rec rec;
 	struct sw_addr s = ip("198.18.0.1"), d = ip("198.18.1.2");
@@ -272,14 +297,14 @@ static void test_syn_out(void **state)
 	assert_int_equal(rec.remote_port, 8080);
 	assert_true(addr_equal(&rec.local, &s));
 	/* a SYN from our range that is not ours (wrong sequence) */
-	n = tcp_packet(p, "198.18.0.1", "198.18.1.2", 61500, 8080, 12345, 0, TCP_SYN);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(tcp_verdict(&rec, "198.18.0.1", "198.18.1.2", 61500, 8080, 12345, 0, TCP_SYN),
+			 CAPTURE_PARSE_IGNORED);
 	/* the kernel's RST to a SYN-ACK, leaving from our range: ignored */
-	n = tcp_packet(p, "198.18.0.1", "198.18.1.2", 61500, 8080, 12345, 0, TCP_RST);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(tcp_verdict(&rec, "198.18.0.1", "198.18.1.2", 61500, 8080, 12345, 0, TCP_RST),
+			 CAPTURE_PARSE_IGNORED);
 	/* traffic outside our range */
-	n = tcp_packet(p, "198.18.1.2", "198.18.0.1", 443, 40000, 0, 1, TCP_SYN | TCP_ACK);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(tcp_verdict(&rec, "198.18.1.2", "198.18.0.1", 443, 40000, 0, 1, TCP_SYN | TCP_ACK),
+			 CAPTURE_PARSE_IGNORED);
 }
 
 static void test_icmp_unreach(void **state)
@@ -306,22 +331,20 @@ static void test_icmp_unreach(void **state)
 		assert_int_equal(rec.remote_port, 443);
 	}
 	/* fewer than 8 bytes of TCP quoted: the sequence number is missing */
-	size_t n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, q, IPV4_HDR_LEN + 6);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_MALFORMED);
+	assert_int_equal(icmp_verdict(&rec, "198.18.9.9", "198.18.0.1", 3, 1, q, IPV4_HDR_LEN + 6),
+			 CAPTURE_PARSE_MALFORMED);
 	/* a quote with the wrong sequence number */
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 61010, 443, s + 1, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(icmp_verdict(&rec, "198.18.9.9", "198.18.0.1", 3, 1, q, qn),
+			 CAPTURE_PARSE_BAD_COOKIE);
 	/* a quote of a SYN some other host sent (quoted source is not the ICMP's destination) */
 	qn = tcp_packet(q, "198.18.0.7", "198.18.1.2", 61010, 443, s, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_BAD_COOKIE);
+	assert_int_equal(icmp_verdict(&rec, "198.18.9.9", "198.18.0.1", 3, 1, q, qn),
+			 CAPTURE_PARSE_BAD_COOKIE);
 	/* other ICMP types: echo reply, time exceeded */
 	qn = tcp_packet(q, "198.18.0.1", "198.18.1.2", 61010, 443, s, 0, TCP_SYN);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 0, 0, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
-	n = icmp_packet(p, "198.18.9.9", "198.18.0.1", 11, 0, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(icmp_verdict(&rec, "198.18.9.9", "198.18.0.1", 0, 0, q, qn), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(icmp_verdict(&rec, "198.18.9.9", "198.18.0.1", 11, 0, q, qn), CAPTURE_PARSE_IGNORED);
 }
 
 static void test_ipv6(void **state)
@@ -354,14 +377,14 @@ static void test_ipv6(void **state)
 
 	/* ICMPv6 destination unreachable (type 1) code 4 (port unreachable) */
 	size_t qn = tcp_packet(q, "2001:db8::1", "2001:db8:1::2", 61010, 443, s, 0, TCP_SYN);
-	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", ICMP6_DEST_UNREACH, 4, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_OK);
+	assert_int_equal(icmp_verdict(&rec, "2001:db8:1::2", "2001:db8::1", ICMP6_DEST_UNREACH, 4, q, qn),
+			 CAPTURE_PARSE_OK);
 	assert_int_equal(rec.kind, CAPTURE_UNREACH);
 	assert_int_equal(rec.icmp_type, 1);
 	assert_int_equal(rec.icmp_code, 4);
 	/* ICMPv4 type numbering inside IPv6 is not an unreachable */
-	n = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 3, 4, q, qn);
-	assert_int_equal(parse(DLT_EN10MB, p, n, &rec), CAPTURE_PARSE_IGNORED);
+	assert_int_equal(icmp_verdict(&rec, "2001:db8:1::2", "2001:db8::1", 3, 4, q, qn),
+			 CAPTURE_PARSE_IGNORED);
 }
 
 /* Every prefix of a valid frame: never OK before the headers are whole,
@@ -539,6 +562,21 @@ static size_t reply_of(uint8_t *p, const uint8_t *req, size_t n)
 	return n;
 }
 
+/* The kernel filter passes our echo request (ident) from src to dst, its
+ * reply, and an ICMP error (type, code) from 'from' quoting it. */
+static void assert_echo_passes(struct bpf_program *prog, const char *src, const char *dst, uint16_t ident,
+			       const char *from, uint8_t type, uint8_t code)
+{
+	uint8_t req[MAXF], p[MAXF];
+	size_t n = echo_of(req, src, dst, ident, 0), m;
+
+	assert_true(bpf_passes(prog, req, n));
+	m = reply_of(p, req, n);
+	assert_true(bpf_passes(prog, p, m));
+	m = icmp_packet(p, from, src, type, code, req, n);
+	assert_true(bpf_passes(prog, p, m));
+}
+
 static void test_echo(void **state)
 {
 	(void)state;
@@ -587,18 +625,8 @@ static void test_echo(void **state)
 	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 256);
 	assert_true(capture_filter_expr(expr, sizeof(expr), LO, HI) > 0);
 	assert_int_equal(pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN), 0);
-	n = echo_of(req, "198.18.0.1", "198.18.1.2", 61000, 0);
-	assert_true(bpf_passes(&prog, req, n));
-	m = reply_of(p, req, n);
-	assert_true(bpf_passes(&prog, p, m));
-	m = icmp_packet(p, "198.18.9.9", "198.18.0.1", 3, 1, req, n);
-	assert_true(bpf_passes(&prog, p, m));
-	n = echo_of(req, "2001:db8::1", "2001:db8:1::2", 61999, 0);
-	assert_true(bpf_passes(&prog, req, n));
-	m = reply_of(p, req, n);
-	assert_true(bpf_passes(&prog, p, m));
-	m = icmp_packet(p, "2001:db8:1::2", "2001:db8::1", 1, 3, req, n);
-	assert_true(bpf_passes(&prog, p, m));
+	assert_echo_passes(&prog, "198.18.0.1", "198.18.1.2", 61000, "198.18.9.9", 3, 1);
+	assert_echo_passes(&prog, "2001:db8::1", "2001:db8:1::2", 61999, "2001:db8:1::2", 1, 3);
 	n = echo_of(req, "198.18.0.1", "198.18.1.2", 60999, 0);
 	m = reply_of(p, req, n);
 	assert_false(bpf_passes(&prog, p, m));

@@ -128,6 +128,13 @@ static void test_cidr(void **state)
 	assert_true(cidr_contains(&c, &a));
 	addr_parse(&a, "198.18.0.1");
 	assert_false(cidr_contains(&c, &a)); /* other family */
+	/* the route lookup's form: host bits past the prefix do not matter */
+	struct sw_addr net;
+	addr_parse(&net, "198.18.7.9");
+	addr_parse(&a, "198.18.255.1");
+	assert_true(addr_prefix_match(&net, 16, &a));
+	assert_false(addr_prefix_match(&net, 17, &a));
+	assert_true(addr_prefix_match(&net, 0, &a));
 }
 
 static void test_duration(void **state)

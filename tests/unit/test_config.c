@@ -573,6 +573,8 @@ static const struct bad bad[] = {
 	  "isolation_share '0': expected a share greater than 0 and at most 1, like 0.5" },
 	{ "isolation_share: 1.5\n" ONE_GROUP, "t.yaml:1:18", "isolation_share '1.5': expected a share" },
 	{ "isolation_share: nan\n" ONE_GROUP, "t.yaml:1:18", "isolation_share 'nan': expected a share" },
+	{ "redis_prefix: \"a b\"\n" ONE_GROUP, "t.yaml:1:15",
+	  "redis_prefix 'a b': prefix 'a b': no spaces or control characters, like synwatch:" },
 	/* ports */
 	{ "groups:\n  - name: a\n    hosts: [198.18.0.1]\n    ports: { a: 1 }\n", "t.yaml:4:12",
 	  "ports: expected a list of ports, got a mapping" },

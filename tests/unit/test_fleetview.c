@@ -116,6 +116,16 @@ static void minute(struct lat_minute *m, int64_t start, int n, int64_t ns)
 	assert_int_equal(lat_minute_loss(m), 0);
 }
 
+static void assert_minute(const struct lat_minute *m, int64_t start, uint32_t count, uint32_t lost, int64_t min_ns,
+			  int64_t max_ns)
+{
+	assert_int_equal(m->minute_start_s, start);
+	assert_int_equal(m->count, count);
+	assert_int_equal(m->lost, lost);
+	assert_int_equal(m->min_ns, min_ns);
+	assert_int_equal(m->max_ns, max_ns);
+}
+
 static void test_latency_series(void **state)
 {
 	(void)state;
@@ -128,20 +138,12 @@ static void test_latency_series(void **state)
 	minute(&b[1], 180, 1, 50000);
 	size_t n = fv_lat_merge_series(out, a, 3, b, 2);
 	assert_int_equal(n, 4);
-	assert_int_equal(out[1].minute_start_s, 120);
-	assert_int_equal(out[1].count, 8);
-	assert_int_equal(out[1].lost, 2);
-	assert_int_equal(out[1].min_ns, 200000);
-	assert_int_equal(out[1].max_ns, 304000);
+	assert_minute(&out[1], 120, 8, 2, 200000, 304000);
 	assert_int_equal(out[2].minute_start_s, 180);
 	/* 5-minute periods: 60 and 120..240 land in 0 and 0..300 */
 	n = fv_lat_rebin(out, n, 300);
 	assert_int_equal(n, 1);
-	assert_int_equal(out[0].minute_start_s, 0);
-	assert_int_equal(out[0].count, 12);
-	assert_int_equal(out[0].lost, 5);
-	assert_int_equal(out[0].min_ns, 50000);
-	assert_int_equal(out[0].max_ns, 900000);
+	assert_minute(&out[0], 0, 12, 5, 50000, 900000);
 	assert_int_equal(fv_lat_rebin(out, 1, 60), 1);
 }
 
@@ -406,6 +408,18 @@ __attribute__((format(printf, 2, 3))) static void cmd(struct srv *s, const char 
 	freeReplyObject(r);
 }
 
+/* A reader of the test server's keys under prefix; the test fails with
+ * its error if it cannot open. */
+static struct fleetview *open_view(const struct srv *s, const char *prefix, int timeout_ms)
+{
+	struct fleetview *fv;
+	char err[512];
+
+	if (fleetview_open(&fv, s->url, prefix, timeout_ms, err, sizeof(err)) != 0)
+		fail_msg("fleetview_open: %s", err);
+	return fv;
+}
+
 static void test_readers(void **state)
 {
 	struct srv *s = *state;
@@ -428,7 +442,7 @@ static void test_readers(void **state)
 	cmd(s, "XADD t:events 2-1 kind host_down ip 198.18.0.2");
 	cmd(s, "XADD t:events 3-1 kind state target 198.18.0.1:80");
 
-	assert_int_equal(fleetview_open(&fv, s->url, "t:", 2000, err, sizeof(err)), 0);
+	fv = open_view(s, "t:", 2000);
 	assert_true(fleetview_has_schema(fv));
 
 	const char **locs;
@@ -528,9 +542,7 @@ static void test_readers(void **state)
 static void test_check_fields(void **state)
 {
 	struct srv *s = *state;
-	struct fleetview *fv;
 	struct fv_arena a = { 0 };
-	char err[512];
 
 	cmd(s, "SET t:schema 1");
 	/* a redis at maxclients: failed, the server's words */
@@ -554,7 +566,7 @@ static void test_check_fields(void **state)
 	cmd(s, "HSET t:state:lab:127.0.0.1:80 state up reason open last_rtt_us 12");
 	cmd(s, "HSET t:state:lab:127.0.0.1:81 state up check redis check_ok maybe cert_days_left x");
 
-	assert_int_equal(fleetview_open(&fv, s->url, "t:", 2000, err, sizeof(err)), 0);
+	struct fleetview *fv = open_view(s, "t:", 2000);
 	const char *names[] = { "127.0.0.1:6392", "127.0.0.1:8443", "127.0.0.1:8444", "127.0.0.1:80", "127.0.0.1:81" };
 	struct fv_target t[5];
 	assert_int_equal(fleetview_targets(fv, &a, "lab", names, 5, t), 5);
@@ -608,10 +620,8 @@ static void test_check_fields(void **state)
 static void test_location_slices(void **state)
 {
 	struct srv *s = *state;
-	struct fleetview *fv;
 	struct fv_arena a = { 0 };
 	struct fv_target *t;
-	char err[512];
 	enum { N = 45000 };
 
 	for (int i = 0; i < N; i++)
@@ -622,7 +632,7 @@ static void test_location_slices(void **state)
 		freeReplyObject(r);
 	}
 	cmd(s, "HSET t:state:x:10.0.0.7:80 state up last_rtt_us 9");
-	assert_int_equal(fleetview_open(&fv, s->url, "t:", 5000, err, sizeof(err)), 0);
+	struct fleetview *fv = open_view(s, "t:", 5000);
 	assert_int_equal(fleetview_location_targets(fv, &a, "x", &t), N);
 	for (int i = 1; i < N; i++)
 		assert_true(strcmp(t[i - 1].target, t[i].target) < 0);

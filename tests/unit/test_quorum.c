@@ -35,41 +35,49 @@ static void test_need(void **state)
 	assert_int_equal(quorum_need(3, 0), 0);
 }
 
-static void test_three_locations(void **state)
-{
-	unsigned need;
-
-	(void)state;
-	assert_int_equal(decide(3, 0, 0, 0, QUORUM_MAJORITY, &need), FV_UP);
-	assert_int_equal(need, 2);
+/* need: the votes needed, checked where not -1 */
+static const struct {
+	unsigned up, degraded, down, flapping;
+	int spec;
+	enum fv_state want;
+	int need;
+} decide_cases[] = {
+	/* three locations */
+	{ 3, 0, 0, 0, QUORUM_MAJORITY, FV_UP, 2 },
 	/* one location sees it down: a location issue, globally up */
-	assert_int_equal(decide(2, 0, 1, 0, QUORUM_MAJORITY, NULL), FV_UP);
-	assert_int_equal(decide(1, 0, 2, 0, QUORUM_MAJORITY, NULL), FV_DOWN);
-	assert_int_equal(decide(0, 0, 3, 0, QUORUM_MAJORITY, NULL), FV_DOWN);
+	{ 2, 0, 1, 0, QUORUM_MAJORITY, FV_UP, -1 },
+	{ 1, 0, 2, 0, QUORUM_MAJORITY, FV_DOWN, -1 },
+	{ 0, 0, 3, 0, QUORUM_MAJORITY, FV_DOWN, -1 },
 	/* one down, one flapping: two see it at least flapping */
-	assert_int_equal(decide(1, 0, 1, 1, QUORUM_MAJORITY, NULL), FV_FLAPPING);
-	assert_int_equal(decide(1, 1, 1, 0, QUORUM_MAJORITY, NULL), FV_DEGRADED);
-	assert_int_equal(decide(2, 1, 0, 0, QUORUM_MAJORITY, NULL), FV_UP);
+	{ 1, 0, 1, 1, QUORUM_MAJORITY, FV_FLAPPING, -1 },
+	{ 1, 1, 1, 0, QUORUM_MAJORITY, FV_DEGRADED, -1 },
+	{ 2, 1, 0, 0, QUORUM_MAJORITY, FV_UP, -1 },
 	/* any one location decides with k = 1; all three with all */
-	assert_int_equal(decide(2, 0, 1, 0, 1, NULL), FV_DOWN);
-	assert_int_equal(decide(0, 0, 2, 1, QUORUM_ALL, NULL), FV_FLAPPING);
-	assert_int_equal(decide(1, 0, 2, 0, QUORUM_ALL, NULL), FV_UP);
-}
-
-static void test_few_locations(void **state)
-{
-	unsigned need;
-
-	(void)state;
-	/* nobody with an opinion: unknown, whatever the unknown votes */
-	assert_int_equal(decide(0, 0, 0, 0, QUORUM_MAJORITY, &need), FV_UNKNOWN);
-	assert_int_equal(need, 0);
+	{ 2, 0, 1, 0, 1, FV_DOWN, -1 },
+	{ 0, 0, 2, 1, QUORUM_ALL, FV_FLAPPING, -1 },
+	{ 1, 0, 2, 0, QUORUM_ALL, FV_UP, -1 },
+	/* few locations. Nobody with an opinion: unknown, whatever the unknown votes */
+	{ 0, 0, 0, 0, QUORUM_MAJORITY, FV_UNKNOWN, 0 },
 	/* one location: it decides alone */
-	assert_int_equal(decide(0, 0, 1, 0, QUORUM_MAJORITY, NULL), FV_DOWN);
+	{ 0, 0, 1, 0, QUORUM_MAJORITY, FV_DOWN, -1 },
 	/* two: majority is both */
-	assert_int_equal(decide(1, 0, 1, 0, QUORUM_MAJORITY, NULL), FV_UP);
+	{ 1, 0, 1, 0, QUORUM_MAJORITY, FV_UP, -1 },
 	/* k = 3 of two watching: both */
-	assert_int_equal(decide(0, 0, 2, 0, 3, NULL), FV_DOWN);
+	{ 0, 0, 2, 0, 3, FV_DOWN, -1 },
+};
+
+static void test_decide(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(decide_cases) / sizeof(decide_cases[0]); i++) {
+		unsigned need = 99;
+		enum fv_state got = decide(decide_cases[i].up, decide_cases[i].degraded, decide_cases[i].down,
+					   decide_cases[i].flapping, decide_cases[i].spec, &need);
+
+		if (got != decide_cases[i].want || (decide_cases[i].need >= 0 && need != (unsigned)decide_cases[i].need))
+			fail_msg("case %zu: state %d need %u, expected state %d need %d", i, got, need,
+				 decide_cases[i].want, decide_cases[i].need);
+	}
 }
 
 static void test_spec(void **state)
@@ -98,8 +106,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_need),
-		cmocka_unit_test(test_three_locations),
-		cmocka_unit_test(test_few_locations),
+		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

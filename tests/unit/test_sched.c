@@ -125,17 +125,23 @@ static void report_sent(struct fixture *f, uint64_t seq, uint32_t count, uint64_
 	sched_on_report(f->s, &r);
 }
 
-/* Starts a check of target t and releases it at mono (the wall clock at
- * real): its request, the first SYN, is the only one in the ring and is
- * taken into *q. */
-static void start_one(struct fixture *f, uint32_t t, uint64_t mono, int64_t real, struct probe_req *q)
+/* Releases at mono (the wall clock at real) exactly one request, the only
+ * one in the ring then, and takes it into *q. */
+static void release_one(struct fixture *f, uint64_t mono, int64_t real, struct probe_req *q)
 {
 	struct probe_req got[8];
 
-	assert_true(sched_start(f->s, t));
 	assert_int_equal(sched_release(f->s, f->reqs, mono, real), 1);
 	assert_int_equal(take_reqs(f, got, 8), 1);
 	*q = got[0];
+}
+
+/* Starts a check of target t and releases its request, the first SYN, as
+ * release_one does. */
+static void start_one(struct fixture *f, uint32_t t, uint64_t mono, int64_t real, struct probe_req *q)
+{
+	assert_true(sched_start(f->s, t));
+	release_one(f, mono, real, q);
 }
 
 static struct capture_rec rec_for(const struct fixture *f, const struct probe_req *q, enum capture_kind kind,
@@ -212,8 +218,7 @@ static void test_open_closed_filtered(void **state)
 	sched_expire(f->s, 1000 + NSEC_PER_SEC - 1, T0);
 	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
 	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0);
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q + 3, 1), 1);
+	release_one(f, 0, T0, &q[3]);
 	assert_int_equal(q[3].target, 2);
 	assert_int_equal(q[3].attempt, 1);
 	assert_int_equal(q[3].seq, 3);
@@ -421,8 +426,7 @@ static void test_continuous(void **state)
 	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 0);
 	/* target 2 (even): 1 s, then a retransmission */
 	sched_expire(f->s, 1000 + NSEC_PER_SEC, T0);
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q, 8), 1);
+	release_one(f, 0, T0, q);
 	assert_int_equal(q[0].target, 2);
 	assert_int_equal(q[0].attempt, 1);
 	report_sent(f, 2, 1, 2000, T0);
@@ -462,8 +466,7 @@ static void test_continuous(void **state)
 	/* target 2 (even) retries once even after the stop; 5 (odd) does not */
 	sched_expire(f->s, UINT64_MAX / 4, T0);
 	assert_false(sched_done(f->s));
-	assert_int_equal(sched_release(f->s, f->reqs, 0, T0), 1);
-	assert_int_equal(take_reqs(f, q, 8), 1);
+	release_one(f, 0, T0, q);
 	assert_int_equal(q[0].target, 2);
 	assert_int_equal(q[0].attempt, 1);
 	report_sent(f, 5, 1, UINT64_MAX / 4, T0);
@@ -512,8 +515,7 @@ static void test_late_reply_cancels_queued_retransmission(void **state)
 	assert_true(sched_start(f->s, 1)); /* odd: 300 ms, no retry */
 	sched_stop_new(f->s);
 	sched_expire(f->s, 3 * NSEC_PER_SEC, T0 + 3 * NSEC_PER_SEC);
-	assert_int_equal(sched_release(f->s, f->reqs, 3 * NSEC_PER_SEC, T0), 1);
-	assert_int_equal(take_reqs(f, q + 2, 8), 1);
+	release_one(f, 3 * NSEC_PER_SEC, T0, &q[2]);
 	assert_int_equal(q[2].target, 0);
 	assert_int_equal(q[2].attempt, 1);
 	report_sent(f, 2, 1, 3 * NSEC_PER_SEC, T0 + 3 * NSEC_PER_SEC);
@@ -561,8 +563,7 @@ static void test_old_timeout_spares_next_check(void **state)
 	sched_expire(f->s, NSEC_PER_SEC, T0 + NSEC_PER_SEC);
 	assert_int_equal(sched_release(f->s, f->reqs, NSEC_PER_SEC, T0 + NSEC_PER_SEC), 0);
 	sched_expire(f->s, 1500 * NSEC_PER_MSEC, T0 + 1500 * NSEC_PER_MSEC);
-	assert_int_equal(sched_release(f->s, f->reqs, 1500 * NSEC_PER_MSEC, T0), 1);
-	assert_int_equal(take_reqs(f, q + 2, 4), 1);
+	release_one(f, 1500 * NSEC_PER_MSEC, T0, &q[2]);
 	assert_int_equal(q[2].attempt, 1);
 	fixture_free(f);
 }
@@ -591,8 +592,7 @@ static void test_per_dest_pacing(void **state)
 	assert_false(sched_done(f->s));
 	for (int k = 1; k <= 4; k++) {
 		assert_int_equal(sched_release(f->s, f->reqs, M0 + (uint64_t)k * 100 * NSEC_PER_MSEC - 1, T0), 0);
-		assert_int_equal(sched_release(f->s, f->reqs, M0 + (uint64_t)k * 100 * NSEC_PER_MSEC, T0), 1);
-		assert_int_equal(take_reqs(f, q, 8), 1);
+		release_one(f, M0 + (uint64_t)k * 100 * NSEC_PER_MSEC, T0, q);
 		assert_int_equal(q[0].dport, k + 1);
 	}
 	struct sched_stats st;

@@ -55,6 +55,37 @@ static void run(const struct state_params *p, const struct step *steps, size_t n
 
 static const struct state_params defaults = { .failures = 2, .successes = 1 };
 
+/* A saved state from the text of a state hash or the state file: what
+ * resumes and what starts afresh. */
+static void test_saved_parse(void **state)
+{
+	(void)state;
+	struct state_saved s;
+
+	assert_true(state_saved_parse("down", "1700000000000000001", "refused", "-4", &s));
+	assert_int_equal(s.state, TARGET_DOWN);
+	assert_true(s.since_ns == 1700000000000000001LL);
+	assert_int_equal(s.reason, REASON_REFUSED);
+	assert_int_equal(s.fail_streak, 4);
+	assert_int_equal(s.ok_streak, 0);
+	assert_true(state_saved_parse("up", "5", "", "999", &s));
+	assert_int_equal(s.reason, REASON_NONE);
+	assert_int_equal(s.ok_streak, 255);
+	assert_true(state_saved_parse("degraded", "5", "slow_critical", "", &s));
+	assert_int_equal(s.reason, REASON_SLOW_CRIT);
+	assert_int_equal(s.ok_streak + s.fail_streak, 0);
+	/* no state to resume: untouched */
+	memset(&s, 0x5a, sizeof(s));
+	static const char *const bad[][2] = {
+		{ "unknown", "5" }, { "sideways", "5" }, { "up", "" }, { "up", "0" }, { "up", "-5" }, { "up", "5x" },
+		{ "", "5" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (state_saved_parse(bad[i][0], bad[i][1], "open", "1", &s))
+			fail_msg("resumed state '%s' since '%s'", bad[i][0], bad[i][1]);
+	assert_int_equal(s.state, 0x5a);
+}
+
 /* Resuming a saved state (a restart): what the status cannot keep is made
  * up on the safe side. A slow target stays degraded until enough fast
  * answers push the slow ones out of its window; a flapping one stays
@@ -339,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_flapping),     cmocka_unit_test(test_flap_encoding_matches_ring),
 		cmocka_unit_test(test_flap_window_edges), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_saved_parse),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }

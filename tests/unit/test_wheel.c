@@ -45,14 +45,23 @@ static void test_basic_order(void **state)
 	wheel_free(w);
 }
 
+/* A wheel of n ids, 8 slots of 1 ms from 100 ms, moved to 200 ms (out has
+ * room for n). */
+static struct wheel *empty_at_200ms(uint32_t n, uint32_t *out)
+{
+	struct wheel *w;
+
+	assert_int_equal(wheel_new(&w, n, MS, 8, 100 * MS), 0);
+	assert_int_equal(wheel_advance(w, 200 * MS, out, n), 0);
+	return w;
+}
+
 static void test_overdue_and_remove(void **state)
 {
 	(void)state;
-	struct wheel *w;
 	uint32_t out[4];
+	struct wheel *w = empty_at_200ms(4, out);
 
-	assert_int_equal(wheel_new(&w, 4, MS, 8, 100 * MS), 0);
-	assert_int_equal(wheel_advance(w, 200 * MS, out, 4), 0);
 	wheel_insert(w, 0, 50 * MS); /* in the past */
 	wheel_insert(w, 1, 300 * MS);
 	assert_true(wheel_remove(w, 1));
@@ -75,11 +84,9 @@ static void test_overdue_and_remove(void **state)
 static void test_remove_finds_every_kind(void **state)
 {
 	(void)state;
-	struct wheel *w;
 	uint32_t out[8];
+	struct wheel *w = empty_at_200ms(8, out);
 
-	assert_int_equal(wheel_new(&w, 8, MS, 8, 100 * MS), 0);
-	assert_int_equal(wheel_advance(w, 200 * MS, out, 8), 0);
 	for (uint32_t id = 0; id < 3; id++)
 		wheel_insert(w, id, (10 + id) * MS); /* overdue */
 	wheel_insert(w, 3, 200 * MS + 500);       /* the current tick */

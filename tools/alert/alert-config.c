@@ -327,9 +327,9 @@ static const struct yconf_field top_fields[] = {
 	{ .key = "delivery", .parse = yconf_sub, .bit = A_DELIVERY, .sub = &delivery_table,
 	  .what = "a mapping like { timeout: 10s, retries: 5, backoff: 1s, max_backoff: 1m }" },
 	{ .key = "channels", .parse = parse_list_node, .off = offsetof(struct top, channels),
-	  .bit = A_CHANNELS, .what = "a list of channels, each with a name and a type" },
+	  .bit = A_CHANNELS, .flags = YCONF_REQUIRED, .what = "a list of channels, each with a name and a type" },
 	{ .key = "routes", .parse = parse_list_node, .off = offsetof(struct top, routes), .bit = A_ROUTES,
-	  .what = "a list of routes, each with match and channels" },
+	  .flags = YCONF_REQUIRED, .what = "a list of routes, each with match and channels" },
 };
 static const struct yconf_table top_table = TABLE(top_fields);
 #undef TOP
@@ -543,60 +543,59 @@ static int set_defaults(struct alert_config *c)
 	return c->redis_url && c->redis_prefix && c->consumer_group && c->quorum_location ? 0 : -ENOMEM;
 }
 
-static int parse_top(struct yconf *p, yaml_node_t *root, void *ctx)
+static int build_top(struct yconf *p, yaml_node_t *root, void *ctx, struct yconf_scope *s)
 {
-	struct yconf_scope s = { .owner = "the top level" };
 	struct top *t = ctx;
 	int r;
 
-	if (root->type != YAML_MAPPING_NODE)
-		return yconf_wrong_type(p, root, "configuration",
-					"a mapping of settings (redis, channels, routes...)");
-	if ((r = yconf_map(p, root, &top_table, t, &s, "at the top level")) < 0)
-		return r;
-	if (!t->channels)
-		return yconf_fail(p, root->start_mark, "no 'channels': expected %s",
-				  yconf_find(&top_table, "channels")->what);
-	if (!t->routes)
-		return yconf_fail(p, root->start_mark, "no 'routes': expected %s",
-				  yconf_find(&top_table, "routes")->what);
+	(void)root;
 	if (t->c.max_backoff_ns < t->c.backoff_ns)
-		return yconf_fail(p, s.mark[s.set & BIT(A_MAX_BACKOFF) ? A_MAX_BACKOFF : A_BACKOFF],
+		return yconf_fail(p, s->mark[s->set & BIT(A_MAX_BACKOFF) ? A_MAX_BACKOFF : A_BACKOFF],
 				  "delivery: max_backoff is below backoff: expected backoff <= max_backoff");
 	if ((r = build_channels(p, t)) < 0)
 		return r;
 	return build_routes(p, t);
 }
 
+static int begin_top(struct yconf *p, void *ctx)
+{
+	struct top *t = ctx;
+
+	if (set_defaults(&t->c) < 0 || !(t->c.path = strdup(p->path)))
+		return yconf_nomem(p);
+	return 0;
+}
+
+static void release(void *c)
+{
+	alert_config_release(c);
+}
+
+static const struct yconf_format format = {
+	.what = "at least 'channels' and 'routes'",
+	.max = ALERT_CONFIG_MAX_BYTES,
+	.out_size = sizeof(struct alert_config),
+	.out_off = offsetof(struct top, c),
+	.top = &top_table,
+	.top_what = "a mapping of settings (redis, channels, routes...)",
+	.begin = begin_top,
+	.build = build_top,
+	.release = release,
+};
+
 int alert_config_parse(struct alert_config *out, const char *text, size_t len, const char *path, char *err,
 		       size_t errlen)
 {
-	struct yconf p = { .path = path ? path : "<memory>", .err = err, .errlen = errlen };
 	struct top t = { 0 };
-	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	if (set_defaults(&t.c) < 0 || !(t.c.path = strdup(p.path)))
-		r = yconf_nomem(&p);
-	else if ((r = yconf_parse(&p, text, len, "at least 'channels' and 'routes'", parse_top, &t)) == 0) {
-		*out = t.c;
-		memset(&t.c, 0, sizeof(t.c));
-	}
-	alert_config_release(&t.c);
-	return r;
-}
-
-static int parse_text(void *out, const char *text, size_t len, const char *path, char *err, size_t errlen)
-{
-	return alert_config_parse(out, text, len, path, err, errlen);
+	return yconf_parse(&format, &t, out, text, len, path, err, errlen);
 }
 
 int alert_config_load(struct alert_config *out, const char *path, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	return yconf_load(out, path, ALERT_CONFIG_MAX_BYTES, parse_text, err, errlen);
+	struct top t = { 0 };
+
+	return yconf_load(&format, &t, out, path, err, errlen);
 }
 
 void alert_config_release(struct alert_config *c)

@@ -330,12 +330,10 @@ int main(int argc, char **argv)
 		case 'v': log_level_current = LOG_DEBUG; break;
 		case 'q': log_level_current = LOG_WARN; break;
 		case 'h': usage(stdout); return 0;
-		case ':': cli_die_usage("option '%s' needs a value", argv[optind - 1]);
-		default: cli_die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		default: cli_die_option(c, argv);
 		}
 	}
-	if (optind < argc)
-		cli_die_usage("unexpected argument '%s' (see --help)", argv[optind]);
+	cli_no_operands(argc, argv);
 	if (!path)
 		cli_die_usage("no configuration: give -c FILE (docs/alerting.md)");
 	if (alert_config_load(&al.cfg, path, err, sizeof(err)) < 0)
