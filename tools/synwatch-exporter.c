@@ -9,7 +9,10 @@
  * and by /metrics and /api/targets. Redis sees work only when somebody
  * looks, at most once per --max-age, whatever the number of scrapers. The
  * rendered /metrics text is kept with its snapshot, so a second scraper
- * within the same second costs nothing. */
+ * within the same second costs nothing. A fleet whose snapshot takes longer
+ * than SLOW_READ_NS to read (a million targets: seconds) is served from the
+ * last snapshot while a thread reads the next, for up to --stale, so that
+ * a scrape does not wait for the read (snapshot_get). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -61,6 +64,7 @@ struct options {
 	const char **locations;
 	size_t n_locations;
 	int64_t max_age_ns;
+	int64_t stale_ns;      /* a slow fleet's snapshot is served this old while the next is read */
 	int timeout_ms;
 	enum per_target_mode {
 		PER_TARGET_CONFIG,  /* the groups the probers' heartbeats name (metrics: per_target) */
@@ -127,6 +131,7 @@ struct exporter {
 	struct snapshot *snap;
 	bool refreshing;
 	uint64_t reads, read_errors;    /* under lock */
+	uint64_t stale_served;          /* requests given the last snapshot while the next was read; under lock */
 };
 
 /* ---- Redis connections ---- */
@@ -646,29 +651,16 @@ static struct snapshot *snapshot_read(struct exporter *x)
 	return s;
 }
 
-/* The current snapshot (release with snapshot_put), read again when it is
- * older than --max-age. One request reads, the others wait for it. NULL
- * only when out of memory. */
-static struct snapshot *snapshot_get(struct exporter *x)
+/* A read that takes longer than this makes the fleet "slow": its requests
+ * get the last snapshot at once while the next one is read. */
+#define SLOW_READ_NS (NSEC_PER_SEC / 2)
+
+/* Reads a snapshot and makes it the current one; the caller set
+ * refreshing. Returns it with a reference for the caller (NULL when out of
+ * memory), or, with keep false, without. */
+static struct snapshot *snapshot_refresh(struct exporter *x, bool keep)
 {
-	struct snapshot *s, *old;
-
-	pthread_mutex_lock(&x->lock);
-	for (;;) {
-		s = x->snap;
-		if (s && clock_mono_ns() - s->taken_mono_ns < (uint64_t)x->o->max_age_ns) {
-			s->refs++;
-			pthread_mutex_unlock(&x->lock);
-			return s;
-		}
-		if (!x->refreshing)
-			break;
-		pthread_cond_wait(&x->cond, &x->lock);
-	}
-	x->refreshing = true;
-	pthread_mutex_unlock(&x->lock);
-
-	s = snapshot_read(x);
+	struct snapshot *s = snapshot_read(x), *old;
 
 	pthread_mutex_lock(&x->lock);
 	x->refreshing = false;
@@ -681,10 +673,69 @@ static struct snapshot *snapshot_get(struct exporter *x)
 	x->read_errors += s->err < 0;
 	old = x->snap;
 	x->snap = s;
-	s->refs = 2; /* the exporter's and the caller's */
+	s->refs = keep ? 2 : 1; /* the exporter's, and the caller's */
 	pthread_mutex_unlock(&x->lock);
 	snapshot_put(x, old);
-	return s;
+	return keep ? s : NULL;
+}
+
+static void *refresh_main(void *arg)
+{
+	snapshot_refresh(arg, false);
+	return NULL;
+}
+
+/* The current snapshot (release with snapshot_put), read again when it is
+ * older than --max-age. One request reads, the others wait for it; but
+ * when the last read was slow and the snapshot is younger than --stale,
+ * every request gets it at once, and a thread of its own reads the next.
+ * NULL only when out of memory. */
+static struct snapshot *snapshot_get(struct exporter *x)
+{
+	struct snapshot *s;
+
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		s = x->snap;
+		uint64_t age = s ? clock_mono_ns() - s->taken_mono_ns : UINT64_MAX;
+		if (s && age < (uint64_t)x->o->max_age_ns) {
+			s->refs++;
+			pthread_mutex_unlock(&x->lock);
+			return s;
+		}
+		if (s && s->read_s * 1e9 > SLOW_READ_NS && age < (uint64_t)x->o->stale_ns) {
+			pthread_t th;
+			pthread_attr_t at;
+			bool ok = x->refreshing;
+			if (!ok && pthread_attr_init(&at) == 0) {
+				pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+				ok = pthread_create(&th, &at, refresh_main, x) == 0;
+				pthread_attr_destroy(&at);
+				x->refreshing |= ok;
+			}
+			if (ok) {
+				x->stale_served++;
+				s->refs++;
+				pthread_mutex_unlock(&x->lock);
+				return s;
+			}
+		}
+		if (!x->refreshing)
+			break;
+		pthread_cond_wait(&x->cond, &x->lock);
+	}
+	x->refreshing = true;
+	pthread_mutex_unlock(&x->lock);
+	return snapshot_refresh(x, true);
+}
+
+/* At the stop: a background read still going finishes first. */
+static void snapshot_quiesce(struct exporter *x)
+{
+	pthread_mutex_lock(&x->lock);
+	while (x->refreshing)
+		pthread_cond_wait(&x->cond, &x->lock);
+	pthread_mutex_unlock(&x->lock);
 }
 
 /* ---- /metrics ---- */
@@ -1928,6 +1979,8 @@ static void usage(FILE *f)
 		"                          binary, else " SW_WEB_DIR ")\n"
 		"      --no-web            no status page, only /metrics and /api\n"
 		"      --max-age DUR       reuse a snapshot of the fleet this long (default 1s)\n"
+		"      --stale DUR         when a snapshot takes over 0.5s to read, serve the last one\n"
+		"                          up to this old while the next is read (default 60s; 0: never)\n"
 		"      --per-target MODE   which targets /metrics shows one by one: config (default:\n"
 		"                          the groups with metrics: per_target), all, none\n"
 		"      --timeout DUR       Redis connect and reply timeout (default 5s)\n"
@@ -1943,7 +1996,8 @@ static void parse_options(struct options *o, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },   { "redis", required_argument, NULL, 'r' },
 		{ "prefix", required_argument, NULL, 'P' },   { "web", required_argument, NULL, 'w' },
 		{ "no-web", no_argument, NULL, 'W' },         { "location", required_argument, NULL, 'L' },
-		{ "max-age", required_argument, NULL, 'a' },  { "timeout", required_argument, NULL, 't' },
+		{ "max-age", required_argument, NULL, 'a' },
+		{ "stale", required_argument, NULL, 'S' },  { "timeout", required_argument, NULL, 't' },
 		{ "per-target", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },          { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
@@ -1956,6 +2010,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 		.redis = env && *env ? env : "redis://127.0.0.1:6379",
 		.prefix = SCHEMA_DEFAULT_PREFIX,
 		.max_age_ns = NSEC_PER_SEC,
+		.stale_ns = 60 * NSEC_PER_SEC,
 		.timeout_ms = 5000,
 	};
 	o->locations = calloc((size_t)argc + 1, sizeof(*o->locations));
@@ -1975,6 +2030,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->locations[o->n_locations++] = optarg;
 			break;
 		case 'a': o->max_age_ns = cli_duration("--max-age", optarg, 0, 3600 * NSEC_PER_SEC); break;
+		case 'S': o->stale_ns = cli_duration("--stale", optarg, 0, 3600 * NSEC_PER_SEC); break;
 		case 't':
 			o->timeout_ms = (int)(cli_duration("--timeout", optarg, 10 * NSEC_PER_MSEC, 600 * NSEC_PER_SEC) /
 					      NSEC_PER_MSEC);
@@ -2141,6 +2197,7 @@ int main(int argc, char **argv)
 	} while (sig == SIGHUP);
 	log_info("stopping (%s)", strsignal(sig));
 	MHD_stop_daemon(d);
+	snapshot_quiesce(&x);
 	snapshot_put(&x, x.snap);
 	for (size_t i = 0; i < x.npool; i++)
 		fleetview_free(x.pool[i]);

@@ -8,6 +8,7 @@
 #   top in tmux: keys q, /, l, resize, and the terminal given back;
 #   exporter: /metrics parsed strictly, /api/*, static files, errors;
 #   the page rendered in headless Chromium (DOM asserted, screenshots);
+#   a slow fleet's scrape served from the last snapshot (--stale);
 #   Redis going away: synwatch_up 0, 503 from the API, top exits 1.
 #
 # No root needed. SW_SCREENSHOT_DIR=DIR keeps the screenshots (docs/img).
@@ -204,6 +205,38 @@ sys.exit(1 if r["problems"] or r["width"] != int(sys.argv[1]) or not r["counts"]
 	done
 done
 sw_pass "page at 420, 800 and 1400 px, overview and target page: nothing sticks out, overlaps or is cut"
+
+# ---- a slow fleet: the last snapshot at once, the next read behind it ----
+# (CLIENT PAUSE holds the exporter's read, as a million state hashes would)
+sw_exporter_up "$dir/exp2.log" base2 --redis "$URL" --max-age 300ms --stale 30s
+exp2_pid=$SW_EXPORTER_PID
+snap_ts() { awk '$1 == "synwatch_exporter_snapshot_timestamp_seconds" { print $2 }' "$1"; }
+scrape() { # FILE: /metrics into FILE; prints how long it took, in ms
+	local t0
+	t0=$(sw_now_ms)
+	curl -sf --max-time 10 "$base2/metrics" -o "$1" || sw_fail "GET /metrics (slow fleet)"
+	echo $(($(sw_now_ms) - t0))
+}
+scrape "$dir/s1.txt" > /dev/null
+sleep 0.4
+redis-cli -s "$sock" client pause 1500 all > /dev/null
+ms=$(scrape "$dir/s2.txt")
+[ "$ms" -ge 1000 ] || sw_fail "the read under CLIENT PAUSE took $ms ms, want the pause's 1.5 s"
+[ "$(snap_ts "$dir/s2.txt")" != "$(snap_ts "$dir/s1.txt")" ] || sw_fail "the slow read gave no new snapshot"
+sleep 0.4
+redis-cli -s "$sock" client pause 1500 all > /dev/null
+ms=$(scrape "$dir/s3.txt")
+[ "$ms" -lt 500 ] || sw_fail "a scrape of a slow fleet waited $ms ms for the read"
+[ "$(snap_ts "$dir/s3.txt")" = "$(snap_ts "$dir/s2.txt")" ] || sw_fail "the scrape during the read is not the last snapshot"
+grep -q '^synwatch_up 1$' "$dir/s3.txt" || sw_fail "the last snapshot served is not whole: $(head -3 "$dir/s3.txt")"
+sleep 2 # the read behind it lands
+scrape "$dir/s4.txt" > /dev/null
+"$SW_PY" -c 'import sys; sys.exit(float(sys.argv[1]) <= float(sys.argv[2]))' "$(snap_ts "$dir/s4.txt")" \
+	"$(snap_ts "$dir/s3.txt")" || sw_fail "no newer snapshot after the background read"
+check metrics "$dir/s4.txt" "$dir/expect.json"
+kill -TERM $exp2_pid
+wait $exp2_pid || sw_fail "the second exporter exited $? on SIGTERM: $(tail -5 "$dir/exp2.log")"
+sw_pass "a slow fleet: a scrape gets the last snapshot in $ms ms while the next is read (--stale)"
 
 # ---- Redis goes away ----
 kill "$(sw_redis_pid "$dir")"
