@@ -21,6 +21,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${1:-17}
 nports=${2:-7}
 secs=${3:-30}
+# the group's results: (all, changes, none: docs/config.md), BENCH_RESULTS
+results=${BENCH_RESULTS:-all}
 warm=15
 out=${BENCH_OUT:-$top/bench/out}/store
 py=$SW_PY
@@ -51,7 +53,7 @@ thread_ticks() {
 
 {
 	printf 'location: bench\nrate: 1000000\nresults_maxlen: 1000000\n'
-	printf 'defaults: { interval: 1s, timeout: 400ms, retries: 1, failures: 2 }\n'
+	printf 'defaults: { interval: 1s, timeout: 400ms, retries: 1, failures: 2, results: %s }\n' "$results"
 	printf 'groups:\n  - name: fleet\n    hosts: [198.18.0.0/%s]\n    ports: [%s]\n' "$prefix" "$ports"
 } > "$dir/store.yaml"
 
@@ -80,9 +82,9 @@ kill -TERM $spid
 wait $spid 2> /dev/null
 echo "$r0 $r1 $b0 $b1 $x0 $x1 $w0 $w1 $(getconf CLK_TCK)" > "$out/totals.txt"
 
-"$py" - "$out" "$n" "$hosts" "$nports" "$prefix" "$secs" "$warm" << 'PY'
+"$py" - "$out" "$n" "$hosts" "$nports" "$prefix" "$secs" "$warm" "$results" << 'PY'
 import sys
-out, n, hosts, nports, prefix, secs, warm = sys.argv[1:]
+out, n, hosts, nports, prefix, secs, warm, retention = sys.argv[1:]
 n, hosts, nports = int(n), int(hosts), int(nports)
 r0, r1, b0, b1, x0, x1, w0, w1, hz = (int(v) for v in open(f"{out}/totals.txt").read().split())
 wall = (w1 - w0) / 1e9
@@ -111,13 +113,14 @@ print(f"{n:,} closed endpoints (198.18.0.0/{prefix}: {hosts + 2:,} addresses x {
       f"cheapest answer a fleet gives: one SYN, one RST) on a 1 s interval: the targets ask for {n:,} results/s. "
       f"synwatch monitors them with Redis on a unix socket, as fast as the machine lets it. Measured over {secs} s "
       f"after {warm} s of warm-up (bench/bench-store.sh). A closed port gives one result a probe, so synwatch's CPU is "
-      f"counted per probe sent and redis-server's per result written.\n")
+      f"counted per probe sent and redis-server's per result written. The group has `results: {retention}`.\n")
 print("| what | figure |\n| --- | --- |")
 print(f"| results/s into Redis (entries added to `synwatch:results`, counted by Redis) | **{results:,.0f}** |")
 print(f"| probes/s sent (heartbeat `sent_per_s`, mean) | {probes:,.0f} of the {n:,} asked for |")
 print(f"| Redis backlog (heartbeat, each second) | {min(backlog) if backlog else '?'}..{max(backlog) if backlog else '?'} "
       f"records, last {backlog[-1] if backlog else '?'} |")
-print(f"| redis-server | {redis:.2f} cores, {per_result(redis):.2f} us a result written |")
+print(f"| redis-server | {redis:.2f} cores, {per_result(redis):.2f} us a result written, "
+      f"{per_probe(redis):.2f} us a probe sent (the two agree only while the backlog holds still) |")
 order = ["synwatch", "sw-sender", "sw-capture", "sw-store", "sw-redis"]
 names = [k for k in order if k in cores] + sorted(k for k in cores if k not in order)
 parts = ", ".join(f"{k} {cores[k]:.2f} ({per_probe(cores[k]):.2f} us)" for k in names)

@@ -12,8 +12,10 @@
 # redis-cli --pipe; its heartbeats name no group in metrics_per_target),
 # then synwatch-exporter is started on it, once per mode, and /metrics is
 # fetched with curl: "cold" scrapes find the last snapshot older than
-# --max-age (1 s) and read the whole fleet from Redis; "warm" ones come
-# within that second and get the rendered text. $SW_SCRAPES cold and warm
+# --max-age (1 s) and read the whole fleet from Redis (--stale 0); "warm"
+# ones come within that second and get the rendered text; "served" ones
+# are what a scraper sees with the default --stale (60 s): past --max-age,
+# a fleet slow to read gets the last snapshot while the next is read. $SW_SCRAPES cold and warm
 # scrapes each (default 10); $SW_MODES the --per-target modes (default
 # "config all"). Prints a small Markdown table per mode.
 # Binaries from $SW_BIN (default build/). Everything is removed on exit.
@@ -44,8 +46,8 @@ scrape() { curl -s -o "$dir/metrics.txt" -w '%{time_total} %{size_download}\n' "
 
 # bench MODE: one exporter with --per-target MODE, its scrapes, its table
 bench() {
-	local mode=$1 base t size cold=() warm=()
-	sw_exporter_up "$dir/exp-$mode.log" base --redis "unix://$dir/r.sock" --no-web --per-target "$mode"
+	local mode=$1 base t size cold=() warm=() served=()
+	sw_exporter_up "$dir/exp-$mode.log" base --redis "unix://$dir/r.sock" --no-web --per-target "$mode" --stale 0
 	local pid=$SW_EXPORTER_PID
 	url=$base/metrics
 	for _ in $(seq "$scrapes"); do
@@ -63,6 +65,18 @@ bench() {
 	rss=$(awk '/^VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$pid/status")
 	kill "$pid"
 	wait "$pid" 2> /dev/null || true
+	# the defaults: the first scrape reads; each later one, past --max-age,
+	# gets the last snapshot and starts the next read behind it
+	sw_exporter_up "$dir/exp-$mode-stale.log" base --redis "unix://$dir/r.sock" --no-web --per-target "$mode"
+	url=$base/metrics
+	scrape > /dev/null
+	for _ in $(seq "$scrapes"); do
+		sleep 1.2
+		read -r t _ < <(scrape)
+		served+=("$t")
+	done
+	kill "$SW_EXPORTER_PID"
+	wait "$SW_EXPORTER_PID" 2> /dev/null || true
 	cat << EOT
 
 --per-target $mode:
@@ -74,6 +88,7 @@ bench() {
 | cold scrape (reads Redis: pipelined HMGET of every state hash) | $(stats "${cold[@]}") |
 | of which reading Redis (synwatch_exporter_read_duration_seconds) | ${read_s} s (last scrape) |
 | warm scrape (within --max-age, rendered text reused) | $(stats "${warm[@]}") |
+| scrape as served with the default --stale (60 s): past --max-age, the last snapshot while the next is read | $(stats "${served[@]}") |
 | exporter peak RSS (VmHWM) | $rss |
 | machine | $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at the end, $(uname -r), $(date -u +%Y-%m-%d) |
 EOT

@@ -47,7 +47,7 @@
 enum {
 	G_NAME, G_HOSTS, G_PORTS, G_TARGETS, G_INTERVAL, G_TIMEOUT, G_RETRIES, G_FAILURES, G_SUCCESSES,
 	G_LATENCY, G_CRIT, G_WARN, G_OVER, G_WINDOW, G_FLAPPING, G_CHANGES, G_FLAP_WINDOW, G_IP, G_LABELS,
-	G_CHECK, G_METRICS,
+	G_CHECK, G_METRICS, G_RESULTS,
 };
 
 enum {
@@ -304,8 +304,8 @@ static int parse_family(struct yconf *p, const struct yconf_field *f, yaml_node_
 	return r;
 }
 
-/* metrics: aggregate (0) or per_target (1), the index in f->choices. */
-static int parse_metrics(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
+/* A choice stored as its index in f->choices (metrics:, results:). */
+static int parse_choice_index(struct yconf *p, const struct yconf_field *f, yaml_node_t *v, void *base,
 			 struct yconf_scope *s)
 {
 	size_t i;
@@ -491,6 +491,8 @@ static int parse_named(struct yconf *p, const struct yconf_field *f, yaml_node_t
 
 static const char *const family_names[] = { "v4", "v6", "both", NULL };
 static const char *const metrics_names[] = { "aggregate", "per_target", NULL };
+/* in the order of enum table_results */
+static const char *const results_names[] = { "all", "changes", "none", NULL };
 
 #define G(member) AT(struct config_group, member)
 /* a plain value of a group that `defaults:` may give */
@@ -550,8 +552,11 @@ static const struct yconf_field group_fields[] = {
 	  .what = "a mapping of label names to values, like { team: web }" },
 	{ .key = "check", .parse = config_parse_check, G(check), .bit = G_CHECK, .flags = YCONF_GROUP_ONLY,
 	  .what = "a check, like postgres, or { kind: postgres, interval: 1m, ... }" },
-	{ .key = "metrics", .parse = parse_metrics, INHERITED(per_target, G_METRICS), .choices = metrics_names,
+	{ .key = "metrics", .parse = parse_choice_index, INHERITED(per_target, G_METRICS), .choices = metrics_names,
 	  .what = "aggregate (the group's counts and histograms in /metrics) or per_target (series per target too)" },
+	{ .key = "results", .parse = parse_choice_index, INHERITED(results, G_RESULTS), .choices = results_names,
+	  .what = "all, changes (a target's result when it differs from its last) or none: what goes into "
+		  "the results stream" },
 };
 static const struct yconf_table group_table = TABLE(group_fields);
 
@@ -1085,6 +1090,7 @@ struct table_group config_group_settings(const struct config_group *g)
 		.retries = g->retries,
 		.priority = g->priority,
 		.per_target = g->per_target,
+		.results = g->results,
 		.state = g->state,
 		.check = g->check,
 	};

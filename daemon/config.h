@@ -58,6 +58,7 @@ struct config_group {
 	uint8_t retries;            /* <= PROBE_MAX_ATTEMPT */
 	uint8_t families;           /* TARGET_FAMILY_V4 | TARGET_FAMILY_V6 (key "ip": v4, v6 or both) */
 	uint8_t per_target;         /* metrics: per_target (1) or aggregate (0, the default) */
+	uint8_t results;            /* enum table_results: which results go into P results */
 	uint8_t priority;           /* from the "criticality" label: critical 3, high 2, medium/normal 1,
 	                               low 0; CONFIG_DEFAULT_PRIORITY without the label */
 	struct state_params state;  /* failures, successes, warn/crit, window/over, flapping */

@@ -40,6 +40,15 @@ struct table_named {
 	struct check_spec *check; /* its own service check (a reference; NULL: the group's) */
 };
 
+/* `results:` of a group: which of its targets' results go into the
+ * results stream (docs/redis.md). States, events and latency history are
+ * written either way. */
+enum table_results {
+	TABLE_RESULTS_ALL,     /* every result and service check */
+	TABLE_RESULTS_CHANGES, /* a target's first of a run, then those that differ from its previous one */
+	TABLE_RESULTS_NONE,
+};
+
 /* What the scheduler and the store need of a group; a deep copy of the
  * config's group, so that a table outlives the config it came from. */
 struct table_group {
@@ -52,6 +61,7 @@ struct table_group {
 	uint8_t priority;       /* 0 low .. 3 critical */
 	uint8_t per_target;     /* 1: `metrics: per_target`, its targets get series of their own in
 	                           synwatch-exporter's /metrics (the store says so in the heartbeat) */
+	uint8_t results;        /* enum table_results */
 	struct state_params state;
 	struct check_spec *check; /* the group's service check and its options (a reference; NULL:
 	                             none); its targets without a check of their own take it */

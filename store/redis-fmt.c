@@ -42,6 +42,8 @@ struct rtarget {
 	uint8_t state;    /* enum target_state, as written to Redis */
 	uint8_t reason;   /* enum state_reason */
 	uint8_t flags;
+	uint8_t last_result;  /* its previous result's enum probe_state + 1 (0: none yet), for results: changes */
+	uint8_t last_verdict; /* its previous service check's verdict and check_ok, likewise */
 };
 
 struct rgroup {
@@ -493,7 +495,8 @@ static void first_seen(struct resp *w, struct rfmt *f, uint32_t id, const char *
 	struct rtarget *rt = &f->tg[id];
 
 	if (!(rt->flags & RESUMED))
-		*rt = (struct rtarget){ .since_ns = ts, .state = TARGET_UNKNOWN, .reason = REASON_NONE };
+		*rt = (struct rtarget){ .since_ns = ts, .state = TARGET_UNKNOWN, .reason = REASON_NONE,
+					.last_result = rt->last_result, .last_verdict = rt->last_verdict };
 	idx_cmd(w, f, "ZADD", SCHEMA_IDX_ALL, ts, target, true);
 	for (int s = 0; s < TARGET_STATE_COUNT; s++)
 		if (s != rt->state)
@@ -536,15 +539,32 @@ static void check_fields_del(struct resp *w, const struct rfmt *f, const char *t
 	cmd_end(w);
 }
 
+/* Whether a watched target's result goes into the results stream, by its
+ * group's `results:` (always outside monitoring); *last is what it was
+ * the last time (+1, 0: nothing yet), now this one. */
+static bool to_stream(const struct rfmt *f, uint32_t id, uint8_t *last, uint8_t now)
+{
+	const struct table_group *g = watched(f, id) ? group_of(f, id) : NULL;
+	bool changed = *last != (uint8_t)(now + 1);
+
+	*last = (uint8_t)(now + 1);
+	if (!g || g->results == TABLE_RESULTS_ALL)
+		return true;
+	return g->results == TABLE_RESULTS_CHANGES && changed;
+}
+
 int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r)
 {
 	struct resp w = { .s = s };
 	char target[ADDR_STRLEN + 16], ip[ADDR_STRLEN];
 	const char *state = probe_state_name((enum probe_state)r->state);
+	uint8_t none = 0;
 
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, r->target, target, ip, sizeof(ip));
+	if (!to_stream(f, r->target, watched(f, r->target) ? &f->tg[r->target].last_result : &none, r->state))
+		goto state;
 	xadd_begin(&w, f->results_key, f->c.results_maxlen);
 	kv_endpoint(&w, f, r->target, target, ip);
 	kv(&w, "state", state);
@@ -569,6 +589,7 @@ int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r
 	kv_who(&w, f);
 	cmd_end(&w);
 
+state:;
 	/* history only, unless it registers the target or writes its hash whole */
 	enum bl_kind kind = BL_SAMPLE;
 	if (watched(f, r->target)) {
@@ -762,14 +783,17 @@ int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r,
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, r->target, target, ip, sizeof(ip));
-	xadd_begin(&w, f->results_key, f->c.results_maxlen);
-	kv_endpoint(&w, f, r->target, target, ip);
-	kv(&w, "state", "check");
-	kv_i64(&w, "ts", r->ts_real_ns);
-	kv_check(&w, r, verdict, days_left, false);
-	kv_names(&w, f, r->target, false);
-	kv_who(&w, f);
-	cmd_end(&w);
+	uint8_t none = 0, now = (uint8_t)(verdict << 1 | r->v.ok);
+	if (to_stream(f, r->target, watched(f, r->target) ? &f->tg[r->target].last_verdict : &none, now)) {
+		xadd_begin(&w, f->results_key, f->c.results_maxlen);
+		kv_endpoint(&w, f, r->target, target, ip);
+		kv(&w, "state", "check");
+		kv_i64(&w, "ts", r->ts_real_ns);
+		kv_check(&w, r, verdict, days_left, false);
+		kv_names(&w, f, r->target, false);
+		kv_who(&w, f);
+		cmd_end(&w);
+	}
 	if (watched(f, r->target) && (f->tg[r->target].flags & SEEN)) {
 		cmd_begin(&w);
 		arg_str(&w, "HSET");

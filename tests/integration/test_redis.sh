@@ -11,6 +11,8 @@
 # - AUTH with a password and with an ACL user; a wrong password: one clear
 #   line, synwatch keeps running and buffering, the spill file keeps what
 #   was not written and the next start (right password) writes it first;
+# - results: all, changes and none per group: every result, the first and
+#   the changes, nothing in the stream; the state hash either way;
 # - the spill file's limit: results dropped and counted, every event kept
 #   and written after the outage; the heartbeat's last problem, shown by
 #   synwatch-top;
@@ -260,6 +262,58 @@ kept=$(($(R2 xlen synwatch:results) - before - 6))
 [ $((kept + dropped)) -ge "$results8" ] && [ $((kept + dropped)) -le $((results8 + n)) ] ||
 	sw_fail "redis has $kept of the run's $results8 results, with $dropped dropped"
 sw_info "spill limit: $results8 results, $dropped dropped, $events8 events kept, file $size bytes"
+
+# ---- 3c. results: all, changes, none per group
+sw_info "results retention"
+o3=$(awk -F'\t' 'NR > 1 && $3 == "open"' "$out/truth.tsv" | head -3 | awk -F'\t' '{ printf "\"%s:%s\", ", $1, $2 }')
+o6=$(awk -F'\t' 'NR > 1 && $3 == "open"' "$out/truth.tsv" | sed -n 4,6p | awk -F'\t' '{ printf "\"%s:%s\", ", $1, $2 }')
+c2=$(awk -F'\t' 'NR > 1 && $3 == "closed"' "$out/truth.tsv" | head -2 | awk -F'\t' '{ printf "\"%s:%s\", ", $1, $2 }')
+q2=$(awk -F'\t' 'NR > 1 && $3 == "closed"' "$out/truth.tsv" | sed -n 3,4p | awk -F'\t' '{ printf "\"%s:%s\", ", $1, $2 }')
+cat > "$out/retention.yaml" <<EOF
+location: lab-5
+output: ndjson
+redis: "unix://$out/r2.sock?password=pw"
+redis_prefix: "ret:"
+spill: $out/spill5.log
+defaults: { interval: 200ms, timeout: 100ms, retries: 0 }
+groups:
+  - { name: every, hosts: [${o3%, }] }
+  - { name: moves, results: changes, hosts: [${o6%, }, ${c2%, }] }
+  - { name: quiet, results: none, hosts: [${q2%, }] }
+EOF
+ip netns exec "$pns" "$SW_BIN/synwatch" -c "$out/retention.yaml" > "$out/out10.ndjson" 2> "$out/err10.txt" &
+spid=$!
+sw_cleanup_add "kill -9 $spid 2>/dev/null"
+sleep 3
+kill -TERM $spid
+wait $spid || sw_fail "synwatch (results retention) exited $?: $(tail -3 "$out/err10.txt")"
+# per target and group: the results printed, and the entries in Redis
+"$SW_PY" - "$out/out10.ndjson" <<'PY' > "$out/printed.tsv" || sw_fail "reading the NDJSON"
+import json, sys, collections
+n = collections.Counter()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("type") == "result":
+        n[(r["group"], "%s:%s" % (r["ip"], r["port"]))] += 1
+for (g, t), c in sorted(n.items()):
+    print(g, t, c, sep="\t")
+PY
+R2 --raw XRANGE ret:results - + | awk 'p == "target" { t = $0 } p == "group" { print $0 "\t" t } { p = $0 }' |
+	sort | uniq -c | awk '{ print $2 "\t" $3 "\t" $1 }' > "$out/stream.tsv"
+while IFS=$'\t' read -r g t c; do
+	s=$(awk -F'\t' -v g="$g" -v t="$t" '$1 == g && $2 == t { print $3 }' "$out/stream.tsv")
+	case $g in
+	every) want=$c ;;
+	moves) want=1 ;; # their answer never changes: the first of the run alone
+	quiet) want= ;;
+	esac
+	[ "$s" = "$want" ] || sw_fail "results of $t in group $g: $c printed, ${s:-none} in the stream, want ${want:-none}"
+	[ "$c" -ge 5 ] || sw_fail "only $c results of $t in 3 s at 200 ms"
+	last=$(R2 HGET "ret:state:lab-5:$t" last_ts)
+	[ -n "$last" ] || sw_fail "no state hash for $t of group $g"
+done < "$out/printed.tsv"
+[ "$(grep -c . "$out/printed.tsv")" -eq 10 ] || sw_fail "want 10 (group, target) pairs: $(cat "$out/printed.tsv")"
+sw_info "results retention: $(R2 XLEN ret:results) entries for $(awk '{ s += $3 } END { print s }' "$out/printed.tsv") results"
 
 # ---- 4. a bad URL: exit 2, one line, no password
 "$SW_BIN/synwatch" --once --redis 'redis://alice:hunter2@127.0.0.1:99999' 127.0.0.1:9 > /dev/null 2> "$out/err5.txt"

@@ -55,6 +55,7 @@ static void assert_values(const struct config_group *g, const struct config_grou
 	assert_int_equal(g->families, want->families);
 	assert_int_equal(g->priority, want->priority);
 	assert_int_equal(g->per_target, want->per_target);
+	assert_int_equal(g->results, want->results);
 	assert_int_equal(g->state.failures, want->state.failures);
 	assert_int_equal(g->state.successes, want->state.successes);
 	assert_int_equal(g->state.warn_ns, want->state.warn_ns);
@@ -238,6 +239,7 @@ static void test_inheritance(void **state)
 		     "    flapping: { changes: 0 }\n"
 		     "    ip: both\n"
 		     "    metrics: aggregate\n"
+		     "    results: none\n"
 		     "    labels: { team: db, zone: b, criticality: high }\n"
 		     "defaults:\n"
 		     "  interval: 20s\n"
@@ -249,6 +251,7 @@ static void test_inheritance(void **state)
 		     "  flapping: { changes: 7, window: 90s }\n"
 		     "  ip: v6\n"
 		     "  metrics: per_target\n"
+		     "  results: changes\n"
 		     "  ports: \"80,443\"\n"
 		     "  labels: { team: web, app: shop }\n");
 	const struct config_group *a = &c.groups[0], *b = &c.groups[1];
@@ -257,6 +260,7 @@ static void test_inheritance(void **state)
 	const struct config_group want_a = {
 		.interval_ns = 20 * S, .timeout_ns = 2 * S, .retries = 3,
 		.families = TARGET_FAMILY_V6, .priority = CONFIG_DEFAULT_PRIORITY, .per_target = 1,
+		.results = TABLE_RESULTS_CHANGES,
 		.state = {
 			.failures = 4, .successes = 2, .warn_ns = 100 * MS, .crit_ns = 300 * MS,
 			.window = 8, .over = 4, .flap_changes = 7, .flap_window_s = 90,
@@ -274,6 +278,7 @@ static void test_inheritance(void **state)
 	want_b.families = TARGET_FAMILY_V4 | TARGET_FAMILY_V6;
 	want_b.priority = 2;
 	want_b.per_target = 0;
+	want_b.results = TABLE_RESULTS_NONE;
 	want_b.state.crit_ns = 900 * MS;
 	want_b.state.flap_changes = 0;
 	assert_values(b, &want_b);
@@ -496,7 +501,7 @@ static const struct bad bad[] = {
 	/* keys */
 	{ "groups:\n  - name: db\n    intervall: 10s\n    hosts: [198.18.0.1:22]\n", "t.yaml:3:5",
 	  "unknown key 'intervall' in group 'db' (expected one of: name, hosts, ports, targets, interval, "
-	  "timeout, retries, failures, successes, latency, flapping, ip, labels, check, metrics); did you mean 'interval'?" },
+	  "timeout, retries, failures, successes, latency, flapping, ip, labels, check, metrics, results); did you mean 'interval'?" },
 	{ "rates: 5\n" ONE_GROUP, "t.yaml:1:1",
 	  "unknown key 'rates' at the top level (expected one of: location, rate, source_ports," },
 	{ "colour: blue\n" ONE_GROUP, "t.yaml:1:1",
@@ -544,6 +549,7 @@ static const struct bad bad[] = {
 	  "window '33': expected a whole number from 1 to 32" },
 	{ "defaults: { ip: v5 }\n" ONE_GROUP, "t.yaml:1:17", "ip 'v5': expected v4, v6 or both" },
 	{ "defaults: { metrics: all }\n" ONE_GROUP, "t.yaml:1:22", "metrics 'all': expected aggregate" },
+	{ "defaults: { results: some }\n" ONE_GROUP, "t.yaml:1:22", "results 'some': expected all, changes" },
 	{ "source_ports: 1000-2000\n" ONE_GROUP, "t.yaml:1:15",
 	  "source_ports '1000-2000': expected A-B with 1024 <= A <= B <= 65535, like 61000-61999" },
 	{ "source_ports: 62000-61000\n" ONE_GROUP, "t.yaml:1:15",

@@ -305,6 +305,67 @@ static void test_resumed(void **state)
 	rfmt_free(f);
 }
 
+/* results: changes writes a target's first result of a run and those that
+ * differ from its last; none writes no entry; the state hash gets every
+ * result either way. Service checks likewise, by verdict. */
+static void test_results_retention(void **state)
+{
+	struct rfmt *f = new_fmt(&cfg);
+	struct bl_stage s = { 0 };
+	struct probe_result r = { .ts_real_ns = TS, .rtt_ns = 1000, .target = 0, .state = PROBE_OPEN, .ttl = 63 };
+	char got[32][1024];
+	static const enum probe_state seq[] = { PROBE_OPEN, PROBE_OPEN, PROBE_CLOSED, PROBE_CLOSED, PROBE_OPEN };
+	static const bool want_changes[] = { true, false, true, false, true };
+
+	(void)state;
+	groups[0].results = TABLE_RESULTS_CHANGES;
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		r.state = seq[i];
+		r.ts_real_ns = TS + (int64_t)i;
+		assert_int_equal(rfmt_result(f, &s, &r), 0);
+		size_t n = commands(&s, got, 32);
+		bool xadd = n && !strncmp(got[0], "XADD sw:results ", 16);
+		if (xadd != want_changes[i])
+			fail_msg("result %zu (%s): XADD %d, want %d", i, probe_state_name(seq[i]), xadd, want_changes[i]);
+		/* the state hash has it either way */
+		bool hset = false;
+		for (size_t k = 0; k < n; k++)
+			hset |= !strncmp(got[k], "HSET sw:state:fra1:198.18.0.7:443 ", 34) && strstr(got[k], "last_result");
+		assert_true(hset);
+		bl_stage_clear(&s);
+	}
+	/* a service check: the first verdict, then only a change */
+	targets[0].check = CHECK_TLS;
+	struct check_result cr = { .ts_real_ns = TS, .target = 0, .kind = CHECK_TLS, .check_ns = 1000 };
+	cr.v.ok = true;
+	static const bool check_ok[] = { true, true, false, false };
+	static const bool want_check[] = { true, false, true, false };
+	for (size_t i = 0; i < 4; i++) {
+		cr.v.ok = check_ok[i];
+		assert_int_equal(rfmt_check(f, &s, &cr, check_ok[i] ? VERDICT_NONE : VERDICT_CHECK_FAILED, INT32_MIN), 0);
+		size_t n = commands(&s, got, 32);
+		bool xadd = n && !strncmp(got[0], "XADD sw:results ", 16);
+		if (xadd != want_check[i])
+			fail_msg("check %zu: XADD %d, want %d", i, xadd, want_check[i]);
+		bl_stage_clear(&s);
+	}
+	targets[0].check = 0;
+	/* none: no entry at all, the hash still */
+	groups[0].results = TABLE_RESULTS_NONE;
+	r.state = PROBE_FILTERED;
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_int_equal(commands(&s, got, 32), 1);
+	assert_non_null(strstr(got[0], "HSET sw:state:fra1:198.18.0.7:443 last_result filtered"));
+	bl_stage_clear(&s);
+	/* a target without a group (outside monitoring's groups) keeps every result */
+	r.target = 1;
+	assert_int_equal(rfmt_result(f, &s, &r), 0);
+	assert_true(commands(&s, got, 32) >= 1 && !strncmp(got[0], "XADD sw:results ", 16));
+	groups[0].results = TABLE_RESULTS_ALL;
+	bl_stage_release(&s);
+	rfmt_free(f);
+}
+
 static void test_result_kinds(void **state)
 {
 	struct rfmt_config oneshot = cfg;
@@ -512,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_results_and_state),
 		cmocka_unit_test(test_resumed),
 		cmocka_unit_test(test_result_kinds),
+		cmocka_unit_test(test_results_retention),
 		cmocka_unit_test(test_other_events),
 		cmocka_unit_test(test_latency_and_dead),
 		cmocka_unit_test(test_heartbeat),
