@@ -53,7 +53,7 @@ print(" ".join(p["status"] for p in json.load(sys.stdin)["probers"] if p["id"] =
 }
 status_is() { [ "$(prober_status)" = "$1" ]; }
 sw_wait_for 5 status_is ok ||
-	sw_fail "the exporter does not say the prober is ok: $(curl -s "$base/api/summary" | head -c 600)"
+	sw_fail "the exporter does not say the prober is ok: $(curl -s "$base/api/summary" | head -c 600); $(tail -5 "$dir/exp.log")"
 # every target checked and in Redis, so that the frozen states are what the
 # prober left, all of them
 sw_wait_for 15 sh -c "[ \$(redis-cli -s '$dir/r.sock' zcard synwatch:idx:lab:up) -ge 10 ] &&
