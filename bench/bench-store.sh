@@ -119,7 +119,8 @@ print(f"| results/s into Redis (entries added to `synwatch:results`, counted by 
 print(f"| probes/s sent (heartbeat `sent_per_s`, mean) | {probes:,.0f} of the {n:,} asked for |")
 print(f"| Redis backlog (heartbeat, each second) | {min(backlog) if backlog else '?'}..{max(backlog) if backlog else '?'} "
       f"records, last {backlog[-1] if backlog else '?'} |")
-print(f"| redis-server | {redis:.2f} cores, {per_result(redis):.2f} us a result written, "
+written = f"{per_result(redis):.2f} us a result written" if results else "no result written (results: changes)"
+print(f"| redis-server | {redis:.2f} cores, {written}, "
       f"{per_probe(redis):.2f} us a probe sent (the two agree only while the backlog holds still) |")
 order = ["synwatch", "sw-sender", "sw-capture", "sw-store", "sw-redis"]
 names = [k for k in order if k in cores] + sorted(k for k in cores if k not in order)
@@ -129,7 +130,8 @@ print(f"| synwatch, by thread (cores, us a probe; `synwatch` is the main thread:
 print(f"| the rest of the machine (the fleet's kernel work outside synwatch's threads, other programs) | "
       f"{rest:.2f} cores |")
 print(f"| the whole machine | {machine:.2f} of 2 cores busy |")
-need = 200000 * (sw_us + per_result(redis)) / 1e6
-print(f"| 200,000 results/s at these costs would take | {need:.1f} cores: synwatch {200000 * sw_us / 1e6:.1f}, "
-      f"redis-server {200000 * per_result(redis) / 1e6:.1f} |")
+# per probe: what a result costs Redis, whatever goes into the stream
+need = 200000 * (sw_us + per_probe(redis)) / 1e6
+print(f"| 200,000 results/s at these costs would take (Redis per probe sent) | {need:.1f} cores: synwatch "
+      f"{200000 * sw_us / 1e6:.1f}, redis-server {200000 * per_probe(redis) / 1e6:.1f} |")
 PY
