@@ -32,7 +32,6 @@
 #define HOST_MAX 255
 /* Interface names: IFNAMSIZ less the NUL. */
 #define IFNAME_MAX 15
-#define LOCATION_MAX 64
 #define PROBER_ID_MAX 255
 #define OWNER_MAX YCONF_OWNER_MAX
 #define QUOTE YCONF_QUOTE
@@ -237,10 +236,8 @@ static int check_ifname(const char *s, char *msg, size_t len)
 /* It goes into Redis keys and metric labels: keep it plain. */
 static int check_location(const char *s, char *msg, size_t len)
 {
-	if (strlen(s) > LOCATION_MAX || s[strspn(s, HOST_CHARS)])
-		return yconf_msg(msg, len,
-				 "expected letters, digits, '.', '_' or '-' (at most %d), like fra1",
-				 LOCATION_MAX);
+	if (!schema_location_ok(s, strlen(s)))
+		return yconf_msg(msg, len, "%s", SCHEMA_LOCATION_RULE);
 	return 0;
 }
 

@@ -224,7 +224,7 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 		case OPT_SUCCESSES: g->state.successes = (uint8_t)cli_uint("--successes", optarg, 1, 50); break;
 		case OPT_WARN: g->state.warn_ns = cli_duration("--warn", optarg, 1, 600 * NSEC_PER_SEC); break;
 		case OPT_CRIT: g->state.crit_ns = cli_duration("--crit", optarg, 1, 600 * NSEC_PER_SEC); break;
-		case OPT_LOCATION: set_text(&c->location, optarg); break;
+		case OPT_LOCATION: set_text(&c->location, optarg); o->location_given = true; break;
 		case OPT_PROBER_ID: set_text(&c->prober_id, optarg); break;
 		case OPT_NO_LATENCY: o->no_latency = true; break;
 		case OPT_MEM_REPORT: o->mem_report = true; break;

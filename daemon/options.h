@@ -45,7 +45,7 @@ struct options {
 	char **specs;               /* TARGET arguments (into argv) */
 	int n_specs;
 	/* a bad value names where it came from: the flag or the file */
-	bool redis_given, spill_given;
+	bool redis_given, spill_given, location_given;
 };
 
 /* Reads argv into *o and applies its settings onto c: the top-level ones

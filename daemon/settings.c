@@ -15,6 +15,7 @@
 #include "daemon/options.h"
 #include "daemon/settings.h"
 #include "store/redis-url.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 static char *dup_or_die(const char *s)
@@ -111,6 +112,11 @@ void settings_load(struct config *c, struct options *o, int argc, char **argv)
 		cli_die_usage("source ports %u-%u and check source ports %u-%u overlap: the probes and the service "
 			      "checks' connections need ranges of their own (--source-ports, --check-ports)",
 			      c->port_lo, c->port_hi, c->check_port_lo, c->check_port_hi);
+	/* it names keys and files: a config's is checked where it is read */
+	if (!schema_location_ok(c->location, strlen(c->location)))
+		cli_die_usage(o->location_given ? "--location '%.80s': %s"
+						: "the host name '%.80s' is no location: %s; give --location or location:",
+			      c->location, SCHEMA_LOCATION_RULE);
 	settle_redis(c, o);
 	/* with Redis and no output asked for, stdout stays quiet */
 	if (!c->output)

@@ -106,6 +106,19 @@ int schema_check(redisContext *c, const char *prefix, const char *url, char *err
 	return r;
 }
 
+bool schema_location_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > SCHEMA_LOCATION_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 int schema_check_prefix(const char *prefix, char *err, size_t errlen)
 {
 	size_t n = strlen(prefix);

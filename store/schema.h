@@ -25,6 +25,8 @@
 #define SCHEMA_DEFAULT_PREFIX "synwatch:"
 /* At most this many bytes of prefix (schema_check_prefix). */
 #define SCHEMA_PREFIX_MAX 127
+/* At most this many bytes of location (schema_location_ok). */
+#define SCHEMA_LOCATION_MAX 64
 /* Room for any key, with its NUL. */
 #define SCHEMA_KEY_MAX 1024
 
@@ -84,5 +86,11 @@ bool schema_is_ours(const char *value);
 /* A prefix is at most SCHEMA_PREFIX_MAX bytes of printable text without
  * spaces. 0, or -EINVAL with one line in err. */
 int schema_check_prefix(const char *prefix, char *err, size_t errlen);
+
+/* A location name as it may stand in a key (state:LOC:TARGET): 1 to
+ * SCHEMA_LOCATION_MAX letters, digits, '.', '_' or '-'. The n bytes at s. */
+bool schema_location_ok(const char *s, size_t n);
+/* What a location must be, for messages: "expected letters, ... like fra1". */
+#define SCHEMA_LOCATION_RULE "expected letters, digits, '.', '_' or '-' (at most 64), like fra1"
 
 #endif

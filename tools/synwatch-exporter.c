@@ -2024,9 +2024,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case 'w': o->web = optarg; break;
 		case 'W': o->no_web = true; break;
 		case 'L':
-			if (!fv_location_ok(optarg, strlen(optarg)))
+			if (!schema_location_ok(optarg, strlen(optarg)))
 				cli_die_usage("--location '%s': expected a location name (letters, digits, '.', '_', '-', "
-					      "at most %d)", optarg, FV_LOCATION_MAX);
+					      "at most %d)", optarg, SCHEMA_LOCATION_MAX);
 			o->locations[o->n_locations++] = optarg;
 			break;
 		case 'a': o->max_age_ns = cli_duration("--max-age", optarg, 0, 3600 * NSEC_PER_SEC); break;

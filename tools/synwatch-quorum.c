@@ -63,7 +63,7 @@ struct quorum {
 	const char *url;
 	char url_text[600];
 	char prefix[128];
-	char name[FV_LOCATION_MAX + 1]; /* the global location */
+	char name[SCHEMA_LOCATION_MAX + 1]; /* the global location */
 	char id[600];                   /* NAME/HOST: our member of P probers, our consumer */
 	char host[256];
 	char maxlen[24];
@@ -248,7 +248,7 @@ static int read_locations(struct quorum *q)
 		const char *m = str_of(rep->element[i]), *slash = strchr(m, '/');
 		size_t len = slash ? (size_t)(slash - m) : strlen(m);
 		bool dup = false;
-		if (!fv_location_ok(m, len) || (len == strlen(q->name) && !strncmp(m, q->name, len)))
+		if (!schema_location_ok(m, len) || (len == strlen(q->name) && !strncmp(m, q->name, len)))
 			continue;
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = strlen(fresh[j]) == len && !strncmp(fresh[j], m, len);
@@ -1044,7 +1044,7 @@ int main(int argc, char **argv)
 					      optarg, QUORUM_MAX);
 			break;
 		case 'n':
-			if (!fv_location_ok(optarg, strlen(optarg)))
+			if (!schema_location_ok(optarg, strlen(optarg)))
 				cli_die_usage("--name '%s' is not a location name (docs/config.md)", optarg);
 			snprintf(q.name, sizeof(q.name), "%s", optarg);
 			break;

@@ -317,7 +317,7 @@ struct problem {
 
 /* A slowest-list candidate, remembered across refreshes. */
 struct slow_entry {
-	char target[64], loc[FV_LOCATION_MAX + 1], name[96], group[64];
+	char target[64], loc[SCHEMA_LOCATION_MAX + 1], name[96], group[64];
 	char check[24];                 /* the check's kind when its last result failed, else "" */
 	double rtt_us;
 	uint64_t pass;                  /* the scan pass of its location that saw it */
@@ -326,7 +326,7 @@ struct slow_entry {
 
 /* A certificate seen by the rolling scan, remembered across refreshes. */
 struct cert_entry {
-	char target[64], loc[FV_LOCATION_MAX + 1], name[96], group[64], subject[128];
+	char target[64], loc[SCHEMA_LOCATION_MAX + 1], name[96], group[64], subject[128];
 	int64_t not_after_s;
 	int32_t days;                   /* as the prober judged them */
 	uint64_t pass;
@@ -366,7 +366,7 @@ struct data {
 
 /* Where the rolling scan of one location stands. */
 struct scan_pos {
-	char loc[FV_LOCATION_MAX + 1];
+	char loc[SCHEMA_LOCATION_MAX + 1];
 	long pos;
 	uint64_t pass;
 };
@@ -378,7 +378,7 @@ struct top {
 	char err[640];                  /* the last refresh's error, "" when fine */
 	int64_t err_since_ns;
 	int view;                       /* 0: every location; i: d->locs[i - 1] */
-	char view_loc[FV_LOCATION_MAX + 1];
+	char view_loc[SCHEMA_LOCATION_MAX + 1];
 	char filter[FILTER_MAX], filter_saved[FILTER_MAX];
 	bool editing;
 	bool outages;                   /* the events pane: outages only (key e) */
@@ -1211,7 +1211,7 @@ static void draw_certs(struct scr *s, const struct data *d, int rows)
 	draw_header(s, cols, 5, "SUBJECT");
 	for (size_t i = 0; i < d->ncerts && (int)i < rows; i++) {
 		const struct cert_entry *e = d->certs[i].e;
-		char locs[FV_LOCATION_MAX + 16];
+		char locs[SCHEMA_LOCATION_MAX + 16];
 		time_t na = (time_t)e->not_after_s;
 		struct tm tm;
 		char day[16] = "-";
@@ -1819,9 +1819,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 			break;
 		case 'V':
 		case 'L':
-			if (!fv_location_ok(optarg, strlen(optarg)))
+			if (!schema_location_ok(optarg, strlen(optarg)))
 				cli_die_usage("%s '%s': expected a location name (letters, digits, '.', '_', '-', at most %d)",
-					  c == 'V' ? "--view" : "--location", optarg, FV_LOCATION_MAX);
+					  c == 'V' ? "--view" : "--location", optarg, SCHEMA_LOCATION_MAX);
 			if (c == 'V')
 				o->location = optarg;
 			else

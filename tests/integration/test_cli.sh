@@ -31,6 +31,10 @@ expect_usage "bad timeout" "--timeout '1 s'" --once --timeout "1 s" 127.0.0.1:80
 expect_usage "bad retries" "--retries '99'" --once --retries 99 127.0.0.1:80
 expect_usage "bad port range" "--source-ports '2000-1000'" --once --source-ports 2000-1000 127.0.0.1:80
 expect_usage "bad output" "--output 'xml'" --once --output xml 127.0.0.1:80
+# a location names Redis keys and files: no space, no ':'
+expect_usage "bad location" "--location 'fra 1': expected letters" --once --location "fra 1" 127.0.0.1:80
+expect_usage "location with a colon" "--location 'a:b'" --interval 5s --location a:b 127.0.0.1:80
+expect_usage "empty location" "--location ''" --once --location "" 127.0.0.1:80
 expect_usage "bad ports" "8o" --once -p 80,8o 127.0.0.1
 expect_usage "no ports" "127.0.0.1" --once 127.0.0.1
 expect_usage "bad target" "999.1.1.1" --once -p 80 999.1.1.1

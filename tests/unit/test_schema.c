@@ -102,12 +102,33 @@ static void test_version_and_prefix(void **state)
 	assert_non_null(strstr(err, "longer than 127 bytes"));
 }
 
+/* The one location rule: what may stand between the colons of a key. */
+static void test_location(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "fra1", "eu-west.a_1", "A", "global" };
+	static const char *const bad[] = { "", "fra 1", "a:b", "a/b", "fr\xc3\xa9", "a*" };
+	char longest[SCHEMA_LOCATION_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(schema_location_ok(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (schema_location_ok(bad[i], strlen(bad[i])))
+			fail_msg("took '%s'", bad[i]);
+	memset(longest, 'a', sizeof(longest));
+	assert_true(schema_location_ok(longest, SCHEMA_LOCATION_MAX));
+	assert_false(schema_location_ok(longest, SCHEMA_LOCATION_MAX + 1));
+	/* the n bytes only: a longer text's part */
+	assert_true(schema_location_ok("fra1:x", 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_cut),
 		cmocka_unit_test(test_version_and_prefix),
+		cmocka_unit_test(test_location),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,7 +128,7 @@ static int check_group(const char *s, char *msg, size_t len)
 
 static int check_location(const char *s, char *msg, size_t len)
 {
-	if (!fv_location_ok(s, strlen(s)))
+	if (!schema_location_ok(s, strlen(s)))
 		return yconf_msg(msg, len, "expected a location name (letters, digits, '_', '.', '-')");
 	return 0;
 }

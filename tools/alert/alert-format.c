@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "store/schema.h"
 #include "tools/alert/alert-format.h"
 
 /* RFC 5322 allows 998 characters a line; long label values are cut there. */
@@ -118,7 +119,7 @@ static void add_list(struct buf *b, const char *s)
 {
 	for (const char *p = s; *p;) {
 		size_t n = strcspn(p, ",");
-		char part[FV_LOCATION_MAX + 1];
+		char part[SCHEMA_LOCATION_MAX + 1];
 		snprintf(part, sizeof(part), "%.*s", (int)n, p);
 		if (p != s)
 			buf_puts(b, ", ");

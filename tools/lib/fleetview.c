@@ -463,19 +463,6 @@ static int array_command(struct fleetview *fv, int argc, const char **argv, stru
 
 /* ---- locations and probers ---- */
 
-bool fv_location_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > FV_LOCATION_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -514,7 +501,7 @@ int fleetview_locations(struct fleetview *fv, struct fv_arena *a, const char *co
 			continue;
 		const char *slash = memchr(m->str, '/', m->len);
 		size_t len = slash ? (size_t)(slash - m->str) : m->len;
-		if (fv_location_ok(m->str, len) && !(locs[n++] = fv_strndup(a, m->str, len))) {
+		if (schema_location_ok(m->str, len) && !(locs[n++] = fv_strndup(a, m->str, len))) {
 			r = nomem(fv);
 			goto out;
 		}

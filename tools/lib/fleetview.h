@@ -27,7 +27,6 @@
 #include "store/histo.h"
 
 /* The keys, the schema version and the default prefix are store/schema.h's. */
-#define FV_LOCATION_MAX 64            /* docs/config.md: at most 64 characters */
 
 /* Target states, in the order of docs/redis.md. */
 enum fv_state {
@@ -294,10 +293,6 @@ size_t fv_lat_merge_series(struct lat_minute *out, const struct lat_minute *a, s
  * multiples of step_s, in place; returns the new count. step_s <= 60 leaves
  * the series as it is. */
 size_t fv_lat_rebin(struct lat_minute *m, size_t n, int64_t step_s);
-
-/* A location name as docs/config.md allows it: 1 to FV_LOCATION_MAX of
- * letters, digits, '.', '_', '-'. */
-bool fv_location_ok(const char *s, size_t n);
 
 /* Sorts n strings and drops repeats, in place; returns how many are left. */
 size_t fv_sort_unique(const char **v, size_t n);
