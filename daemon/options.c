@@ -294,7 +294,28 @@ void options_parse(struct options *o, struct config *c, struct config_group *g, 
 void options_apply(struct config *c, int argc, char **argv)
 {
 	struct options o;
-	struct config_group g = { 0 }; /* the file's groups have their own */
+	/* the file's groups have their own: a group flag would be lost
+	 * silently, so it is refused (each field starts at a value no flag
+	 * sets) */
+	struct config_group g = { .interval_ns = -1, .timeout_ns = -1, .retries = UINT8_MAX,
+				  .state = { .failures = UINT8_MAX, .successes = UINT8_MAX, .warn_ns = -1,
+					     .crit_ns = -1 } };
 
 	walk(&o, c, &g, argc, argv);
+	const struct {
+		bool given;
+		const char *flag, *key;
+	} flags[] = {
+		{ g.interval_ns != -1, "--interval", "interval" },
+		{ g.timeout_ns != -1, "--timeout", "timeout" },
+		{ g.retries != UINT8_MAX, "--retries", "retries" },
+		{ g.state.failures != UINT8_MAX, "--failures", "failures" },
+		{ g.state.successes != UINT8_MAX, "--successes", "successes" },
+		{ g.state.warn_ns != -1, "--warn", "latency: { warn: ... }" },
+		{ g.state.crit_ns != -1, "--crit", "latency: { crit: ... }" },
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].given)
+			cli_die_usage("%s does not go with -c: set %s under defaults: or a group in '%s'", flags[i].flag,
+				      flags[i].key, c->path);
 }

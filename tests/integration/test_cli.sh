@@ -35,6 +35,11 @@ expect_usage "bad output" "--output 'xml'" --once --output xml 127.0.0.1:80
 expect_usage "bad location" "--location 'fra 1': expected letters" --once --location "fra 1" 127.0.0.1:80
 expect_usage "location with a colon" "--location 'a:b'" --interval 5s --location a:b 127.0.0.1:80
 expect_usage "empty location" "--location ''" --once --location "" 127.0.0.1:80
+# a group's setting with -c would be lost: the file's groups have their own
+printf 'groups:\n  - name: g\n    hosts: ["127.0.0.1:22"]\n' > "$tmp/g.yaml"
+expect_usage "--interval with -c" "--interval does not go with -c: set interval under defaults: or a group in" \
+	--check -c "$tmp/g.yaml" --interval 5s
+expect_usage "--crit with -c" "--crit does not go with -c" --check -c "$tmp/g.yaml" --crit 1s
 expect_usage "bad ports" "8o" --once -p 80,8o 127.0.0.1
 expect_usage "no ports" "127.0.0.1" --once 127.0.0.1
 expect_usage "bad target" "999.1.1.1" --once -p 80 999.1.1.1
