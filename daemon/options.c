@@ -270,6 +270,8 @@ static void walk(struct options *o, struct config *c, struct config_group *g, in
 	}
 	o->specs = argv + optind;
 	o->n_specs = argc - optind;
+	o->argc = argc;
+	o->argv = argv;
 }
 
 void options_parse(struct options *o, struct config *c, struct config_group *g, int argc, char **argv)

@@ -42,6 +42,8 @@ struct options {
 	const char *ports;          /* -p LIST, as given */
 	bool ping;                  /* --ping: an echo check of every host */
 	const char *targets_file;   /* -T FILE */
+	int argc;                   /* the command line, for a reload to apply it over the file again */
+	char **argv;
 	char **specs;               /* TARGET arguments (into argv) */
 	int n_specs;
 	/* a bad value names where it came from: the flag or the file */

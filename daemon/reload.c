@@ -1,6 +1,7 @@
 /* Rebuilding the target table at run time (daemon/reload.h). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,68 @@ static void swap_groups(struct config *running, struct config *nc)
 	nc->n_groups = n;
 }
 
+/* A reload applies the groups (and their defaults); the top-level
+ * settings take a restart. One warning names those that changed in the
+ * file, so that nobody believes them live. Keys the start fills in when
+ * the file leaves them out (spill, state_file, output, prober_id) count
+ * only when the file has them. */
+static bool strv_differ(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return true;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return true;
+	return false;
+}
+
+static bool str_differ(const char *run, const char *file, bool only_given)
+{
+	if (only_given && !file)
+		return false;
+	return (run == NULL) != (file == NULL) || (run && strcmp(run, file));
+}
+
+static void say_unapplied(const struct config *r, const struct config *f)
+{
+	const struct {
+		bool changed;
+		const char *key;
+	} keys[] = {
+		{ str_differ(r->location, f->location, false), "location" },
+		{ r->rate != f->rate, "rate" },
+		{ r->port_lo != f->port_lo || r->port_hi != f->port_hi, "source_ports" },
+		{ r->check_port_lo != f->check_port_lo || r->check_port_hi != f->check_port_hi, "check_source_ports" },
+		{ strv_differ(r->interfaces, r->n_interfaces, f->interfaces, f->n_interfaces), "interfaces" },
+		{ str_differ(r->source_ip, f->source_ip, false), "source_ip" },
+		{ str_differ(r->send_path, f->send_path, false), "send_path" },
+		{ str_differ(r->redis_url, f->redis_url, false), "redis" },
+		{ str_differ(r->redis_prefix, f->redis_prefix, false), "redis_prefix" },
+		{ str_differ(r->prober_id, f->prober_id, true), "prober_id" },
+		{ str_differ(r->spill, f->spill, true), "spill" },
+		{ str_differ(r->state_file, f->state_file, true), "state_file" },
+		{ str_differ(r->output, f->output, true), "output" },
+		{ r->spill_max != f->spill_max, "spill_max" },
+		{ r->backlog_memory != f->backlog_memory, "backlog_memory" },
+		{ r->results_maxlen != f->results_maxlen, "results_maxlen" },
+		{ r->events_maxlen != f->events_maxlen, "events_maxlen" },
+		{ r->latency_retention_ns != f->latency_retention_ns, "latency_retention" },
+		{ r->resolve_interval_ns != f->resolve_interval_ns, "resolve_interval" },
+		{ strv_differ(r->exclude, r->n_exclude, f->exclude, f->n_exclude), "exclude" },
+		{ strv_differ(r->canaries, r->n_canaries, f->canaries, f->n_canaries), "canaries" },
+		{ r->isolation_share != f->isolation_share, "isolation_share" },
+	};
+	char list[512] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed && len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", keys[i].key);
+	if (len)
+		log_warn("reload: %s changed in '%s' and take%s a restart; the groups are reloaded", list, f->path,
+			 strchr(list, ',') ? "" : "s");
+}
+
 void reload_table(struct daemon *d, enum reload_kind kind)
 {
 	const char *path = d->o->config;
@@ -133,6 +196,10 @@ void reload_table(struct daemon *d, enum reload_kind kind)
 	if (reread && config_load(&nc, path, err, sizeof(err)) < 0) {
 		log_error("reload rejected, the running configuration stays: %s", err);
 		return;
+	}
+	if (reread) {
+		options_apply(&nc, d->o->argc, d->o->argv); /* the command line wins, as at start */
+		say_unapplied(d->cfg, &nc);
 	}
 	/* without -c the command line's targets are not in any config: the
 	 * rebuild keeps the previous table's base groups */

@@ -142,6 +142,12 @@ kill -HUP $spid
 sw_wait_for 3 grep -q "reloaded '$out/synwatch.yaml': $((n_open + 2)) targets, 1 added, 0 removed" "$out/err.txt" ||
 	sw_fail "reload not applied: $(tail -3 "$out/err.txt")"
 sw_wait_for 5 has_event "state ${closed%:*} ${closed#*:} down refused" || { cat "$out/err.txt" >&2; sw_fail "the added target was not probed"; }
+grep -q "take.* a restart" "$out/err.txt" && sw_fail "a reload of groups alone warned: $(grep restart "$out/err.txt")"
+# a top-level setting changed in the file: reloaded groups, and one line saying it takes a restart
+sed -i 's/^rate: 2000$/rate: 3000/' "$out/synwatch.yaml"
+kill -HUP $spid
+sw_wait_for 3 grep -q "reload: rate changed in '$out/synwatch.yaml' and takes a restart; the groups are reloaded" \
+	"$out/err.txt" || sw_fail "no word that rate takes a restart: $(tail -3 "$out/err.txt")"
 downs_before=$(count_events "state .* down")
 
 # the prober's own link goes: one prober_isolated, no down storm
