@@ -217,7 +217,8 @@ int portlist_parse(struct portlist *out, const char *s, char *err, size_t errlen
 				"empty item in port list '%s': expected PORT or LO-HI between commas, like "
 				"22,80,8000-8100",
 				s);
-			return -EINVAL;
+			r = -EINVAL;
+			goto fail; /* an earlier item's check may have made kinds */
 		}
 		uint8_t kind;
 		if ((r = parse_check_suffix(p, &len, s, &kind, err, errlen)) < 0)

@@ -242,6 +242,8 @@ static void test_refused(void **state)
 		{ refuse_ports, "", "empty item in port list ''" },
 		{ refuse_ports, " ", "empty item" },
 		{ refuse_ports, "80,", "empty item in port list '80,'" },
+		/* after an item with a check: nothing of it is kept (ASan would see a leak) */
+		{ refuse_ports, "80/vnc,,22", "empty item in port list '80/vnc,,22'" },
 		{ refuse_ports, ",80", "empty item" },
 		{ refuse_ports, "80,,443", "empty item" },
 		{ refuse_ports, "0", "port '0' in '0': expected 1-65535" },
