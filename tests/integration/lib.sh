@@ -32,11 +32,14 @@ sw_cleanup_run() {
 	[ "$SW_CLEANUP_DONE" -eq 1 ] && return "$rc"
 	SW_CLEANUP_DONE=1
 	for ((i = ${#SW_CLEANUP[@]} - 1; i >= 0; i--)); do
+		# best effort, each one: a script under set -e would otherwise
+		# leave at the first that fails (a process already gone) and
+		# skip the rest (its redis-server, its namespaces)
 		if [ "${SW_VERBOSE:-0}" = 1 ]; then
 			echo "cleanup: ${SW_CLEANUP[i]}" >&2
-			eval "${SW_CLEANUP[i]}"
+			eval "${SW_CLEANUP[i]}" || true
 		else
-			eval "${SW_CLEANUP[i]}" > /dev/null 2>&1
+			eval "${SW_CLEANUP[i]}" > /dev/null 2>&1 || true
 		fi
 	done
 	return "$rc"
