@@ -567,7 +567,8 @@ static int snapshot_fill(struct snapshot *s, struct fleetview *fv, const struct 
 				goto out;
 		}
 	}
-	qsort(s->groups, s->ngroups, sizeof(*s->groups), cmp_group);
+	if (s->ngroups > 1) /* none: no array at all */
+		qsort(s->groups, s->ngroups, sizeof(*s->groups), cmp_group);
 	/* each target once, by its worst state over the locations */
 	qsort(ts, s->nrows, sizeof(*ts), cmp_tstate);
 	for (size_t i = 0; i < s->nrows;) {

@@ -27,6 +27,10 @@ n=$(wc -l < "$dir/targets.txt")
 # ---- 1. top before anything was written ----
 tsock=sw-pg-$$
 tm() { tmux -L "$tsock" -f /dev/null "$@"; }
+# (newest first: after the tmux server, a top still there is killed; an
+# ASan build hung once in LeakSanitizer's exit after the pane's SIGHUP,
+# at 100 % CPU, for the rest of the machine's day)
+sw_cleanup_add "pkill -9 -f -- \"synwatch-top --redis $URL\\$\""
 sw_cleanup_add "tmux -L '$tsock' kill-server"
 tm new-session -d -x 150 -y 40 "'$TOP' --redis '$URL'; sleep 60" || sw_fail "tmux did not start"
 screen() { tm capture-pane -p; }

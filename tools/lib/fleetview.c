@@ -472,7 +472,8 @@ size_t fv_sort_unique(const char **v, size_t n)
 {
 	size_t u = 0;
 
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
 			v[u++] = v[i];
@@ -734,11 +735,16 @@ int fleetview_histograms(struct fleetview *fv, struct fv_arena *a, const char *c
 		goto out;
 	}
 	total = 0;
+	/* a location without histograms yet (its probers' first second) has
+	 * none to copy: no NULL goes to memcpy or qsort */
 	for (size_t l = 0; l < n; l++) {
+		if (!hc.nper[l])
+			continue;
 		memcpy(*out + total, hc.per[l], hc.nper[l] * sizeof(**out));
 		total += hc.nper[l];
 	}
-	qsort(*out, total, sizeof(**out), histo_cmp);
+	if (total > 1)
+		qsort(*out, total, sizeof(**out), histo_cmp);
 	r = (int)total;
 out:
 	free(hc.per);
