@@ -215,7 +215,7 @@ static int grow(struct monitor *m, size_t n)
 	if (!fo)
 		return -ENOMEM;
 	m->foreign = fo;
-	if (m->cfg.start_check) {
+	if (m->chk) { /* once a table had service checks (checks_need) */
 		struct check_state *ck = realloc(m->chk, cap * sizeof(*ck));
 		if (!ck)
 			return -ENOMEM;
@@ -233,6 +233,26 @@ static int grow(struct monitor *m, size_t n)
 			m->chk[i] = (struct check_state){ .days_left = INT16_MIN, .verdict = VERDICT_PENDING };
 	}
 	m->cap = cap;
+	return 0;
+}
+
+/* The per-target check states, from the first table with a service check
+ * on: a fleet without any (most) does not pay 8 bytes a target for them.
+ * 0 or -ENOMEM. */
+static int checks_need(struct monitor *m, const struct table *t)
+{
+	bool any = false;
+
+	if (m->chk || !m->cfg.start_check)
+		return 0;
+	for (size_t id = 0; id < t->tl.n && !any; id++)
+		any = !t->dead[id] && table_check(t, (uint32_t)id);
+	if (!any)
+		return 0;
+	if (!(m->chk = malloc((m->cap ? m->cap : 1) * sizeof(*m->chk))))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		m->chk[i] = (struct check_state){ .days_left = INT16_MIN, .verdict = VERDICT_PENDING };
 	return 0;
 }
 
@@ -344,7 +364,7 @@ int monitor_new(struct monitor **out, const struct monitor_config *cfg, const st
 	if ((r = wheel_new(&m->wheel, 1024, WHEEL_TICK_NS, WHEEL_SLOTS, now_mono)) < 0)
 		goto out;
 	m->t = t;
-	if ((r = grow(m, t->tl.n)) < 0 || (r = build_hosts(m)) < 0)
+	if ((r = grow(m, t->tl.n)) < 0 || (r = checks_need(m, t)) < 0 || (r = build_hosts(m)) < 0)
 		goto out;
 	find_canaries(m);
 	recompute_load(m);
@@ -381,7 +401,7 @@ int monitor_set_table(struct monitor *m, const struct table *t, uint64_t now_mon
 	int64_t *old_iv = NULL;
 	int r;
 
-	if ((r = grow(m, t->tl.n)) < 0)
+	if ((r = grow(m, t->tl.n)) < 0 || (r = checks_need(m, t)) < 0)
 		return r;
 	/* intervals as they were, to tell which schedules must move */
 	old_iv = malloc((old->tl.n ? old->tl.n : 1) * sizeof(*old_iv));

@@ -670,7 +670,26 @@ static void test_service_checks(void **state)
 		.rate_cap = 100000, .emit_result = on_result, .emit_event = on_event, .start_check = on_start_check,
 		.emit_detail = on_detail, .ctx = s,
 	};
+	/* without any service check in the table, no per-target check state */
+	uint16_t ports[] = { 80 };
+	struct table_group plain = one_group(10 * NSEC_PER_SEC, 2);
+	struct table *t0 = make_table(4, ports, 1, &plain);
+	struct monitor *m0;
+	struct memuse u = { 0 };
+	assert_int_equal(monitor_new(&m0, &cfg, t0, T0_MONO, T0_REAL), 0);
+	monitor_memuse(m0, &u);
+	for (size_t i = 0; i < u.n; i++)
+		assert_string_not_equal(u.v[i].what, "monitor.service_checks");
+	monitor_free(m0);
+	table_free(t0);
+
 	assert_int_equal(monitor_new(&m, &cfg, t, T0_MONO, T0_REAL), 0);
+	memset(&u, 0, sizeof(u));
+	monitor_memuse(m, &u);
+	bool has = false;
+	for (size_t i = 0; i < u.n; i++)
+		has |= !strcmp(u.v[i].what, "monitor.service_checks");
+	assert_true(has);
 
 	/* the SYN answers: the check starts; the port waits for its verdict */
 	report(m, 0, T0_REAL, PROBE_OPEN, 1000);
