@@ -99,18 +99,26 @@ int wheel_grow(struct wheel *w, uint32_t capacity)
 	return 0;
 }
 
+/* Room for one more entry in the tick's array; false without memory. */
+static bool cur_room(struct wheel *w)
+{
+	if (w->cur_n < w->cur_cap)
+		return true;
+	size_t cap = w->cur_cap ? 2 * w->cur_cap : 64;
+	struct cur_entry *c = realloc(w->cur, cap * sizeof(*c));
+	if (!c)
+		return false;
+	w->cur = c;
+	w->cur_cap = cap;
+	return true;
+}
+
 /* Puts id into the loaded tick's array at its place by due time. Returns
  * false when the array cannot grow (the caller lists it instead). */
 static bool cur_add(struct wheel *w, uint32_t id, uint64_t due_ns)
 {
-	if (w->cur_n == w->cur_cap) {
-		size_t cap = w->cur_cap ? 2 * w->cur_cap : 64;
-		struct cur_entry *c = realloc(w->cur, cap * sizeof(*c));
-		if (!c)
-			return false;
-		w->cur = c;
-		w->cur_cap = cap;
-	}
+	if (!cur_room(w))
+		return false;
 	size_t k = w->cur_n;
 	while (k > w->cur_pos && w->cur[k - 1].due > due_ns) {
 		w->cur[k] = w->cur[k - 1];
@@ -218,21 +226,15 @@ static bool cur_load(struct wheel *w)
 			p = &w->next[id]; /* a later turn */
 			continue;
 		}
-		if (w->cur_n == w->cur_cap) {
-			size_t cap = w->cur_cap ? 2 * w->cur_cap : 64;
-			struct cur_entry *c = realloc(w->cur, cap * sizeof(*c));
-			if (!c) {
-				/* put back what was taken: the slot is walked as before */
-				for (size_t k = 0; k < w->cur_n; k++) {
-					w->next[w->cur[k].id] = w->head[w->cur_tick & w->mask];
-					w->head[w->cur_tick & w->mask] = w->cur[k].id;
-				}
-				w->cur_n = 0;
-				w->cur_loaded = NO_TICK;
-				return false;
+		if (!cur_room(w)) {
+			/* put back what was taken: the slot is walked as before */
+			for (size_t k = 0; k < w->cur_n; k++) {
+				w->next[w->cur[k].id] = w->head[w->cur_tick & w->mask];
+				w->head[w->cur_tick & w->mask] = w->cur[k].id;
 			}
-			w->cur = c;
-			w->cur_cap = cap;
+			w->cur_n = 0;
+			w->cur_loaded = NO_TICK;
+			return false;
 		}
 		*p = w->next[id];
 		w->next[id] = IN_CUR;
