@@ -539,12 +539,17 @@ static void check_fields_del(struct resp *w, const struct rfmt *f, const char *t
 	cmd_end(w);
 }
 
-/* Whether a watched target's result goes into the results stream, by its
- * group's `results:` (always outside monitoring); *last is what it was
- * the last time (+1, 0: nothing yet), now this one. */
-static bool to_stream(const struct rfmt *f, uint32_t id, uint8_t *last, uint8_t now)
+/* Whether a result (now: its probe state, or a check's verdict and
+ * check_ok) goes into the results stream, by its group's `results:`;
+ * always outside monitoring. A watched target remembers it (+1, 0:
+ * nothing yet) in last_verdict for a check, else in last_result. */
+static bool to_stream(struct rfmt *f, uint32_t id, bool check, uint8_t now)
 {
-	const struct table_group *g = watched(f, id) ? group_of(f, id) : NULL;
+	if (!watched(f, id))
+		return true;
+	struct rtarget *rt = &f->tg[id];
+	uint8_t *last = check ? &rt->last_verdict : &rt->last_result;
+	const struct table_group *g = group_of(f, id);
 	bool changed = *last != (uint8_t)(now + 1);
 
 	*last = (uint8_t)(now + 1);
@@ -553,43 +558,47 @@ static bool to_stream(const struct rfmt *f, uint32_t id, uint8_t *last, uint8_t 
 	return g->results == TABLE_RESULTS_CHANGES && changed;
 }
 
+/* The result's entry in the results stream. */
+static void xadd_result(struct resp *w, struct rfmt *f, const struct probe_result *r, const char *target,
+			const char *ip, const char *state)
+{
+	xadd_begin(w, f->results_key, f->c.results_maxlen);
+	kv_endpoint(w, f, r->target, target, ip);
+	kv(w, "state", state);
+	kv_us(w, "rtt_us", r->rtt_ns);
+	kv_i64(w, "ts", r->ts_real_ns);
+	kv_u64(w, "attempt", r->attempt);
+	arg_str(w, "ttl");
+	if (r->ttl)
+		arg_u64(w, r->ttl);
+	else
+		arg(w, "", 0);
+	if (r->state == PROBE_UNREACHABLE) {
+		kv_u64(w, "icmp_type", r->icmp_type);
+		kv_u64(w, "icmp_code", r->icmp_code);
+		kv_addr(w, "icmp_from", &r->from);
+	}
+	if (r->state == PROBE_ERROR)
+		kv(w, "error", strerror(r->err));
+	if (r->rtt_approx)
+		kv(w, "rtt_approx", "1");
+	kv_names(w, f, r->target, false);
+	kv_who(w, f);
+	cmd_end(w);
+}
+
 int rfmt_result(struct rfmt *f, struct bl_stage *s, const struct probe_result *r)
 {
 	struct resp w = { .s = s };
 	char target[ADDR_STRLEN + 16], ip[ADDR_STRLEN];
 	const char *state = probe_state_name((enum probe_state)r->state);
-	uint8_t none = 0;
 
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, r->target, target, ip, sizeof(ip));
-	if (!to_stream(f, r->target, watched(f, r->target) ? &f->tg[r->target].last_result : &none, r->state))
-		goto state;
-	xadd_begin(&w, f->results_key, f->c.results_maxlen);
-	kv_endpoint(&w, f, r->target, target, ip);
-	kv(&w, "state", state);
-	kv_us(&w, "rtt_us", r->rtt_ns);
-	kv_i64(&w, "ts", r->ts_real_ns);
-	kv_u64(&w, "attempt", r->attempt);
-	arg_str(&w, "ttl");
-	if (r->ttl)
-		arg_u64(&w, r->ttl);
-	else
-		arg(&w, "", 0);
-	if (r->state == PROBE_UNREACHABLE) {
-		kv_u64(&w, "icmp_type", r->icmp_type);
-		kv_u64(&w, "icmp_code", r->icmp_code);
-		kv_addr(&w, "icmp_from", &r->from);
-	}
-	if (r->state == PROBE_ERROR)
-		kv(&w, "error", strerror(r->err));
-	if (r->rtt_approx)
-		kv(&w, "rtt_approx", "1");
-	kv_names(&w, f, r->target, false);
-	kv_who(&w, f);
-	cmd_end(&w);
+	if (to_stream(f, r->target, false, r->state))
+		xadd_result(&w, f, r, target, ip, state);
 
-state:;
 	/* history only, unless it registers the target or writes its hash whole */
 	enum bl_kind kind = BL_SAMPLE;
 	if (watched(f, r->target)) {
@@ -783,8 +792,7 @@ int rfmt_check(struct rfmt *f, struct bl_stage *s, const struct check_result *r,
 	if (bl_stage_begin(s) < 0)
 		return -ENOMEM;
 	target_text(f, r->target, target, ip, sizeof(ip));
-	uint8_t none = 0, now = (uint8_t)(verdict << 1 | r->v.ok);
-	if (to_stream(f, r->target, watched(f, r->target) ? &f->tg[r->target].last_verdict : &none, now)) {
+	if (to_stream(f, r->target, true, (uint8_t)(verdict << 1 | r->v.ok))) {
 		xadd_begin(&w, f->results_key, f->c.results_maxlen);
 		kv_endpoint(&w, f, r->target, target, ip);
 		kv(&w, "state", "check");
