@@ -131,7 +131,6 @@ struct exporter {
 	struct snapshot *snap;
 	bool refreshing;
 	uint64_t reads, read_errors;    /* under lock */
-	uint64_t stale_served;          /* requests given the last snapshot while the next was read; under lock */
 };
 
 /* ---- Redis connections ---- */
@@ -686,6 +685,23 @@ static void *refresh_main(void *arg)
 	return NULL;
 }
 
+/* Under the lock: a read of the next snapshot is under way, or one was
+ * started on a thread of its own. */
+static bool refresh_behind(struct exporter *x)
+{
+	pthread_attr_t at;
+	pthread_t th;
+
+	if (x->refreshing)
+		return true;
+	if (pthread_attr_init(&at) != 0)
+		return false;
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	x->refreshing = pthread_create(&th, &at, refresh_main, x) == 0;
+	pthread_attr_destroy(&at);
+	return x->refreshing;
+}
+
 /* The current snapshot (release with snapshot_put), read again when it is
  * older than --max-age. One request reads, the others wait for it; but
  * when the last read was slow and the snapshot is younger than --stale,
@@ -699,27 +715,12 @@ static struct snapshot *snapshot_get(struct exporter *x)
 	for (;;) {
 		s = x->snap;
 		uint64_t age = s ? clock_mono_ns() - s->taken_mono_ns : UINT64_MAX;
-		if (s && age < (uint64_t)x->o->max_age_ns) {
+		/* fresh enough; or a slow fleet's, while the next is read */
+		if (s && (age < (uint64_t)x->o->max_age_ns ||
+			  (s->read_s * 1e9 > SLOW_READ_NS && age < (uint64_t)x->o->stale_ns && refresh_behind(x)))) {
 			s->refs++;
 			pthread_mutex_unlock(&x->lock);
 			return s;
-		}
-		if (s && s->read_s * 1e9 > SLOW_READ_NS && age < (uint64_t)x->o->stale_ns) {
-			pthread_t th;
-			pthread_attr_t at;
-			bool ok = x->refreshing;
-			if (!ok && pthread_attr_init(&at) == 0) {
-				pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-				ok = pthread_create(&th, &at, refresh_main, x) == 0;
-				pthread_attr_destroy(&at);
-				x->refreshing |= ok;
-			}
-			if (ok) {
-				x->stale_served++;
-				s->refs++;
-				pthread_mutex_unlock(&x->lock);
-				return s;
-			}
 		}
 		if (!x->refreshing)
 			break;
