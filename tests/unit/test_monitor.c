@@ -631,6 +631,18 @@ struct checks_sink {
 
 static struct checks_sink *csink;
 
+/* Whether m holds per-target service check states (--mem-report's item). */
+static bool has_check_states(const struct monitor *m)
+{
+	struct memuse u = { 0 };
+	bool has = false;
+
+	monitor_memuse(m, &u);
+	for (size_t i = 0; i < u.n; i++)
+		has |= !strcmp(u.v[i].what, "monitor.service_checks");
+	return has;
+}
+
 static void on_start_check(void *ctx, uint32_t id, struct check_spec *spec)
 {
 	(void)ctx;
@@ -675,21 +687,13 @@ static void test_service_checks(void **state)
 	struct table_group plain = one_group(10 * NSEC_PER_SEC, 2);
 	struct table *t0 = make_table(4, ports, 1, &plain);
 	struct monitor *m0;
-	struct memuse u = { 0 };
 	assert_int_equal(monitor_new(&m0, &cfg, t0, T0_MONO, T0_REAL), 0);
-	monitor_memuse(m0, &u);
-	for (size_t i = 0; i < u.n; i++)
-		assert_string_not_equal(u.v[i].what, "monitor.service_checks");
+	assert_false(has_check_states(m0));
 	monitor_free(m0);
 	table_free(t0);
 
 	assert_int_equal(monitor_new(&m, &cfg, t, T0_MONO, T0_REAL), 0);
-	memset(&u, 0, sizeof(u));
-	monitor_memuse(m, &u);
-	bool has = false;
-	for (size_t i = 0; i < u.n; i++)
-		has |= !strcmp(u.v[i].what, "monitor.service_checks");
-	assert_true(has);
+	assert_true(has_check_states(m));
 
 	/* the SYN answers: the check starts; the port waits for its verdict */
 	report(m, 0, T0_REAL, PROBE_OPEN, 1000);
